@@ -1,0 +1,94 @@
+"""A mergeable log-linear histogram of response times with a relative error of at most 1/128 (0.79 %).
+
+Every positive response time v (float milliseconds) is written v = m * 2**e with 0.5 <= m < 1 (`math.frexp`).
+Each power of two is split into SUB_BUCKETS = 64 equal-width sub-buckets, so
+
+    bucket_of(v) = e * 64 + floor((m - 0.5) * 128)        (and ZERO_BUCKET for v <= 0)
+
+and bucket b = e * 64 + k covers [(64 + k) * 2**(e - 7), (65 + k) * 2**(e - 7)). Its representative value
+is the midpoint; the half-width over the lower bound is 1 / (2 * (64 + k)) <= 1/128, which bounds the relative
+error of every value read back, for any normal positive float, with no configured range (subnormals, below
+2.2e-308 ms, lose precision to rounding). Zero is its own bucket and reads back as exactly 0. A histogram is a
+sparse `{bucket: count}` mapping, so merging is adding counts key by key, and a percentile of merged
+histograms is the percentile of all samples to within the same bound (ADR 0004).
+
+Percentiles use the nearest-rank convention, the one convention for the median and p50: the p-quantile of n
+samples is the ceil(p * n)-th smallest (at least the first), with p a fraction in [0, 1].
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from fractions import Fraction
+
+SUB_BUCKETS = 64
+RELATIVE_ERROR = 1 / (2 * SUB_BUCKETS)
+ZERO_BUCKET = -(1 << 20)
+"""Below the bucket of the smallest positive float (frexp exponent -1073), so zero sorts first."""
+
+_SUB_BUCKET_SCALE = 2 * SUB_BUCKETS
+
+
+def bucket_of(value_ms: float) -> int:
+    """The bucket holding a response time; negative times (clock steps) count as zero."""
+    if value_ms <= 0:
+        return ZERO_BUCKET
+    mantissa, exponent = math.frexp(value_ms)
+    return exponent * SUB_BUCKETS + int((mantissa - 0.5) * _SUB_BUCKET_SCALE)
+
+
+def value_of(bucket: int) -> float:
+    """The midpoint of a bucket, within RELATIVE_ERROR of every value in it."""
+    if bucket == ZERO_BUCKET:
+        return 0.0
+    exponent, sub_bucket = divmod(bucket, SUB_BUCKETS)
+    return math.ldexp(2 * (SUB_BUCKETS + sub_bucket) + 1, exponent - 8)
+
+
+def nearest_rank(p: float, total: int) -> int:
+    """The 1-based rank of the p-quantile (p in [0, 1]) among `total` samples.
+
+    p goes through its decimal repr so that 0.07 * 100 is 7, not the 8 that binary floating point would give.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"percentile must be a fraction in [0, 1], got {p!r}")
+    return max(1, math.ceil(Fraction(repr(p)) * total))
+
+
+def percentile(buckets: Mapping[int, int], total: int, p: float) -> float:
+    """The nearest-rank p-quantile of a histogram holding `total` samples; 0.0 when it is empty."""
+    if total <= 0:
+        return 0.0
+    rank = nearest_rank(p, total)
+    seen = 0
+    bucket = ZERO_BUCKET
+    for bucket in sorted(buckets):
+        seen += buckets[bucket]
+        if seen >= rank:
+            break
+    return value_of(bucket)
+
+
+def percentiles(buckets: Mapping[int, int], total: int, ps: Sequence[float]) -> list[float]:
+    """Several percentiles in one walk over the sorted buckets (`ps` in any order), as the history needs."""
+    results = [0.0] * len(ps)
+    if total <= 0:
+        return results
+    wanted = sorted((nearest_rank(p, total), index) for index, p in enumerate(ps))
+    position = 0
+    seen = 0
+    for bucket in sorted(buckets):
+        seen += buckets[bucket]
+        while position < len(wanted) and wanted[position][0] <= seen:
+            results[wanted[position][1]] = value_of(bucket)
+            position += 1
+        if position == len(wanted):
+            break
+    return results
+
+
+def merge_into(target: dict[int, int], source: Mapping[int, int]) -> None:
+    """Add `source`'s counts to `target`, the whole of merging two histograms."""
+    for bucket, count in source.items():
+        target[bucket] = target.get(bucket, 0) + count
