@@ -1,0 +1,612 @@
+"""Request statistics: recorded per process on the hot path, merged exactly on the master.
+
+A worker's StatsRecorder counts every request into a slot per (method, name, epoch second); `take_delta`
+folds the slots into a StatsDelta (per-entry totals plus one all-entries tally per second) and starts afresh,
+so each request lands in exactly one delta. The master's RunStats adds deltas up. Because every field merges
+exactly (counts and histogram buckets add, min of minima, max of maxima), the merged statistics equal those of
+one process that saw every request, and replaying the same deltas rebuilds an equal RunStats.
+
+The "Aggregated" row is merged from the per-second tallies, not recomputed from the entries, and the
+per-second tallies are also what the history reads: cumulative percentiles, average, min and max at any second
+come from merged state alone.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from horde.protocol.stats import EntryDelta, ErrorDelta, ExceptionDelta, SecondDelta, StatsDelta
+from horde.runtime import histogram
+from horde.runtime.histogram import bucket_of
+
+REPORTED_PERCENTILES: tuple[float, ...] = (0.50, 0.66, 0.75, 0.80, 0.90, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0)
+AGGREGATED_NAME = "Aggregated"
+
+CURRENT_WINDOW_SECONDS = 10
+"""current_rps averages this many whole seconds ..."""
+INCOMPLETE_SECONDS = 2
+"""... ending this many seconds before now, which reports from workers may still be filling in (as Locust)."""
+
+
+def percentile_label(p: float) -> str:
+    """Locust's spelling of a percentile: 0.5 -> "50", 0.999 -> "99.9", 1.0 -> "100"."""
+    percent = round(p * 100, 6)
+    return str(int(percent)) if percent.is_integer() else repr(percent)
+
+
+_ADDRESS = re.compile(r"object at 0x[0-9a-fA-F]+")
+_CATCH_RESPONSE_PREFIX = "CatchResponseError("
+
+
+def describe_error(error: object) -> str:
+    """The string a failure is counted under, so equal failures share one row of the errors table.
+
+    Addresses in reprs ("<Foo object at 0x7f...>") would make every failure unique, so they become "0x....",
+    as in Locust. A CatchResponseError (horde's or Locust's, hence the name check) carries the user's message,
+    which is shown bare, also when it arrives as a string already wrapped.
+    """
+    if isinstance(error, str):
+        text = error
+        if text.startswith(_CATCH_RESPONSE_PREFIX) and text.endswith(")"):
+            text = _unquote(text[len(_CATCH_RESPONSE_PREFIX) : -1])
+    elif isinstance(error, BaseException) and type(error).__name__ == "CatchResponseError" and error.args:
+        text = str(error.args[0]) if len(error.args) == 1 else repr(error.args)
+    else:
+        text = repr(error)
+    if "object at 0x" in text:
+        text = _ADDRESS.sub("object at 0x....", text)
+    return text
+
+
+def _unquote(text: str) -> str:
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+    return value if isinstance(value, str) else text
+
+
+# --- the recording side (one per process, the hot path) ----------------------------------------------------
+
+
+class _Slot:
+    """Requests of one (method, name) in one second; min/max start at +/-inf so recording tests no None."""
+
+    __slots__ = (
+        "buckets",
+        "max_response_time",
+        "min_response_time",
+        "num_failures",
+        "num_none_requests",
+        "num_requests",
+        "total_content_length",
+        "total_response_time",
+    )
+
+    def __init__(self) -> None:
+        self.num_requests = 0
+        self.num_none_requests = 0
+        self.num_failures = 0
+        self.total_response_time = 0.0
+        self.min_response_time = math.inf
+        self.max_response_time = -math.inf
+        self.total_content_length = 0
+        self.buckets: dict[int, int] = {}
+
+    def absorb(self, other: _Slot) -> None:
+        self.num_requests += other.num_requests
+        self.num_none_requests += other.num_none_requests
+        self.num_failures += other.num_failures
+        self.total_response_time += other.total_response_time
+        self.min_response_time = min(self.min_response_time, other.min_response_time)
+        self.max_response_time = max(self.max_response_time, other.max_response_time)
+        self.total_content_length += other.total_content_length
+        histogram.merge_into(self.buckets, other.buckets)
+
+    def min_or_none(self) -> float | None:
+        return None if self.min_response_time == math.inf else self.min_response_time
+
+    def max_or_none(self) -> float | None:
+        return None if self.max_response_time == -math.inf else self.max_response_time
+
+
+class _ErrorTally:
+    __slots__ = ("first_seen", "last_seen", "occurrences")
+
+    def __init__(self, now: float) -> None:
+        self.occurrences = 0
+        self.first_seen = now
+        self.last_seen = now
+
+
+class StatsRecorder:
+    """The process-local statistics every request is recorded into.
+
+    Recording is a plain call, never a message: gevent switches greenlets only where one blocks, and `record`
+    never blocks, so it needs no lock. `clock` (wall time, epoch seconds) is read once per request to file it
+    under its second; tests inject their own.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._slots: dict[tuple[str, str, int], _Slot] = {}
+        self._errors: dict[tuple[str, str, str], _ErrorTally] = {}
+        self._exceptions: dict[tuple[str, str], int] = {}
+
+    def record(
+        self,
+        method: str,
+        name: str,
+        response_time: float | None,
+        response_length: int,
+        error: object | None,
+    ) -> None:
+        """Count one finished request; a None response time counts the request but not its timing."""
+        now = self._clock()
+        key = (method, name, int(now))
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._slots[key] = _Slot()
+        slot.num_requests += 1
+        slot.total_content_length += response_length
+        if response_time is None:
+            slot.num_none_requests += 1
+        else:
+            slot.total_response_time += response_time
+            if response_time < slot.min_response_time:
+                slot.min_response_time = response_time
+            if response_time > slot.max_response_time:
+                slot.max_response_time = response_time
+            bucket = bucket_of(response_time)
+            buckets = slot.buckets
+            buckets[bucket] = buckets.get(bucket, 0) + 1
+        if error is not None:
+            slot.num_failures += 1
+            self._record_error(method, name, error, now)
+
+    def on_request(
+        self,
+        request_type: str,
+        name: str,
+        response_time: float | None,
+        response_length: int | None,
+        exception: object | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """A listener for Locust's `events.request`; its other keywords (context, response...) are unused."""
+        self.record(request_type, name, response_time, response_length or 0, exception)
+
+    def _record_error(self, method: str, name: str, error: object, now: float) -> None:
+        key = (method, name, describe_error(error))
+        tally = self._errors.get(key)
+        if tally is None:
+            tally = self._errors[key] = _ErrorTally(now)
+        tally.occurrences += 1
+        tally.last_seen = now
+
+    def record_exception(self, message: str, traceback: str) -> None:
+        """Count an exception raised by user code, once per distinct (message, traceback)."""
+        key = (message, traceback)
+        self._exceptions[key] = self._exceptions.get(key, 0) + 1
+
+    def take_delta(self) -> StatsDelta:
+        """Everything recorded since the previous call, which starts the next delta empty."""
+        slots, self._slots = self._slots, {}
+        errors, self._errors = self._errors, {}
+        exceptions, self._exceptions = self._exceptions, {}
+
+        per_entry: dict[tuple[str, str], tuple[_Slot, dict[int, int], dict[int, int]]] = {}
+        per_second: dict[int, _Slot] = {}
+        for (method, name, second), slot in slots.items():
+            folded = per_entry.get((method, name))
+            if folded is None:
+                folded = per_entry[(method, name)] = (_Slot(), {}, {})
+            total, requests_per_second, failures_per_second = folded
+            total.absorb(slot)
+            requests_per_second[second] = slot.num_requests
+            if slot.num_failures:
+                failures_per_second[second] = slot.num_failures
+            second_total = per_second.get(second)
+            if second_total is None:
+                second_total = per_second[second] = _Slot()
+            second_total.absorb(slot)
+
+        return StatsDelta(
+            entries=tuple(
+                EntryDelta(
+                    method=method,
+                    name=name,
+                    num_requests=total.num_requests,
+                    num_none_requests=total.num_none_requests,
+                    num_failures=total.num_failures,
+                    total_response_time=total.total_response_time,
+                    min_response_time=total.min_or_none(),
+                    max_response_time=total.max_or_none(),
+                    total_content_length=total.total_content_length,
+                    buckets=total.buckets,
+                    requests_per_second=requests_per_second,
+                    failures_per_second=failures_per_second,
+                )
+                for (method, name), (total, requests_per_second, failures_per_second) in sorted(
+                    per_entry.items()
+                )
+            ),
+            errors=tuple(
+                ErrorDelta(method, name, error, tally.occurrences, tally.first_seen, tally.last_seen)
+                for (method, name, error), tally in sorted(errors.items())
+            ),
+            exceptions=tuple(
+                ExceptionDelta(message, traceback, count)
+                for (message, traceback), count in sorted(exceptions.items())
+            ),
+            seconds=tuple(
+                SecondDelta(
+                    second=second,
+                    num_requests=tally.num_requests,
+                    num_none_requests=tally.num_none_requests,
+                    num_failures=tally.num_failures,
+                    total_response_time=tally.total_response_time,
+                    min_response_time=tally.min_or_none(),
+                    max_response_time=tally.max_or_none(),
+                    total_content_length=tally.total_content_length,
+                    buckets=tally.buckets,
+                )
+                for second, tally in sorted(per_second.items())
+            ),
+        )
+
+
+# --- the merged side (the StatsAggregator's state) ----------------------------------------------------------
+
+
+@dataclass(slots=True)
+class RunSpan:
+    """The first and last epoch second with a request, shared by all entries of a run for their rates."""
+
+    first_second: int | None = None
+    last_second: int | None = None
+
+    def include(self, second: int) -> None:
+        if self.first_second is None or second < self.first_second:
+            self.first_second = second
+        if self.last_second is None or second > self.last_second:
+            self.last_second = second
+
+    @property
+    def seconds(self) -> int:
+        """Wall-clock seconds touched by the run, so a run from 12:00:00.0 to 12:00:09.9 lasts 10."""
+        if self.first_second is None or self.last_second is None:
+            return 0
+        return self.last_second - self.first_second + 1
+
+
+@dataclass(slots=True, kw_only=True)
+class Timings:
+    """Additive totals of a set of requests, with the reads every report needs."""
+
+    num_requests: int = 0
+    num_none_requests: int = 0
+    num_failures: int = 0
+    total_response_time: float = 0.0
+    min_response_time: float | None = None
+    max_response_time: float | None = None
+    total_content_length: int = 0
+    buckets: dict[int, int] = field(default_factory=dict)
+
+    def add(self, other: EntryDelta | SecondDelta | Timings) -> None:
+        self.num_requests += other.num_requests
+        self.num_none_requests += other.num_none_requests
+        self.num_failures += other.num_failures
+        self.total_response_time += other.total_response_time
+        if other.min_response_time is not None and (
+            self.min_response_time is None or other.min_response_time < self.min_response_time
+        ):
+            self.min_response_time = other.min_response_time
+        if other.max_response_time is not None and (
+            self.max_response_time is None or other.max_response_time > self.max_response_time
+        ):
+            self.max_response_time = other.max_response_time
+        self.total_content_length += other.total_content_length
+        histogram.merge_into(self.buckets, other.buckets)
+
+    @property
+    def num_timed_requests(self) -> int:
+        return self.num_requests - self.num_none_requests
+
+    @property
+    def fail_ratio(self) -> float:
+        if self.num_requests == 0:
+            return 1.0 if self.num_failures else 0.0
+        return self.num_failures / self.num_requests
+
+    @property
+    def avg_response_time(self) -> float:
+        timed = self.num_timed_requests
+        return self.total_response_time / timed if timed else 0.0
+
+    @property
+    def avg_content_length(self) -> float:
+        return self.total_content_length / self.num_requests if self.num_requests else 0.0
+
+    def percentile(self, p: float) -> float:
+        """Nearest-rank p-quantile (p in [0, 1]), clamped into [min, max] so p99 never exceeds the maximum."""
+        return self._clamp(histogram.percentile(self.buckets, self.num_timed_requests, p))
+
+    def percentiles(self, ps: Sequence[float] = REPORTED_PERCENTILES) -> list[float]:
+        return [
+            self._clamp(value) for value in histogram.percentiles(self.buckets, self.num_timed_requests, ps)
+        ]
+
+    @property
+    def median_response_time(self) -> float:
+        return self.percentile(0.5)
+
+    def _clamp(self, value: float) -> float:
+        if self.min_response_time is None or self.max_response_time is None:
+            return value
+        return min(max(value, self.min_response_time), self.max_response_time)
+
+
+@dataclass(slots=True, kw_only=True)
+class EntryStats(Timings):
+    """Merged statistics of one (method, name), or of all of them for the "Aggregated" row."""
+
+    method: str
+    name: str
+    span: RunSpan
+    requests_per_second: dict[int, int] = field(default_factory=dict)
+    failures_per_second: dict[int, int] = field(default_factory=dict)
+
+    def add_seconds(self, requests_per_second: dict[int, int], failures_per_second: dict[int, int]) -> None:
+        histogram.merge_into(self.requests_per_second, requests_per_second)
+        histogram.merge_into(self.failures_per_second, failures_per_second)
+
+    @property
+    def total_rps(self) -> float:
+        """Requests over the whole run's span in seconds (the run's, not this entry's, so entries add up)."""
+        seconds = self.span.seconds
+        return self.num_requests / seconds if seconds else 0.0
+
+    @property
+    def total_fail_per_sec(self) -> float:
+        seconds = self.span.seconds
+        return self.num_failures / seconds if seconds else 0.0
+
+    def current_rps(self, now: float) -> float:
+        """Mean requests per second over the 10 whole seconds ending 2 seconds before `now`.
+
+        Like Locust's window, but ending at `now` rather than at the last request, so the rate falls to zero
+        once requests stop; the window never reaches back before the run's first second.
+        """
+        return self._window_mean(self.requests_per_second, now)
+
+    def current_fail_per_sec(self, now: float) -> float:
+        return self._window_mean(self.failures_per_second, now)
+
+    def _window_mean(self, per_second: dict[int, int], now: float) -> float:
+        if self.span.first_second is None:
+            return 0.0
+        end = int(now) - INCOMPLETE_SECONDS
+        start = max(end - CURRENT_WINDOW_SECONDS, self.span.first_second)
+        if start >= end:
+            return 0.0
+        return sum(per_second.get(second, 0) for second in range(start, end)) / (end - start)
+
+
+@dataclass(slots=True)
+class ErrorStats:
+    method: str
+    name: str
+    error: str
+    occurrences: int
+    first_seen: float
+    last_seen: float
+
+
+@dataclass(slots=True)
+class ExceptionStats:
+    message: str
+    traceback: str
+    count: int
+    nodes: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    """The aggregated row at the end of one second: that second's counts, and cumulative figures up to it."""
+
+    second: int
+    requests: int
+    failures: int
+    num_requests: int
+    num_failures: int
+    avg_response_time: float
+    min_response_time: float | None
+    max_response_time: float | None
+    avg_content_length: float
+    percentiles: tuple[float, ...]
+    """Cumulative, in the order of REPORTED_PERCENTILES (so the 50 % one is the median)."""
+
+    @property
+    def median_response_time(self) -> float:
+        return self.percentiles[REPORTED_PERCENTILES.index(0.5)]
+
+
+class RunStats:
+    """The merged statistics of a run: what the StatsAggregator holds and every report reads.
+
+    Two RunStats are equal when their whole content is, so a replay that merges the same deltas in the same
+    order compares equal to the live one.
+    """
+
+    __slots__ = ("entries", "errors", "exceptions", "seconds", "span", "total")
+
+    def __init__(self) -> None:
+        self.span = RunSpan()
+        self.entries: dict[tuple[str, str], EntryStats] = {}
+        self.total = EntryStats(method="", name=AGGREGATED_NAME, span=self.span)
+        self.seconds: dict[int, Timings] = {}
+        self.errors: dict[tuple[str, str, str], ErrorStats] = {}
+        self.exceptions: dict[tuple[str, str], ExceptionStats] = {}
+
+    def merge(self, delta: StatsDelta, node: str = "") -> None:
+        """Fold one delta in; `node`, the reporting worker's id, is kept for the exceptions it carries."""
+        for entry_delta in delta.entries:
+            key = (entry_delta.method, entry_delta.name)
+            entry = self.entries.get(key)
+            if entry is None:
+                entry = self.entries[key] = EntryStats(
+                    method=entry_delta.method, name=entry_delta.name, span=self.span
+                )
+            entry.add(entry_delta)
+            entry.add_seconds(entry_delta.requests_per_second, entry_delta.failures_per_second)
+        for second_delta in delta.seconds:
+            second = second_delta.second
+            tally = self.seconds.get(second)
+            if tally is None:
+                tally = self.seconds[second] = Timings()
+            tally.add(second_delta)
+            self.total.add(second_delta)
+            self.total.add_seconds(
+                {second: second_delta.num_requests},
+                {second: second_delta.num_failures} if second_delta.num_failures else {},
+            )
+            self.span.include(second)
+        for error_delta in delta.errors:
+            self._merge_error(error_delta)
+        for exception_delta in delta.exceptions:
+            exception_key = (exception_delta.message, exception_delta.traceback)
+            known = self.exceptions.get(exception_key)
+            if known is None:
+                known = self.exceptions[exception_key] = ExceptionStats(
+                    exception_delta.message, exception_delta.traceback, 0
+                )
+            known.count += exception_delta.count
+            if node:
+                known.nodes.add(node)
+
+    def _merge_error(self, delta: ErrorDelta) -> None:
+        key = (delta.method, delta.name, delta.error)
+        known = self.errors.get(key)
+        if known is None:
+            self.errors[key] = ErrorStats(
+                delta.method, delta.name, delta.error, delta.occurrences, delta.first_seen, delta.last_seen
+            )
+            return
+        known.occurrences += delta.occurrences
+        known.first_seen = min(known.first_seen, delta.first_seen)
+        known.last_seen = max(known.last_seen, delta.last_seen)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RunStats):
+            return NotImplemented
+        return (
+            self.span == other.span
+            and self.entries == other.entries
+            and self.total == other.total
+            and self.seconds == other.seconds
+            and self.errors == other.errors
+            and self.exceptions == other.exceptions
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def sorted_entries(self) -> list[EntryStats]:
+        """Entries in Locust's report order: by name, then method."""
+        return sorted(self.entries.values(), key=lambda entry: (entry.name, entry.method))
+
+    def sorted_errors(self) -> list[ErrorStats]:
+        """Most frequent first, then by method, name and error, so reports are deterministic."""
+        return sorted(self.errors.values(), key=lambda e: (-e.occurrences, e.method, e.name, e.error))
+
+    def sorted_exceptions(self) -> list[ExceptionStats]:
+        return sorted(self.exceptions.values(), key=lambda e: (-e.count, e.message, e.traceback))
+
+    def history(self) -> list[HistoryRow]:
+        """One aggregated row per second from the first to the last second with a request, gaps included.
+
+        The cost is one walk over the cumulative histogram per second with requests, so a report of an
+        hour-long run walks 3,600 histograms; memory is what `seconds` already holds (a histogram per second).
+        """
+        return list(self._iter_history())
+
+    def _iter_history(self) -> Iterator[HistoryRow]:
+        if self.span.first_second is None or self.span.last_second is None:
+            return
+        cumulative = Timings()
+        percentiles = tuple(0.0 for _ in REPORTED_PERCENTILES)
+        for second in range(self.span.first_second, self.span.last_second + 1):
+            tally = self.seconds.get(second)
+            if tally is not None:
+                cumulative.add(tally)
+                percentiles = tuple(cumulative.percentiles())
+            yield HistoryRow(
+                second=second,
+                requests=tally.num_requests if tally else 0,
+                failures=tally.num_failures if tally else 0,
+                num_requests=cumulative.num_requests,
+                num_failures=cumulative.num_failures,
+                avg_response_time=cumulative.avg_response_time,
+                min_response_time=cumulative.min_response_time,
+                max_response_time=cumulative.max_response_time,
+                avg_content_length=cumulative.avg_content_length,
+                percentiles=percentiles,
+            )
+
+
+def summary_dict(stats: RunStats) -> dict[str, Any]:
+    """The run's statistics as plain JSON data, sorted, so equal statistics always serialise the same way."""
+    return {
+        "entries": [_entry_summary(entry) for entry in stats.sorted_entries()],
+        "aggregated": _entry_summary(stats.total),
+        "errors": [
+            {
+                "method": error.method,
+                "name": error.name,
+                "error": error.error,
+                "occurrences": error.occurrences,
+                "first_seen": error.first_seen,
+                "last_seen": error.last_seen,
+            }
+            for error in stats.sorted_errors()
+        ],
+        "exceptions": [
+            {
+                "count": exception.count,
+                "message": exception.message,
+                "traceback": exception.traceback,
+                "nodes": sorted(exception.nodes),
+            }
+            for exception in stats.sorted_exceptions()
+        ],
+        "first_second": stats.span.first_second,
+        "last_second": stats.span.last_second,
+    }
+
+
+def _entry_summary(entry: EntryStats) -> dict[str, Any]:
+    return {
+        "method": entry.method,
+        "name": entry.name,
+        "num_requests": entry.num_requests,
+        "num_none_requests": entry.num_none_requests,
+        "num_failures": entry.num_failures,
+        "fail_ratio": entry.fail_ratio,
+        "min_response_time": entry.min_response_time or 0.0,
+        "avg_response_time": entry.avg_response_time,
+        "max_response_time": entry.max_response_time or 0.0,
+        "median_response_time": entry.median_response_time,
+        "percentiles": {
+            f"p{percentile_label(p)}": value
+            for p, value in zip(REPORTED_PERCENTILES, entry.percentiles(), strict=True)
+        },
+        "avg_content_length": entry.avg_content_length,
+        "total_rps": entry.total_rps,
+        "total_fail_per_sec": entry.total_fail_per_sec,
+    }
