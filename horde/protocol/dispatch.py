@@ -1,0 +1,103 @@
+"""The Dispatcher's vocabulary: its commands, its one event, and the state that event folds into.
+
+These types cross time (the journal) and so live in the protocol package. `DispatchStep` carries a delta of
+the assignment plus every ramp parameter, so that replay rebuilds the Dispatcher's state from events alone,
+without the commands that caused them (ADR 0006).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+CAUSES = ("new_target", "ramp_tick", "worker_joined", "worker_left", "worker_missing")
+LEAVE_REASONS = ("left", "missing")
+LOCAL_WORKER_ID = "local"
+
+
+class UserClassSpec(msgspec.Struct, frozen=True):
+    """What the Dispatcher needs of a User class: a `fixed_count` above zero overrides the weight."""
+
+    name: str
+    weight: float
+    fixed_count: int = 0
+
+
+class SetTarget(msgspec.Struct, frozen=True, tag="dispatch.set_target", tag_field="type"):
+    """Ramp the cluster to `user_count` users at `spawn_rate` users per second, from wherever it is now.
+
+    `user_classes`, when given (a LoadTestShape stage, a class picker), limits the target to those classes.
+    """
+
+    now: float
+    user_count: int
+    spawn_rate: float
+    user_classes: tuple[str, ...] | None = None
+
+
+class Tick(msgspec.Struct, frozen=True, tag="dispatch.tick", tag_field="type"):
+    """The clock, delivered as a message: the Dispatcher's logic never reads one."""
+
+    now: float
+
+
+class WorkerJoined(msgspec.Struct, frozen=True, tag="dispatch.worker_joined", tag_field="type"):
+    now: float
+    worker_id: str
+
+
+class WorkerLeft(msgspec.Struct, frozen=True, tag="dispatch.worker_left", tag_field="type"):
+    """`reason` is "left" (the worker said goodbye) or "missing" (it stopped sending heartbeats)."""
+
+    now: float
+    worker_id: str
+    reason: str
+
+
+DispatchCommand = SetTarget | Tick | WorkerJoined | WorkerLeft
+
+
+class DispatchStep(msgspec.Struct, frozen=True, kw_only=True, tag="dispatch.step", tag_field="type"):
+    """One decision of the Dispatcher: who runs which users from `at` on, and why.
+
+    The assignment is a delta: `changed` holds the complete new class map of every worker whose map changed
+    (or that joined), `removed` the workers that are gone; every other worker keeps its map. The ramp fields
+    are the ramp as it stands after this step, so `apply` needs nothing but the event.
+    """
+
+    step: int
+    at: float
+    cause: str
+    target: int
+    total: int
+    ramp_done: bool
+    spawn_rate: float
+    user_classes: tuple[str, ...] | None
+    ramp_started_at: float
+    ramp_from: int
+    ramp_steps_done: int
+    class_totals: dict[str, int]
+    changed: dict[str, dict[str, int]]
+    removed: tuple[str, ...] = ()
+    worker_id: str | None = None
+
+
+class DispatchState(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything the Dispatcher knows; equal states mean equal futures.
+
+    `total` is the number of users the cluster should be running now (a ramp's position); it is the sum of
+    `assignment` whenever there is a worker. `ramp_steps_done` counts the steps taken since `ramp_started_at`,
+    so the next step's time and size follow from the ramp fields alone. The dicts are never mutated after
+    construction: a new state shares the maps of unchanged workers with the old one.
+    """
+
+    classes: tuple[UserClassSpec, ...]
+    workers: tuple[str, ...] = ()
+    assignment: dict[str, dict[str, int]] = msgspec.field(default_factory=dict)
+    total: int = 0
+    target: int = 0
+    spawn_rate: float = 0.0
+    user_classes: tuple[str, ...] | None = None
+    ramp_started_at: float = 0.0
+    ramp_from: int = 0
+    ramp_steps_done: int = 0
+    last_step: int = 0
