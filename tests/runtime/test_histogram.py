@@ -1,0 +1,127 @@
+"""The histogram's promises: <= 1 % relative error, exact merging, monotone percentiles (ADR 0004)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import Counter
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from horde.runtime.histogram import (
+    RELATIVE_ERROR,
+    ZERO_BUCKET,
+    bucket_of,
+    merge_into,
+    percentile,
+    percentiles,
+    value_of,
+)
+
+# Zero, sub-microsecond, typical and hours-long response times, in float milliseconds.
+response_times = st.one_of(
+    st.just(0.0),
+    st.floats(min_value=1e-6, max_value=10.0),
+    st.floats(min_value=10.0, max_value=10_000.0),
+    st.floats(min_value=10_000.0, max_value=24 * 3600 * 1000.0),
+    st.integers(min_value=0, max_value=100_000).map(float),
+)
+samples = st.lists(response_times, min_size=1, max_size=300)
+fractions_of_one = st.one_of(
+    st.sampled_from([0.0, 0.5, 0.66, 0.75, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0]),
+    st.floats(min_value=0.0, max_value=1.0),
+)
+examples = settings(deadline=None, max_examples=200)
+
+
+def histogram_of(values: list[float]) -> dict[int, int]:
+    return dict(Counter(bucket_of(value) for value in values))
+
+
+def exact_nearest_rank(values: list[float], p: float) -> float:
+    rank = max(1, math.ceil(Fraction(repr(p)) * len(values)))
+    return sorted(values)[rank - 1]
+
+
+def test_the_stated_bound_is_within_one_percent() -> None:
+    assert RELATIVE_ERROR <= 0.01
+
+
+@examples
+@given(st.floats(min_value=1e-300, max_value=1e300))
+def test_every_value_reads_back_within_the_bound(value: float) -> None:
+    assert abs(value_of(bucket_of(value)) - value) <= RELATIVE_ERROR * value
+
+
+def test_zero_and_negative_times_read_back_as_zero() -> None:
+    assert bucket_of(0.0) == bucket_of(-3.0) == ZERO_BUCKET
+    assert value_of(ZERO_BUCKET) == 0.0
+    assert bucket_of(5e-324) > ZERO_BUCKET
+
+
+@examples
+@given(st.floats(min_value=0.0, max_value=1e12), st.floats(min_value=0.0, max_value=1e12))
+def test_buckets_preserve_order(a: float, b: float) -> None:
+    low, high = sorted((a, b))
+    assert bucket_of(low) <= bucket_of(high)
+    assert value_of(bucket_of(low)) <= value_of(bucket_of(high))
+
+
+@examples
+@given(samples, fractions_of_one)
+def test_any_percentile_is_within_one_percent_of_the_exact_nearest_rank(
+    values: list[float], p: float
+) -> None:
+    exact = exact_nearest_rank(values, p)
+    estimate = percentile(histogram_of(values), len(values), p)
+    assert abs(estimate - exact) <= RELATIVE_ERROR * exact
+
+
+@examples
+@given(samples, st.lists(st.integers(min_value=0, max_value=300), max_size=4))
+def test_merging_histograms_of_a_split_equals_the_histogram_of_all(
+    values: list[float], cuts: list[int]
+) -> None:
+    bounds = [0, *sorted(cut % (len(values) + 1) for cut in cuts), len(values)]
+    merged: dict[int, int] = {}
+    for start, end in itertools.pairwise(bounds):
+        merge_into(merged, histogram_of(values[start:end]))
+    assert merged == histogram_of(values)
+
+
+@examples
+@given(samples, fractions_of_one, fractions_of_one)
+def test_percentile_is_monotone_in_p(values: list[float], p: float, q: float) -> None:
+    low, high = sorted((p, q))
+    buckets = histogram_of(values)
+    assert percentile(buckets, len(values), low) <= percentile(buckets, len(values), high)
+
+
+@examples
+@given(samples, st.lists(fractions_of_one, min_size=1, max_size=12))
+def test_percentiles_in_one_walk_equal_one_at_a_time(values: list[float], ps: list[float]) -> None:
+    buckets = histogram_of(values)
+    assert percentiles(buckets, len(values), ps) == [percentile(buckets, len(values), p) for p in ps]
+
+
+def test_median_of_an_even_count_is_the_lower_middle_sample() -> None:
+    buckets = histogram_of([10.0, 20.0, 30.0, 40.0])
+    assert percentile(buckets, 4, 0.5) == value_of(bucket_of(20.0))
+    assert percentile(buckets, 4, 0.0) == value_of(bucket_of(10.0))
+    assert percentile(buckets, 4, 1.0) == value_of(bucket_of(40.0))
+
+
+def test_decimal_percentiles_are_not_rounded_up_by_binary_floats() -> None:
+    values = [float(v) for v in range(1, 101)]
+    # 0.07 * 100 is 7.000000000000001 in binary floating point; the 7th value is meant.
+    assert percentile(histogram_of(values), 100, 0.07) == value_of(bucket_of(7.0))
+
+
+def test_an_empty_histogram_reads_zero_and_a_bad_p_is_refused() -> None:
+    assert percentile({}, 0, 0.5) == 0.0
+    assert percentiles({}, 0, [0.5, 0.99]) == [0.0, 0.0]
+    with pytest.raises(ValueError):
+        percentile({64: 1}, 1, 50)
