@@ -1,0 +1,96 @@
+"""The Environment a test's users see, with Locust's attribute names."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from horde.runtime.events import Events
+from horde.runtime.events import events as default_events
+from horde.runtime.tasks import filter_tasks_by_tags
+
+if TYPE_CHECKING:
+    from horde.runtime.shape import LoadTestShape
+    from horde.runtime.users import User
+
+
+class RequestListener(Protocol):
+    """What the Environment needs of a statistics recorder: the request hook's listener."""
+
+    def on_request(
+        self,
+        request_type: str,
+        name: str,
+        response_time: float,
+        response_length: int,
+        exception: BaseException | None = None,
+        **kwargs: Any,
+    ) -> None: ...
+
+
+class Environment:
+    """Everything a test shares: user classes, event hooks, host, options, statistics, and later the runner.
+
+    ``events`` defaults to the module-level ``horde.events``, because locustfiles add their listeners to that
+    one at import time. The statistics recorder's ``on_request`` is registered before every other request
+    listener, so a request reaches it in one call from ``fire``.
+    """
+
+    def __init__(
+        self,
+        user_classes: Iterable[type[User]] | None = None,
+        events: Events | None = None,
+        host: str | None = None,
+        tags: Iterable[str] | None = None,
+        exclude_tags: Iterable[str] | None = None,
+        stop_timeout: float | None = None,
+        parsed_options: Any = None,
+        shape_class: type[LoadTestShape] | LoadTestShape | None = None,
+        stats: RequestListener | None = None,
+        catch_exceptions: bool = True,
+    ) -> None:
+        self.user_classes: list[type[User]] = list(user_classes or [])
+        self.events = events if events is not None else default_events
+        self.host = host
+        self.tags = list(tags) if tags is not None else None
+        self.exclude_tags = list(exclude_tags) if exclude_tags is not None else None
+        self.stop_timeout = stop_timeout
+        self.parsed_options = parsed_options
+        self.shape_class = shape_class
+        self.catch_exceptions = catch_exceptions
+        self.runner: Any = None
+        self.process_exit_code: int | None = None
+        self.stats: Any = None
+        self._tags_applied = False
+        names = [cls.__name__ for cls in self.user_classes]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"user class names must be unique, found several {', '.join(duplicates)}")
+        if stats is not None:
+            self.attach_stats(stats)
+
+    @property
+    def user_classes_by_name(self) -> dict[str, type[User]]:
+        return {cls.__name__: cls for cls in self.user_classes}
+
+    def attach_stats(self, stats: RequestListener) -> None:
+        """Makes ``stats`` the recorder: ``environment.stats``, first listener of ``events.request``."""
+        if self.stats is not None:
+            self.detach_stats()
+        self.stats = stats
+        self.events.request.insert_listener(stats.on_request)
+
+    def detach_stats(self) -> None:
+        """Unregisters the recorder, so a later Environment on the shared ``events`` does not feed it."""
+        if self.stats is not None:
+            with contextlib.suppress(ValueError):
+                self.events.request.remove_listener(self.stats.on_request)
+            self.stats = None
+
+    def apply_tag_filters(self) -> None:
+        """Filters the user classes' tasks by tags, once per test (it edits the classes)."""
+        if self._tags_applied:
+            return
+        self._tags_applied = True
+        filter_tasks_by_tags(self.user_classes, self.tags, self.exclude_tags)

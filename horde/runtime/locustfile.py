@@ -1,0 +1,111 @@
+"""Loading a locustfile: its user classes and shape, or one clear line saying what is wrong with it."""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import ModuleType
+
+from horde.runtime.shape import LoadTestShape
+from horde.runtime.users import User
+
+
+class LocustfileError(Exception):
+    """The locustfile cannot be used; the message is one line meant for the command line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Locustfile:
+    path: str
+    user_classes: dict[str, type[User]]
+    shape_class: type[LoadTestShape] | None = None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _import(path: str) -> ModuleType:
+    directory, filename = os.path.split(path)
+    module_name = os.path.splitext(filename)[0]
+    if directory not in sys.path:
+        # as Locust: modules next to the locustfile are importable from it
+        sys.path.insert(0, directory)
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise LocustfileError(f"{path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    previous = sys.modules.get(module_name)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as e:
+        _restore(module_name, previous)
+        where = f"{e.filename or path}:{e.lineno}" if e.lineno else (e.filename or path)
+        raise LocustfileError(f"syntax error in {where}: {e.msg}") from e
+    except ImportError as e:
+        _restore(module_name, previous)
+        failed = f"module {e.name!r}" if e.name else "a module"
+        raise LocustfileError(f"{path}: failed to import {failed}: {_one_line(str(e))}") from e
+    except Exception as e:
+        _restore(module_name, previous)
+        line = ""
+        tb = e.__traceback__
+        while tb is not None:
+            if os.path.abspath(tb.tb_frame.f_code.co_filename) == path:
+                line = f":{tb.tb_lineno}"
+            tb = tb.tb_next
+        raise LocustfileError(f"{path}{line}: {type(e).__name__} while importing: {_one_line(str(e))}") from e
+    return module
+
+
+def _restore(module_name: str, previous: ModuleType | None) -> None:
+    if previous is None:
+        sys.modules.pop(module_name, None)
+    else:
+        sys.modules[module_name] = previous
+
+
+def load_locustfile(path: str) -> Locustfile:
+    """Imports the locustfile at ``path`` and finds its non-abstract User classes (defined or imported there)
+    and its LoadTestShape, if any."""
+    if not path.endswith(".py") and os.path.exists(path + ".py"):
+        path += ".py"
+    if not os.path.isfile(path):
+        raise LocustfileError(f"could not find locustfile {path!r}")
+    path = os.path.abspath(path)
+    module = _import(path)
+    users: dict[str, type[User]] = {}
+    shapes: list[type[LoadTestShape]] = []
+    for value in vars(module).values():
+        if not inspect.isclass(value):
+            continue
+        if issubclass(value, User) and not value.abstract:
+            users[value.__name__] = value
+        elif issubclass(value, LoadTestShape) and not value.abstract:
+            shapes.append(value)
+    if not users:
+        raise LocustfileError(f"no User class found in {path} (a non-abstract subclass of User)")
+    if len(shapes) > 1:
+        names = ", ".join(sorted(shape.__name__ for shape in shapes))
+        raise LocustfileError(f"{path} defines several LoadTestShape classes ({names}); keep one")
+    return Locustfile(
+        path=path,
+        user_classes=dict(sorted(users.items())),
+        shape_class=shapes[0] if shapes else None,
+    )
+
+
+def select_user_classes(locustfile: Locustfile, names: Sequence[str]) -> dict[str, type[User]]:
+    """The user classes named on the command line, or all of them when none is named."""
+    if not names:
+        return dict(locustfile.user_classes)
+    unknown = [name for name in names if name not in locustfile.user_classes]
+    if unknown:
+        known = ", ".join(locustfile.user_classes)
+        raise LocustfileError(f"unknown user class {', '.join(unknown)}; {locustfile.path} defines: {known}")
+    return {name: locustfile.user_classes[name] for name in names}

@@ -1,0 +1,129 @@
+"""The User base class and its run loop, with Locust's semantics."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import gevent
+from gevent import GreenletExit
+
+from horde.runtime.exceptions import StopUser
+from horde.runtime.tasks import (
+    STATE_RUNNING,
+    STATE_STOPPING,
+    STATE_WAITING,
+    DefaultTaskSet,
+    TaskSet,
+    get_tasks_from_base_classes,
+)
+from horde.runtime.wait_time import constant
+
+if TYPE_CHECKING:
+    from gevent.pool import Group
+
+    from horde.runtime.environment import Environment
+
+logger = logging.getLogger(__name__)
+
+
+class UserMeta(type):
+    """Collects tasks at class creation and makes ``abstract`` apply only to the class that sets it."""
+
+    def __new__(mcs, classname: str, bases: tuple[type, ...], class_dict: dict[str, Any]) -> UserMeta:
+        class_dict["tasks"] = get_tasks_from_base_classes(bases, class_dict)
+        if not class_dict.get("abstract"):
+            class_dict["abstract"] = False
+        return type.__new__(mcs, classname, bases, class_dict)
+
+
+class User(metaclass=UserMeta):
+    """A simulated user: runs on_start, then picks tasks by weight and waits between them until stopped."""
+
+    host: str | None = None
+    wait_time = constant(0)
+    tasks: ClassVar[list[Any]] = []
+    weight: float = 1
+    fixed_count: int = 0
+    abstract: ClassVar[bool] = True
+    client: Any = None
+
+    def __init__(self, environment: Environment) -> None:
+        self.environment = environment
+        if environment.host:
+            self.host = environment.host
+        self._state = STATE_RUNNING
+        self._greenlet: gevent.Greenlet | None = None
+        self._group: Group | None = None
+        self._taskset_instance: TaskSet | None = None
+
+    def on_start(self) -> None:
+        """Runs once when the user starts, before its first task."""
+
+    def on_stop(self) -> None:
+        """Runs once when the user stops, after its last task."""
+
+    def context(self) -> dict[str, Any]:
+        """Extra data passed as ``context`` with every request this user makes."""
+        return {}
+
+    @property
+    def greenlet(self) -> gevent.Greenlet | None:
+        return self._greenlet
+
+    def run(self) -> None:
+        if self._state != STATE_STOPPING:  # a stop may come before the greenlet first runs
+            self._state = STATE_RUNNING
+        self._taskset_instance = DefaultTaskSet(self)
+        try:
+            try:
+                self.on_start()
+            except (StopUser, GreenletExit):
+                raise
+            except Exception as e:
+                # as in Locust, a user whose on_start fails ends (without on_stop)
+                self._report_error(self, e)
+                return
+            self._taskset_instance.run()
+        except (GreenletExit, StopUser):
+            self.on_stop()
+
+    def wait(self) -> None:
+        """Sleeps this user's wait time; usable from a task to pause between steps."""
+        if self._taskset_instance is not None:
+            self._taskset_instance.wait()
+
+    def _report_error(self, source: Any, exception: Exception) -> None:
+        """An exception a task did not handle: event, recorded with its traceback, logged; user goes on."""
+        environment = self.environment
+        environment.events.user_error.fire(
+            user_instance=source, exception=exception, tb=exception.__traceback__
+        )
+        if not environment.catch_exceptions:
+            raise exception
+        formatted = "".join(traceback.format_exception(exception))
+        record = getattr(environment.stats, "record_exception", None)
+        if record is not None:
+            record(repr(exception), formatted)
+        logger.error("%r\n%s", exception, formatted)
+
+    def start(self, group: Group) -> gevent.Greenlet:
+        """Spawns the run loop as a greenlet of ``group``."""
+        self._group = group
+        self._greenlet = group.spawn(self.run)
+        return self._greenlet
+
+    def stop(self, force: bool = False) -> bool:
+        """Stops the user: killed at once if forced or waiting between tasks (True), otherwise marked so
+        that it stops after the running task (False)."""
+        greenlet = self._greenlet
+        if greenlet is None or greenlet.dead:
+            return True
+        if force or self._state == STATE_WAITING:
+            if greenlet is gevent.getcurrent():
+                raise StopUser()
+            greenlet.kill(block=False)
+            return True
+        self._state = STATE_STOPPING
+        return False
