@@ -18,6 +18,7 @@ samples is the ceil(p * n)-th smallest (at least the first), with p a fraction i
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
@@ -53,7 +54,12 @@ def nearest_rank(p: float, total: int) -> int:
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"percentile must be a fraction in [0, 1], got {p!r}")
-    return max(1, math.ceil(Fraction(repr(p)) * total))
+    return max(1, math.ceil(_decimal_fraction(p) * total))
+
+
+@functools.lru_cache(maxsize=64)
+def _decimal_fraction(p: float) -> Fraction:
+    return Fraction(repr(p))
 
 
 def percentile(buckets: Mapping[int, int], total: int, p: float) -> float:

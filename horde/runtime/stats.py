@@ -335,22 +335,27 @@ class Timings:
         return self.total_content_length / self.num_requests if self.num_requests else 0.0
 
     def percentile(self, p: float) -> float:
-        """Nearest-rank p-quantile (p in [0, 1]), clamped into [min, max] so p99 never exceeds the maximum."""
-        return self._clamp(histogram.percentile(self.buckets, self.num_timed_requests, p))
+        """Nearest-rank p-quantile (p in [0, 1]) within the histogram's error, never outside [min, max].
+
+        The lowest and highest ranks are the exact min and max, so p100 is the true maximum.
+        """
+        return self.percentiles((p,))[0]
 
     def percentiles(self, ps: Sequence[float] = REPORTED_PERCENTILES) -> list[float]:
-        return [
-            self._clamp(value) for value in histogram.percentiles(self.buckets, self.num_timed_requests, ps)
-        ]
+        timed = self.num_timed_requests
+        estimates = histogram.percentiles(self.buckets, timed, ps)
+        low, high = self.min_response_time, self.max_response_time
+        if low is None or high is None:
+            return estimates
+        refined = []
+        for p, estimate in zip(ps, estimates, strict=True):
+            rank = histogram.nearest_rank(p, timed)
+            refined.append(high if rank >= timed else low if rank <= 1 else min(max(estimate, low), high))
+        return refined
 
     @property
     def median_response_time(self) -> float:
         return self.percentile(0.5)
-
-    def _clamp(self, value: float) -> float:
-        if self.min_response_time is None or self.max_response_time is None:
-            return value
-        return min(max(value, self.min_response_time), self.max_response_time)
 
 
 @dataclass(slots=True, kw_only=True)
