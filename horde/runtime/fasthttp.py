@@ -194,7 +194,10 @@ def _read_response(sock: socket.socket, method: str) -> tuple[int, bytes, bytes,
             keep_alive = False
         elif b"keep-alive" in value:
             keep_alive = True
-    if method == "HEAD" or status in (204, 304) or status < 200:
+    if method == "HEAD":
+        # some servers (gevent's pywsgi among them) send a body anyway, maybe late: never reuse the connection
+        return status, head, lower, b"", False
+    if status in (204, 304) or status < 200:
         return status, head, lower, b"", keep_alive
     i = lower.find(b"\r\ntransfer-encoding:")
     if i >= 0 and b"chunked" in lower[i + 20 : lower.find(b"\r\n", i + 20)]:
