@@ -3,14 +3,14 @@
 Every positive response time v (float milliseconds) is written v = m * 2**e with 0.5 <= m < 1 (`math.frexp`).
 Each power of two is split into SUB_BUCKETS = 64 equal-width sub-buckets, so
 
-    bucket_of(v) = e * 64 + floor((m - 0.5) * 128)        (and ZERO_BUCKET for v <= 0)
+    bucket_of(v) = 64 * e + floor(128 * m)        (floor(128 * m) = j is in [64, 128); ZERO_BUCKET for v <= 0)
 
-and bucket b = e * 64 + k covers [(64 + k) * 2**(e - 7), (65 + k) * 2**(e - 7)). Its representative value
-is the midpoint; the half-width over the lower bound is 1 / (2 * (64 + k)) <= 1/128, which bounds the relative
-error of every value read back, for any normal positive float, with no configured range (subnormals, below
-2.2e-308 ms, lose precision to rounding). Zero is its own bucket and reads back as exactly 0. A histogram is a
-sparse `{bucket: count}` mapping, so merging is adding counts key by key, and a percentile of merged
-histograms is the percentile of all samples to within the same bound (ADR 0004).
+and bucket b = 64 * e + j covers [j * 2**(e - 7), (j + 1) * 2**(e - 7)). Its representative value is the
+midpoint (2j + 1) * 2**(e - 8); the half-width over the lower bound is 1 / (2j) <= 1/128, which bounds the
+relative error of every value read back, for any normal positive float, with no configured range (subnormals,
+below 2.2e-308 ms, lose precision to rounding). Zero is its own bucket and reads back as exactly 0. A
+histogram is a sparse `{bucket: count}` mapping, so merging is adding counts key by key, and a percentile of
+merged histograms is the percentile of all samples to within the same bound (ADR 0004).
 
 Percentiles use the nearest-rank convention, the one convention for the median and p50: the p-quantile of n
 samples is the ceil(p * n)-th smallest (at least the first), with p a fraction in [0, 1].
@@ -28,7 +28,7 @@ RELATIVE_ERROR = 1 / (2 * SUB_BUCKETS)
 ZERO_BUCKET = -(1 << 20)
 """Below the bucket of the smallest positive float (frexp exponent -1073), so zero sorts first."""
 
-_SUB_BUCKET_SCALE = 2 * SUB_BUCKETS
+SUB_BUCKET_SCALE = 2 * SUB_BUCKETS
 
 
 def bucket_of(value_ms: float) -> int:
@@ -36,7 +36,7 @@ def bucket_of(value_ms: float) -> int:
     if value_ms <= 0:
         return ZERO_BUCKET
     mantissa, exponent = math.frexp(value_ms)
-    return exponent * SUB_BUCKETS + int((mantissa - 0.5) * _SUB_BUCKET_SCALE)
+    return exponent * SUB_BUCKETS + int(mantissa * SUB_BUCKET_SCALE)
 
 
 def value_of(bucket: int) -> float:
@@ -44,7 +44,7 @@ def value_of(bucket: int) -> float:
     if bucket == ZERO_BUCKET:
         return 0.0
     exponent, sub_bucket = divmod(bucket, SUB_BUCKETS)
-    return math.ldexp(2 * (SUB_BUCKETS + sub_bucket) + 1, exponent - 8)
+    return math.ldexp(2 * (SUB_BUCKETS + sub_bucket) + 1, exponent - 9)
 
 
 def nearest_rank(p: float, total: int) -> int:

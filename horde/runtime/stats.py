@@ -19,11 +19,12 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from math import frexp
 from typing import Any
 
 from horde.protocol.stats import EntryDelta, ErrorDelta, ExceptionDelta, SecondDelta, StatsDelta
 from horde.runtime import histogram
-from horde.runtime.histogram import bucket_of
+from horde.runtime.histogram import SUB_BUCKET_SCALE, SUB_BUCKETS, ZERO_BUCKET
 
 REPORTED_PERCENTILES: tuple[float, ...] = (0.50, 0.66, 0.75, 0.80, 0.90, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0)
 AGGREGATED_NAME = "Aggregated"
@@ -163,7 +164,11 @@ class StatsRecorder:
                 slot.min_response_time = response_time
             if response_time > slot.max_response_time:
                 slot.max_response_time = response_time
-            bucket = bucket_of(response_time)
+            if response_time > 0:  # histogram.bucket_of, inlined: the call alone cost a tenth of record()
+                mantissa, exponent = frexp(response_time)
+                bucket = exponent * SUB_BUCKETS + int(mantissa * SUB_BUCKET_SCALE)
+            else:
+                bucket = ZERO_BUCKET
             buckets = slot.buckets
             buckets[bucket] = buckets.get(bucket, 0) + 1
         if error is not None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from horde.protocol.stats import StatsDelta
 from horde.runtime.exceptions import CatchResponseError
-from horde.runtime.histogram import RELATIVE_ERROR
+from horde.runtime.histogram import RELATIVE_ERROR, bucket_of
 from horde.runtime.stats import (
     REPORTED_PERCENTILES,
     RunStats,
@@ -65,6 +65,19 @@ def test_a_delta_holds_what_was_recorded_and_the_next_starts_empty() -> None:
         ("GET", "/a", "ValueError('bad')", 1)
     ]
     assert recorder.take_delta().is_empty()
+
+
+@settings(deadline=None, max_examples=50)
+@given(st.lists(st.one_of(st.integers(-5, 100_000), st.floats(-1.0, 1e9)), min_size=1, max_size=50))
+def test_recording_files_each_time_under_the_histograms_bucket(values: list[float]) -> None:
+    recorder = StatsRecorder(FakeClock())
+    for value in values:
+        recorder.record("GET", "/", value, 0, None)
+    (entry,) = recorder.take_delta().entries
+    expected: dict[int, int] = {}
+    for value in values:
+        expected[bucket_of(value)] = expected.get(bucket_of(value), 0) + 1
+    assert entry.buckets == expected
 
 
 def test_a_request_without_response_time_counts_but_has_no_timing() -> None:
