@@ -1,0 +1,5 @@
+import sys
+
+from horde.cli import main
+
+sys.exit(main())

@@ -1,0 +1,240 @@
+"""The master side of a run, assembled: Journal, Master, Dispatcher, StatsAggregator and the WorkerProxy actors.
+
+It also routes what workers send: statistics straight to the StatsAggregator (the busiest path, kept off the
+Master), a worker's own facts to its WorkerProxy, membership to the Master. A local run and a distributed run
+build exactly this; they differ only in the transport plugged in.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import IO, Any
+
+import gevent
+import pykka
+import structlog
+
+from horde.actors.base import Append, GetState
+from horde.actors.dispatcher import Dispatcher
+from horde.actors.journal import Flush, Journal
+from horde.actors.master import (
+    Admit,
+    Configure,
+    Master,
+    MasterLinks,
+    MasterState,
+    Observed,
+    RampFinished,
+    RequestStop,
+    ShapeTick,
+    Start,
+    Tick,
+    WorkerGone,
+)
+from horde.actors.stats_aggregator import GetStats, ReportReceived, StatsAggregator
+from horde.actors.worker_proxy import FromWorker, GetWorker, LivenessTick, WorkerProxyState
+from horde.protocol.dispatch import UserClassSpec
+from horde.protocol.events import Event, RunConfigured, StatsReportDropped
+from horde.protocol.journal import Header
+from horde.protocol.messages import (
+    Heartbeat,
+    LocustfileReply,
+    LocustfileRequest,
+    MasterHeartbeat,
+    MasterMessageType,
+    Ready,
+    Spawn,
+    Spawning,
+    SpawningComplete,
+    StatsReport,
+    Stopped,
+    StopRun,
+    WorkerCustom,
+    WorkerMessageType,
+    WorkerQuit,
+)
+from horde.protocol.transport import MasterTransport
+from horde.runtime.stats import RunStats
+
+log = structlog.get_logger("horde.master")
+
+TICK_INTERVAL = 0.1
+
+ShapeFunction = Callable[[], "tuple[int, float, tuple[str, ...] | None] | None"]
+
+
+class ControlPlane:
+    def __init__(
+        self,
+        config: RunConfigured,
+        classes: Sequence[UserClassSpec],
+        journal_file: IO[bytes],
+        header: Header,
+        transport: MasterTransport,
+        locustfile: tuple[str, str] | None = None,
+        shape: ShapeFunction | None = None,
+    ) -> None:
+        self.config = config
+        self.transport = transport
+        self._locustfile = locustfile
+        self._shape = shape
+        self.custom_handlers: dict[str, Callable[..., Any]] = {}
+        self.journal = Journal.start(journal_file, header)
+        self.aggregator = StatsAggregator.start(self.append)
+        self.dispatcher = Dispatcher.start(classes, self.append, self._send_users, self._ramp_done)
+        self.links = MasterLinks(transport, self.dispatcher, self.append, self._observed)
+        self.master = Master.start(self.append, self.links)
+        self.master.tell(Configure(time.monotonic(), config))
+        self._ticker = gevent.spawn(self._tick_loop)
+
+    # --- wiring ------------------------------------------------------------------------------------------------
+
+    def append(self, item: Append) -> None:
+        self.journal.tell(item)
+
+    def _observed(self, event: Event) -> None:
+        self.master.tell(Observed(time.monotonic(), event))
+
+    def _send_users(self, worker_id: str, step: int, counts: dict[str, int]) -> None:
+        self.links.send(worker_id, Spawn(step, counts, self.config.host, self.config.stop_timeout))
+
+    def _ramp_done(self, step: int) -> None:
+        self.master.tell(RampFinished(time.monotonic(), step))
+
+    # --- inbound --------------------------------------------------------------------------------------------------
+
+    def on_worker_message(self, worker_id: str, message: WorkerMessageType) -> None:
+        """Route one message; an actor that is already gone (the run is ending) just misses it."""
+        try:
+            self._route(worker_id, message)
+        except pykka.ActorDeadError:
+            log.debug("message for a stopped actor dropped", worker=worker_id, message=type(message).__name__)
+
+    def _route(self, worker_id: str, message: WorkerMessageType) -> None:
+        now = time.monotonic()
+        if isinstance(message, Ready):
+            self.master.tell(Admit(now, worker_id, message))
+            return
+        if isinstance(message, LocustfileRequest):
+            self._reply_locustfile(worker_id)
+            return
+        entry = self.links.proxies.get(worker_id)
+        if isinstance(message, StatsReport):
+            if entry is None or entry[0] != message.incarnation:
+                self.append(
+                    Append(
+                        "stats",
+                        f"worker:{worker_id}",
+                        StatsReportDropped(worker_id, message.incarnation, message.seq, "not an admitted worker"),
+                    )
+                )
+                return
+            self.aggregator.tell(ReportReceived(worker_id, message))
+        elif isinstance(message, Heartbeat | Spawning | SpawningComplete | Stopped):
+            if entry is not None:
+                entry[1].tell(FromWorker(now, message))
+        elif isinstance(message, WorkerQuit):
+            self.master.tell(WorkerGone(now, worker_id, message.reason))
+        elif isinstance(message, StopRun):
+            self.master.tell(RequestStop(now, message.reason))
+        elif isinstance(message, WorkerCustom):
+            self._custom(worker_id, message)
+
+    def _custom(self, worker_id: str, message: WorkerCustom) -> None:
+        handler = self.custom_handlers.get(message.kind)
+        if handler is None:
+            log.warning("unknown message type received from worker", kind=message.kind, worker=worker_id)
+            return
+        try:
+            handler(environment=None, msg=_Message(message.kind, message.data, worker_id))
+        except Exception as exc:
+            log.exception("custom message listener failed", kind=message.kind, error=repr(exc))
+
+    def _reply_locustfile(self, worker_id: str) -> None:
+        if self._locustfile is None:
+            reply = LocustfileReply(error="the master has no locustfile to give")
+        else:
+            reply = LocustfileReply(filename=self._locustfile[0], contents=self._locustfile[1])
+        self.links.send(worker_id, reply)
+
+    # --- the clock ------------------------------------------------------------------------------------------------
+
+    def _tick_loop(self) -> None:
+        next_beat = next_shape = time.monotonic()
+        silence_limit = self.config.heartbeat_interval * self.config.heartbeat_liveness
+        while not self.links.stopped.is_set():
+            now = time.monotonic()
+            self.master.tell(Tick(now))
+            if now >= next_beat:
+                next_beat = now + self.config.heartbeat_interval
+                for worker_id, (_, proxy) in list(self.links.proxies.items()):
+                    proxy.tell(LivenessTick(now, silence_limit))
+                    self.links.send(worker_id, MasterHeartbeat())
+            if self._shape is not None and now >= next_shape:
+                next_shape = now + 1.0
+                self._tick_shape(now)
+            gevent.sleep(TICK_INTERVAL)
+
+    def _tick_shape(self, now: float) -> None:
+        assert self._shape is not None
+        try:
+            result = self._shape()
+        except Exception as exc:
+            log.exception("LoadTestShape.tick() raised; stopping the run", error=repr(exc))
+            result = None
+        self.master.tell(ShapeTick(now, result))
+
+    # --- control ----------------------------------------------------------------------------------------------
+
+    def start(self, user_count: int, spawn_rate: float, user_classes: tuple[str, ...] | None = None) -> None:
+        self.master.tell(Start(time.monotonic(), user_count, spawn_rate, user_classes))
+
+    def set_shape(self, shape: ShapeFunction) -> None:
+        """A LoadTestShape drives the target from now on, ticked once a second."""
+        self._shape = shape
+
+    def request_stop(self, reason: str) -> None:
+        try:
+            self.master.tell(RequestStop(time.monotonic(), reason))
+        except pykka.ActorDeadError:
+            pass
+
+    def wait_stopped(self, timeout: float | None = None) -> bool:
+        return bool(self.links.stopped.wait(timeout))
+
+    def broadcast(self, message: MasterMessageType) -> None:
+        for worker_id in list(self.links.proxies):
+            self.links.send(worker_id, message)
+
+    def master_state(self) -> MasterState:
+        state: MasterState = self.master.ask(GetState())
+        return state
+
+    def workers(self) -> dict[str, WorkerProxyState]:
+        return {worker_id: ref.ask(GetWorker()) for worker_id, (_, ref) in sorted(self.links.proxies.items())}
+
+    def stats(self) -> RunStats:
+        stats: RunStats = self.aggregator.ask(GetStats())
+        return stats
+
+    def shutdown(self) -> None:
+        """Stop every actor, the Journal last so it records everything the others appended."""
+        self._ticker.kill(block=False)
+        self.links.stopped.set()
+        for _, proxy in list(self.links.proxies.values()):
+            proxy.stop()
+        self.dispatcher.stop()
+        self.master.stop()
+        self.aggregator.stop()
+        self.journal.ask(Flush())
+        self.journal.stop()
+
+
+class _Message:
+    """Locust's `Message` as a custom listener receives it."""
+
+    def __init__(self, type: str, data: Any, node_id: str) -> None:
+        self.type = type
+        self.data = data
+        self.node_id = node_id

@@ -1,0 +1,97 @@
+"""The Dispatcher actor: the shell around the pure dispatch logic of `horde.actors.dispatch`.
+
+It adds only the clock (a `Tick` when the ramp's next step is due) and the delivery of each step: the users of
+every worker whose counts changed go out as one `Spawn`, and the Master hears when the ramp is done.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import gevent
+
+from horde.actors import dispatch
+from horde.actors.base import EventSourcedActor, JournalSink, Query
+from horde.protocol import dispatch as dsp
+from horde.protocol.events import Event
+
+SendUsers = Callable[[str, int, dict[str, int]], None]
+RampDone = Callable[[int], None]
+
+
+class Halt:
+    """Stop ticking: the run is stopping and no further step may go out."""
+
+    __slots__ = ()
+
+
+class GetAssignment(Query):
+    __slots__ = ()
+
+
+class Dispatcher(EventSourcedActor[dsp.DispatchState]):
+    source = "dispatcher"
+
+    def __init__(
+        self,
+        classes: Sequence[dsp.UserClassSpec],
+        journal: JournalSink,
+        send_users: SendUsers,
+        ramp_done: RampDone,
+    ) -> None:
+        super().__init__(dispatch.initial_state(classes), journal)
+        self._send_users = send_users
+        self._ramp_done = ramp_done
+        self._timer: gevent.Greenlet | None = None
+        self._halted = False
+
+    def cause_of(self, message: Any) -> str:
+        return str(getattr(message, "type", "")) or type(message).__name__
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, Halt):
+            self._halted = True
+            self._cancel_timer()
+            return None
+        if self._halted and isinstance(message, dsp.Tick | dsp.SetTarget):
+            return None
+        result = super().on_receive(message)
+        if not isinstance(message, Query):
+            self._schedule_tick()
+        return result
+
+    def decide(self, state: dsp.DispatchState, message: dsp.DispatchCommand) -> list[Event]:
+        return list(dispatch.decide(state, message))
+
+    def apply(self, state: dsp.DispatchState, event: Event) -> dsp.DispatchState:
+        assert isinstance(event, dsp.DispatchStep)
+        return dispatch.apply(state, event)
+
+    def react(self, event: Event, message: object) -> None:
+        assert isinstance(event, dsp.DispatchStep)
+        for worker_id in sorted(event.changed):
+            self._send_users(worker_id, event.step, dict(event.changed[worker_id]))
+        if event.ramp_done:
+            self._ramp_done(event.step)
+
+    def answer(self, query: Query) -> Mapping[str, Mapping[str, int]]:
+        return dispatch.assignment_of(self.state)
+
+    def on_stop(self) -> None:
+        self._cancel_timer()
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.kill(block=False)
+            self._timer = None
+
+    def _schedule_tick(self) -> None:
+        self._cancel_timer()
+        due = dispatch.next_tick_at(self.state)
+        if due is None or self._halted:
+            return
+        delay = max(0.0, due - time.monotonic())
+        ref = self.actor_ref
+        self._timer = gevent.spawn_later(delay, lambda: ref.tell(dsp.Tick(now=max(due, time.monotonic()))))

@@ -1,0 +1,155 @@
+"""The Journal actor: the single writer of a run's events file.
+
+Only this actor assigns `seq`, so the file is gapless whatever order the other actors' events arrive in. It flushes
+at least every second and at every run-state change, and fsyncs when a run starts and stops, so a killed master
+leaves a readable file whose last line at worst is torn.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import IO, Any
+
+import gevent
+import structlog
+
+from horde.actors.base import Append, HordeActor, Query
+from horde.protocol.events import RunStateChanged
+from horde.protocol.journal import Header, encode_header, encode_record
+
+log = structlog.get_logger("horde.journal")
+
+FLUSH_INTERVAL = 1.0
+
+Subscriber = Callable[[int, Append], None]
+
+
+class JournalUnwritable(Exception):
+    """The journal file cannot be created; the run must not start without its record."""
+
+
+class Flush(Query):
+    """Ask the journal to flush and fsync; answered once the bytes are on disk."""
+
+    __slots__ = ()
+
+
+class LastSeq(Query):
+    __slots__ = ()
+
+
+def open_journal_file(path: str) -> IO[bytes]:
+    try:
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
+        return open(path, "xb")
+    except FileExistsError:
+        raise JournalUnwritable(f"journal {path!r} already exists; choose another --journal path") from None
+    except OSError as exc:
+        raise JournalUnwritable(f"cannot write journal {path!r}: {exc.strerror or exc}") from None
+
+
+class Journal(HordeActor):
+    def __init__(self, file: IO[bytes], header: Header) -> None:
+        super().__init__()
+        self._file = file
+        self._seq = 0
+        self._subscribers: list[Subscriber] = []
+        self._write_failed = False
+        self._lost_from: int | None = None
+        self._flusher: gevent.Greenlet | None = None
+        self._write(encode_header(header))
+        self._sync()
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.append(subscriber)
+
+    def on_start(self) -> None:
+        self._flusher = gevent.spawn(self._flush_every_second)
+
+    def on_stop(self) -> None:
+        if self._flusher is not None:
+            self._flusher.kill(block=False)
+        self._sync()
+        self._file.close()
+
+    def _flush_every_second(self) -> None:
+        while True:
+            gevent.sleep(FLUSH_INTERVAL)
+            self.actor_ref.tell(_FlushTick())
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, Append):
+            self._append(message)
+        elif isinstance(message, _FlushTick):
+            self._flush()
+        elif isinstance(message, Flush):
+            self._sync()
+        elif isinstance(message, LastSeq):
+            return self._seq
+        return None
+
+    def _append(self, item: Append) -> None:
+        self._seq += 1
+        line = encode_record(self._seq, item.mono_ns, item.wall_ns, item.source, item.cause, item.event)
+        self._write(line)
+        if isinstance(item.event, RunStateChanged):
+            self._sync() if item.event.state in ("spawning", "stopped") else self._flush()
+        for subscriber in self._subscribers:
+            subscriber(self._seq, item)
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self._file.write(data)
+        except OSError as exc:
+            if not self._write_failed:
+                log.warning("journal write failed; the load test goes on", error=str(exc), seq=self._seq)
+            self._write_failed = True
+            if self._lost_from is None:
+                self._lost_from = self._seq
+            return
+        if self._write_failed:
+            log.warning("journal writes resumed", lost_from_seq=self._lost_from, resumed_at_seq=self._seq)
+            self._write_failed = False
+            self._lost_from = None
+
+    def _flush(self) -> None:
+        try:
+            self._file.flush()
+        except OSError as exc:
+            log.warning("journal flush failed", error=str(exc))
+
+    def _sync(self) -> None:
+        self._flush()
+        try:
+            os.fsync(self._file.fileno())
+        except OSError:
+            pass
+
+
+class _FlushTick:
+    __slots__ = ()
+
+
+def journal_header(
+    run_id: str, command_line: list[str], config: dict[str, Any], random_seed: int, horde_version: str
+) -> Header:
+    import socket
+
+    from horde.protocol.journal import FORMAT_NAME, FORMAT_VERSION
+
+    return Header(
+        format=FORMAT_NAME,
+        format_version=FORMAT_VERSION,
+        horde_version=horde_version,
+        run_id=run_id,
+        command_line=command_line,
+        config=config,
+        hostname=socket.gethostname(),
+        pid=os.getpid(),
+        random_seed=random_seed,
+        started_wall_ns=time.time_ns(),
+        started_mono_ns=time.monotonic_ns(),
+    )

@@ -1,0 +1,413 @@
+"""The Master: owns the run (its state, target and clock) and which workers belong to it.
+
+Everything arrives as a message carrying the time (`now`, monotonic seconds): the master never reads a clock in
+its decisions, so a replay of its journal reaches exactly the same states. Worker facts decided by the WorkerProxy
+actors reach it as `Observed(event)`: the master folds them with the same `apply` that replay uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import gevent.event
+import pykka
+import structlog
+
+from horde.actors.base import EventSourcedActor, JournalSink, Query
+from horde.actors.dispatcher import Halt
+from horde.actors.worker_proxy import WorkerProxy
+from horde.protocol import dispatch as dsp
+from horde.protocol.errors import RPCError
+from horde.protocol.events import (
+    Event,
+    RunConfigured,
+    RunStateChanged,
+    RunTargetChanged,
+    ShapeTicked,
+    WorkerJoined,
+    WorkerLeft,
+    WorkerMissing,
+    WorkerRejected,
+    WorkerStateChanged,
+)
+from horde.protocol.messages import PROTOCOL_VERSION, Accept, MasterMessageType, Ready, Reject, Stop
+from horde.protocol.transport import MasterTransport
+
+log = structlog.get_logger("horde.master")
+
+READY, SPAWNING, RUNNING, STOPPING, STOPPED = "ready", "spawning", "running", "stopping", "stopped"
+STOP_GRACE = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    incarnation: str
+    index: int
+    state: str = "ready"
+
+
+@dataclass(frozen=True, slots=True)
+class MasterState:
+    run_state: str = READY
+    config: RunConfigured | None = None
+    target_users: int | None = None
+    spawn_rate: float = 1.0
+    user_classes: tuple[str, ...] | None = None
+    members: dict[str, Member] = field(default_factory=dict)
+    next_index: int = 0
+    started_at: float | None = None
+    stopping_since: float | None = None
+    stop_reason: str = ""
+
+    def active_workers(self) -> list[str]:
+        return sorted(w for w, m in self.members.items() if m.state not in ("missing", "left"))
+
+
+# --- commands -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Configure:
+    now: float
+    config: RunConfigured
+    cause: str = "cli"
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Ask for a user count; the run starts spawning once enough workers are there."""
+
+    now: float
+    user_count: int
+    spawn_rate: float
+    user_classes: tuple[str, ...] | None = None
+    cause: str = "cli"
+
+
+@dataclass(frozen=True, slots=True)
+class Admit:
+    now: float
+    worker_id: str
+    ready: Ready
+    cause: str = "worker_ready"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerGone:
+    now: float
+    worker_id: str
+    reason: str
+    cause: str = "worker_quit"
+
+
+@dataclass(frozen=True, slots=True)
+class RampFinished:
+    now: float
+    step: int
+    cause: str = "dispatch"
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    now: float
+    cause: str = "tick"
+
+
+@dataclass(frozen=True, slots=True)
+class ShapeTick:
+    """A LoadTestShape's answer, computed by the shell (user code is not pure); None means stop."""
+
+    now: float
+    result: tuple[int, float, tuple[str, ...] | None] | None
+    cause: str = "shape_tick"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestStop:
+    now: float
+    reason: str
+    cause: str = "stop_request"
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """A fact another actor journaled that the master folds into its own view."""
+
+    now: float
+    event: Event
+    cause: str = "observed"
+
+
+Command = Configure | Start | Admit | WorkerGone | RampFinished | Tick | ShapeTick | RequestStop | Observed
+
+
+# --- decide -------------------------------------------------------------------------------------------------------
+
+
+def _to(state: MasterState, new: str, reason: str, now: float) -> list[Event]:
+    return [] if state.run_state == new else [RunStateChanged(new, state.run_state, reason, now)]
+
+
+def _maybe_start(state: MasterState, now: float) -> list[Event]:
+    """Spawning begins once a target is set and the expected workers are there."""
+    if state.run_state != READY or state.config is None or state.target_users is None:
+        return []
+    if len(state.active_workers()) < max(1, state.config.expect_workers):
+        return []
+    return _to(state, SPAWNING, "workers ready", now)
+
+
+def _all_stopped(state: MasterState) -> bool:
+    return all(m.state in ("stopped", "missing", "left") for m in state.members.values())
+
+
+def decide(state: MasterState, command: Command) -> list[Event]:
+    if isinstance(command, Configure):
+        return [command.config] if state.config is None else []
+
+    if isinstance(command, Start):
+        if state.run_state in (STOPPING, STOPPED):
+            return []
+        target = RunTargetChanged(command.user_count, command.spawn_rate, command.user_classes)
+        events: list[Event] = [target]
+        if state.run_state == RUNNING:
+            events += _to(state, SPAWNING, "new target", command.now)
+        elif state.run_state == READY:
+            events += _maybe_start(apply(state, target), command.now)
+        return events
+
+    if isinstance(command, Admit):
+        ready = command.ready
+        if ready.protocol_version != PROTOCOL_VERSION:
+            return [
+                WorkerRejected(
+                    command.worker_id,
+                    f"protocol version {ready.protocol_version} != master's {PROTOCOL_VERSION}",
+                )
+            ]
+        if state.run_state in (STOPPING, STOPPED):
+            return [WorkerRejected(command.worker_id, "the run is over")]
+        member = state.members.get(command.worker_id)
+        if member is not None and member.incarnation == ready.incarnation and member.state not in ("missing", "left"):
+            return []
+        events = []
+        if member is not None and member.state not in ("missing", "left"):
+            events.append(WorkerLeft(command.worker_id, "replaced by a new incarnation"))
+        joined = WorkerJoined(
+            worker_id=command.worker_id,
+            incarnation=ready.incarnation,
+            index=member.index if member is not None else state.next_index,
+            hostname=ready.hostname,
+            pid=ready.pid,
+            cpu_count=ready.cpu_count,
+            horde_version=ready.horde_version,
+            user_classes=ready.user_classes,
+            at=command.now,
+        )
+        events.append(joined)
+        after = state
+        for event in events:
+            after = apply(after, event)
+        return events + _maybe_start(after, command.now)
+
+    if isinstance(command, WorkerGone):
+        member = state.members.get(command.worker_id)
+        if member is None or member.state == "left":
+            return []
+        events = [WorkerLeft(command.worker_id, command.reason)]
+        return events + _after_membership_change(apply(state, events[0]), command.now)
+
+    if isinstance(command, RampFinished):
+        return _to(state, RUNNING, f"ramp finished at step {command.step}", command.now) if state.run_state == SPAWNING else []
+
+    if isinstance(command, Tick):
+        return _on_tick(state, command.now)
+
+    if isinstance(command, ShapeTick):
+        if state.run_state not in (READY, SPAWNING, RUNNING):
+            return []
+        if command.result is None:
+            return _to(state, STOPPING, "shape finished", command.now) if state.run_state != READY else []
+        users, rate, classes = command.result
+        if (users, rate, classes) == (state.target_users, state.spawn_rate, state.user_classes):
+            return []
+        return [ShapeTicked(users, rate, classes)] + decide(state, Start(command.now, users, rate, classes))
+
+    if isinstance(command, RequestStop):
+        if state.run_state in (SPAWNING, RUNNING):
+            return _to(state, STOPPING, command.reason, command.now)
+        if state.run_state in (READY, STOPPING):
+            return _to(state, STOPPED, command.reason, command.now)
+        return []
+
+    # Observed: the proxy's event is already folded by the shell before decide runs.
+    event = command.event
+    if isinstance(event, WorkerMissing):
+        return _after_membership_change(state, command.now)
+    if isinstance(event, WorkerStateChanged) and state.run_state == STOPPING and _all_stopped(state):
+        return _to(state, STOPPED, "all workers stopped", command.now)
+    return []
+
+
+def _after_membership_change(state: MasterState, now: float) -> list[Event]:
+    if state.run_state in (SPAWNING, RUNNING) and not state.active_workers():
+        return _to(state, STOPPING, "no worker left", now)
+    if state.run_state == STOPPING and _all_stopped(state):
+        return _to(state, STOPPED, "all workers stopped", now)
+    return []
+
+
+def _on_tick(state: MasterState, now: float) -> list[Event]:
+    config = state.config
+    if config is None:
+        return []
+    if state.run_state in (SPAWNING, RUNNING) and config.run_time is not None and state.started_at is not None:
+        if now - state.started_at >= config.run_time:
+            return _to(state, STOPPING, "run time reached", now)
+    if state.run_state == STOPPING and state.stopping_since is not None:
+        if now - state.stopping_since > config.stop_timeout + STOP_GRACE:
+            return _to(state, STOPPED, "workers did not confirm the stop in time", now)
+    return []
+
+
+# --- apply --------------------------------------------------------------------------------------------------------
+
+
+def apply(state: MasterState, event: Event) -> MasterState:
+    if isinstance(event, RunConfigured):
+        return replace(state, config=event)
+    if isinstance(event, RunTargetChanged):
+        return replace(
+            state, target_users=event.user_count, spawn_rate=event.spawn_rate, user_classes=event.user_classes
+        )
+    if isinstance(event, RunStateChanged):
+        return _apply_run_state(state, event)
+    if isinstance(event, WorkerJoined):
+        members = dict(state.members)
+        members[event.worker_id] = Member(event.incarnation, event.index)
+        return replace(state, members=members, next_index=max(state.next_index, event.index + 1))
+    if isinstance(event, WorkerLeft | WorkerMissing | WorkerStateChanged):
+        member = state.members.get(event.worker_id)
+        if member is None:
+            return state
+        new_state = {WorkerLeft: "left", WorkerMissing: "missing"}.get(type(event))
+        if isinstance(event, WorkerStateChanged):
+            new_state = event.state
+        members = dict(state.members)
+        members[event.worker_id] = replace(member, state=new_state or member.state)
+        return replace(state, members=members)
+    return state
+
+
+def _apply_run_state(state: MasterState, event: RunStateChanged) -> MasterState:
+    state = replace(state, run_state=event.state)
+    if event.state == SPAWNING and state.started_at is None:
+        state = replace(state, started_at=event.at)
+    if event.state == STOPPING:
+        state = replace(state, stopping_since=event.at, stop_reason=event.reason)
+    return state
+
+
+# --- the shell ----------------------------------------------------------------------------------------------------
+
+
+class Master(EventSourcedActor[MasterState]):
+    """Performs what the master's events call for: admit and retire workers, tell the Dispatcher, stop workers."""
+
+    source = "master"
+
+    def __init__(self, journal: JournalSink, links: MasterLinks) -> None:
+        super().__init__(MasterState(), journal)
+        self._links = links
+
+    def decide(self, state: MasterState, message: Command) -> list[Event]:
+        return decide(state, message)
+
+    def apply(self, state: MasterState, event: Event) -> MasterState:
+        return apply(state, event)
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, Observed):
+            self.state = apply(self.state, message.event)
+        return super().on_receive(message)
+
+    def answer(self, query: Query) -> MasterState:
+        return self.state
+
+    def react(self, event: Event, message: Any) -> None:
+        links, now = self._links, getattr(message, "now", 0.0)
+        if isinstance(event, WorkerJoined):
+            links.admit(event)
+            links.dispatcher.tell(dsp.WorkerJoined(now=now, worker_id=event.worker_id))
+        elif isinstance(event, WorkerRejected):
+            links.send(event.worker_id, Reject(event.reason))
+        elif isinstance(event, WorkerLeft):
+            links.retire(event.worker_id)
+            links.dispatcher.tell(dsp.WorkerLeft(now=now, worker_id=event.worker_id, reason="left"))
+        elif isinstance(event, RunTargetChanged) and self.state.run_state in (SPAWNING, RUNNING):
+            links.dispatcher.tell(self._set_target(now))
+        elif isinstance(event, RunStateChanged):
+            self._on_run_state(event, now)
+        if isinstance(message, Observed) and isinstance(message.event, WorkerMissing):
+            links.dispatcher.tell(dsp.WorkerLeft(now=now, worker_id=message.event.worker_id, reason="missing"))
+
+    def _set_target(self, now: float) -> dsp.SetTarget:
+        state = self.state
+        return dsp.SetTarget(
+            now=now,
+            user_count=state.target_users or 0,
+            spawn_rate=state.spawn_rate,
+            user_classes=state.user_classes,
+        )
+
+    def _on_run_state(self, event: RunStateChanged, now: float) -> None:
+        log.info("run state", state=event.state, reason=event.reason)
+        if event.state == SPAWNING and event.previous == READY:
+            self._links.dispatcher.tell(self._set_target(now))
+        elif event.state == STOPPING:
+            self._links.dispatcher.tell(Halt())
+            for worker_id in self.state.active_workers():
+                self._links.send(worker_id, Stop())
+        elif event.state == STOPPED:
+            self._links.dispatcher.tell(Halt())
+            self._links.stopped.set()
+
+
+class MasterLinks:
+    """What the Master's shell acts on: the transport, the Dispatcher, and the registry of WorkerProxy actors.
+
+    The registry is shared with the inbound router, which must know the proxy of each admitted worker.
+    """
+
+    def __init__(
+        self,
+        transport: MasterTransport,
+        dispatcher: pykka.ActorRef[Any],
+        journal: JournalSink,
+        notify_master: Callable[[Event], None],
+    ) -> None:
+        self.transport = transport
+        self.dispatcher = dispatcher
+        self.journal = journal
+        self.notify_master = notify_master
+        self.proxies: dict[str, tuple[str, pykka.ActorRef[Any]]] = {}
+        self.stopped = gevent.event.Event()
+
+    def send(self, worker_id: str, message: MasterMessageType) -> None:
+        try:
+            self.transport.send(worker_id, message)
+        except RPCError as exc:
+            log.warning("could not send to worker", worker=worker_id, message=type(message).__name__, error=str(exc))
+
+    def admit(self, joined: WorkerJoined) -> None:
+        self.retire(joined.worker_id)
+        proxy = WorkerProxy.start(joined, self.journal, self.notify_master)
+        self.proxies[joined.worker_id] = (joined.incarnation, proxy)
+        self.send(joined.worker_id, Accept(joined.index))
+
+    def retire(self, worker_id: str) -> None:
+        entry = self.proxies.pop(worker_id, None)
+        if entry is not None:
+            entry[1].stop(block=False)

@@ -1,0 +1,79 @@
+"""The StatsAggregator: merges every worker's statistics delta exactly once.
+
+A delta is identified by (worker, incarnation, seq); seqs only grow within an incarnation, so a repeated or late
+report is recognised and dropped instead of being counted twice. The merge itself is runtime's pure `RunStats.merge`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from horde.actors.base import EventSourcedActor, JournalSink, Query
+from horde.protocol.events import Event, StatsReportDropped, StatsReported
+from horde.protocol.messages import StatsReport
+from horde.runtime.stats import RunStats
+
+
+@dataclass(slots=True)
+class AggregatorState:
+    """`stats` is merged in place: copying a run's histograms on every report would cost more than it proves."""
+
+    stats: RunStats = field(default_factory=RunStats)
+    last_seq: dict[str, int] = field(default_factory=dict)
+    reports_merged: int = 0
+    reports_dropped: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ReportReceived:
+    worker_id: str
+    report: StatsReport
+    cause: str = "stats"
+
+
+class GetStats(Query):
+    __slots__ = ()
+
+
+def _key(worker_id: str, incarnation: str) -> str:
+    return f"{worker_id}/{incarnation}"
+
+
+def decide(state: AggregatorState, message: ReportReceived) -> list[Event]:
+    report = message.report
+    last = state.last_seq.get(_key(message.worker_id, report.incarnation), 0)
+    if report.seq <= last:
+        return [StatsReportDropped(message.worker_id, report.incarnation, report.seq, f"seq {report.seq} <= {last}")]
+    return [
+        StatsReported(
+            message.worker_id, report.incarnation, report.seq, report.delta, report.worker_time, report.final
+        )
+    ]
+
+
+def apply(state: AggregatorState, event: Event) -> AggregatorState:
+    if isinstance(event, StatsReported):
+        state.stats.merge(event.delta, event.worker_id)
+        state.last_seq[_key(event.worker_id, event.incarnation)] = event.seq
+        state.reports_merged += 1
+    elif isinstance(event, StatsReportDropped):
+        state.reports_dropped += 1
+    return state
+
+
+class StatsAggregator(EventSourcedActor[AggregatorState]):
+    source = "stats"
+
+    def __init__(self, journal: JournalSink) -> None:
+        super().__init__(AggregatorState(), journal)
+
+    def decide(self, state: AggregatorState, message: ReportReceived) -> list[Event]:
+        return decide(state, message)
+
+    def apply(self, state: AggregatorState, event: Event) -> AggregatorState:
+        return apply(state, event)
+
+    def answer(self, query: Query) -> object:
+        if isinstance(query, GetStats):
+            return self.state.stats
+        return self.state

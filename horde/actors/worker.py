@@ -1,0 +1,279 @@
+"""The Worker actor: runs the users a master assigns and reports what they measure.
+
+Heartbeats and statistics reports are sent from greenlets of their own rather than through this actor's inbox,
+so a long spawn or stop (on_stop running under `--stop-timeout`) never delays them. Requests are recorded by the
+StatsRecorder with plain calls; this actor only takes the recorder's delta every reporting interval.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import gevent
+import gevent.event
+import psutil
+import structlog
+
+from horde import __version__
+from horde.actors.base import HordeActor
+from horde.protocol.errors import RPCError
+from horde.protocol.messages import (
+    PROTOCOL_VERSION,
+    Accept,
+    Heartbeat,
+    MasterCustom,
+    MasterHeartbeat,
+    MasterMessageType,
+    MasterQuit,
+    Ready,
+    Reject,
+    Spawn,
+    Spawning,
+    SpawningComplete,
+    StatsReport,
+    Stop,
+    Stopped,
+    StopRun,
+    WorkerCustom,
+    WorkerQuit,
+)
+from horde.protocol.transport import WorkerTransport
+from horde.runtime.environment import Environment
+from horde.runtime.stats import StatsRecorder
+from horde.runtime.user_pool import UserPool
+
+log = structlog.get_logger("horde.worker")
+
+CONNECTING, READY, SPAWNING, RUNNING, STOPPING, STOPPED, QUIT = (
+    "connecting",
+    "ready",
+    "spawning",
+    "running",
+    "stopping",
+    "stopped",
+    "quit",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    heartbeat_interval: float = 1.0
+    stats_interval: float = 2.0
+    stop_timeout: float = 0.0
+
+
+class WorkerRunner:
+    """What user code sees as `environment.runner` on a worker, with Locust's names."""
+
+    def __init__(self, worker: Worker) -> None:
+        self._worker = worker
+        self.environment = worker.environment
+        self.custom_handlers: dict[str, Callable[..., Any]] = {}
+
+    @property
+    def state(self) -> str:
+        return self._worker.state
+
+    @property
+    def user_count(self) -> int:
+        return self._worker.pool.user_count
+
+    @property
+    def worker_index(self) -> int:
+        return self._worker.worker_index
+
+    @property
+    def client_id(self) -> str:
+        return self._worker.node_id
+
+    def register_message(self, msg_type: str, listener: Callable[..., Any], concurrent: bool = False) -> None:
+        if msg_type in self.custom_handlers:
+            raise ValueError(f"a listener for message type {msg_type!r} is already registered")
+        self.custom_handlers[msg_type] = listener
+
+    def send_message(self, msg_type: str, data: Any = None, client_id: str | None = None) -> None:
+        self._worker.send(WorkerCustom(msg_type, data))
+
+    def quit(self) -> None:
+        self._worker.send(StopRun("StopTest raised by user code"))
+
+    def stop(self) -> None:
+        self.quit()
+
+
+class Worker(HordeActor):
+    def __init__(
+        self,
+        node_id: str,
+        environment: Environment,
+        recorder: StatsRecorder,
+        transport: WorkerTransport,
+        settings: WorkerSettings,
+    ) -> None:
+        super().__init__()
+        self.node_id = node_id
+        self.incarnation = uuid.uuid4().hex[:12]
+        self.environment = environment
+        self.recorder = recorder
+        self.transport = transport
+        self.settings = settings
+        self.pool = UserPool(environment, on_stop_test=lambda _user: self.send(StopRun("a user raised StopTest")))
+        self.state = CONNECTING
+        self.worker_index = -1
+        self.last_step = 0
+        self.last_master_heard = time.monotonic()
+        self.quit_reason = ""
+        self.finished = gevent.event.Event()
+        self._seq = 0
+        self._process = psutil.Process()
+        self._process.cpu_percent()
+        self._greenlets: list[gevent.Greenlet] = []
+        self.runner = WorkerRunner(self)
+        environment.runner = self.runner
+
+    # --- lifecycle --------------------------------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        self.send(self.ready_message())
+        self._greenlets = [gevent.spawn(self._heartbeat_loop), gevent.spawn(self._report_loop)]
+
+    def on_stop(self) -> None:
+        for greenlet in self._greenlets:
+            greenlet.kill(block=False)
+        self.finished.set()
+
+    def ready_message(self) -> Ready:
+        return Ready(
+            node_id=self.node_id,
+            incarnation=self.incarnation,
+            horde_version=__version__,
+            protocol_version=PROTOCOL_VERSION,
+            hostname=socket.gethostname(),
+            pid=os.getpid(),
+            cpu_count=os.cpu_count() or 1,
+            user_classes=tuple(sorted(self.environment.user_classes_by_name)),
+        )
+
+    def send(self, message: Any) -> None:
+        try:
+            self.transport.send(message)
+        except RPCError as exc:
+            log.warning("could not send to master", message=type(message).__name__, error=str(exc))
+
+    def _transition(self, new: str) -> None:
+        if new != self.state:
+            log.debug("worker state", node=self.node_id, state=new, previous=self.state)
+            self.state = new
+
+    # --- messages from the master -----------------------------------------------------------------------------
+
+    def on_receive(self, message: MasterMessageType) -> None:
+        self.last_master_heard = time.monotonic()
+        if isinstance(message, Accept):
+            self.worker_index = message.worker_index
+            self._transition(READY)
+        elif isinstance(message, Reject):
+            log.error("master rejected this worker", reason=message.reason)
+            self.quit_reason = f"rejected by master: {message.reason}"
+            self._quit()
+        elif isinstance(message, Spawn):
+            self._spawn(message)
+        elif isinstance(message, Stop):
+            self._stop()
+        elif isinstance(message, MasterQuit):
+            self.quit_reason = message.reason
+            self._stop()
+            self._quit()
+        elif isinstance(message, MasterCustom):
+            self._custom(message)
+        elif isinstance(message, MasterHeartbeat):
+            pass
+
+    def _spawn(self, message: Spawn) -> None:
+        if message.step <= self.last_step or self.state in (STOPPING, QUIT):
+            return
+        self.last_step = message.step
+        self.send(Spawning(message.step))
+        if self.state in (READY, STOPPED, CONNECTING):
+            if message.host:
+                self.environment.host = message.host
+            self.environment.apply_tag_filters()
+            self.environment.events.test_start.fire(environment=self.environment)
+        self._transition(SPAWNING)
+        self.pool.set_counts(message.user_counts)
+        counts = self.pool.counts()
+        self.send(SpawningComplete(message.step, counts))
+        self.environment.events.spawning_complete.fire(user_count=sum(counts.values()))
+        self._transition(RUNNING)
+
+    def _stop(self) -> None:
+        if self.state in (STOPPED, QUIT, CONNECTING, READY):
+            if self.state in (READY, CONNECTING):
+                self.send(Stopped())
+                self._transition(STOPPED)
+            return
+        self._transition(STOPPING)
+        self.environment.events.test_stopping.fire(environment=self.environment)
+        self.pool.stop_all(self.settings.stop_timeout)
+        self._send_report(final=True)
+        self.send(Stopped())
+        self._transition(STOPPED)
+        self.environment.events.test_stop.fire(environment=self.environment)
+
+    def _quit(self) -> None:
+        self._transition(QUIT)
+        self.environment.events.quitting.fire(environment=self.environment)
+        self.stop()
+
+    def _custom(self, message: MasterCustom) -> None:
+        handler = self.runner.custom_handlers.get(message.kind)
+        if handler is None:
+            log.warning("unknown message type received from master", kind=message.kind)
+            return
+        try:
+            handler(environment=self.environment, msg=_CustomMessage(message.kind, message.data, self.node_id))
+        except Exception as exc:
+            log.exception("custom message listener failed", kind=message.kind, error=repr(exc))
+
+    # --- the two clocks of a worker ---------------------------------------------------------------------------
+
+    def _heartbeat_loop(self) -> None:
+        while self.state != QUIT:
+            gevent.sleep(self.settings.heartbeat_interval)
+            self.send(
+                Heartbeat(
+                    state=self.state,
+                    cpu_percent=self._process.cpu_percent(),
+                    memory_bytes=self._process.memory_info().rss,
+                    user_count=self.pool.user_count,
+                    worker_time=time.time(),
+                )
+            )
+
+    def _report_loop(self) -> None:
+        while True:
+            gevent.sleep(self.settings.stats_interval)
+            if self.state in (SPAWNING, RUNNING, STOPPING):
+                self._send_report(final=False)
+
+    def _send_report(self, final: bool) -> None:
+        delta = self.recorder.take_delta()
+        if not final and not (delta.entries or delta.errors or delta.exceptions):
+            return
+        self._seq += 1
+        self.send(StatsReport(self.incarnation, self._seq, delta, time.time(), final))
+
+
+@dataclass(frozen=True, slots=True)
+class _CustomMessage:
+    """Locust's `Message` as a custom listener receives it."""
+
+    type: str
+    data: Any
+    node_id: str

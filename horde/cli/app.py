@@ -1,0 +1,54 @@
+"""Subcommands of `horde` and the one place where errors become exit codes."""
+
+from __future__ import annotations
+
+import sys
+
+USAGE = """usage: horde COMMAND [ARGS]
+
+commands:
+  run      run a load test (locally, or --master / --worker)
+  demo     start a built-in target on 127.0.0.1 and run an example load test against it
+  events   print a run's journal, filtered (horde events FILE [--type T] [--source S])
+  version  print horde's version
+"""
+
+
+def run_cli(argv: list[str]) -> int:
+    from horde.cli.options import UsageError
+
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(USAGE, end="")
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    try:
+        if command == "run":
+            from horde.cli.options import resolve
+            from horde.cli.run import run_local
+            from horde.runtime.process import setup_logging
+
+            if "-h" in rest or "--help" in rest:
+                from horde.cli.options import build_parser
+
+                build_parser().print_help()
+                return 0
+            options = resolve(rest)
+            setup_logging(options.loglevel)
+            return run_local(options, rest)
+        if command == "demo":
+            from horde.cli.demo import run_demo
+
+            return run_demo(rest)
+        if command == "events":
+            from horde.cli.events import run_events
+
+            return run_events(rest)
+        if command == "version":
+            from horde import __version__
+
+            print(f"horde {__version__}")
+            return 0
+        raise UsageError(f"unknown command {command!r} (try: horde --help)")
+    except UsageError as exc:
+        print(f"horde: error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,171 @@
+"""The event types of the journal: every fact the master's actors record.
+
+An event is what happened, never what to do; the actors' `apply` folds these and nothing else, so replay needs
+only this module. Each type has a name (the journal's `type` field) and a version; a new shape of an old event gets
+a new version and an upcaster in `horde.protocol.journal` (docs/events.md lists them all).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from horde.protocol.dispatch import DispatchStep
+from horde.protocol.stats import StatsDelta
+
+
+class RunStateChanged(msgspec.Struct, frozen=True):
+    """The master's run state moved: ready -> spawning -> running -> stopping -> stopped."""
+
+    state: str
+    previous: str
+    reason: str
+    at: float
+
+
+class RunTargetChanged(msgspec.Struct, frozen=True):
+    user_count: int
+    spawn_rate: float
+    user_classes: tuple[str, ...] | None = None
+
+
+class RunConfigured(msgspec.Struct, frozen=True):
+    """What the master was asked to do, recorded once so replay knows the run-time and the classes."""
+
+    user_classes: dict[str, tuple[float, int]]
+    expect_workers: int
+    run_time: float | None
+    stop_timeout: float
+    heartbeat_interval: float
+    heartbeat_liveness: int
+    host: str | None = None
+
+
+class ShapeTicked(msgspec.Struct, frozen=True):
+    user_count: int
+    spawn_rate: float
+    user_classes: tuple[str, ...] | None = None
+
+
+class WorkerJoined(msgspec.Struct, frozen=True):
+    worker_id: str
+    incarnation: str
+    index: int
+    hostname: str
+    pid: int
+    cpu_count: int
+    horde_version: str
+    user_classes: tuple[str, ...]
+    at: float
+
+
+class WorkerRejected(msgspec.Struct, frozen=True):
+    worker_id: str
+    reason: str
+
+
+class WorkerStateChanged(msgspec.Struct, frozen=True):
+    worker_id: str
+    state: str
+    previous: str
+    at: float
+
+
+class WorkerHeartbeat(msgspec.Struct, frozen=True):
+    """`worker_time` is the worker's own clock; `at` the master's monotonic time of receipt."""
+
+    worker_id: str
+    state: str
+    cpu_percent: float
+    memory_bytes: int
+    user_count: int
+    worker_time: float
+    at: float
+
+
+class WorkerUsersReported(msgspec.Struct, frozen=True):
+    """A worker says which users it runs after a spawn step."""
+
+    worker_id: str
+    step: int
+    user_counts: dict[str, int]
+
+
+class WorkerCpuWarning(msgspec.Struct, frozen=True):
+    worker_id: str
+    cpu_percent: float
+
+
+class WorkerMissing(msgspec.Struct, frozen=True):
+    worker_id: str
+    silent_for: float
+
+
+class WorkerLeft(msgspec.Struct, frozen=True):
+    worker_id: str
+    reason: str
+
+
+class StatsReported(msgspec.Struct, frozen=True):
+    """One worker's delta, merged exactly once: (worker_id, incarnation, seq) is its identity."""
+
+    worker_id: str
+    incarnation: str
+    seq: int
+    delta: StatsDelta
+    worker_time: float
+    final: bool = False
+
+
+class StatsReportDropped(msgspec.Struct, frozen=True):
+    worker_id: str
+    incarnation: str
+    seq: int
+    reason: str
+
+
+class FrameRejected(msgspec.Struct, frozen=True):
+    """A frame from the network that was not a valid message; logged, counted and dropped."""
+
+    peer: str
+    reason: str
+
+
+Event = (
+    RunStateChanged
+    | RunTargetChanged
+    | RunConfigured
+    | ShapeTicked
+    | WorkerJoined
+    | WorkerRejected
+    | WorkerStateChanged
+    | WorkerHeartbeat
+    | WorkerUsersReported
+    | WorkerCpuWarning
+    | WorkerMissing
+    | WorkerLeft
+    | StatsReported
+    | StatsReportDropped
+    | FrameRejected
+    | DispatchStep
+)
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    "run.configured": RunConfigured,
+    "run.state_changed": RunStateChanged,
+    "run.target_changed": RunTargetChanged,
+    "shape.ticked": ShapeTicked,
+    "worker.joined": WorkerJoined,
+    "worker.rejected": WorkerRejected,
+    "worker.state_changed": WorkerStateChanged,
+    "worker.heartbeat": WorkerHeartbeat,
+    "worker.users_reported": WorkerUsersReported,
+    "worker.cpu_warning": WorkerCpuWarning,
+    "worker.missing": WorkerMissing,
+    "worker.left": WorkerLeft,
+    "stats.reported": StatsReported,
+    "stats.report_dropped": StatsReportDropped,
+    "protocol.frame_rejected": FrameRejected,
+    "dispatch.step": DispatchStep,
+}
+EVENT_NAMES: dict[type[Event], str] = {cls: name for name, cls in EVENT_TYPES.items()}
+EVENT_VERSIONS: dict[str, int] = {name: 1 for name in EVENT_TYPES}

@@ -1,0 +1,155 @@
+"""The journal's on-disk format: JSON Lines, a header line, then one event record per line (ADR 0005).
+
+JSON Lines keeps a journal greppable and `jq`-able, and a torn last line (a killed master) is easy to see and skip.
+This module only encodes and decodes; the Journal actor owns the file while a run writes it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from horde.protocol.events import EVENT_NAMES, EVENT_TYPES, EVENT_VERSIONS, Event
+
+FORMAT_NAME = "horde-journal"
+FORMAT_VERSION = 1
+
+
+class JournalError(Exception):
+    """The file cannot be read as a journal of a version we understand."""
+
+
+class Header(msgspec.Struct, frozen=True):
+    format: str
+    format_version: int
+    horde_version: str
+    run_id: str
+    command_line: list[str]
+    config: dict[str, Any]
+    hostname: str
+    pid: int
+    random_seed: int
+    started_wall_ns: int
+    started_mono_ns: int
+
+
+class _RecordOut(msgspec.Struct, frozen=True):
+    seq: int
+    v: int
+    mono_ns: int
+    wall_ns: int
+    source: str
+    cause: str
+    type: str
+    data: Any
+
+
+class _RecordIn(msgspec.Struct, frozen=True):
+    seq: int
+    v: int
+    mono_ns: int
+    wall_ns: int
+    source: str
+    cause: str
+    type: str
+    data: msgspec.Raw
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One journal line, decoded; `event` stays raw JSON when its type is unknown (a plugin's, say)."""
+
+    seq: int
+    v: int
+    mono_ns: int
+    wall_ns: int
+    source: str
+    cause: str
+    type: str
+    event: Event | msgspec.Raw
+
+
+@dataclass(slots=True)
+class JournalContents:
+    header: Header
+    records: list[Record]
+    torn_tail: bool = False
+    unknown_types: Counter[str] = field(default_factory=Counter)
+
+
+_json = msgspec.json.Encoder()
+
+
+def encode_header(header: Header) -> bytes:
+    return _json.encode(header) + b"\n"
+
+
+def encode_record(
+    seq: int, mono_ns: int, wall_ns: int, source: str, cause: str, event: Event | msgspec.Raw, type_name: str = ""
+) -> bytes:
+    name = type_name or EVENT_NAMES[type(event)]  # type: ignore[index]
+    version = EVENT_VERSIONS.get(name, 1)
+    return _json.encode(_RecordOut(seq, version, mono_ns, wall_ns, source, cause, name, event)) + b"\n"
+
+
+_header_decoder = msgspec.json.Decoder(Header)
+_record_decoder = msgspec.json.Decoder(_RecordIn)
+_event_decoders = {name: msgspec.json.Decoder(cls) for name, cls in EVENT_TYPES.items()}
+
+
+def decode_header(line: bytes) -> Header:
+    try:
+        header = _header_decoder.decode(line)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        raise JournalError("not a horde journal (its first line is not a journal header)") from None
+    if header.format != FORMAT_NAME:
+        raise JournalError(f"not a horde journal (format {header.format!r})")
+    if header.format_version > FORMAT_VERSION:
+        raise JournalError(
+            f"journal format version {header.format_version} is newer than this horde reads ({FORMAT_VERSION});"
+            " upgrade horde"
+        )
+    return header
+
+
+def decode_record(line: bytes) -> Record:
+    raw = _record_decoder.decode(line)
+    decoder = _event_decoders.get(raw.type)
+    event: Event | msgspec.Raw = raw.data if decoder is None else decoder.decode(raw.data)
+    return Record(raw.seq, raw.v, raw.mono_ns, raw.wall_ns, raw.source, raw.cause, raw.type, event)
+
+
+def iter_lines(path: str | os.PathLike[str]) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        yield from f
+
+
+def read_journal(path: str | os.PathLike[str]) -> JournalContents:
+    """Read a whole journal; a torn last line is skipped and flagged, anything else malformed is an error."""
+    try:
+        lines = list(iter_lines(path))
+    except FileNotFoundError:
+        raise JournalError(f"journal {os.fspath(path)!r} does not exist") from None
+    except IsADirectoryError:
+        raise JournalError(f"{os.fspath(path)!r} is a directory, not a journal") from None
+    if not lines:
+        raise JournalError(f"{os.fspath(path)!r} is empty, not a journal")
+    contents = JournalContents(decode_header(lines[0]), [])
+    for number, line in enumerate(lines[1:], start=2):
+        is_last = number == len(lines)
+        try:
+            record = decode_record(line)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            if is_last and not line.endswith(b"\n"):
+                contents.torn_tail = True
+                break
+            raise JournalError(f"line {number} is not a journal record: {exc}") from None
+        if isinstance(record.event, msgspec.Raw):
+            contents.unknown_types[record.type] += 1
+        contents.records.append(record)
+    return contents

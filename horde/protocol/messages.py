@@ -1,0 +1,152 @@
+"""Every message that crosses between a master and its workers.
+
+The same frozen types travel over the in-process transport of a local run and over ZeroMQ in a distributed run, so
+the master cannot tell the two apart. msgspec tagged unions make decoding validate the type and every field at
+once (ADR 0003).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from horde.protocol.stats import StatsDelta
+
+PROTOCOL_VERSION = 1
+
+
+class WorkerMessage(msgspec.Struct, frozen=True, tag_field="type"):
+    """Base of what a worker sends to its master."""
+
+
+class MasterMessage(msgspec.Struct, frozen=True, tag_field="type"):
+    """Base of what a master sends to a worker."""
+
+
+# --- worker -> master -------------------------------------------------------------------------------------------
+
+
+class Ready(WorkerMessage, frozen=True, tag="ready"):
+    """A worker introduces itself; `incarnation` changes every time the worker process (re)connects afresh."""
+
+    node_id: str
+    incarnation: str
+    horde_version: str
+    protocol_version: int
+    hostname: str
+    pid: int
+    cpu_count: int
+    user_classes: tuple[str, ...]
+
+
+class Spawning(WorkerMessage, frozen=True, tag="spawning"):
+    step: int
+
+
+class SpawningComplete(WorkerMessage, frozen=True, tag="spawning_complete"):
+    step: int
+    user_counts: dict[str, int]
+
+
+class Heartbeat(WorkerMessage, frozen=True, tag="heartbeat"):
+    state: str
+    cpu_percent: float
+    memory_bytes: int
+    user_count: int
+    worker_time: float
+
+
+class StatsReport(WorkerMessage, frozen=True, tag="stats"):
+    """One reporting interval's delta; (incarnation, seq) makes a repeated report harmless."""
+
+    incarnation: str
+    seq: int
+    delta: StatsDelta
+    worker_time: float
+    final: bool = False
+
+
+class Stopped(WorkerMessage, frozen=True, tag="stopped"):
+    """All users have stopped and the final StatsReport was sent before this message."""
+
+
+class WorkerQuit(WorkerMessage, frozen=True, tag="quit"):
+    reason: str
+
+
+class StopRun(WorkerMessage, frozen=True, tag="stop_run"):
+    """User code raised StopTest: the whole run stops, not just this worker."""
+
+    reason: str
+
+
+class LocustfileRequest(WorkerMessage, frozen=True, tag="locustfile_request"):
+    pass
+
+
+class WorkerCustom(WorkerMessage, frozen=True, tag="custom"):
+    """A user-defined message (`runner.send_message`)."""
+
+    kind: str
+    data: Any = None
+
+
+# --- master -> worker -------------------------------------------------------------------------------------------
+
+
+class Accept(MasterMessage, frozen=True, tag="accept"):
+    worker_index: int
+
+
+class Reject(MasterMessage, frozen=True, tag="reject"):
+    reason: str
+
+
+class Spawn(MasterMessage, frozen=True, tag="spawn"):
+    """Absolute users per class for that worker; `step` orders spawns so a late one is ignored."""
+
+    step: int
+    user_counts: dict[str, int]
+    host: str | None = None
+    stop_timeout: float | None = None
+
+
+class Stop(MasterMessage, frozen=True, tag="stop"):
+    pass
+
+
+class MasterQuit(MasterMessage, frozen=True, tag="quit"):
+    reason: str
+
+
+class MasterHeartbeat(MasterMessage, frozen=True, tag="heartbeat"):
+    pass
+
+
+class LocustfileReply(MasterMessage, frozen=True, tag="locustfile_reply"):
+    filename: str = ""
+    contents: str = ""
+    error: str = ""
+
+
+class MasterCustom(MasterMessage, frozen=True, tag="custom"):
+    kind: str
+    data: Any = None
+
+
+WorkerMessageType = (
+    Ready
+    | Spawning
+    | SpawningComplete
+    | Heartbeat
+    | StatsReport
+    | Stopped
+    | WorkerQuit
+    | StopRun
+    | LocustfileRequest
+    | WorkerCustom
+)
+MasterMessageType = (
+    Accept | Reject | Spawn | Stop | MasterQuit | MasterHeartbeat | LocustfileReply | MasterCustom
+)
