@@ -22,6 +22,7 @@ from horde.runtime.exceptions import (
     MissingWaitTimeError,
     RescheduleTask,
     RescheduleTaskImmediately,
+    StopTest,
     StopUser,
 )
 
@@ -161,6 +162,7 @@ class TaskSet(metaclass=TaskSetMeta):
 
     tasks: list[Any] = []
     wait_time: Callable[[], float] | None = None
+    _runs_user_tasks = False
 
     def __init__(self, parent: User | TaskSet) -> None:
         self._task_queue: deque[Any] = deque()
@@ -222,11 +224,11 @@ class TaskSet(metaclass=TaskSetMeta):
                 if e.reschedule:
                     raise RescheduleTaskImmediately(e.reschedule) from e
                 raise RescheduleTask(e.reschedule) from e
-            except (StopUser, GreenletExit):
+            except (StopUser, StopTest, GreenletExit):
                 self._run_on_stop()
                 raise
             except Exception as e:
-                self._user._report_error(self, e)
+                self._user._report_error(self._user if self._runs_user_tasks else self, e)
                 self.wait()
 
     def _run_on_stop(self) -> None:
@@ -283,6 +285,8 @@ class TaskSet(metaclass=TaskSetMeta):
 
 class DefaultTaskSet(TaskSet):
     """Runs a User's own tasks, which take the user (not a task set) as ``self``."""
+
+    _runs_user_tasks = True
 
     def get_next_task(self) -> Any:
         tasks = self._user.tasks

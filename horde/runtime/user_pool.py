@@ -9,7 +9,6 @@ import gevent
 from gevent.pool import Group
 
 from horde.runtime.environment import Environment
-from horde.runtime.exceptions import StopTest
 from horde.runtime.users import User
 
 logger = logging.getLogger(__name__)
@@ -94,7 +93,7 @@ class UserPool:
             return
         del running[user]
         exception = greenlet.exception
-        if isinstance(exception, StopTest):
+        if user.raised_stop_test:
             logger.info("%s raised StopTest, the test stops", name)
             if self.on_stop_test is not None:
                 self.on_stop_test(user)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import gevent
 from gevent import GreenletExit
 
-from horde.runtime.exceptions import StopUser
+from horde.runtime.exceptions import StopTest, StopUser
 from horde.runtime.tasks import (
     STATE_RUNNING,
     STATE_STOPPING,
@@ -57,6 +57,8 @@ class User(metaclass=UserMeta):
         self._greenlet: gevent.Greenlet | None = None
         self._group: Group | None = None
         self._taskset_instance: TaskSet | None = None
+        #: set when a task raised StopTest: the user ended and asks for the whole test to stop
+        self.raised_stop_test = False
 
     def on_start(self) -> None:
         """Runs once when the user starts, before its first task."""
@@ -87,6 +89,9 @@ class User(metaclass=UserMeta):
                 return
             self._taskset_instance.run()
         except (GreenletExit, StopUser):
+            self.on_stop()
+        except StopTest:
+            self.raised_stop_test = True
             self.on_stop()
 
     def wait(self) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import random
+import socket
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
-
-import socket
 
 import gevent
 import pytest
@@ -19,8 +18,8 @@ StartResponse = Callable[..., Any]
 
 
 class NoDelayWSGIServer(WSGIServer):
-    """pywsgi writes the head and the body of a response separately; with Nagle on, the body then waits for the
-    client's delayed ACK (about 40 ms a request)."""
+    """pywsgi writes the head and the body of a response separately; with Nagle on, the body then waits for
+    the client's delayed ACK (about 40 ms a request)."""
 
     def handle(self, sock: socket.socket, address: Any) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -28,7 +27,7 @@ class NoDelayWSGIServer(WSGIServer):
 
 
 class DemoServer:
-    """Serves the demo routes; ``counts`` is keyed by "METHOD /route" (``/items/<id>`` counts as ``/items``)."""
+    """Serves the demo routes; ``counts`` is keyed by "METHOD /route" (``/items/<id>`` as ``/items``)."""
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
