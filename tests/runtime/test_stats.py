@@ -95,6 +95,15 @@ def test_a_request_without_response_time_counts_but_has_no_timing() -> None:
     assert stats.entries[("GET", "/async")].median_response_time == 0.0
 
 
+def test_negative_and_nan_times_count_as_instant_responses() -> None:
+    recorder = StatsRecorder(FakeClock())
+    recorder.record("GET", "/", -3.0, 0, None)
+    recorder.record("GET", "/", math.nan, 0, None)
+    recorder.record("GET", "/", 4.0, 0, None)
+    (entry,) = recorder.take_delta().entries
+    assert (entry.min_response_time, entry.max_response_time, entry.total_response_time) == (0.0, 4.0, 4.0)
+
+
 def test_on_request_takes_locusts_keywords() -> None:
     recorder = StatsRecorder(FakeClock())
     recorder.on_request(
