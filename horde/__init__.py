@@ -1,52 +1,74 @@
 """horde: a load-testing framework in the line of Locust, built as an event-sourced actor system.
 
 The public API keeps Locust's names, so a locustfile runs after changing ``from locust import`` to
-``from horde import``. Importing horde patches nothing: the process entry point does that first.
+``from horde import``. Importing horde patches nothing, and the names load on first use: the ``horde`` command
+must patch the standard library with gevent before the HTTP clients (and ssl) are imported (ADR 0002).
 """
 
-from horde.runtime.environment import Environment
-from horde.runtime.events import EventHook, Events, events
-from horde.runtime.exceptions import (
-    InterruptTaskSet,
-    LocustError,
-    RescheduleTask,
-    RescheduleTaskImmediately,
-    ResponseError,
-    StopTest,
-    StopUser,
-)
-from horde.runtime.fasthttp import FastHttpUser
-from horde.runtime.http import HttpUser
-from horde.runtime.shape import LoadTestShape
-from horde.runtime.tasks import SequentialTaskSet, TaskSet, tag, task
-from horde.runtime.users import User
-from horde.runtime.wait_time import between, constant, constant_pacing, constant_throughput
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Environment",
-    "EventHook",
-    "Events",
-    "FastHttpUser",
-    "HttpUser",
-    "InterruptTaskSet",
-    "LoadTestShape",
-    "LocustError",
-    "RescheduleTask",
-    "RescheduleTaskImmediately",
-    "ResponseError",
-    "SequentialTaskSet",
-    "StopTest",
-    "StopUser",
-    "TaskSet",
-    "User",
-    "__version__",
-    "between",
-    "constant",
-    "constant_pacing",
-    "constant_throughput",
-    "events",
-    "tag",
-    "task",
-]
+_EXPORTS = {
+    "Environment": "horde.runtime.environment",
+    "EventHook": "horde.runtime.events",
+    "Events": "horde.runtime.events",
+    "events": "horde.runtime.events",
+    "InterruptTaskSet": "horde.runtime.exceptions",
+    "LocustError": "horde.runtime.exceptions",
+    "RescheduleTask": "horde.runtime.exceptions",
+    "RescheduleTaskImmediately": "horde.runtime.exceptions",
+    "ResponseError": "horde.runtime.exceptions",
+    "StopTest": "horde.runtime.exceptions",
+    "StopUser": "horde.runtime.exceptions",
+    "FastHttpUser": "horde.runtime.fasthttp",
+    "HttpUser": "horde.runtime.http",
+    "LoadTestShape": "horde.runtime.shape",
+    "SequentialTaskSet": "horde.runtime.tasks",
+    "TaskSet": "horde.runtime.tasks",
+    "tag": "horde.runtime.tasks",
+    "task": "horde.runtime.tasks",
+    "User": "horde.runtime.users",
+    "between": "horde.runtime.wait_time",
+    "constant": "horde.runtime.wait_time",
+    "constant_pacing": "horde.runtime.wait_time",
+    "constant_throughput": "horde.runtime.wait_time",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'horde' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:
+    from horde.runtime.environment import Environment
+    from horde.runtime.events import EventHook, Events, events
+    from horde.runtime.exceptions import (
+        InterruptTaskSet,
+        LocustError,
+        RescheduleTask,
+        RescheduleTaskImmediately,
+        ResponseError,
+        StopTest,
+        StopUser,
+    )
+    from horde.runtime.fasthttp import FastHttpUser
+    from horde.runtime.http import HttpUser
+    from horde.runtime.shape import LoadTestShape
+    from horde.runtime.tasks import SequentialTaskSet, TaskSet, tag, task
+    from horde.runtime.users import User
+    from horde.runtime.wait_time import between, constant, constant_pacing, constant_throughput

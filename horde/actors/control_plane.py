@@ -99,8 +99,8 @@ class ControlPlane:
     def _send_users(self, worker_id: str, step: int, counts: dict[str, int]) -> None:
         self.links.send(worker_id, Spawn(step, counts, self.config.host, self.config.stop_timeout))
 
-    def _ramp_done(self, step: int) -> None:
-        self.master.tell(RampFinished(time.monotonic(), step))
+    def _ramp_done(self, step: int, target: int) -> None:
+        self.master.tell(RampFinished(time.monotonic(), step, target))
 
     # --- inbound --------------------------------------------------------------------------------------------------
 

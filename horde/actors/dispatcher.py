@@ -18,7 +18,7 @@ from horde.protocol import dispatch as dsp
 from horde.protocol.events import Event
 
 SendUsers = Callable[[str, int, dict[str, int]], None]
-RampDone = Callable[[int], None]
+RampDone = Callable[[int, int], None]
 
 
 class Halt:
@@ -74,7 +74,7 @@ class Dispatcher(EventSourcedActor[dsp.DispatchState]):
         for worker_id in sorted(event.changed):
             self._send_users(worker_id, event.step, dict(event.changed[worker_id]))
         if event.ramp_done:
-            self._ramp_done(event.step)
+            self._ramp_done(event.step, event.target)
 
     def answer(self, query: Query) -> Mapping[str, Mapping[str, int]]:
         return dispatch.assignment_of(self.state)

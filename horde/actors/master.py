@@ -104,8 +104,11 @@ class WorkerGone:
 
 @dataclass(frozen=True, slots=True)
 class RampFinished:
+    """The Dispatcher reached `target`; only a ramp to the master's current target ends spawning."""
+
     now: float
     step: int
+    target: int
     cause: str = "dispatch"
 
 
@@ -220,7 +223,9 @@ def decide(state: MasterState, command: Command) -> list[Event]:
         return events + _after_membership_change(apply(state, events[0]), command.now)
 
     if isinstance(command, RampFinished):
-        return _to(state, RUNNING, f"ramp finished at step {command.step}", command.now) if state.run_state == SPAWNING else []
+        if state.run_state != SPAWNING or command.target != state.target_users:
+            return []
+        return _to(state, RUNNING, f"ramp finished at step {command.step}", command.now)
 
     if isinstance(command, Tick):
         return _on_tick(state, command.now)

@@ -1,0 +1,74 @@
+"""`horde events FILE [--type T] [--source S] [--follow]`: print a run's journal, one event per line."""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import sys
+import time
+from typing import NoReturn
+
+import msgspec
+
+from horde.cli.options import UsageError
+from horde.protocol.journal import JournalError, Record, decode_header, decode_record
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="horde events", description="Print a run's journal, filtered.")
+    p.add_argument("file", help="a journal written by horde run (--journal)")
+    p.add_argument("--type", action="append", help="only events of this type; wildcards allowed (worker.*)")
+    p.add_argument("--source", action="append", help="only events from this source; wildcards allowed")
+    p.add_argument("--follow", action="store_true", help="keep printing events as a live run appends them")
+    return p
+
+
+def _matches(record: Record, types: list[str] | None, sources: list[str] | None) -> bool:
+    if types and not any(fnmatch.fnmatchcase(record.type, t) for t in types):
+        return False
+    return not sources or any(fnmatch.fnmatchcase(record.source, s) for s in sources)
+
+
+def format_record(record: Record, start_mono_ns: int) -> str:
+    seconds = (record.mono_ns - start_mono_ns) / 1e9
+    data = msgspec.json.encode(record.event).decode()
+    return f"{record.seq:>7} {seconds:9.3f}s {record.source:<24} {record.type:<24} {data}"
+
+
+def run_events(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    try:
+        with open(args.file, "rb") as f:
+            header = decode_header(f.readline())
+            pending = b""
+            while True:
+                chunk = f.readline()
+                if not chunk:
+                    if not args.follow:
+                        break
+                    time.sleep(0.2)
+                    continue
+                pending += chunk
+                if not pending.endswith(b"\n"):
+                    continue
+                line, pending = pending, b""
+                try:
+                    record = decode_record(line)
+                except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                    raise JournalError(f"a line is not a journal record: {exc}") from None
+                if _matches(record, args.type, args.source):
+                    print(format_record(record, header.started_mono_ns), flush=args.follow)
+            if pending:
+                print("horde: warning: the journal's last line is torn (the run was killed?)", file=sys.stderr)
+    except FileNotFoundError:
+        raise UsageError(f"journal {args.file!r} does not exist") from None
+    except JournalError as exc:
+        raise UsageError(str(exc)) from None
+    except KeyboardInterrupt:
+        return 0
+    return 0
