@@ -1,0 +1,146 @@
+"""Loading locustfiles (and their errors), then running the example locustfiles against the local server."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import gevent
+import pytest
+
+import horde
+from horde import Environment, Events
+from horde.runtime.locustfile import LocustfileError, load_locustfile, select_user_classes
+from horde.runtime.user_pool import UserPool
+from tests.runtime.conftest import CountingRecorder, DemoServer
+
+LOCUSTFILES = Path(__file__).parent.parent / "locustfiles"
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_finds_non_abstract_users_sorted_and_the_shape() -> None:
+    mixed = load_locustfile(str(LOCUSTFILES / "mixed.py"))
+    assert list(mixed.user_classes) == ["Admin", "ApiClient", "SlowReader"]
+    assert mixed.shape_class is not None and mixed.shape_class.__name__ == "StepLoad"
+    assert mixed.path == str(LOCUSTFILES / "mixed.py")
+    shop = load_locustfile(str(LOCUSTFILES / "shop"))
+    assert list(shop.user_classes) == ["Shopper"] and shop.shape_class is None
+
+
+def test_imported_user_classes_count_too(tmp_path: Path) -> None:
+    write(tmp_path, "common_users.py", "from horde import User\nclass Shared(User):\n    pass\n")
+    path = write(tmp_path, "main_file.py", "from common_users import Shared\n")
+    assert list(load_locustfile(path).user_classes) == ["Shared"]
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(LocustfileError, match="could not find locustfile") as info:
+        load_locustfile(str(tmp_path / "nope.py"))
+    assert "\n" not in str(info.value)
+
+
+def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "broken_syntax.py", "from horde import User\n\nclass A(User)\n    pass\n")
+    with pytest.raises(LocustfileError) as info:
+        load_locustfile(path)
+    assert f"{path}:3" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_import_error_names_the_module(tmp_path: Path) -> None:
+    path = write(tmp_path, "needs_missing.py", "import definitely_not_installed_mod\n")
+    with pytest.raises(LocustfileError, match="definitely_not_installed_mod") as info:
+        load_locustfile(path)
+    assert "\n" not in str(info.value)
+
+
+def test_exception_at_import_names_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "raises_at_import.py", "x = 1\nraise RuntimeError('bad\\nconfig')\n")
+    with pytest.raises(LocustfileError) as info:
+        load_locustfile(path)
+    message = str(info.value)
+    assert f"{os.path.realpath(path)}:2" in message or f"{path}:2" in message
+    assert "RuntimeError" in message and "\n" not in message
+
+
+def test_no_user_class(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "no_users.py", "from horde import HttpUser\nclass Base(HttpUser):\n    abstract = True\n"
+    )
+    with pytest.raises(LocustfileError, match="no User class"):
+        load_locustfile(path)
+
+
+def test_select_user_classes() -> None:
+    mixed = load_locustfile(str(LOCUSTFILES / "mixed.py"))
+    assert list(select_user_classes(mixed, [])) == ["Admin", "ApiClient", "SlowReader"]
+    assert list(select_user_classes(mixed, ["SlowReader"])) == ["SlowReader"]
+    with pytest.raises(LocustfileError, match=r"Nobody.*Admin, ApiClient, SlowReader"):
+        select_user_classes(mixed, ["Nobody"])
+
+
+def run_locustfile(
+    name: str,
+    server: DemoServer,
+    counts: dict[str, int],
+    seconds: float,
+    events: Events | None = None,
+    tags: list[str] | None = None,
+) -> tuple[CountingRecorder, Environment]:
+    locustfile = load_locustfile(str(LOCUSTFILES / name))
+    recorder = CountingRecorder()
+    environment = Environment(
+        list(locustfile.user_classes.values()), events or Events(), host=server.url, tags=tags, stats=recorder
+    )
+    environment.events.test_start.fire(environment=environment)
+    pool = UserPool(environment)
+    pool.set_counts(counts)
+    gevent.sleep(seconds)
+    pool.stop_all(timeout=1)
+    environment.detach_stats()
+    return recorder, environment
+
+
+def test_shop_runs_with_login_weights_and_grouping(server: DemoServer) -> None:
+    recorder, environment = run_locustfile("shop.py", server, {"Shopper": 3}, 1.5, events=horde.events)
+    counts = server.counts
+    assert counts["POST /login"] == 3
+    assert counts["GET /"] > counts["GET /items"] > counts["GET /cart"] > 0
+    assert counts["POST /cart"] == counts["GET /cart"]
+    assert counts["GET /flaky"] > 0
+    assert recorder.requests[("GET", "/items/[id]")] == counts["GET /items"]
+    assert not any(name.startswith("/items/") and name != "/items/[id]" for _, name in recorder.requests)
+    assert set(recorder.failures) <= {("GET", "/flaky")}
+    assert sum(recorder.requests.values()) == sum(counts.values())
+    assert environment in sys.modules["shop"].started_environments  # its listener on horde.events ran
+
+
+def test_shop_with_tags_only_runs_the_tagged_tasks(server: DemoServer) -> None:
+    run_locustfile("shop.py", server, {"Shopper": 2}, 0.5, tags=["checkout"])
+    assert set(server.counts) == {"POST /login", "POST /cart", "GET /cart"}
+    assert server.counts["POST /cart"] > 5
+
+
+def test_nested_runs_tasksets_and_sequences(server: DemoServer) -> None:
+    recorder, _ = run_locustfile("nested.py", server, {"Visitor": 2}, 1.5)
+    counts = server.counts
+    assert counts["GET /items"] > 20 and counts["GET /"] > 5
+    # the sequence is view cart, add, slow payment, interrupt: each pass does one of each, in order
+    assert counts["GET /cart"] - counts["POST /cart"] in (0, 1, 2)
+    assert counts["POST /cart"] - counts["GET /slow"] in (0, 1, 2)
+    assert counts["GET /slow"] > 0 and recorder.requests[("GET", "payment")] == counts["GET /slow"]
+    assert not recorder.failures
+
+
+def test_mixed_runs_several_classes_at_their_pace(server: DemoServer) -> None:
+    recorder, _ = run_locustfile("mixed.py", server, {"ApiClient": 3, "SlowReader": 1, "Admin": 1}, 1.5)
+    counts = server.counts
+    assert 150 <= counts["GET /items"] <= 240  # 3 users at 50 task runs/s for 1.5 s
+    assert 8 <= counts["GET /slow"] <= 14  # 100 ms requests plus 10-20 ms waits
+    assert 12 <= counts["GET /cart"] + counts["GET /flaky"] <= 17  # one run every 100 ms
+    assert recorder.requests[("GET", "/items/[id]")] == counts["GET /items"]
