@@ -1,0 +1,138 @@
+"""The Master's pure decisions: no actors, no clock, time arrives in the commands."""
+
+from __future__ import annotations
+
+from functools import reduce
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from horde.actors import master as m
+from horde.protocol.events import RunConfigured, RunStateChanged, WorkerMissing, WorkerStateChanged
+from horde.protocol.messages import PROTOCOL_VERSION, Ready
+
+CONFIG = RunConfigured(
+    user_classes={"A": (1.0, 0)},
+    expect_workers=2,
+    run_time=10.0,
+    stop_timeout=1.0,
+    heartbeat_interval=1.0,
+    heartbeat_liveness=3,
+)
+
+
+def ready(worker: str, incarnation: str = "i1", version: int = PROTOCOL_VERSION) -> Ready:
+    return Ready(worker, incarnation, "0.1.0", version, "host", 1, 2, ("A",))
+
+
+def step(state: m.MasterState, command: m.Command) -> tuple[m.MasterState, list]:
+    events = m.decide(state, command)
+    return reduce(m.apply, events, state), events
+
+
+def run_states(events: list) -> list[str]:
+    return [e.state for e in events if isinstance(e, RunStateChanged)]
+
+
+def started() -> m.MasterState:
+    state, _ = step(m.MasterState(), m.Configure(0.0, CONFIG))
+    state, _ = step(state, m.Start(0.0, 10, 2.0))
+    state, _ = step(state, m.Admit(1.0, "w1", ready("w1")))
+    state, events = step(state, m.Admit(2.0, "w2", ready("w2")))
+    assert run_states(events) == ["spawning"]
+    return state
+
+
+def test_spawning_waits_for_the_expected_workers() -> None:
+    state, _ = step(m.MasterState(), m.Configure(0.0, CONFIG))
+    state, _ = step(state, m.Start(0.0, 10, 2.0))
+    state, events = step(state, m.Admit(1.0, "w1", ready("w1")))
+    assert run_states(events) == [] and state.run_state == "ready"
+    assert started().started_at == 2.0
+
+
+def test_a_worker_of_another_protocol_version_is_rejected() -> None:
+    state, _ = step(m.MasterState(), m.Configure(0.0, CONFIG))
+    _, events = step(state, m.Admit(1.0, "w1", ready("w1", version=PROTOCOL_VERSION + 1)))
+    assert [type(e).__name__ for e in events] == ["WorkerRejected"]
+
+
+def test_a_repeated_ready_is_harmless_and_a_new_incarnation_replaces() -> None:
+    state = started()
+    assert m.decide(state, m.Admit(3.0, "w1", ready("w1"))) == []
+    state, events = step(state, m.Admit(3.0, "w1", ready("w1", "i2")))
+    assert [type(e).__name__ for e in events] == ["WorkerLeft", "WorkerJoined"]
+    assert state.members["w1"].incarnation == "i2" and state.members["w1"].index == 0
+
+
+def test_an_old_ramp_does_not_end_spawning_but_the_current_one_does() -> None:
+    state = started()
+    assert m.decide(state, m.RampFinished(2.5, 1, target=0)) == []
+    state, events = step(state, m.RampFinished(7.0, 6, target=10))
+    assert run_states(events) == ["running"]
+
+
+def test_run_time_then_all_workers_stopped() -> None:
+    state = started()
+    state, events = step(state, m.Tick(11.9))
+    assert run_states(events) == []
+    state, events = step(state, m.Tick(12.0))
+    assert run_states(events) == ["stopping"] and events[0].reason == "run time reached"
+    for worker in ("w1", "w2"):
+        state = m.apply(state, WorkerStateChanged(worker, "stopped", "running", 12.5))
+        state, events = step(state, m.Observed(12.5, WorkerStateChanged(worker, "stopped", "running", 12.5)))
+    assert run_states(events) == ["stopped"] and state.run_state == "stopped"
+
+
+def test_losing_every_worker_stops_the_run() -> None:
+    state = started()
+    for worker in ("w1", "w2"):
+        state = m.apply(state, WorkerMissing(worker, 3.5))
+        state, events = step(state, m.Observed(6.0, WorkerMissing(worker, 3.5)))
+    assert run_states(events) == ["stopping"] and events[0].reason == "no worker left"
+
+
+def test_stopping_gives_up_after_the_stop_timeout_and_grace() -> None:
+    state = started()
+    state, _ = step(state, m.RequestStop(5.0, "SIGINT"))
+    assert m.decide(state, m.Tick(5.0 + CONFIG.stop_timeout + m.STOP_GRACE)) == []
+    _, events = step(state, m.Tick(5.1 + CONFIG.stop_timeout + m.STOP_GRACE))
+    assert run_states(events) == ["stopped"]
+
+
+def test_a_shape_sets_targets_and_ends_the_run() -> None:
+    state = started()
+    state, events = step(state, m.ShapeTick(3.0, (20, 5.0, None)))
+    assert [type(e).__name__ for e in events] == ["ShapeTicked", "RunTargetChanged"]
+    assert m.decide(state, m.ShapeTick(4.0, (20, 5.0, None))) == []
+    _, events = step(state, m.ShapeTick(5.0, None))
+    assert run_states(events) == ["stopping"]
+
+
+commands = st.lists(
+    st.one_of(
+        st.builds(m.Admit, st.floats(0, 100), st.sampled_from(["w1", "w2", "w3"]), st.builds(
+            ready, st.sampled_from(["w1", "w2", "w3"]), st.sampled_from(["i1", "i2"]))),
+        st.builds(m.Start, st.floats(0, 100), st.integers(0, 50), st.floats(0.1, 10)),
+        st.builds(m.Tick, st.floats(0, 100)),
+        st.builds(m.RequestStop, st.floats(0, 100), st.just("test")),
+        st.builds(m.WorkerGone, st.floats(0, 100), st.sampled_from(["w1", "w2", "w3"]), st.just("quit")),
+        st.builds(m.RampFinished, st.floats(0, 100), st.integers(0, 9), st.integers(0, 50)),
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(commands)
+def test_the_state_is_the_fold_of_its_events(sequence: list[m.Command]) -> None:
+    """Replay's promise: folding the recorded events alone rebuilds the live state."""
+    state, _ = step(m.MasterState(), m.Configure(0.0, CONFIG))
+    journal = [CONFIG]
+    for command in sequence:
+        state, events = step(state, command)
+        journal += events
+        assert state.run_state in ("ready", "spawning", "running", "stopping", "stopped")
+    assert reduce(m.apply, journal, m.MasterState()) == state
+    states = [e for e in journal if isinstance(e, RunStateChanged)]
+    assert all(a.state == b.previous for a, b in zip(states, states[1:], strict=False))

@@ -1,0 +1,60 @@
+"""Bad input gets one clear line on stderr and exit code 2: never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import LOCUSTFILES, horde
+
+SHOP = str(LOCUSTFILES / "shop.py")
+
+
+def _write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("make_args", "expected"),
+    [
+        (lambda p: ["-f", str(p / "nope.py")], "nope.py"),
+        (lambda p: ["-f", _write(p, "syntax.py", "from horde import User\nclass A(User:\n    pass\n")], "syntax.py:2"),
+        (lambda p: ["-f", _write(p, "imports.py", "import not_a_module_anywhere\n")], "not_a_module_anywhere"),
+        (lambda p: ["-f", _write(p, "empty.py", "x = 1\n")], "no User class"),
+        (lambda p: ["-f", SHOP, "NoSuchUser"], "NoSuchUser"),
+        (lambda p: ["-f", SHOP, "-u", "-5"], "-u"),
+        (lambda p: ["-f", SHOP, "-r", "0"], "spawn-rate"),
+        (lambda p: ["-f", SHOP, "-t", "30x"], "30x"),
+        (lambda p: ["-f", SHOP, "--no-such-flag"], "--no-such-flag"),
+        (lambda p: ["-f", SHOP, "--journal", str(p)], "journal"),
+    ],
+    ids=[
+        "missing-file", "syntax-error", "import-error", "no-user-class", "unknown-class",
+        "negative-users", "zero-rate", "bad-run-time", "unknown-flag", "unwritable-journal",
+    ],
+)  # fmt: skip
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, make_args, expected: str) -> None:
+    result = horde("run", *make_args(tmp_path), "-t", "1s", cwd=tmp_path, timeout=30) if "-t" not in make_args(
+        tmp_path
+    ) else horde("run", *make_args(tmp_path), cwd=tmp_path, timeout=30)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("horde: error: ")
+    assert expected in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_command(tmp_path: Path) -> None:
+    result = horde("frobnicate", cwd=tmp_path, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "horde: error: unknown command 'frobnicate' (try: horde --help)"
+
+
+def test_events_on_a_file_that_is_not_a_journal(tmp_path: Path) -> None:
+    result = horde("events", _write(tmp_path, "x.jsonl", "hello\n"), cwd=tmp_path, timeout=30)
+    assert result.returncode == 2
+    assert "not a horde journal" in result.stderr

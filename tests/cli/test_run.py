@@ -1,0 +1,144 @@
+"""`horde run` end to end: a real process, real HTTP to the demo target, the journal and the reports it writes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from horde.protocol.journal import read_journal
+from horde.protocol.stats import StatsDelta
+from horde.runtime.stats import RunStats, summary_dict
+from tests.cli.conftest import LOCUSTFILES, Target, horde
+
+
+def _route_counts(summary: dict) -> dict[str, int]:
+    """horde's names as the target names its routes (the locustfiles group item URLs as /items/[id])."""
+    return {f"{e['method']} {e['name'].replace('[id]', '<id>')}": e["num_requests"] for e in summary["entries"]}
+
+
+def test_counts_journal_and_reports_agree_with_the_target(fresh_target: Target, tmp_path: Path) -> None:
+    result = horde(
+        "run", "-f", str(LOCUSTFILES / "shop.py"), "-H", fresh_target.url, "-u", "6", "-r", "20", "-t", "3s",
+        "--journal", "run.jsonl", "--json", "summary.json", "--csv", "out", "--stats-interval", "0.5",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode in (0, 1), result.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    served = fresh_target.counts()
+    reported = _route_counts(summary)
+    assert reported, "no request was made"
+    # Every request finished before the stop is reported: the target served exactly what horde counted.
+    for route, count in reported.items():
+        assert served.get(route, 0) == count, (route, served, reported)
+    assert sum(served.values()) == summary["aggregated"]["num_requests"]
+
+    journal = read_journal(tmp_path / "run.jsonl")
+    assert not journal.torn_tail
+    seqs = [r.seq for r in journal.records]
+    assert seqs == list(range(1, len(seqs) + 1)), "seq must be gapless"
+    states = [r.event.state for r in journal.records if r.type == "run.state_changed"]
+    assert states == ["spawning", "running", "stopping", "stopped"]
+
+    merged = RunStats()
+    for record in journal.records:
+        if record.type == "stats.reported":
+            assert isinstance(record.event.delta, StatsDelta)
+            merged.merge(record.event.delta, record.event.worker_id)
+    assert summary_dict(merged) == summary
+
+    with open(tmp_path / "out_stats.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows[-1]["Name"] == "Aggregated"
+    assert int(rows[-1]["Request Count"]) == summary["aggregated"]["num_requests"]
+    for suffix in ("_stats_history.csv", "_failures.csv", "_exceptions.csv"):
+        assert (tmp_path / f"out{suffix}").exists()
+
+
+def test_sigterm_stops_cleanly_and_still_writes_everything(fresh_target: Target, tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "horde", "run", "-f", str(LOCUSTFILES / "shop.py"), "-H", fresh_target.url,
+         "-u", "4", "-r", "10", "--journal", "run.jsonl", "--json", "summary.json"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        time.sleep(2.5)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode in (0, 1), err
+    assert "SIGTERM" in err
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["aggregated"]["num_requests"] == sum(fresh_target.counts().values()) > 0
+    states = [r.event for r in read_journal(tmp_path / "run.jsonl").records if r.type == "run.state_changed"]
+    assert states[-2].state == "stopping" and states[-2].reason == "SIGTERM"
+    assert states[-1].state == "stopped"
+    assert "Response time percentiles" in out
+
+
+def test_an_unreachable_host_is_counted_not_fatal(tmp_path: Path) -> None:
+    result = horde(
+        "run", "-f", str(LOCUSTFILES / "shop.py"), "-H", "http://127.0.0.1:9", "-u", "2", "-r", "10", "-t", "2s",
+        "--json", "summary.json", "--only-summary",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["aggregated"]["num_failures"] == summary["aggregated"]["num_requests"] > 0
+    assert any("refused" in e["error"].lower() for e in summary["errors"])
+
+
+def test_a_load_test_shape_drives_the_run_and_fixed_counts_hold(fresh_target: Target, tmp_path: Path) -> None:
+    result = horde(
+        "run", "-f", str(LOCUSTFILES / "mixed.py"), "-H", fresh_target.url, "-t", "3s",
+        "--journal", "run.jsonl", "--only-summary",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode in (0, 1), result.stderr
+    records = read_journal(tmp_path / "run.jsonl").records
+    ticks = [r.event for r in records if r.type == "shape.ticked"]
+    assert [(t.user_count, t.spawn_rate) for t in ticks][:2] == [(10, 5.0), (30, 10.0)]
+    configured = next(r.event for r in records if r.type == "run.configured").user_classes
+    for report in (r.event for r in records if r.type == "worker.users_reported"):
+        for name, (_, fixed) in configured.items():
+            if fixed and sum(report.user_counts.values()) >= fixed:
+                assert report.user_counts[name] == fixed
+
+
+def test_user_classes_named_on_the_command_line(fresh_target: Target, tmp_path: Path) -> None:
+    result = horde(
+        "run", "-f", str(LOCUSTFILES / "nested.py"), "Visitor", "-H", fresh_target.url, "-u", "3", "-r", "50",
+        "-t", "1s", "--journal", "run.jsonl", "--only-summary",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode in (0, 1), result.stderr
+    records = read_journal(tmp_path / "run.jsonl").records
+    assert next(r.event for r in records if r.type == "run.configured").user_classes == {"Visitor": (1.0, 0)}
+    assert [r.event for r in records if r.type == "worker.users_reported"][-1].user_counts == {"Visitor": 3}
+
+
+def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+    result = horde("demo", "-t", "2s", "--only-summary", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Aggregated" in result.stdout
+    assert "journal, CSV and JSON are in" in result.stdout
+    assert list(tmp_path.glob("horde-runs/demo-*/journal.jsonl"))
+
+
+def test_events_command_filters_the_journal(fresh_target: Target, tmp_path: Path) -> None:
+    run = horde(
+        "run", "-f", str(LOCUSTFILES / "shop.py"), "-H", fresh_target.url, "-u", "1", "-t", "1s",
+        "--journal", "run.jsonl", "--only-summary",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode in (0, 1), run.stderr
+    result = horde("events", "run.jsonl", "--type", "run.*", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines and all(" run." in line for line in lines)
+    assert "run.state_changed" in result.stdout

@@ -1,0 +1,81 @@
+"""Frames in, typed messages out; anything else is an RPCReceiveError, never a crash."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from horde.protocol import codec
+from horde.protocol.errors import RPCError, RPCReceiveError
+from horde.protocol.messages import (
+    Accept,
+    Heartbeat,
+    MasterCustom,
+    Ready,
+    Spawn,
+    StatsReport,
+    Stop,
+    WorkerCustom,
+)
+from horde.protocol.stats import EntryDelta, StatsDelta
+
+READY = Ready("w1", "inc", "0.1.0", 1, "host", 42, 2, ("A", "B"))
+DELTA = StatsDelta(
+    entries=(EntryDelta("GET", "/", 2, 0, 1, 3.5, 1.0, 2.5, 10, {3: 1, 9: 1}, {100: 2}, {100: 1}),)
+)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        READY,
+        Heartbeat("running", 12.5, 1000, 3, 1.0),
+        StatsReport("inc", 7, DELTA, 123.0, final=True),
+        WorkerCustom("hello", {"a": [1, 2]}),
+    ],
+)
+def test_worker_messages_round_trip(message: object) -> None:
+    assert codec.decode_from_worker(codec.encode(message)) == message  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "message", [Accept(3), Spawn(4, {"A": 2}, "http://h", 1.5), Stop(), MasterCustom("x", None)]
+)
+def test_master_messages_round_trip(message: object) -> None:
+    assert codec.decode_from_master(codec.encode(message)) == message  # type: ignore[arg-type]
+
+
+def test_messages_are_frozen_and_slotted() -> None:
+    with pytest.raises(AttributeError):
+        READY.pid = 1  # type: ignore[misc]
+    assert not hasattr(READY, "__dict__")
+
+
+@pytest.mark.parametrize(
+    ("frames", "fragment"),
+    [
+        ([b"1"], "expected 2 frames"),
+        ([b"99", codec.encode(READY)[1]], "protocol version"),
+        ([b"1", b"\xc1\xff\x00garbage"], "malformed"),
+        ([b"1", codec.encode(READY)[1][:-3]], "malformed"),
+        ([b"1", msgspec.msgpack.encode({"type": "no_such_type"})], "malformed"),
+        ([b"1", msgspec.msgpack.encode({"type": "heartbeat", "state": 5})], "malformed"),
+        ([b"1", b"\x00" * (codec.MAX_FRAME_BYTES + 1)], "limit"),
+    ],
+    ids=["one-frame", "other-version", "garbage", "truncated", "unknown-type", "wrong-field-types", "oversize"],
+)
+def test_bad_frames_raise_receive_errors(frames: list[bytes], fragment: str) -> None:
+    with pytest.raises(RPCReceiveError, match=fragment) as info:
+        codec.decode_from_worker(frames)
+    assert isinstance(info.value, RPCError)
+    assert info.value.version_mismatch == (fragment == "protocol version")
+
+
+@given(st.lists(st.binary(max_size=200), min_size=0, max_size=3))
+def test_random_bytes_never_escape_as_anything_but_receive_errors(frames: list[bytes]) -> None:
+    try:
+        codec.decode_from_worker(frames)
+    except RPCReceiveError:
+        pass
