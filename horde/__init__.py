@@ -38,7 +38,33 @@ _EXPORTS = {
     "constant_throughput": "horde.runtime.wait_time",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+# a literal list, so linters see the lazily loaded names as exported
+__all__ = [
+    "Environment",
+    "EventHook",
+    "Events",
+    "FastHttpUser",
+    "HttpUser",
+    "InterruptTaskSet",
+    "LoadTestShape",
+    "LocustError",
+    "RescheduleTask",
+    "RescheduleTaskImmediately",
+    "ResponseError",
+    "SequentialTaskSet",
+    "StopTest",
+    "StopUser",
+    "TaskSet",
+    "User",
+    "__version__",
+    "between",
+    "constant",
+    "constant_pacing",
+    "constant_throughput",
+    "events",
+    "tag",
+    "task",
+]
 
 
 def __getattr__(name: str) -> Any:
