@@ -218,7 +218,10 @@ def _on_worker_joined(state: DispatchState, command: WorkerJoined) -> list[Dispa
         return []
     workers = tuple(sorted((*state.workers, command.worker_id)))
     if state.workers:
-        assignment = _spread(state, state.total, workers)
+        if state.total == 0:  # a cluster filling up before a test: no need to spread nothing
+            assignment = {**state.assignment, command.worker_id: {spec.name: 0 for spec in state.classes}}
+        else:
+            assignment = _spread(state, state.total, workers)
         return [
             _step(
                 state,
@@ -357,19 +360,27 @@ def _spread(
             extra_count[i] += 1
 
     for c in range(len(names)):
-        if extras_wanted[c] == 0:
-            continue
         keepers = [i for i, keep in enumerate(keeps[c]) if keep]
         if len(keepers) > extras_wanted[c]:
             keepers = heapq.nsmallest(extras_wanted[c], keepers, key=lambda i: (extra_count[i], i))
         give(c, keepers)
-    for c in range(len(names)):
-        missing = extras_wanted[c] - sum(has_extra[c])
-        if missing > 0:
-            free = [i for i, taken in enumerate(has_extra[c]) if not taken]
-            give(c, heapq.nsmallest(missing, free, key=lambda i: (extra_count[i], i)))
 
-    _even_out(has_extra, extra_count, keeps)
+    ceiling = -(-sum(extras_wanted) // worker_count)
+    for i in range(worker_count):
+        while extra_count[i] > ceiling:
+            dropped = max(c for c in range(len(names)) if has_extra[c][i])
+            has_extra[dropped][i] = False
+            extra_count[i] -= 1
+
+    missing = [extras_wanted[c] - sum(has_extra[c]) for c in range(len(names))]
+    # The class with the fewest spare candidates first, so that it still finds workers with room.
+    for c in sorted(range(len(names)), key=lambda c: (worker_count - extras_wanted[c], c)):
+        if missing[c] > 0:
+            free = [i for i, taken in enumerate(has_extra[c]) if not taken]
+            give(c, heapq.nsmallest(missing[c], free, key=lambda i: (extra_count[i], i)))
+
+    quota = _extra_quotas(extra_count, [sum(row.values()) for row in running], sum(extras_wanted))
+    _even_out(has_extra, extra_count, keeps, quota)
 
     result: dict[str, dict[str, int]] = {}
     for i, worker in enumerate(workers):
@@ -379,29 +390,43 @@ def _spread(
     return result
 
 
-def _even_out(has_extra: list[list[bool]], extra_count: list[int], keeps: list[list[bool]]) -> None:
-    """Move extras until per-worker extra counts (hence totals) differ by at most one."""
-    worker_count = len(extra_count)
-    if max(extra_count) - min(extra_count) <= 1:
-        return
-    low, high_slots = divmod(sum(extra_count), worker_count)
+def _extra_quotas(kept: Sequence[int], running: Sequence[int], extras: int) -> list[int]:
+    """How many extras each worker ends with: all the same but for one more on `extras % n` of them.
+
+    The workers with one more are those that keep the most extras already, then those running the most users,
+    so that the fewest users have to stop.
+    """
+    worker_count = len(kept)
+    low, high_slots = divmod(extras, worker_count)
     quota = [low] * worker_count
-    for i in sorted(range(worker_count), key=lambda i: (-extra_count[i], i))[:high_slots]:
+    for i in sorted(range(worker_count), key=lambda i: (-kept[i], -running[i], i))[:high_slots]:
         quota[i] = low + 1
-    poor = [i for i in range(worker_count) if extra_count[i] < quota[i]]
-    next_poor = 0
-    for rich in range(worker_count):
+    return quota
+
+
+def _even_out(
+    has_extra: list[list[bool]], extra_count: list[int], keeps: list[list[bool]], quota: list[int]
+) -> None:
+    """Move extras from workers above their quota to workers below it, at the least cost in changed counts.
+
+    Rarely needed: only when the greedy fill above could not place a class's extras on workers with room.
+    """
+    poor = [i for i, count in enumerate(extra_count) if count < quota[i]]
+    for rich in range(len(extra_count)):
         while extra_count[rich] > quota[rich]:
-            taker = poor[next_poor]
-            # Cost in changed counts: losing a kept extra stops a user, gaining an unwanted one starts a user.
-            movable = [c for c in range(len(has_extra)) if has_extra[c][rich] and not has_extra[c][taker]]
-            c = min(movable, key=lambda c: (keeps[c][rich] - keeps[c][taker], c))
+            # Losing a kept extra stops a user, gaining an unwanted one starts a user: cost counts both.
+            moves = [
+                (keeps[c][rich] - keeps[c][taker], c, taker)
+                for taker in poor
+                if extra_count[taker] < quota[taker]
+                for c in range(len(has_extra))
+                if has_extra[c][rich] and not has_extra[c][taker]
+            ]
+            _, c, taker = min(moves)
             has_extra[c][rich] = False
             has_extra[c][taker] = True
             extra_count[rich] -= 1
             extra_count[taker] += 1
-            if extra_count[taker] == quota[taker]:
-                next_poor += 1
 
 
 # --- applying -----------------------------------------------------------------------------------------------
