@@ -21,7 +21,7 @@ S = TypeVar("S")
 log = structlog.get_logger("horde")
 
 
-class HordeActor(pykka.ThreadingActor):  # type: ignore[misc]
+class HordeActor(pykka.ThreadingActor):
     """Every horde actor derives from this, so the actor runtime can be swapped in one place.
 
     Under full gevent patching pykka's threads and queues are greenlets, so all actors and all virtual users share

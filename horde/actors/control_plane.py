@@ -7,9 +7,10 @@ build exactly this; they differ only in the transport plugged in.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import gevent
 import pykka
@@ -195,10 +196,8 @@ class ControlPlane:
         self._shape = shape
 
     def request_stop(self, reason: str) -> None:
-        try:
+        with contextlib.suppress(pykka.ActorDeadError):
             self.master.tell(RequestStop(time.monotonic(), reason))
-        except pykka.ActorDeadError:
-            pass
 
     def wait_stopped(self, timeout: float | None = None) -> bool:
         return bool(self.links.stopped.wait(timeout))
@@ -208,15 +207,14 @@ class ControlPlane:
             self.links.send(worker_id, message)
 
     def master_state(self) -> MasterState:
-        state: MasterState = self.master.ask(GetState())
-        return state
+        return cast(MasterState, self.master.ask(GetState()))
 
     def workers(self) -> dict[str, WorkerProxyState]:
-        return {worker_id: ref.ask(GetWorker()) for worker_id, (_, ref) in sorted(self.links.proxies.items())}
+        proxies = sorted(self.links.proxies.items())
+        return {worker_id: cast(WorkerProxyState, ref.ask(GetWorker())) for worker_id, (_, ref) in proxies}
 
     def stats(self) -> RunStats:
-        stats: RunStats = self.aggregator.ask(GetStats())
-        return stats
+        return cast(RunStats, self.aggregator.ask(GetStats()))
 
     def shutdown(self) -> None:
         """Stop every actor, the Journal last so it records everything the others appended."""

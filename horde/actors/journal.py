@@ -7,6 +7,7 @@ leaves a readable file whose last line at worst is torn.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable
@@ -123,10 +124,8 @@ class Journal(HordeActor):
 
     def _sync(self) -> None:
         self._flush()
-        try:
+        with contextlib.suppress(OSError):
             os.fsync(self._file.fileno())
-        except OSError:
-            pass
 
 
 class _FlushTick:

@@ -238,7 +238,7 @@ def decide(state: MasterState, command: Command) -> list[Event]:
         users, rate, classes = command.result
         if (users, rate, classes) == (state.target_users, state.spawn_rate, state.user_classes):
             return []
-        return [ShapeTicked(users, rate, classes)] + decide(state, Start(command.now, users, rate, classes))
+        return [ShapeTicked(users, rate, classes), *decide(state, Start(command.now, users, rate, classes))]
 
     if isinstance(command, RequestStop):
         if state.run_state in (SPAWNING, RUNNING):
@@ -268,12 +268,13 @@ def _on_tick(state: MasterState, now: float) -> list[Event]:
     config = state.config
     if config is None:
         return []
-    if state.run_state in (SPAWNING, RUNNING) and config.run_time is not None and state.started_at is not None:
-        if now - state.started_at >= config.run_time:
-            return _to(state, STOPPING, "run time reached", now)
-    if state.run_state == STOPPING and state.stopping_since is not None:
-        if now - state.stopping_since > config.stop_timeout + STOP_GRACE:
-            return _to(state, STOPPED, "workers did not confirm the stop in time", now)
+    if (
+        state.run_state in (SPAWNING, RUNNING) and config.run_time is not None and state.started_at is not None
+    ) and now - state.started_at >= config.run_time:
+        return _to(state, STOPPING, "run time reached", now)
+    stop_deadline = None if state.stopping_since is None else state.stopping_since + config.stop_timeout + STOP_GRACE
+    if state.run_state == STOPPING and stop_deadline is not None and now > stop_deadline:
+        return _to(state, STOPPED, "workers did not confirm the stop in time", now)
     return []
 
 

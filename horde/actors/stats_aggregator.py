@@ -45,9 +45,7 @@ def decide(state: AggregatorState, message: ReportReceived) -> list[Event]:
     if report.seq <= last:
         return [StatsReportDropped(message.worker_id, report.incarnation, report.seq, f"seq {report.seq} <= {last}")]
     return [
-        StatsReported(
-            message.worker_id, report.incarnation, report.seq, report.delta, report.worker_time, report.final
-        )
+        StatsReported(message.worker_id, report.incarnation, report.seq, report.delta, report.worker_time, report.final)
     ]
 
 

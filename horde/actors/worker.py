@@ -41,7 +41,6 @@ from horde.protocol.messages import (
     Stopped,
     StopRun,
     WorkerCustom,
-    WorkerQuit,
 )
 from horde.protocol.transport import WorkerTransport
 from horde.runtime.environment import Environment

@@ -63,7 +63,9 @@ LIVE_STATES = ("ready", "spawning", "running", "stopping", "stopped")
 
 
 def initial_state(joined: WorkerJoined) -> WorkerProxyState:
-    return WorkerProxyState(joined.worker_id, joined.incarnation, joined.index, joined.hostname, last_heard_at=joined.at)
+    return WorkerProxyState(
+        joined.worker_id, joined.incarnation, joined.index, joined.hostname, last_heard_at=joined.at
+    )
 
 
 def _state_change(state: WorkerProxyState, new: str, now: float) -> list[Event]:
@@ -84,7 +86,13 @@ def decide(state: WorkerProxyState, message: FromWorker | LivenessTick) -> list[
     if isinstance(msg, Heartbeat):
         events: list[Event] = [
             WorkerHeartbeat(
-                state.worker_id, msg.state, msg.cpu_percent, msg.memory_bytes, msg.user_count, msg.worker_time, now
+                state.worker_id,
+                msg.state,
+                msg.cpu_percent,
+                msg.memory_bytes,
+                msg.user_count,
+                msg.worker_time,
+                now,
             )
         ]
         if msg.cpu_percent > CPU_WARNING_PERCENT and not state.cpu_warned:
@@ -95,9 +103,10 @@ def decide(state: WorkerProxyState, message: FromWorker | LivenessTick) -> list[
     if isinstance(msg, Spawning):
         return _state_change(state, "spawning", now)
     if isinstance(msg, SpawningComplete):
-        return [WorkerUsersReported(state.worker_id, msg.step, dict(msg.user_counts))] + _state_change(
-            state, "running", now
-        )
+        return [
+            WorkerUsersReported(state.worker_id, msg.step, dict(msg.user_counts)),
+            *_state_change(state, "running", now),
+        ]
     return _state_change(state, "stopped", now)
 
 
@@ -124,9 +133,7 @@ def apply(state: WorkerProxyState, event: Event) -> WorkerProxyState:
 
 
 class WorkerProxy(EventSourcedActor[WorkerProxyState]):
-    def __init__(
-        self, joined: WorkerJoined, journal: JournalSink, notify_master: Callable[[Event], None]
-    ) -> None:
+    def __init__(self, joined: WorkerJoined, journal: JournalSink, notify_master: Callable[[Event], None]) -> None:
         super().__init__(initial_state(joined), journal)
         self.source = f"worker:{joined.worker_id}"
         self._notify_master = notify_master

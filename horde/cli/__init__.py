@@ -8,7 +8,7 @@ from gevent import monkey
 
 monkey.patch_all()
 
-import sys  # noqa: E402
+import sys
 
 
 def main(argv: list[str] | None = None) -> int:

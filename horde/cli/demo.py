@@ -62,5 +62,3 @@ def run_demo(argv: list[str]) -> int:
     print(f"\nhorde demo: journal, CSV and JSON are in {out_dir}/ (try: horde events {out_dir}/journal.jsonl)")
     # /flaky fails one time in ten on purpose: those failures are the demo, not a broken run.
     return 0 if code in (0, 1) else code
-
-

@@ -72,7 +72,14 @@ class RunOptions:
     headless: bool = True
 
 
-_INT_FIELDS = {"users", "exit_code_on_error", "heartbeat_liveness", "expect_workers", "master_port", "master_bind_port"}
+_INT_FIELDS = {
+    "users",
+    "exit_code_on_error",
+    "heartbeat_liveness",
+    "expect_workers",
+    "master_port",
+    "master_bind_port",
+}
 _FLOAT_FIELDS = {"spawn_rate", "stats_interval", "heartbeat_interval"}
 _DURATION_FIELDS = {"run_time", "stop_timeout", "expect_workers_max_wait"}
 _BOOL_FIELDS = {"only_summary", "master", "worker", "headless", "quit_when_master_lost"}
@@ -114,9 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--exit-code-on-error", help="exit code when any request failed (default 1)")
     parser.add_argument("--stats-interval", help="seconds between a worker's statistics reports (default 2)")
     parser.add_argument("--heartbeat-interval", help="seconds between heartbeats, both ways (default 1)")
-    parser.add_argument(
-        "--heartbeat-liveness", help="missed heartbeats before a worker counts as missing (default 3)"
-    )
+    parser.add_argument("--heartbeat-liveness", help="missed heartbeats before a worker counts as missing (default 3)")
     parser.add_argument("--master", action="store_true", help="run as master: workers run the users")
     parser.add_argument("--worker", action="store_true", help="run as worker of a master")
     parser.add_argument("--expect-workers", help="workers to wait for before starting (default 1)")

@@ -6,6 +6,7 @@ worker talks to it over an in-process link carrying the same typed messages as Z
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import random
@@ -171,10 +172,8 @@ def run_local(options: RunOptions, argv: list[str]) -> int:
     finally:
         reporter.stop()
         worker.tell(MasterQuit("the run is over"))
-        try:
+        with contextlib.suppress(Exception):
             worker.stop(timeout=WORKER_QUIT_TIMEOUT)
-        except Exception:
-            pass
         stats = control.stats()
         control.shutdown()
     environment.events.quitting.fire(environment=environment)

@@ -10,18 +10,19 @@ from gevent import monkey
 
 monkey.patch_all()
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import random  # noqa: E402
-import re  # noqa: E402
-import socket  # noqa: E402
-import sys  # noqa: E402
-from collections import Counter  # noqa: E402
-from collections.abc import Callable, Iterable  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import contextlib
+import json
+import random
+import re
+import socket
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
 
-import gevent  # noqa: E402
-from gevent.pywsgi import WSGIServer  # noqa: E402
+import gevent
+from gevent.pywsgi import WSGIServer
 
 StartResponse = Callable[..., Any]
 _ITEM = re.compile(r"^/items/(\d+)$")
@@ -68,9 +69,7 @@ class DemoTarget:
     def _reply(start_response: StartResponse, status: int, body: Any) -> list[bytes]:
         data = json.dumps(body).encode()
         reason = {200: "OK", 404: "Not Found", 500: "Internal Server Error"}[status]
-        start_response(
-            f"{status} {reason}", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
-        )
+        start_response(f"{status} {reason}", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
         return [data]
 
 
@@ -100,10 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     server = serve(args.port)
     print(f"listening on {server.server_port}", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

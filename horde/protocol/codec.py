@@ -45,7 +45,8 @@ def _check_frames(frames: list[bytes]) -> bytes:
 def decode_from_worker(frames: list[bytes]) -> WorkerMessageType:
     payload = _check_frames(frames)
     try:
-        return _worker_decoder.decode(payload)
+        message: WorkerMessageType = _worker_decoder.decode(payload)
+        return message
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise RPCReceiveError(f"malformed worker message: {exc}") from None
 
@@ -53,6 +54,7 @@ def decode_from_worker(frames: list[bytes]) -> WorkerMessageType:
 def decode_from_master(frames: list[bytes]) -> MasterMessageType:
     payload = _check_frames(frames)
     try:
-        return _master_decoder.decode(payload)
+        message: MasterMessageType = _master_decoder.decode(payload)
+        return message
     except (msgspec.DecodeError, msgspec.ValidationError) as exc:
         raise RPCReceiveError(f"malformed master message: {exc}") from None

@@ -90,7 +90,13 @@ def encode_header(header: Header) -> bytes:
 
 
 def encode_record(
-    seq: int, mono_ns: int, wall_ns: int, source: str, cause: str, event: Event | msgspec.Raw, type_name: str = ""
+    seq: int,
+    mono_ns: int,
+    wall_ns: int,
+    source: str,
+    cause: str,
+    event: Event | msgspec.Raw,
+    type_name: str = "",
 ) -> bytes:
     name = type_name or EVENT_NAMES[type(event)]  # type: ignore[index]
     version = EVENT_VERSIONS.get(name, 1)

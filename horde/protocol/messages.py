@@ -147,6 +147,4 @@ WorkerMessageType = (
     | LocustfileRequest
     | WorkerCustom
 )
-MasterMessageType = (
-    Accept | Reject | Spawn | Stop | MasterQuit | MasterHeartbeat | LocustfileReply | MasterCustom
-)
+MasterMessageType = Accept | Reject | Spawn | Stop | MasterQuit | MasterHeartbeat | LocustfileReply | MasterCustom

@@ -96,9 +96,7 @@ class _HostPool:
             self.ssl_context = context
 
     def connect(self) -> socket.socket:
-        sock: socket.socket = gevent.socket.create_connection(
-            (self.host, self.port), timeout=self.connection_timeout
-        )
+        sock: socket.socket = gevent.socket.create_connection((self.host, self.port), timeout=self.connection_timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.ssl_context is not None:
             sock = self.ssl_context.wrap_socket(sock, server_hostname=self.host)
@@ -519,11 +517,7 @@ class FastHttpSession:
         fixed = pool.fixed
         if headers:
             if any(k.lower() in pool.fixed_names for k in headers):
-                merged = {
-                    k: v
-                    for k, v in pool.fixed_headers.items()
-                    if k.lower() not in {h.lower() for h in headers}
-                }
+                merged = {k: v for k, v in pool.fixed_headers.items() if k.lower() not in {h.lower() for h in headers}}
                 fixed = "".join(f"{k}: {v}\r\n" for k, v in merged.items()).encode("latin-1")
             extra += "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode("latin-1")
         try:

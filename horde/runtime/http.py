@@ -164,6 +164,29 @@ class HttpSession(requests.Session):
             pass
         return response
 
+    # requests' verb methods are typed without Locust's extras (name=, catch_response=); these keep them typed.
+    def get(self, url: str | bytes, **kwargs: Any) -> Any:
+        return self.request("GET", str(url), **kwargs)
+
+    def post(self, url: str | bytes, data: Any = None, json: Any = None, **kwargs: Any) -> Any:
+        return self.request("POST", str(url), data=data, json=json, **kwargs)
+
+    def put(self, url: str | bytes, data: Any = None, **kwargs: Any) -> Any:
+        return self.request("PUT", str(url), data=data, **kwargs)
+
+    def patch(self, url: str | bytes, data: Any = None, **kwargs: Any) -> Any:
+        return self.request("PATCH", str(url), data=data, **kwargs)
+
+    def delete(self, url: str | bytes, **kwargs: Any) -> Any:
+        return self.request("DELETE", str(url), **kwargs)
+
+    def head(self, url: str | bytes, **kwargs: Any) -> Any:
+        kwargs.setdefault("allow_redirects", False)
+        return self.request("HEAD", str(url), **kwargs)
+
+    def options(self, url: str | bytes, **kwargs: Any) -> Any:
+        return self.request("OPTIONS", str(url), **kwargs)
+
     def _send_request_safe_mode(self, method: str, url: str, **kwargs: Any) -> Response:
         try:
             return super().request(method, url, **kwargs)

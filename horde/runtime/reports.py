@@ -54,9 +54,7 @@ EXCEPTIONS_COLUMNS = ["Count", "Message", "Traceback", "Nodes"]
 # --- console tables -----------------------------------------------------------------------------------------
 
 
-def format_stats_table(
-    stats: RunStats, now: float, *, current: bool = True, name_width: int | None = None
-) -> str:
+def format_stats_table(stats: RunStats, now: float, *, current: bool = True, name_width: int | None = None) -> str:
     """Locust's periodic table: `current` rates are the rolling window at `now`, else the whole run's."""
     width = name_width or _name_width(stats)
     row_format = f"%-{TYPE_WIDTH}s %-{width}s %7s %12s |%7s %7s %7s%7s | %7s %11s"
@@ -119,8 +117,7 @@ def format_errors_table(stats: RunStats) -> str:
     separator = f"{'-' * 18}|{'-' * 80}"
     lines = ["Error report", f"{'# occurrences':<18} Error", separator]
     lines.extend(
-        f"{error.occurrences:<18d} {error.method} {error.name}: {error.error}"
-        for error in stats.sorted_errors()
+        f"{error.occurrences:<18d} {error.method} {error.name}: {error.error}" for error in stats.sorted_errors()
     )
     lines.append(separator)
     return "\n".join(lines)

@@ -14,9 +14,7 @@ ShapeTick = tuple[int, float] | tuple[int, float, list[type[User]]] | None
 class LoadTestShapeMeta(ABCMeta):
     """Makes ``abstract`` apply only to the class that sets it, as for users."""
 
-    def __new__(
-        mcs, classname: str, bases: tuple[type, ...], class_dict: dict[str, Any]
-    ) -> LoadTestShapeMeta:
+    def __new__(mcs, classname: str, bases: tuple[type, ...], class_dict: dict[str, Any]) -> LoadTestShapeMeta:
         class_dict["abstract"] = class_dict.get("abstract", False)
         return super().__new__(mcs, classname, bases, class_dict)
 

@@ -239,17 +239,14 @@ class StatsRecorder:
                     requests_per_second=requests_per_second,
                     failures_per_second=failures_per_second,
                 )
-                for (method, name), (total, requests_per_second, failures_per_second) in sorted(
-                    per_entry.items()
-                )
+                for (method, name), (total, requests_per_second, failures_per_second) in sorted(per_entry.items())
             ),
             errors=tuple(
                 ErrorDelta(method, name, error, tally.occurrences, tally.first_seen, tally.last_seen)
                 for (method, name, error), tally in sorted(errors.items())
             ),
             exceptions=tuple(
-                ExceptionDelta(message, traceback, count)
-                for (message, traceback), count in sorted(exceptions.items())
+                ExceptionDelta(message, traceback, count) for (message, traceback), count in sorted(exceptions.items())
             ),
             seconds=tuple(
                 SecondDelta(
@@ -472,9 +469,7 @@ class RunStats:
             key = (entry_delta.method, entry_delta.name)
             entry = self.entries.get(key)
             if entry is None:
-                entry = self.entries[key] = EntryStats(
-                    method=entry_delta.method, name=entry_delta.name, span=self.span
-                )
+                entry = self.entries[key] = EntryStats(method=entry_delta.method, name=entry_delta.name, span=self.span)
             entry.add(entry_delta)
             entry.add_seconds(entry_delta.requests_per_second, entry_delta.failures_per_second)
         for second_delta in delta.seconds:
@@ -614,8 +609,7 @@ def _entry_summary(entry: EntryStats) -> dict[str, Any]:
         "max_response_time": entry.max_response_time or 0.0,
         "median_response_time": entry.median_response_time,
         "percentiles": {
-            f"p{percentile_label(p)}": value
-            for p, value in zip(REPORTED_PERCENTILES, entry.percentiles(), strict=True)
+            f"p{percentile_label(p)}": value for p, value in zip(REPORTED_PERCENTILES, entry.percentiles(), strict=True)
         },
         "avg_content_length": entry.avg_content_length,
         "total_rps": entry.total_rps,

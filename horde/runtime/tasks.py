@@ -106,9 +106,7 @@ def _is_taskset(item: Any) -> bool:
     return isinstance(item, type) and issubclass(item, TaskSet)
 
 
-def _filter_holder(
-    holder: Any, tags: set[str] | None, exclude_tags: set[str] | None, checked: dict[Any, bool]
-) -> None:
+def _filter_holder(holder: Any, tags: set[str] | None, exclude_tags: set[str] | None, checked: dict[Any, bool]) -> None:
     new_tasks: list[Any] = []
     for item in holder.tasks:
         if item in checked:
@@ -130,9 +128,7 @@ def _filter_holder(
         checked[item] = passing
     holder.tasks = new_tasks
     if not new_tasks:
-        logger.warning(
-            "%s had no tasks left after filtering by tags, instantiating it will fail", holder.__name__
-        )
+        logger.warning("%s had no tasks left after filtering by tags, instantiating it will fail", holder.__name__)
 
 
 def filter_tasks_by_tags(
@@ -242,8 +238,7 @@ class TaskSet(metaclass=TaskSetMeta):
     def get_next_task(self) -> Any:
         if not self.tasks:
             raise Exception(
-                f"No tasks defined on {type(self).__name__}. "
-                "Use the @task decorator or set the tasks attribute"
+                f"No tasks defined on {type(self).__name__}. Use the @task decorator or set the tasks attribute"
             )
         return random.choice(self.tasks)
 

@@ -112,9 +112,7 @@ class UserPool:
             if not user.stop(force=not timeout):
                 waiting.add(user.greenlet)
         if timeout and waiting and not waiting.join(timeout=timeout):
-            logger.info(
-                "%d users did not finish their task within %.1f s, killing them", len(waiting), timeout
-            )
+            logger.info("%d users did not finish their task within %.1f s, killing them", len(waiting), timeout)
             waiting.kill(block=False)
         # a killed user runs on_stop while unwinding; give that a bounded moment
         pending = [user.greenlet for user in users if user.greenlet is not None and not user.greenlet.dead]

@@ -102,9 +102,7 @@ class User(metaclass=UserMeta):
     def _report_error(self, source: Any, exception: Exception) -> None:
         """An exception a task did not handle: event, recorded with its traceback, logged; user goes on."""
         environment = self.environment
-        environment.events.user_error.fire(
-            user_instance=source, exception=exception, tb=exception.__traceback__
-        )
+        environment.events.user_error.fire(user_instance=source, exception=exception, tb=exception.__traceback__)
         if not environment.catch_exceptions:
             raise exception
         formatted = "".join(traceback.format_exception(exception))

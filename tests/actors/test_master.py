@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from functools import reduce
 
 from hypothesis import given, settings
@@ -111,8 +112,12 @@ def test_a_shape_sets_targets_and_ends_the_run() -> None:
 
 commands = st.lists(
     st.one_of(
-        st.builds(m.Admit, st.floats(0, 100), st.sampled_from(["w1", "w2", "w3"]), st.builds(
-            ready, st.sampled_from(["w1", "w2", "w3"]), st.sampled_from(["i1", "i2"]))),
+        st.builds(
+            m.Admit,
+            st.floats(0, 100),
+            st.sampled_from(["w1", "w2", "w3"]),
+            st.builds(ready, st.sampled_from(["w1", "w2", "w3"]), st.sampled_from(["i1", "i2"])),
+        ),
         st.builds(m.Start, st.floats(0, 100), st.integers(0, 50), st.floats(0.1, 10)),
         st.builds(m.Tick, st.floats(0, 100)),
         st.builds(m.RequestStop, st.floats(0, 100), st.just("test")),
@@ -135,4 +140,4 @@ def test_the_state_is_the_fold_of_its_events(sequence: list[m.Command]) -> None:
         assert state.run_state in ("ready", "spawning", "running", "stopping", "stopped")
     assert reduce(m.apply, journal, m.MasterState()) == state
     states = [e for e in journal if isinstance(e, RunStateChanged)]
-    assert all(a.state == b.previous for a, b in zip(states, states[1:], strict=False))
+    assert all(a.state == b.previous for a, b in itertools.pairwise(states))

@@ -26,7 +26,12 @@ def test_missing_after_the_silence_limit_and_then_deaf() -> None:
 def test_heartbeats_keep_a_worker_alive_and_carry_its_figures() -> None:
     state = wp.initial_state(JOINED)
     state = fold(state, wp.FromWorker(12.5, Heartbeat("running", 55.0, 1234, 7, 99.0)))
-    assert (state.cpu_percent, state.memory_bytes, state.user_count, state.state) == (55.0, 1234, 7, "running")
+    assert (state.cpu_percent, state.memory_bytes, state.user_count, state.state) == (
+        55.0,
+        1234,
+        7,
+        "running",
+    )
     assert wp.decide(state, wp.LivenessTick(15.4, silence_limit=3.0)) == []
 
 

@@ -50,7 +50,9 @@ def fresh_target(target: Target) -> Target:
     return target
 
 
-def horde(*args: str, cwd: Path, timeout: float = 60, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def horde(
+    *args: str, cwd: Path, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the real `horde` command in a subprocess, bounded in time."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(

@@ -37,9 +37,11 @@ def _write(tmp_path: Path, name: str, text: str) -> str:
     ],
 )  # fmt: skip
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, make_args, expected: str) -> None:
-    result = horde("run", *make_args(tmp_path), "-t", "1s", cwd=tmp_path, timeout=30) if "-t" not in make_args(
-        tmp_path
-    ) else horde("run", *make_args(tmp_path), cwd=tmp_path, timeout=30)
+    result = (
+        horde("run", *make_args(tmp_path), "-t", "1s", cwd=tmp_path, timeout=30)
+        if "-t" not in make_args(tmp_path)
+        else horde("run", *make_args(tmp_path), cwd=tmp_path, timeout=30)
+    )
     assert result.returncode == 2, (result.stdout, result.stderr)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr

@@ -50,7 +50,23 @@ def test_unknown_config_key_is_named(tmp_path: Path) -> None:
 
 def test_locust_flag_names_mean_the_same(tmp_path: Path) -> None:
     options = resolve(
-        ["-f", "x.py", "-u", "10", "-r", "2.5", "-t", "30s", "-H", "http://h", "--headless", "-s", "5", "A", "B"],
+        [
+            "-f",
+            "x.py",
+            "-u",
+            "10",
+            "-r",
+            "2.5",
+            "-t",
+            "30s",
+            "-H",
+            "http://h",
+            "--headless",
+            "-s",
+            "5",
+            "A",
+            "B",
+        ],
         environ={},
         cwd=str(tmp_path),
     )

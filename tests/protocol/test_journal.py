@@ -47,7 +47,10 @@ def test_a_torn_last_line_is_skipped_and_flagged(tmp_path: Path) -> None:
 
 
 def test_unknown_event_types_stay_opaque_and_are_counted(tmp_path: Path) -> None:
-    line = b'{"seq":3,"v":1,"mono_ns":1,"wall_ns":1,"source":"plugin","cause":"x","type":"plugin.p.Thing","data":{"a":1}}\n'
+    line = (
+        b'{"seq":3,"v":1,"mono_ns":1,"wall_ns":1,"source":"plugin","cause":"x",'
+        b'"type":"plugin.p.Thing","data":{"a":1}}\n'
+    )
     _write(tmp_path / "j.jsonl", tail=line)
     contents = read_journal(tmp_path / "j.jsonl")
     assert isinstance(contents.records[-1].event, msgspec.Raw)

@@ -41,9 +41,7 @@ DELTA = StatsDelta(
     ],
     ids=["msgpack", "json"],
 )
-def test_a_delta_round_trips(
-    encode: Callable[[StatsDelta], bytes], decode: Callable[[bytes], StatsDelta]
-) -> None:
+def test_a_delta_round_trips(encode: Callable[[StatsDelta], bytes], decode: Callable[[bytes], StatsDelta]) -> None:
     assert decode(encode(DELTA)) == DELTA
 
 

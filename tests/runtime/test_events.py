@@ -124,9 +124,7 @@ def test_environment_uses_the_importable_events_and_puts_the_recorder_first() ->
     environment = Environment([], stats=Recorder())
     try:
         assert environment.events is horde.events
-        horde.events.request.fire(
-            request_type="GET", name="/", response_time=1.0, response_length=0, exception=None
-        )
+        horde.events.request.fire(request_type="GET", name="/", response_time=1.0, response_length=0, exception=None)
         assert seen == ["recorder", "user"]
     finally:
         environment.detach_stats()

@@ -72,9 +72,7 @@ def test_buckets_preserve_order(a: float, b: float) -> None:
 
 @examples
 @given(samples, fractions_of_one)
-def test_any_percentile_is_within_one_percent_of_the_exact_nearest_rank(
-    values: list[float], p: float
-) -> None:
+def test_any_percentile_is_within_one_percent_of_the_exact_nearest_rank(values: list[float], p: float) -> None:
     exact = exact_nearest_rank(values, p)
     estimate = percentile(histogram_of(values), len(values), p)
     assert abs(estimate - exact) <= RELATIVE_ERROR * exact
@@ -82,9 +80,7 @@ def test_any_percentile_is_within_one_percent_of_the_exact_nearest_rank(
 
 @examples
 @given(samples, st.lists(st.integers(min_value=0, max_value=300), max_size=4))
-def test_merging_histograms_of_a_split_equals_the_histogram_of_all(
-    values: list[float], cuts: list[int]
-) -> None:
+def test_merging_histograms_of_a_split_equals_the_histogram_of_all(values: list[float], cuts: list[int]) -> None:
     bounds = [0, *sorted(cut % (len(values) + 1) for cut in cuts), len(values)]
     merged: dict[int, int] = {}
     for start, end in itertools.pairwise(bounds):

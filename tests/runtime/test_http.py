@@ -54,9 +54,7 @@ def test_http_error_status_is_a_failure(server: DemoServer, recorder: CountingRe
     assert recorder.requests[("POST", "/cart")] == 1
 
 
-def test_catch_response_success_failure_and_response_error(
-    server: DemoServer, recorder: CountingRecorder
-) -> None:
+def test_catch_response_success_failure_and_response_error(server: DemoServer, recorder: CountingRecorder) -> None:
     user = make_user(server.url, recorder)
     with user.client.get("/status/404", catch_response=True) as response:
         response.success()
@@ -74,9 +72,7 @@ def test_catch_response_success_failure_and_response_error(
         user.client.get("/", catch_response=True).success()
 
 
-def test_other_exceptions_in_catch_response_block_propagate(
-    server: DemoServer, recorder: CountingRecorder
-) -> None:
+def test_other_exceptions_in_catch_response_block_propagate(server: DemoServer, recorder: CountingRecorder) -> None:
     user = make_user(server.url, recorder)
     with pytest.raises(KeyError), user.client.get("/", catch_response=True):
         raise KeyError("x")

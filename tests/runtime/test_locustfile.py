@@ -69,9 +69,7 @@ def test_exception_at_import_names_the_line(tmp_path: Path) -> None:
 
 
 def test_no_user_class(tmp_path: Path) -> None:
-    path = write(
-        tmp_path, "no_users.py", "from horde import HttpUser\nclass Base(HttpUser):\n    abstract = True\n"
-    )
+    path = write(tmp_path, "no_users.py", "from horde import HttpUser\nclass Base(HttpUser):\n    abstract = True\n")
     with pytest.raises(LocustfileError, match="no User class"):
         load_locustfile(path)
 

@@ -42,9 +42,7 @@ def read(path: Path) -> list[list[str]]:
         return list(csv.reader(file))
 
 
-def test_stats_csv_has_locusts_columns_and_one_row_per_entry_plus_aggregated(
-    stats: RunStats, tmp_path: Path
-) -> None:
+def test_stats_csv_has_locusts_columns_and_one_row_per_entry_plus_aggregated(stats: RunStats, tmp_path: Path) -> None:
     write_csv(str(tmp_path / "run"), stats, {T0: 5})
 
     header, *rows = read(tmp_path / "run_stats.csv")

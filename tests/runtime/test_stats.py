@@ -61,9 +61,7 @@ def test_a_delta_holds_what_was_recorded_and_the_next_starts_empty() -> None:
     assert entry.requests_per_second == {int(T0): 1, int(T0) + 1: 2}
     assert entry.failures_per_second == {int(T0) + 1: 1}
     assert [(s.second, s.num_requests) for s in delta.seconds] == [(int(T0), 1), (int(T0) + 1, 3)]
-    assert [(e.method, e.name, e.error, e.occurrences) for e in delta.errors] == [
-        ("GET", "/a", "ValueError('bad')", 1)
-    ]
+    assert [(e.method, e.name, e.error, e.occurrences) for e in delta.errors] == [("GET", "/a", "ValueError('bad')", 1)]
     assert recorder.take_delta().is_empty()
 
 
@@ -198,9 +196,7 @@ def test_merging_worker_deltas_equals_one_process_seeing_everything(
     single = StatsRecorder(clock)
     workers = [StatsRecorder(clock) for _ in range(4)]
     worker_stats = RunStats()
-    for method, name, response_time, length, failed, offset, worker, report in sorted(
-        batch, key=lambda r: r[5]
-    ):
+    for method, name, response_time, length, failed, offset, worker, report in sorted(batch, key=lambda r: r[5]):
         clock.now = T0 + offset + 0.5
         error = ValueError(name) if failed else None
         single.record(method, name, response_time, length, error)

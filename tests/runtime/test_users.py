@@ -92,9 +92,7 @@ def test_task_error_fires_user_error_is_recorded_and_user_goes_on() -> None:
     events = Events()
     recorder = CountingRecorder()
     errors: list[tuple[Any, BaseException, Any]] = []
-    events.user_error.add_listener(
-        lambda user_instance, exception, tb: errors.append((user_instance, exception, tb))
-    )
+    events.user_error.add_listener(lambda user_instance, exception, tb: errors.append((user_instance, exception, tb)))
     ran: list[int] = []
 
     class Buggy(User):
