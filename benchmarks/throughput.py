@@ -215,9 +215,7 @@ class BuiltinTarget(Target):
 
 def find_nginx() -> str | None:
     """nginx lives in /usr/sbin on Debian, which a non-root PATH often lacks."""
-    return shutil.which("nginx") or shutil.which(
-        "nginx", path="/usr/sbin:/usr/local/sbin:/usr/local/nginx/sbin"
-    )
+    return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin:/usr/local/nginx/sbin")
 
 
 def ensure_locust(venv: Path, version: str) -> Path:
@@ -231,9 +229,7 @@ def ensure_locust(venv: Path, version: str) -> Path:
         print(f"creating a virtualenv for Locust in {venv}", flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     print(f"installing locust=={version} into {venv}", flush=True)
-    subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", f"locust=={version}"], check=True
-    )
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", f"locust=={version}"], check=True)
     return locust
 
 
@@ -325,9 +321,7 @@ def run_load(
     return wall, rusage.ru_utime + rusage.ru_stime, window
 
 
-def run_horde(
-    target: Target, args: argparse.Namespace, workdir: Path, profile_dir: Path | None = None
-) -> Result:
+def run_horde(target: Target, args: argparse.Namespace, workdir: Path, profile_dir: Path | None = None) -> Result:
     summary = workdir / "horde-summary.json"
     journal = workdir / "horde-journal.jsonl"
     for path in (summary, journal):
@@ -435,9 +429,7 @@ def run_locust(target: Target, locust: Path, args: argparse.Namespace, workdir: 
     wall, cpu, window = run_load("locust", cmd, workdir, target, args.seconds, args.warmup)
     with open(f"{prefix}_stats.csv", newline="") as file:
         rows = [row for row in csv.DictReader(file) if row["Name"] == "Aggregated"]
-    return make_result(
-        "locust", int(rows[0]["Request Count"]), int(rows[0]["Failure Count"]), wall, cpu, window
-    )
+    return make_result("locust", int(rows[0]["Request Count"]), int(rows[0]["Failure Count"]), wall, cpu, window)
 
 
 def make_result(
@@ -502,9 +494,7 @@ def print_results(results: list[Result]) -> None:
         )
         journals = [r.journal_bytes for r in runs if r.journal_bytes is not None]
         if journals:
-            print(
-                f"{tool} journal (on): {journals[-1]} bytes ({journals[-1] / 1024:.1f} KiB) for the last run"
-            )
+            print(f"{tool} journal (on): {journals[-1]} bytes ({journals[-1] / 1024:.1f} KiB) for the last run")
     if "horde" in steady and "locust" in steady:
         steady_ratio = steady["horde"] / steady["locust"]
         whole_ratio = whole_run["horde"] / whole_run["locust"]
@@ -618,9 +608,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--locust-venv", type=Path, default=DEFAULT_CACHE / "locust-venv")
     parser.add_argument("--profile", action="store_true", help="one more horde run, sampled by py-spy")
     parser.add_argument("--profile-rate", type=int, default=200, help="py-spy samples per second")
-    parser.add_argument(
-        "--profile-dir", type=Path, default=None, help="where profile.svg goes (default: temp)"
-    )
+    parser.add_argument("--profile-dir", type=Path, default=None, help="where profile.svg goes (default: temp)")
     parser.add_argument("--py-spy", default=None, help="py-spy executable (default: next to python, or PATH)")
     args = parser.parse_args(argv)
     if args.seconds < args.warmup + 3:
@@ -633,9 +621,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     if args.profile:
         args.py_spy = (
-            args.py_spy
-            or shutil.which("py-spy", path=str(Path(sys.executable).parent))
-            or shutil.which("py-spy")
+            args.py_spy or shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
         )
         if args.py_spy is None:
             print("--profile needs py-spy: pip install py-spy", file=sys.stderr)
