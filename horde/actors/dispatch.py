@@ -73,14 +73,10 @@ def target_counts(
     fixed = [spec for spec in chosen if spec.fixed_count > 0]
     fixed_sum = sum(spec.fixed_count for spec in fixed)
     if user_count <= fixed_sum:
-        counts.update(
-            _largest_remainder(user_count, [(spec.name, Fraction(spec.fixed_count)) for spec in fixed])
-        )
+        counts.update(_largest_remainder(user_count, [(spec.name, Fraction(spec.fixed_count)) for spec in fixed]))
         return counts
     counts.update({spec.name: spec.fixed_count for spec in fixed})
-    weighted = [
-        (spec.name, Fraction(spec.weight)) for spec in chosen if spec.fixed_count == 0 and spec.weight > 0
-    ]
+    weighted = [(spec.name, Fraction(spec.weight)) for spec in chosen if spec.fixed_count == 0 and spec.weight > 0]
     counts.update(_largest_remainder(user_count - fixed_sum, weighted))
     return counts
 
@@ -257,9 +253,7 @@ def _on_worker_left(state: DispatchState, command: WorkerLeft) -> list[DispatchS
     workers = tuple(worker for worker in state.workers if worker != command.worker_id)
     # Its users go to the others at once: waiting for the spawn rate would leave the load short meanwhile.
     assignment = _spread(state, state.total if workers else 0, workers)
-    return [
-        _step(state, state, at=command.now, cause=cause, assignment=assignment, worker_id=command.worker_id)
-    ]
+    return [_step(state, state, at=command.now, cause=cause, assignment=assignment, worker_id=command.worker_id)]
 
 
 def _with_ramp(state: DispatchState, **changes: object) -> DispatchState:
@@ -267,9 +261,7 @@ def _with_ramp(state: DispatchState, **changes: object) -> DispatchState:
     return replace(state, **{"ramp_steps_done": 0, **changes})
 
 
-def _ramp_step(
-    state: DispatchState, ramp: DispatchState, now: float, *, cause: str, step_index: int
-) -> DispatchStep:
+def _ramp_step(state: DispatchState, ramp: DispatchState, now: float, *, cause: str, step_index: int) -> DispatchStep:
     """Step `step_index` of the ramp described by `ramp` (its target and ramp fields), taken from `state`."""
     total = _ramp_total(ramp.ramp_from, goal_of(ramp), ramp.spawn_rate, step_index + 1)
     stepped = _with_ramp(ramp, ramp_steps_done=step_index + 1)
@@ -404,9 +396,7 @@ def _extra_quotas(kept: Sequence[int], running: Sequence[int], extras: int) -> l
     return quota
 
 
-def _even_out(
-    has_extra: list[list[bool]], extra_count: list[int], keeps: list[list[bool]], quota: list[int]
-) -> None:
+def _even_out(has_extra: list[list[bool]], extra_count: list[int], keeps: list[list[bool]], quota: list[int]) -> None:
     """Move extras from workers above their quota to workers below it, at the least cost in changed counts.
 
     Rarely needed: only when the greedy fill above could not place a class's extras on workers with room.

@@ -230,9 +230,7 @@ def test_classes_and_workers_aligned_do_not_give_each_worker_one_class() -> None
     dispatcher.send(SetTarget(0.0, 9, 9.0))
 
     # Locust gives worker 1 three User1, worker 2 three User2...; here every worker runs every class.
-    assert all(
-        counts == {"User1": 1, "User2": 1, "User3": 1} for counts in dispatcher.state.assignment.values()
-    )
+    assert all(counts == {"User1": 1, "User2": 1, "User3": 1} for counts in dispatcher.state.assignment.values())
 
 
 def test_a_local_run_is_one_worker_named_local() -> None:

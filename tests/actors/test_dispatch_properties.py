@@ -76,11 +76,7 @@ def run_scenario(classes: list[UserClassSpec], worker_count: int, script: list[o
     for operation in script:
         match operation:
             case Retarget(user_count, spawn_rate, subset_size):
-                subset = (
-                    None
-                    if subset_size is None
-                    else tuple(sorted(spec.name for spec in classes)[:subset_size])
-                )
+                subset = None if subset_size is None else tuple(sorted(spec.name for spec in classes)[:subset_size])
                 dispatcher.send(SetTarget(dispatcher.now, user_count, spawn_rate, subset))
             case Wait(seconds):
                 dispatcher.run_until(dispatcher.now + seconds)
@@ -88,9 +84,7 @@ def run_scenario(classes: list[UserClassSpec], worker_count: int, script: list[o
                 joiners += 1
                 check_join(dispatcher, f"joiner-{joiners:03d}")
             case Leave(pick, reason) if dispatcher.state.workers:
-                check_leave(
-                    dispatcher, dispatcher.state.workers[pick % len(dispatcher.state.workers)], reason
-                )
+                check_leave(dispatcher, dispatcher.state.workers[pick % len(dispatcher.state.workers)], reason)
     dispatcher.run_until(dispatcher.now + 3.0)
     return dispatcher
 
@@ -124,15 +118,11 @@ def changed_counts(before: dict[str, dict[str, int]], after: dict[str, dict[str,
     )
 
 
-def fewest_changes(
-    before: dict[str, dict[str, int]], workers: tuple[str, ...], totals: dict[str, int]
-) -> int:
+def fewest_changes(before: dict[str, dict[str, int]], workers: tuple[str, ...], totals: dict[str, int]) -> int:
     """Brute force over every even spread: the least a rebalance could change."""
     worker_count = len(workers)
     names = sorted(totals)
-    extra_choices = [
-        itertools.combinations(range(worker_count), totals[name] % worker_count) for name in names
-    ]
+    extra_choices = [itertools.combinations(range(worker_count), totals[name] % worker_count) for name in names]
     best = None
     for extras in itertools.product(*extra_choices):
         per_worker = [sum(i in chosen for chosen in extras) for i in range(worker_count)]
