@@ -1,5 +1,5 @@
 # Both targets build the virtualenv from the registries first, so they work on a fresh machine with Python 3.11.
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
