@@ -1,0 +1,483 @@
+"""Replay: a run's journal folded back into the states its actors held, with their own `apply` functions.
+
+Nothing here decides what an event means: the Master, the WorkerProxy, the Dispatcher and the StatsAggregator
+each fold their events exactly as they did live, so a replayed state can only differ from the live one if the
+journal does. `check` goes one step further and re-runs the Dispatcher's pure `decide` on the replayed states,
+which turns every journal into a regression test of the dispatch logic.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import msgspec
+
+from horde.actors import dispatch, master, stats_aggregator, worker_proxy
+from horde.actors.master import MasterState
+from horde.actors.stats_aggregator import AggregatorState
+from horde.actors.worker_proxy import WorkerProxyState
+from horde.protocol.dispatch import (
+    DispatchCommand,
+    DispatchState,
+    DispatchStep,
+    SetTarget,
+    Tick,
+    UserClassSpec,
+)
+from horde.protocol.dispatch import WorkerJoined as JoinCommand
+from horde.protocol.dispatch import WorkerLeft as LeaveCommand
+from horde.protocol.events import (
+    EVENT_TYPES,
+    EVENT_VERSIONS,
+    Event,
+    FrameRejected,
+    RunConfigured,
+    RunStateChanged,
+    RunTargetChanged,
+    ShapeTicked,
+    StatsReportDropped,
+    StatsReported,
+    WorkerCpuWarning,
+    WorkerJoined,
+    WorkerLeft,
+    WorkerMissing,
+    WorkerRejected,
+    WorkerStateChanged,
+)
+from horde.protocol.journal import JournalContents, JournalError, Record, decode_header
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+"""`(type, v)` -> the function turning version `v` of that event's `data` into version `v + 1`.
+
+When an event's shape changes, its version in `horde.protocol.events.EVENT_VERSIONS` goes up and the old shape
+gets an upcaster here (and keeps its fixture line in tests/protocol/fixtures), so journals of every released
+horde still replay. Upcasters chain: a v1 record of a type now at v3 goes through (type, 1) then (type, 2).
+"""
+
+
+# --- reading ----------------------------------------------------------------------------------------------------
+
+
+class _Envelope(msgspec.Struct, frozen=True):
+    seq: int
+    v: int
+    mono_ns: int
+    wall_ns: int
+    source: str
+    cause: str
+    type: str
+    data: msgspec.Raw
+
+
+_envelope_decoder = msgspec.json.Decoder(_Envelope)
+_event_decoders: dict[str, msgspec.json.Decoder[Any]] = {
+    name: msgspec.json.Decoder(cls) for name, cls in EVENT_TYPES.items()
+}
+
+
+def _upcast(type_name: str, version: int, current: int, data: msgspec.Raw) -> bytes:
+    value: dict[str, Any] = msgspec.json.decode(data)
+    for v in range(version, current):
+        upcaster = UPCASTERS.get((type_name, v))
+        if upcaster is None:
+            raise JournalError(f"{type_name} version {v} cannot be read by this horde (no upcaster to v{v + 1})")
+        value = upcaster(value)
+    return msgspec.json.encode(value)
+
+
+def decode_line(line: bytes) -> Record:
+    """One journal line, old versions upcast first; an unknown type stays raw JSON (a plugin's, a newer horde's)."""
+    envelope = _envelope_decoder.decode(line)
+    decoder = _event_decoders.get(envelope.type)
+    event: Event | msgspec.Raw
+    if decoder is None:
+        event = envelope.data
+    else:
+        current = EVENT_VERSIONS.get(envelope.type, 1)
+        if envelope.v > current:
+            raise JournalError(
+                f"seq {envelope.seq}: {envelope.type} version {envelope.v} is newer than this horde reads"
+                f" ({current}); upgrade horde"
+            )
+        data: bytes | msgspec.Raw = envelope.data
+        if envelope.v < current:
+            data = _upcast(envelope.type, envelope.v, current, envelope.data)
+        event = decoder.decode(data)
+    return Record(
+        envelope.seq,
+        envelope.v,
+        envelope.mono_ns,
+        envelope.wall_ns,
+        envelope.source,
+        envelope.cause,
+        envelope.type,
+        event,
+    )
+
+
+def read(path: str | os.PathLike[str]) -> JournalContents:
+    """The whole journal, upcast; a torn last line (a killed master) is skipped and flagged, not an error."""
+    name = os.fspath(path)
+    try:
+        with open(path, "rb") as file:
+            return _read_file(file, name)
+    except FileNotFoundError:
+        raise JournalError(f"journal {name!r} does not exist") from None
+    except IsADirectoryError:
+        raise JournalError(f"{name!r} is a directory, not a journal") from None
+    except OSError as exc:
+        raise JournalError(f"cannot read {name!r}: {exc.strerror or exc}") from None
+
+
+def _read_file(file: IO[bytes], name: str) -> JournalContents:
+    first = file.readline()
+    if not first:
+        raise JournalError(f"{name!r} is empty, not a journal")
+    contents = JournalContents(decode_header(first), [])
+    for number, line in enumerate(file, start=2):
+        try:
+            record = decode_line(line)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            if not line.endswith(b"\n"):  # only the last line can lack its newline
+                contents.torn_tail = True
+                break
+            raise JournalError(f"line {number} is not a journal record: {exc}") from None
+        if isinstance(record.event, msgspec.Raw):
+            contents.unknown_types[record.type] += 1
+        contents.records.append(record)
+    return contents
+
+
+def records_until(
+    records: Iterable[Record],
+    *,
+    until_seq: int | None = None,
+    until_seconds: float | None = None,
+    started_mono_ns: int = 0,
+) -> Iterator[Record]:
+    """The records up to and including `until_seq`, or up to `until_seconds` after `started_mono_ns`."""
+    limit_ns = None if until_seconds is None else started_mono_ns + round(until_seconds * 1e9)
+    for record in records:
+        if until_seq is not None and record.seq > until_seq:
+            return
+        if limit_ns is not None and record.mono_ns > limit_ns:
+            return
+        yield record
+
+
+# --- the fold ---------------------------------------------------------------------------------------------------
+
+
+def class_specs(configured: RunConfigured) -> list[UserClassSpec]:
+    """The Dispatcher's classes as `horde run` built them from the same User classes, sorted by name."""
+    return [UserClassSpec(name, weight, fixed) for name, (weight, fixed) in sorted(configured.user_classes.items())]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayState:
+    """Every actor's state at one point of a run.
+
+    `aggregator` is the one mutable part (the StatsAggregator merges in place, see its module): a ReplayState
+    taken mid-fold shares it with the fold that goes on.
+    """
+
+    master: MasterState
+    workers: dict[str, WorkerProxyState]
+    dispatch: DispatchState
+    aggregator: AggregatorState
+    seq: int = 0
+    mono_ns: int = 0
+    wall_ns: int = 0
+    events: int = 0
+    opaque: dict[str, int] = field(default_factory=dict)
+
+
+class Replay:
+    """The running fold: feed it records in journal order, take a `ReplayState` whenever needed."""
+
+    def __init__(self) -> None:
+        self.master = MasterState()
+        self.workers: dict[str, WorkerProxyState] = {}
+        self.dispatch = dispatch.initial_state(())
+        self.aggregator = AggregatorState()
+        self.seq = 0
+        self.mono_ns = 0
+        self.wall_ns = 0
+        self.events = 0
+        self.opaque: Counter[str] = Counter()
+
+    def feed(self, record: Record) -> None:
+        self.seq, self.mono_ns, self.wall_ns = record.seq, record.mono_ns, record.wall_ns
+        self.events += 1
+        event = record.event
+        if isinstance(event, msgspec.Raw):
+            self.opaque[record.type] += 1
+            return
+        if isinstance(event, DispatchStep):
+            self.dispatch = dispatch.apply(self.dispatch, event)
+            return
+        if isinstance(event, StatsReported | StatsReportDropped):
+            # A report from a worker that was never admitted is dropped by the router, which journals it under
+            # the worker's name as cause: the StatsAggregator never saw it, so it does not fold it either.
+            if not record.cause.startswith("worker:"):
+                self.aggregator = stats_aggregator.apply(self.aggregator, event)
+            return
+        # The Master folds its own events and the worker facts it observes; its `apply` ignores the rest.
+        self.master = master.apply(self.master, event)
+        if isinstance(event, RunConfigured):
+            self.dispatch = dispatch.initial_state(class_specs(event))
+        elif isinstance(event, WorkerJoined):
+            self.workers[event.worker_id] = worker_proxy.initial_state(event)
+        else:
+            worker_id = getattr(event, "worker_id", None)
+            proxy = self.workers.get(worker_id) if isinstance(worker_id, str) else None
+            if proxy is not None:
+                self.workers[proxy.worker_id] = worker_proxy.apply(proxy, event)
+
+    def state(self) -> ReplayState:
+        return ReplayState(
+            master=self.master,
+            workers=dict(sorted(self.workers.items())),
+            dispatch=self.dispatch,
+            aggregator=self.aggregator,
+            seq=self.seq,
+            mono_ns=self.mono_ns,
+            wall_ns=self.wall_ns,
+            events=self.events,
+            opaque=dict(sorted(self.opaque.items())),
+        )
+
+
+def replay(
+    records: Iterable[Record],
+    *,
+    until_seq: int | None = None,
+    until_seconds: float | None = None,
+    started_mono_ns: int = 0,
+) -> ReplayState:
+    """The state at `until_seq` / `until_seconds` (relative to `started_mono_ns`, the header's), else the last."""
+    fold = Replay()
+    for record in records_until(
+        records, until_seq=until_seq, until_seconds=until_seconds, started_mono_ns=started_mono_ns
+    ):
+        fold.feed(record)
+    return fold.state()
+
+
+def replay_journal(
+    contents: JournalContents, *, until_seq: int | None = None, until_seconds: float | None = None
+) -> ReplayState:
+    return replay(
+        contents.records,
+        until_seq=until_seq,
+        until_seconds=until_seconds,
+        started_mono_ns=contents.header.started_mono_ns,
+    )
+
+
+# --- check: would the Dispatcher decide the same today? ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Divergence:
+    seq: int
+    command: DispatchCommand
+    expected: DispatchStep | None
+    recorded: DispatchStep | None
+    reason: str = ""
+
+    def describe(self) -> str:
+        command = f"{type(self.command).__name__}({_fields(self.command)})"
+        if self.reason:
+            return f"seq {self.seq}: {command}: {self.reason}"
+        if self.expected is None or self.recorded is None:
+            missing = "recorded step has no counterpart" if self.expected is None else "a step is missing"
+            return f"seq {self.seq}: {command}: {missing}"
+        differences = [
+            f"{name}: expected {getattr(self.expected, name)!r}, recorded {getattr(self.recorded, name)!r}"
+            for name in self.expected.__struct_fields__
+            if getattr(self.expected, name) != getattr(self.recorded, name)
+        ]
+        return f"seq {self.seq}: step {self.recorded.step} ({self.recorded.cause}) after {command}: " + "; ".join(
+            differences
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    commands: int
+    steps: int
+    divergence: Divergence | None
+
+    @property
+    def ok(self) -> bool:
+        return self.divergence is None
+
+
+def _fields(struct: msgspec.Struct) -> str:
+    return ", ".join(f"{name}={getattr(struct, name)!r}" for name in struct.__struct_fields__)
+
+
+def command_of(step: DispatchStep) -> DispatchCommand:
+    """The command that made the first step of a decision: its cause and its fields say which, and with what."""
+    if step.cause == "new_target":
+        return SetTarget(
+            now=step.at, user_count=step.target, spawn_rate=step.spawn_rate, user_classes=step.user_classes
+        )
+    if step.cause == "worker_joined" and step.worker_id is not None:
+        return JoinCommand(now=step.at, worker_id=step.worker_id)
+    if step.cause in ("worker_left", "worker_missing") and step.worker_id is not None:
+        return LeaveCommand(
+            now=step.at, worker_id=step.worker_id, reason="left" if step.cause == "worker_left" else "missing"
+        )
+    return Tick(now=step.at)
+
+
+def check(records: Iterable[Record]) -> CheckResult:
+    """Re-decide every recorded dispatch decision from the state before it; the first disagreement is reported.
+
+    One command may make several steps (a first worker joining makes a `worker_joined` step and the ramp's first
+    `ramp_tick`), so each rebuilt command is compared with as many recorded steps as `decide` returns now.
+    A journal that ends inside such a group (a killed master) is not a divergence.
+    """
+    state = dispatch.initial_state(())
+    steps: list[tuple[int, DispatchStep]] = []
+    commands = checked = 0
+
+    def flush() -> Divergence | None:
+        nonlocal state, commands, checked
+        i = 0
+        while i < len(steps):
+            seq, first = steps[i]
+            command = command_of(first)
+            commands += 1
+            try:
+                expected = dispatch.decide(state, command)
+            except (ValueError, TypeError) as exc:
+                return Divergence(seq, command, None, first, reason=f"decide refused it: {exc}")
+            if not expected:
+                return Divergence(seq, command, None, first, reason="decide makes no step for it now")
+            for k, step in enumerate(expected):
+                if i + k >= len(steps):
+                    return None
+                recorded_seq, recorded = steps[i + k]
+                if step != recorded:
+                    return Divergence(recorded_seq, command, step, recorded)
+                state = dispatch.apply(state, recorded)
+                checked += 1
+            i += len(expected)
+        steps.clear()
+        return None
+
+    for record in records:
+        event = record.event
+        if isinstance(event, RunConfigured):
+            divergence = flush()
+            if divergence is not None:
+                return CheckResult(commands, checked, divergence)
+            state = dispatch.initial_state(class_specs(event))
+        elif isinstance(event, DispatchStep):
+            steps.append((record.seq, event))
+    divergence = flush()
+    return CheckResult(commands, checked, divergence)
+
+
+# --- timeline ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    seq: int
+    mono_ns: int
+    source: str
+    type: str
+    text: str
+
+
+_RAMP_STATES = frozenset(("ready", "spawning", "running"))
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in sorted(counts.items())) or "none"
+
+
+def _rate(rate: float) -> str:
+    return f"{rate:g}/s"
+
+
+def timeline(records: Iterable[Record]) -> Iterator[TimelineEntry]:
+    """The notable events, one sentence each; heartbeats, users reports and repeated errors are left out."""
+    seen_errors: set[tuple[str, str, str]] = set()
+    seen_exceptions: set[str] = set()
+    for record in records:
+        for text in _notable(record, seen_errors, seen_exceptions):
+            yield TimelineEntry(record.seq, record.mono_ns, record.source, record.type, text)
+
+
+def _notable(record: Record, seen_errors: set[tuple[str, str, str]], seen_exceptions: set[str]) -> list[str]:
+    event = record.event
+    if isinstance(event, msgspec.Raw):
+        data = bytes(event).decode(errors="replace")
+        return [f"{record.type} (opaque): {data if len(data) <= 200 else data[:197] + '...'}"]
+    if isinstance(event, RunConfigured):
+        classes = ", ".join(
+            f"{name} (fixed {fixed})" if fixed else f"{name} (weight {weight:g})"
+            for name, (weight, fixed) in sorted(event.user_classes.items())
+        )
+        run_time = "until stopped" if event.run_time is None else f"for {event.run_time:g} s"
+        return [f"configured: {classes}; {run_time}; expects {event.expect_workers} worker(s); host {event.host}"]
+    if isinstance(event, RunTargetChanged | ShapeTicked):
+        who = "shape stage" if isinstance(event, ShapeTicked) else "target"
+        only = "" if event.user_classes is None else f" (only {', '.join(event.user_classes)})"
+        return [f"{who}: {event.user_count} users at {_rate(event.spawn_rate)}{only}"]
+    if isinstance(event, RunStateChanged):
+        return [f"run {event.previous} -> {event.state} ({event.reason})"]
+    if isinstance(event, WorkerJoined):
+        return [
+            f"worker {event.worker_id} joined (index {event.index}, {event.hostname} pid {event.pid},"
+            f" {event.cpu_count} CPUs, horde {event.horde_version}, incarnation {event.incarnation})"
+        ]
+    if isinstance(event, WorkerRejected):
+        return [f"worker {event.worker_id} rejected: {event.reason}"]
+    if isinstance(event, WorkerLeft):
+        return [f"worker {event.worker_id} left: {event.reason}"]
+    if isinstance(event, WorkerMissing):
+        return [f"worker {event.worker_id} missing: silent for {event.silent_for:g} s"]
+    if isinstance(event, WorkerStateChanged):
+        if event.state in _RAMP_STATES and event.previous in _RAMP_STATES:
+            return []
+        return [f"worker {event.worker_id} {event.previous} -> {event.state}"]
+    if isinstance(event, WorkerCpuWarning):
+        return [f"worker {event.worker_id} CPU at {event.cpu_percent:g} % (results may be skewed)"]
+    if isinstance(event, DispatchStep):
+        who = f" {event.worker_id}" if event.worker_id else ""
+        done = ", ramp done" if event.ramp_done else ""
+        changed = "; ".join(f"{w}: {_counts(c)}" for w, c in sorted(event.changed.items()))
+        removed = f"; removed {', '.join(event.removed)}" if event.removed else ""
+        return [
+            f"dispatch step {event.step} ({event.cause}{who}): {event.total}/{event.target} users"
+            f" [{_counts(event.class_totals)}]{done}{'; ' + changed if changed else ''}{removed}"
+        ]
+    if isinstance(event, StatsReported):
+        lines = []
+        for error in event.delta.errors:
+            key = (error.method, error.name, error.error)
+            if key not in seen_errors:
+                seen_errors.add(key)
+                lines.append(f"first error on {error.method} {error.name}: {error.error}")
+        for exception in event.delta.exceptions:
+            if exception.message not in seen_exceptions:
+                seen_exceptions.add(exception.message)
+                lines.append(f"first exception in user code on {event.worker_id}: {exception.message}")
+        return lines
+    if isinstance(event, StatsReportDropped):
+        return [f"stats report {event.seq} of {event.worker_id} dropped: {event.reason}"]
+    if isinstance(event, FrameRejected):
+        return [f"frame from {event.peer} rejected: {event.reason}"]
+    return []

@@ -1,0 +1,190 @@
+"""`horde replay FILE`: a past run's state at any moment, its timeline, and a re-check of its dispatch decisions.
+
+Everything printed here is computed from the journal alone by `horde.actors.replay`, so two people replaying the
+same file see the same thing, and `--json` output can be diffed between horde versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import sys
+from typing import Any, NoReturn
+
+from horde.actors import dispatch
+from horde.actors.replay import ReplayState, check, read, records_until, replay, timeline
+from horde.cli.options import UsageError, parse_duration
+from horde.protocol.journal import Header, JournalContents, JournalError
+from horde.runtime.reports import format_errors_table, format_percentiles_table, format_stats_table
+from horde.runtime.stats import summary_dict
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="horde replay", description="Rebuild a past run's state from its journal.")
+    p.add_argument("file", help="a journal written by horde run (--journal)")
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--at", metavar="SECONDS", help="the state this long after the run started (30, 1m30s)")
+    when.add_argument("--seq", type=int, metavar="N", help="the state right after event N")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--json", action="store_true", help="print the state as JSON")
+    mode.add_argument("--timeline", action="store_true", help="one line per notable event instead of the state")
+    mode.add_argument(
+        "--check", action="store_true", help="fail if today's Dispatcher would not make the recorded decisions"
+    )
+    p.add_argument("--type", action="append", help="with --timeline: only these event types (wildcards allowed)")
+    p.add_argument("--source", action="append", help="with --timeline: only these sources (wildcards allowed)")
+    return p
+
+
+def run_replay(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    if (args.type or args.source) and not args.timeline:
+        raise UsageError("--type and --source filter the --timeline")
+    until_seconds = None if args.at is None else parse_duration(args.at, "--at")
+    if args.seq is not None and args.seq < 0:
+        raise UsageError(f"--seq must be >= 0, got {args.seq}")
+    try:
+        contents = read(args.file)
+    except JournalError as exc:
+        raise UsageError(str(exc)) from None
+    if contents.torn_tail:
+        last = contents.records[-1].seq if contents.records else 0
+        print(
+            f"horde: warning: the journal's last line is torn (the run was killed?); replaying up to seq {last}",
+            file=sys.stderr,
+        )
+    start = contents.header.started_mono_ns
+    records = list(
+        records_until(contents.records, until_seq=args.seq, until_seconds=until_seconds, started_mono_ns=start)
+    )
+    if args.check:
+        return _check(records)
+    if args.timeline:
+        _print_timeline(records, start, args.type, args.source)
+        return 0
+    state = replay(records)
+    final = len(records) == len(contents.records)
+    # Asked for a moment between two events, the state is the earlier event's, seen from that moment.
+    now_ns = state.mono_ns if final or until_seconds is None else start + round(until_seconds * 1e9)
+    if args.json:
+        print(json.dumps(state_dict(contents.header, state, now_ns), indent=2, sort_keys=True))
+    else:
+        print(format_state(contents, state, now_ns, final=final))
+    return 0
+
+
+def _check(records: list[Any]) -> int:
+    result = check(records)
+    if result.divergence is not None:
+        print(f"horde replay --check: DIVERGED at {result.divergence.describe()}")
+        return 1
+    print(f"horde replay --check: ok, {result.steps} dispatch steps from {result.commands} commands re-decided alike")
+    return 0
+
+
+def _print_timeline(records: list[Any], start_ns: int, types: list[str] | None, sources: list[str] | None) -> None:
+    for entry in timeline(records):
+        if types and not any(fnmatch.fnmatchcase(entry.type, t) for t in types):
+            continue
+        if sources and not any(fnmatch.fnmatchcase(entry.source, s) for s in sources):
+            continue
+        print(f"{(entry.mono_ns - start_ns) / 1e9:9.3f}s {entry.seq:>7} {entry.source:<16} {entry.text}")
+
+
+def _seconds(header: Header, at: float | None) -> float | None:
+    """A master-clock time (`at`, monotonic seconds) as seconds since the run's journal started."""
+    return None if at is None else round(at - header.started_mono_ns / 1e9, 6)
+
+
+def state_dict(header: Header, state: ReplayState, now_ns: int | None = None) -> dict[str, Any]:
+    """The replayed state as plain JSON data; only journal contents, so the same file always prints the same."""
+    now_ns = state.mono_ns if now_ns is None else now_ns
+    now = now_ns / 1e9
+    run = state.master
+    dsp = state.dispatch
+    return {
+        "journal": {"run_id": header.run_id, "horde_version": header.horde_version, "format": header.format_version},
+        "at": {"seq": state.seq, "seconds": round((now_ns - header.started_mono_ns) / 1e9, 6)},
+        "run": {
+            "state": run.run_state,
+            "target_users": run.target_users,
+            "spawn_rate": run.spawn_rate,
+            "user_classes": None if run.user_classes is None else list(run.user_classes),
+            "started_at": _seconds(header, run.started_at),
+            "stopping_since": _seconds(header, run.stopping_since),
+            "stop_reason": run.stop_reason,
+            "run_time": None if run.config is None else run.config.run_time,
+            "host": None if run.config is None else run.config.host,
+            "members": {
+                w: {"state": m.state, "index": m.index, "incarnation": m.incarnation} for w, m in run.members.items()
+            },
+        },
+        "workers": {
+            worker_id: {
+                "state": w.state,
+                "incarnation": w.incarnation,
+                "index": w.index,
+                "hostname": w.hostname,
+                "seconds_since_heard": round(now - w.last_heard_at, 6),
+                "cpu_percent": w.cpu_percent,
+                "memory_bytes": w.memory_bytes,
+                "cpu_warned": w.cpu_warned,
+                "user_count": w.user_count,
+                "user_counts": w.user_counts,
+            }
+            for worker_id, w in state.workers.items()
+        },
+        "dispatch": {
+            "step": dsp.last_step,
+            "target": dsp.target,
+            "total": dsp.total,
+            "spawn_rate": dsp.spawn_rate,
+            "user_classes": None if dsp.user_classes is None else list(dsp.user_classes),
+            "ramp_in_progress": dispatch.ramp_in_progress(dsp),
+            "class_totals": dispatch.class_totals(dsp),
+            "assignment": dsp.assignment,
+        },
+        "reports": {"merged": state.aggregator.reports_merged, "dropped": state.aggregator.reports_dropped},
+        "opaque_events": state.opaque,
+        "summary": summary_dict(state.aggregator.stats),
+    }
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in sorted(counts.items())) or "no users"
+
+
+def format_state(contents: JournalContents, state: ReplayState, now_ns: int, *, final: bool) -> str:
+    header, run, dsp = contents.header, state.master, state.dispatch
+    now = now_ns / 1e9
+    elapsed = (now_ns - header.started_mono_ns) / 1e9 if state.seq else 0.0
+    moment = f"the end ({elapsed:.3f} s)" if final else f"{elapsed:.3f} s"
+    lines = [f"Run {header.run_id} (horde {header.horde_version}) at {moment}: up to seq {state.seq}"]
+    target = "no target" if run.target_users is None else f"target {run.target_users} users at {run.spawn_rate:g}/s"
+    reason = f" ({run.stop_reason})" if run.stop_reason else ""
+    lines.append(f"Run state: {run.run_state}{reason}; {target}")
+    lines.append(f"Workers ({len(state.workers)}):")
+    for worker_id, w in state.workers.items():
+        lines.append(
+            f"  {worker_id:<12} {w.state:<9} heard {now - w.last_heard_at:6.1f} s ago  cpu {w.cpu_percent:5.1f} %"
+            f"  {w.user_count} users: {_counts(w.user_counts)}"
+        )
+    ramp = "ramping" if dispatch.ramp_in_progress(dsp) else "steady"
+    lines.append(f"Dispatch: step {dsp.last_step}, {dsp.total}/{dsp.target} users ({ramp}) at {dsp.spawn_rate:g}/s")
+    for worker_id, counts in sorted(dsp.assignment.items()):
+        lines.append(f"  {worker_id:<12} {_counts(counts)}")
+    stats = state.aggregator.stats
+    lines += ["", format_stats_table(stats, state.wall_ns / 1e9, current=False), "", format_percentiles_table(stats)]
+    errors = format_errors_table(stats)
+    if errors:
+        lines += ["", errors]
+    if state.opaque:
+        lines.append("")
+        lines.append("Opaque events (unknown types, kept as they are): " + _counts(state.opaque))
+    return "\n".join(lines)

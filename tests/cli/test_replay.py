@@ -1,0 +1,190 @@
+"""`horde replay` on journals of real runs: the live final state and summary come back exactly, check, timeline."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from horde.actors import replay as r
+from tests.cli.conftest import REPO, Target, horde
+
+DEMO = REPO / "horde" / "examples" / "demo_locustfile.py"
+
+
+@dataclass
+class Run:
+    directory: Path
+    journal: Path
+    summary: dict
+
+
+@pytest.fixture(scope="module")
+def run(target: Target, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """One real run shared by the tests below: 4 users at 2/s (a ramp of two steps), 3 s."""
+    directory = tmp_path_factory.mktemp("replay")
+    result = horde(
+        "run", "-f", str(DEMO), "-H", target.url, "-u", "4", "-r", "2", "-t", "3s", "--stats-interval", "0.5",
+        "--journal", "run.jsonl", "--json", "summary.json", "--only-summary",
+        cwd=directory,
+    )  # fmt: skip
+    assert result.returncode in (0, 1), result.stderr
+    return Run(directory, directory / "run.jsonl", json.loads((directory / "summary.json").read_text()))
+
+
+def test_replay_gives_back_the_runs_exact_summary(run: Run) -> None:
+    result = horde("replay", "run.jsonl", "--json", cwd=run.directory)
+    assert result.returncode == 0, result.stderr
+    state = json.loads(result.stdout)
+    assert state["summary"] == run.summary
+    assert state["run"]["state"] == "stopped" and state["run"]["stop_reason"] == "run time reached"
+    assert state["workers"]["local"]["state"] == "stopped"
+    assert state["dispatch"]["total"] == 4 and not state["dispatch"]["ramp_in_progress"]
+    text = horde("replay", "run.jsonl", cwd=run.directory).stdout
+    assert "Run state: stopped (run time reached); target 4 users at 2/s" in text
+    assert "Response time percentiles" in text and "Aggregated" in text
+
+
+def test_the_middle_of_the_ramp(run: Run) -> None:
+    contents = r.read(run.journal)
+    spawning = next(
+        rec
+        for rec in contents.records
+        if rec.type == "run.state_changed" and rec.event.state == "spawning"  # type: ignore[union-attr]
+    )
+    at = (spawning.mono_ns - contents.header.started_mono_ns) / 1e9 + 0.5
+    result = horde("replay", "run.jsonl", "--at", f"{at:.3f}", cwd=run.directory)
+    assert result.returncode == 0, result.stderr
+    assert "Run state: spawning; target 4 users at 2/s" in result.stdout
+    assert "Dispatch: step 2, 2/4 users (ramping)" in result.stdout
+    by_seq = json.loads(horde("replay", "run.jsonl", "--seq", str(spawning.seq), "--json", cwd=run.directory).stdout)
+    assert by_seq["at"]["seq"] == spawning.seq and by_seq["run"]["state"] == "spawning"
+
+
+def test_check_passes_and_a_tampered_copy_fails(run: Run) -> None:
+    ok = horde("replay", "run.jsonl", "--check", cwd=run.directory)
+    assert ok.returncode == 0 and "ok, 3 dispatch steps" in ok.stdout, ok.stdout + ok.stderr
+    lines = run.journal.read_bytes().splitlines(keepends=True)
+    index, line = next((i, x) for i, x in enumerate(lines) if b'"cause":"ramp_tick"' in x)
+    lines[index] = line.replace(b'"total":4', b'"total":3')
+    (run.directory / "tampered.jsonl").write_bytes(b"".join(lines))
+    bad = horde("replay", "tampered.jsonl", "--check", cwd=run.directory)
+    seq = json.loads(line)["seq"]
+    assert bad.returncode == 1 and f"DIVERGED at seq {seq}" in bad.stdout, bad.stdout + bad.stderr
+    assert "total: expected 4, recorded 3" in bad.stdout
+
+
+def test_the_timeline_and_its_filters(run: Run) -> None:
+    lines = horde("replay", "run.jsonl", "--timeline", cwd=run.directory).stdout.splitlines()
+    text = "\n".join(lines)
+    for expected in (
+        "worker local joined",
+        "run ready -> spawning (workers ready)",
+        "dispatch step 2 (new_target): 2/4 users",
+        "dispatch step 3 (ramp_tick): 4/4 users",
+        "run running -> stopping (run time reached)",
+        "run stopping -> stopped (all workers stopped)",
+    ):
+        assert expected in text
+    assert len(lines) < 30, text
+    only = horde("replay", "run.jsonl", "--timeline", "--type", "dispatch.*", cwd=run.directory).stdout.splitlines()
+    assert len(only) == 3 and all("dispatch step" in x for x in only)
+    master = horde("replay", "run.jsonl", "--timeline", "--source", "mast*", cwd=run.directory).stdout.splitlines()
+    assert master and all(" master " in x for x in master)
+
+
+def test_a_torn_tail_replays_with_a_warning(run: Run) -> None:
+    data = run.journal.read_bytes()
+    cut = data.rstrip(b"\n").rfind(b"\n") + 40
+    (run.directory / "torn.jsonl").write_bytes(data[:cut])
+    result = horde("replay", "torn.jsonl", "--json", cwd=run.directory)
+    assert result.returncode == 0, result.stderr
+    assert "last line is torn" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert json.loads(result.stdout)["at"]["seq"] == data.count(b"\n") - 2
+
+
+NEWER_HEADER = {
+    **json.loads((REPO / "tests/actors/golden/local-run.jsonl").read_bytes().splitlines()[0]),
+    "format_version": 99,
+}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"name,requests\n/,3\n", "not a horde journal"),
+        (b"", "is empty"),
+        (None, "does not exist"),
+        (json.dumps(NEWER_HEADER).encode() + b"\n", "newer than this horde reads"),
+    ],
+)
+def test_files_that_are_not_replayable(tmp_path: Path, content: bytes | None, message: str) -> None:
+    if content is not None:
+        (tmp_path / "file").write_bytes(content)
+    result = horde("replay", "file", cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_bad_flags_are_usage_errors(tmp_path: Path) -> None:
+    shutil.copy(REPO / "tests" / "actors" / "golden" / "local-run.jsonl", tmp_path / "j.jsonl")
+    for args in (["--at", "1", "--seq", "2"], ["--at", "soon"], ["--type", "run.*"], ["--check", "--timeline"]):
+        result = horde("replay", "j.jsonl", *args, cwd=tmp_path)
+        assert result.returncode == 2 and result.stderr.startswith("horde: error:"), (args, result.stderr)
+
+
+def test_an_in_process_run_replays_to_its_live_states_exactly(target: Target, tmp_path: Path) -> None:
+    """The local run of `horde run`, assembled here so the live actors can be asked for their states at the end."""
+    import gevent
+
+    from horde.actors.base import GetState
+    from horde.actors.control_plane import ControlPlane
+    from horde.actors.journal import Flush, journal_header, open_journal_file
+    from horde.actors.worker import Worker, WorkerSettings
+    from horde.cli.options import RunOptions
+    from horde.cli.run import class_specs, run_configuration
+    from horde.protocol.dispatch import LOCAL_WORKER_ID
+    from horde.protocol.messages import MasterQuit
+    from horde.protocol.transport import InProcessLink
+    from horde.runtime.environment import Environment
+    from horde.runtime.locustfile import load_locustfile, select_user_classes
+    from horde.runtime.stats import StatsRecorder
+
+    options = RunOptions(locustfile=str(DEMO), users=3, spawn_rate=2.0, host=target.url, stats_interval=0.5)
+    classes = select_user_classes(load_locustfile(str(DEMO)), [])
+    recorder = StatsRecorder()
+    environment = Environment(user_classes=list(classes.values()), host=target.url, stats=recorder)
+    path = tmp_path / "run.jsonl"
+    header = journal_header("inproc", ["test"], {}, 0, "0.1.0")
+    link = InProcessLink(LOCAL_WORKER_ID)
+    control = ControlPlane(
+        run_configuration(options, classes, 1), class_specs(classes), open_journal_file(str(path)), header,
+        link.master_side,
+    )  # fmt: skip
+    link.on_master_receive(control.on_worker_message)
+    worker = Worker.start(LOCAL_WORKER_ID, environment, recorder, link.worker_side, WorkerSettings(1.0, 0.5, 0.0))
+    link.on_worker_receive(worker.tell)
+    try:
+        control.start(options.users, options.spawn_rate)
+        gevent.sleep(2.0)
+        control.request_stop("test over")
+        assert control.wait_stopped(10)
+        worker.stop(timeout=5)  # no heartbeat or report after this: the states below are final
+        master, workers = control.master_state(), control.workers()
+        aggregator = control.aggregator.ask(GetState())
+        dispatcher = control.dispatcher.proxy().state.get()
+        control.journal.ask(Flush())
+        state = r.replay_journal(r.read(path))
+        assert state.master == master and state.master.run_state == "stopped"
+        assert state.workers == workers and workers["local"].user_count == 3
+        assert state.dispatch == dispatcher and dispatcher.total == 3
+        assert state.aggregator == aggregator and state.aggregator.stats == control.stats()
+        assert aggregator.stats.total.num_requests > 0
+        assert r.check(r.read(path).records).steps == 3
+    finally:
+        if worker.is_alive():
+            worker.tell(MasterQuit("the test is over"))
+        control.shutdown()
