@@ -10,9 +10,10 @@ Run on demand, not a test: `python benchmarks/journal.py [--seconds 8] [--rounds
    possible: `open_journal_file` opens with mode "xb" (a journal never overwrites), which refuses an existing
    path. The disk journal goes to the system's temporary directory (it must be on disk, not tmpfs, for the
    comparison to mean anything). The tmpfs run still encodes every event, so this measures the file system's
-   share; the encoding's share is in figure 1's encode time. Rounds alternate disk and tmpfs, and the median of each is compared.
-3. Replay of a simulated one-hour, 100-worker journal (same event mix as 1, with 5 endpoints so the file stays
-   a few hundred MB): time to read and decode it, and to fold it all (`horde replay --json` minus printing).
+   share; the encoding's share is in figure 1's encode time. Rounds alternate disk and tmpfs, and the median
+   of each is compared.
+3. Replay of a simulated one-hour, 100-worker journal (same event mix as 1, with 5 endpoints; about 1 GB):
+   time to read and decode it, and to fold it all (`horde replay --json` minus printing).
 """
 
 from __future__ import annotations
