@@ -36,7 +36,7 @@ from horde.actors.master import (
 from horde.actors.stats_aggregator import GetStats, ReportReceived, StatsAggregator
 from horde.actors.worker_proxy import FromWorker, GetWorker, LivenessTick, WorkerProxyState
 from horde.protocol.dispatch import UserClassSpec
-from horde.protocol.events import Event, RunConfigured, StatsReportDropped
+from horde.protocol.events import Event, FrameRejected, RunConfigured, StatsReportDropped
 from horde.protocol.journal import Header
 from horde.protocol.messages import (
     Heartbeat,
@@ -45,6 +45,8 @@ from horde.protocol.messages import (
     MasterHeartbeat,
     MasterMessageType,
     Ready,
+    Reject,
+    Rejoin,
     Spawn,
     Spawning,
     SpawningComplete,
@@ -61,6 +63,9 @@ from horde.runtime.stats import RunStats
 log = structlog.get_logger("horde.master")
 
 TICK_INTERVAL = 0.1
+BAD_FRAMES_JOURNALED = 100
+BAD_FRAMES_SAMPLE = 1000
+MAX_TRACKED_PEERS = 10_000
 
 ShapeFunction = Callable[[], "tuple[int, float, tuple[str, ...] | None] | None"]
 
@@ -81,6 +86,7 @@ class ControlPlane:
         self._locustfile = locustfile
         self._shape = shape
         self.custom_handlers: dict[str, Callable[..., Any]] = {}
+        self._bad_frames: dict[str, int] = {}
         self.journal = Journal.start(journal_file, header)
         self.aggregator = StatsAggregator.start(self.append)
         self.dispatcher = Dispatcher.start(classes, self.append, self._send_users, self._ramp_done)
@@ -122,7 +128,7 @@ class ControlPlane:
             return
         entry = self.links.proxies.get(worker_id)
         if isinstance(message, StatsReport):
-            if entry is None or entry[0] != message.incarnation:
+            if not self.links.knows(worker_id, message.incarnation):
                 self.append(
                     Append(
                         "stats",
@@ -135,12 +141,26 @@ class ControlPlane:
         elif isinstance(message, Heartbeat | Spawning | SpawningComplete | Stopped):
             if entry is not None:
                 entry[1].tell(FromWorker(now, message))
+            elif self.master_state().run_state not in ("stopping", "stopped"):
+                self.links.send(worker_id, Rejoin("this master does not count this worker (missing or unknown)"))
         elif isinstance(message, WorkerQuit):
             self.master.tell(WorkerGone(now, worker_id, message.reason))
         elif isinstance(message, StopRun):
             self.master.tell(RequestStop(now, message.reason))
         elif isinstance(message, WorkerCustom):
             self._custom(worker_id, message)
+
+    def on_bad_frame(self, peer: str, reason: str, version_mismatch: bool) -> None:
+        """Log, count and journal a frame that was not a valid message, then drop it; spam is sampled."""
+        count = self._bad_frames[peer] = self._bad_frames.get(peer, 0) + 1
+        if len(self._bad_frames) > MAX_TRACKED_PEERS:
+            self._bad_frames.clear()
+        if count <= BAD_FRAMES_JOURNALED or count % BAD_FRAMES_SAMPLE == 0:
+            if count == 1:
+                log.warning("invalid frame dropped", peer=peer, reason=reason)
+            self.append(Append("master", "network", FrameRejected(peer[:64], reason[:300], count)))
+        if version_mismatch and count == 1:
+            self.links.send(peer, Reject(reason))
 
     def _custom(self, worker_id: str, message: WorkerCustom) -> None:
         handler = self.custom_handlers.get(message.kind)

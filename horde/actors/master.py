@@ -357,6 +357,7 @@ class Master(EventSourcedActor[MasterState]):
         elif isinstance(event, RunStateChanged):
             self._on_run_state(event, now)
         if isinstance(message, Observed) and isinstance(message.event, WorkerMissing):
+            links.retire(message.event.worker_id)
             links.dispatcher.tell(dsp.WorkerLeft(now=now, worker_id=message.event.worker_id, reason="missing"))
 
     def _set_target(self, now: float) -> dsp.SetTarget:
@@ -399,6 +400,7 @@ class MasterLinks:
         self.journal = journal
         self.notify_master = notify_master
         self.proxies: dict[str, tuple[str, pykka.ActorRef[Any]]] = {}
+        self.incarnations: dict[str, set[str]] = {}
         self.stopped = gevent.event.Event()
 
     def send(self, worker_id: str, message: MasterMessageType) -> None:
@@ -407,10 +409,15 @@ class MasterLinks:
         except RPCError as exc:
             log.warning("could not send to worker", worker=worker_id, message=type(message).__name__, error=str(exc))
 
+    def knows(self, worker_id: str, incarnation: str) -> bool:
+        """Statistics of any incarnation ever admitted are real requests: they count, once each (seq)."""
+        return incarnation in self.incarnations.get(worker_id, ())
+
     def admit(self, joined: WorkerJoined) -> None:
         self.retire(joined.worker_id)
         proxy = WorkerProxy.start(joined, self.journal, self.notify_master)
         self.proxies[joined.worker_id] = (joined.incarnation, proxy)
+        self.incarnations.setdefault(joined.worker_id, set()).add(joined.incarnation)
         self.send(joined.worker_id, Accept(joined.index))
 
     def retire(self, worker_id: str) -> None:

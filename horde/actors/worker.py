@@ -42,6 +42,7 @@ from horde.protocol.messages import (
     StopRun,
     WorkerCustom,
 )
+from horde.protocol.stats import StatsDelta
 from horde.protocol.transport import WorkerTransport
 from horde.runtime.environment import Environment
 from horde.runtime.stats import StatsRecorder
@@ -65,6 +66,48 @@ class WorkerSettings:
     heartbeat_interval: float = 1.0
     stats_interval: float = 2.0
     stop_timeout: float = 0.0
+    heartbeat_liveness: int = 3
+    quit_when_master_lost: bool = False
+
+
+class MasterClock:
+    """When the master was last heard of, stamped by the transport as each message arrives.
+
+    Stamped on arrival rather than when the actor gets to the message, so a long stop (on_stop under
+    --stop-timeout) does not look like a silent master.
+    """
+
+    __slots__ = ("heard_at",)
+
+    def __init__(self) -> None:
+        self.heard_at = time.monotonic()
+
+    def heard(self) -> None:
+        self.heard_at = time.monotonic()
+
+
+@dataclass(slots=True)
+class WorkerOutcome:
+    """Why the worker quit and with which exit code; read by the process after the actor is gone."""
+
+    reason: str = ""
+    exit_code: int = 0
+
+
+class QuitRequest:
+    """This process was asked to quit (Ctrl-C, SIGTERM): stop, report, say goodbye to the master."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class _MasterLost:
+    __slots__ = ("silent_for",)
+
+    def __init__(self, silent_for: float) -> None:
+        self.silent_for = silent_for
 
 
 class WorkerRunner:
@@ -114,8 +157,13 @@ class Worker(HordeActor):
         recorder: StatsRecorder,
         transport: WorkerTransport,
         settings: WorkerSettings,
+        clock: MasterClock | None = None,
+        outcome: WorkerOutcome | None = None,
     ) -> None:
         super().__init__()
+        self.clock = clock or MasterClock()
+        self.outcome = outcome or WorkerOutcome()
+        self._pending: StatsReport | None = None
         self.node_id = node_id
         self.incarnation = uuid.uuid4().hex[:12]
         self.environment = environment
@@ -126,8 +174,6 @@ class Worker(HordeActor):
         self.state = CONNECTING
         self.worker_index = -1
         self.last_step = 0
-        self.last_master_heard = time.monotonic()
-        self.quit_reason = ""
         self.finished = gevent.event.Event()
         self._seq = 0
         self._process = psutil.Process()
@@ -173,22 +219,22 @@ class Worker(HordeActor):
     # --- messages from the master -----------------------------------------------------------------------------
 
     def on_receive(self, message: MasterMessageType) -> None:
-        self.last_master_heard = time.monotonic()
         if isinstance(message, Accept):
             self.worker_index = message.worker_index
             self._transition(READY)
         elif isinstance(message, Reject):
             log.error("master rejected this worker", reason=message.reason)
-            self.quit_reason = f"rejected by master: {message.reason}"
-            self._quit()
+            self.outcome.reason = f"rejected by master: {message.reason}"
+            self.outcome.exit_code = 2
+            self._leave()
         elif isinstance(message, Spawn):
             self._spawn(message)
         elif isinstance(message, Stop):
-            self._stop()
+            self._stop_users()
         elif isinstance(message, MasterQuit):
-            self.quit_reason = message.reason
-            self._stop()
-            self._quit()
+            self.outcome.reason = f"the master said: {message.reason}"
+            self._stop_users()
+            self._leave()
         elif isinstance(message, MasterCustom):
             self._custom(message)
         elif isinstance(message, MasterHeartbeat):
@@ -211,7 +257,7 @@ class Worker(HordeActor):
         self.environment.events.spawning_complete.fire(user_count=sum(counts.values()))
         self._transition(RUNNING)
 
-    def _stop(self) -> None:
+    def _stop_users(self) -> None:
         if self.state in (STOPPED, QUIT, CONNECTING, READY):
             if self.state in (READY, CONNECTING):
                 self.send(Stopped())
@@ -225,7 +271,37 @@ class Worker(HordeActor):
         self._transition(STOPPED)
         self.environment.events.test_stop.fire(environment=self.environment)
 
-    def _quit(self) -> None:
+    def _rejoin(self, hold_final_report: bool) -> None:
+        """Stop this incarnation's users and report them, then introduce a new incarnation to the master.
+
+        When the master is unreachable the final report is held and sent once the master accepts us again: it is
+        then merged once (seq) if the master still knows the old incarnation, or journaled as dropped if not.
+        """
+        self.pool.stop_all(self.settings.stop_timeout)
+        final = self._take_report(final=True)
+        if hold_final_report:
+            self._pending = final
+        else:
+            self.send(final)
+        self.incarnation = uuid.uuid4().hex[:12]
+        self._seq = 0
+        self.last_step = 0
+        self._transition(CONNECTING)
+        self.send(self.ready_message())
+
+    def _master_lost(self, silent_for: float) -> None:
+        if self.state in (CONNECTING, QUIT):
+            return
+        if self.settings.quit_when_master_lost:
+            self.outcome.reason = f"the master has been silent for {silent_for:.1f} s (--quit-when-master-lost)"
+            self.outcome.exit_code = 1
+            self.pool.stop_all(self.settings.stop_timeout)
+            self._leave()
+            return
+        log.warning("the master is silent; stopping users and reconnecting", silent_for=round(silent_for, 1))
+        self._rejoin(hold_final_report=True)
+
+    def _leave(self) -> None:
         self._transition(QUIT)
         self.environment.events.quitting.fire(environment=self.environment)
         self.stop()
@@ -243,8 +319,16 @@ class Worker(HordeActor):
     # --- the two clocks of a worker ---------------------------------------------------------------------------
 
     def _heartbeat_loop(self) -> None:
+        silence_limit = self.settings.heartbeat_interval * self.settings.heartbeat_liveness
         while self.state != QUIT:
             gevent.sleep(self.settings.heartbeat_interval)
+            if self.state == CONNECTING:
+                self.send(self.ready_message())
+                continue
+            silent_for = time.monotonic() - self.clock.heard_at
+            if silent_for > silence_limit:
+                self.actor_ref.tell(_MasterLost(silent_for))
+                continue
             self.send(
                 Heartbeat(
                     state=self.state,
@@ -263,10 +347,15 @@ class Worker(HordeActor):
 
     def _send_report(self, final: bool) -> None:
         delta = self.recorder.take_delta()
-        if not final and not (delta.entries or delta.errors or delta.exceptions):
-            return
+        if final or not delta.is_empty():
+            self.send(self._report(delta, final))
+
+    def _take_report(self, final: bool) -> StatsReport:
+        return self._report(self.recorder.take_delta(), final)
+
+    def _report(self, delta: StatsDelta, final: bool) -> StatsReport:
         self._seq += 1
-        self.send(StatsReport(self.incarnation, self._seq, delta, time.time(), final))
+        return StatsReport(self.incarnation, self._seq, delta, time.time(), final)
 
 
 @dataclass(frozen=True, slots=True)

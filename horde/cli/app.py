@@ -35,6 +35,10 @@ def run_cli(argv: list[str]) -> int:
                 return 0
             options = resolve(rest)
             setup_logging(options.loglevel)
+            if options.master or options.worker:
+                from horde.cli.distributed import run_master, run_worker
+
+                return run_worker(options) if options.worker else run_master(options, rest)
             return run_local(options, rest)
         if command == "demo":
             from horde.cli.demo import run_demo

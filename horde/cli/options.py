@@ -239,3 +239,5 @@ def _validate(options: RunOptions) -> None:
         raise UsageError(f"-L/--loglevel: unknown level {options.loglevel!r}")
     if not options.locustfile:
         raise UsageError("no locustfile given: use -f FILE (or set locustfile in horde.toml)")
+    if options.locustfile == "-" and not options.worker:
+        raise UsageError("-f - (ask the master for the locustfile) only works with --worker")

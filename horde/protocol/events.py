@@ -128,6 +128,7 @@ class FrameRejected(msgspec.Struct, frozen=True):
 
     peer: str
     reason: str
+    count: int = 1
 
 
 Event = (

@@ -120,6 +120,12 @@ class MasterQuit(MasterMessage, frozen=True, tag="quit"):
     reason: str
 
 
+class Rejoin(MasterMessage, frozen=True, tag="rejoin"):
+    """This master does not (or no longer) count the worker: stop users, report, and say Ready afresh."""
+
+    reason: str
+
+
 class MasterHeartbeat(MasterMessage, frozen=True, tag="heartbeat"):
     pass
 
@@ -147,4 +153,6 @@ WorkerMessageType = (
     | LocustfileRequest
     | WorkerCustom
 )
-MasterMessageType = Accept | Reject | Spawn | Stop | MasterQuit | MasterHeartbeat | LocustfileReply | MasterCustom
+MasterMessageType = (
+    Accept | Reject | Spawn | Stop | MasterQuit | Rejoin | MasterHeartbeat | LocustfileReply | MasterCustom
+)

@@ -23,7 +23,7 @@ def _route_counts(summary: dict) -> dict[str, int]:
 
 def test_counts_journal_and_reports_agree_with_the_target(fresh_target: Target, tmp_path: Path) -> None:
     result = horde(
-        "run", "-f", str(LOCUSTFILES / "shop.py"), "-H", fresh_target.url, "-u", "6", "-r", "20", "-t", "3s",
+        "run", "-f", str(LOCUSTFILES / "shop.py"), "-H", fresh_target.url, "-u", "6", "-r", "20", "-t", "3s", "-s", "5",
         "--journal", "run.jsonl", "--json", "summary.json", "--csv", "out", "--stats-interval", "0.5",
         cwd=tmp_path,
     )  # fmt: skip
@@ -32,7 +32,7 @@ def test_counts_journal_and_reports_agree_with_the_target(fresh_target: Target, 
     served = fresh_target.counts()
     reported = _route_counts(summary)
     assert reported, "no request was made"
-    # Every request finished before the stop is reported: the target served exactly what horde counted.
+    # With a stop timeout users finish their task, so nothing is in flight at the stop: the counts are exact.
     for route, count in reported.items():
         assert served.get(route, 0) == count, (route, served, reported)
     assert sum(served.values()) == summary["aggregated"]["num_requests"]
@@ -74,7 +74,10 @@ def test_sigterm_stops_cleanly_and_still_writes_everything(fresh_target: Target,
     assert process.returncode in (0, 1), err
     assert "SIGTERM" in err
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["aggregated"]["num_requests"] == sum(fresh_target.counts().values()) > 0
+    served = sum(fresh_target.counts().values())
+    # Without a stop timeout the 4 users are killed at once: at most their 4 requests in flight are not counted.
+    assert served - 4 <= summary["aggregated"]["num_requests"] <= served
+    assert served > 0
     states = [r.event for r in read_journal(tmp_path / "run.jsonl").records if r.type == "run.state_changed"]
     assert states[-2].state == "stopping" and states[-2].reason == "SIGTERM"
     assert states[-1].state == "stopped"

@@ -1,0 +1,157 @@
+"""The ZeroMQ transports of a distributed run: a ROUTER on the master, a DEALER per worker (zmq.green).
+
+A peer that dies or misbehaves must never block or crash the master: sends never block (a full queue or an
+unknown peer is an `RPCSendError`), queues are bounded, an oversized message is dropped by libzmq itself
+(MAXMSGSIZE), and every frame that does not decode is handed to `on_bad_frame` and dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import gevent
+import structlog
+import zmq.green as zmq
+
+from horde.protocol import codec
+from horde.protocol.errors import RPCError, RPCReceiveError, RPCSendError
+from horde.protocol.messages import MasterMessageType, WorkerMessageType
+from horde.protocol.transport import MasterHandler, WorkerHandler
+
+log = structlog.get_logger("horde.transport")
+
+HIGH_WATER_MARK = 10_000
+MAX_MESSAGE_BYTES = codec.MAX_FRAME_BYTES + 1024
+MAX_IDENTITY_BYTES = 255
+CLOSE_LINGER_MS = 500
+
+BadFrameHandler = Callable[[str, str, bool], None]
+
+
+def _tune(socket: zmq.Socket[bytes]) -> None:
+    socket.setsockopt(zmq.LINGER, 0)
+    socket.setsockopt(zmq.SNDHWM, HIGH_WATER_MARK)
+    socket.setsockopt(zmq.RCVHWM, HIGH_WATER_MARK)
+    socket.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+    socket.setsockopt(zmq.TCP_KEEPALIVE, 1)
+    socket.setsockopt(zmq.TCP_KEEPALIVE_IDLE, 30)
+
+
+class ZmqMasterTransport:
+    """The master's ROUTER: routes replies by the worker's identity, which is its node id."""
+
+    def __init__(self, bind_host: str, bind_port: int) -> None:
+        self._context = zmq.Context()
+        self._socket = self._context.socket(zmq.ROUTER)
+        _tune(self._socket)
+        self._socket.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        self._socket.setsockopt(zmq.ROUTER_HANDOVER, 1)
+        host = "*" if bind_host in ("*", "0.0.0.0", "") else bind_host
+        try:
+            if bind_port == 0:
+                self.port = self._socket.bind_to_random_port(f"tcp://{host}")
+            else:
+                self._socket.bind(f"tcp://{host}:{bind_port}")
+                self.port = bind_port
+        except zmq.ZMQError as exc:
+            self._socket.close()
+            raise RPCError(f"cannot bind the master to {host}:{bind_port}: {exc.strerror}") from None
+        self._receiver: gevent.Greenlet | None = None
+        self.frames_rejected = 0
+
+    def start(self, handler: MasterHandler, on_bad_frame: BadFrameHandler) -> None:
+        self._receiver = gevent.spawn(self._receive_loop, handler, on_bad_frame)
+
+    def _receive_loop(self, handler: MasterHandler, on_bad_frame: BadFrameHandler) -> None:
+        while True:
+            try:
+                frames = self._socket.recv_multipart(copy=True)
+            except zmq.ZMQError as exc:
+                if exc.errno == zmq.ETERM or self._socket.closed:
+                    return
+                log.warning("master receive failed", error=str(exc))
+                continue
+            identity, payload = frames[0], frames[1:]
+            peer = identity[:MAX_IDENTITY_BYTES].decode("utf-8", "replace")
+            try:
+                message = codec.decode_from_worker(payload)
+            except RPCReceiveError as exc:
+                self.frames_rejected += 1
+                on_bad_frame(peer, str(exc), exc.version_mismatch)
+                continue
+            try:
+                handler(peer, message)
+            except Exception as exc:  # a bug in one handler must not stop the master listening
+                log.exception("handling a worker message failed", peer=peer, error=repr(exc))
+
+    def send(self, worker_id: str, message: MasterMessageType) -> None:
+        try:
+            self._socket.send_multipart([worker_id.encode(), *codec.encode(message)], flags=zmq.NOBLOCK)
+        except zmq.Again:
+            raise RPCSendError(f"queue to worker {worker_id!r} is full") from None
+        except zmq.ZMQError as exc:
+            raise RPCSendError(f"cannot send to worker {worker_id!r}: {exc.strerror}") from None
+
+    def close(self) -> None:
+        if self._receiver is not None:
+            self._receiver.kill(timeout=1)
+        self._socket.close(linger=0)
+        self._context.term()
+
+
+class ZmqWorkerTransport:
+    """A worker's DEALER, connected to the master under the worker's node id."""
+
+    def __init__(self, master_host: str, master_port: int, identity: str) -> None:
+        self._address = f"tcp://{master_host}:{master_port}"
+        self._identity = identity
+        self._context = zmq.Context()
+        self._socket = self._connect()
+        # libzmq reconnects by itself and delivers what was queued meanwhile, once: seqs make that harmless.
+        self._receiver: gevent.Greenlet | None = None
+        self._handler: WorkerHandler | None = None
+        self._on_bad_frame: Callable[[str, bool], None] | None = None
+
+    def _connect(self) -> zmq.Socket[bytes]:
+        socket = self._context.socket(zmq.DEALER)
+        _tune(socket)
+        socket.setsockopt(zmq.IDENTITY, self._identity.encode())
+        socket.connect(self._address)
+        return socket
+
+    def start(self, handler: WorkerHandler, on_bad_frame: Callable[[str, bool], None]) -> None:
+        self._handler = handler
+        self._on_bad_frame = on_bad_frame
+        self._receiver = gevent.spawn(self._receive_loop)
+
+    def _receive_loop(self) -> None:
+        assert self._handler is not None and self._on_bad_frame is not None
+        while True:
+            socket = self._socket
+            try:
+                frames = socket.recv_multipart()
+            except zmq.ZMQError as exc:
+                if exc.errno == zmq.ETERM or socket.closed:
+                    return
+                log.warning("worker receive failed", error=str(exc))
+                continue
+            try:
+                message = codec.decode_from_master(frames)
+            except RPCReceiveError as exc:
+                self._on_bad_frame(str(exc), exc.version_mismatch)
+                continue
+            self._handler(message)
+
+    def send(self, message: WorkerMessageType) -> None:
+        try:
+            self._socket.send_multipart(codec.encode(message), flags=zmq.NOBLOCK)
+        except zmq.Again:
+            raise RPCSendError("queue to the master is full (is it gone?)") from None
+        except zmq.ZMQError as exc:
+            raise RPCSendError(f"cannot send to the master: {exc.strerror}") from None
+
+    def close(self) -> None:
+        if self._receiver is not None:
+            self._receiver.kill(timeout=1)
+        self._socket.close(linger=CLOSE_LINGER_MS)  # let a goodbye reach the master
+        self._context.term()
