@@ -142,6 +142,7 @@ class ControlPlane:
             if entry is not None:
                 entry[1].tell(FromWorker(now, message))
             elif self.master_state().run_state not in ("stopping", "stopped"):
+                log.info("a worker this master does not count is asked to rejoin", worker=worker_id)
                 self.links.send(worker_id, Rejoin("this master does not count this worker (missing or unknown)"))
         elif isinstance(message, WorkerQuit):
             self.master.tell(WorkerGone(now, worker_id, message.reason))
@@ -223,7 +224,8 @@ class ControlPlane:
         return bool(self.links.stopped.wait(timeout))
 
     def broadcast(self, message: MasterMessageType) -> None:
-        for worker_id in list(self.links.proxies):
+        """To every worker ever admitted: a missing one may still be alive and must hear a quit too."""
+        for worker_id in sorted(self.links.incarnations):
             self.links.send(worker_id, message)
 
     def master_state(self) -> MasterState:

@@ -337,6 +337,11 @@ class Master(EventSourcedActor[MasterState]):
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, Observed):
             self.state = apply(self.state, message.event)
+            if isinstance(message.event, WorkerMissing):
+                # Its users go to the others at once, whatever the run decides next.
+                self._links.retire(message.event.worker_id)
+                worker_left = dsp.WorkerLeft(now=message.now, worker_id=message.event.worker_id, reason="missing")
+                self._links.dispatcher.tell(worker_left)
         return super().on_receive(message)
 
     def answer(self, query: Query) -> MasterState:
@@ -356,9 +361,6 @@ class Master(EventSourcedActor[MasterState]):
             links.dispatcher.tell(self._set_target(now))
         elif isinstance(event, RunStateChanged):
             self._on_run_state(event, now)
-        if isinstance(message, Observed) and isinstance(message.event, WorkerMissing):
-            links.retire(message.event.worker_id)
-            links.dispatcher.tell(dsp.WorkerLeft(now=now, worker_id=message.event.worker_id, reason="missing"))
 
     def _set_target(self, now: float) -> dsp.SetTarget:
         state = self.state

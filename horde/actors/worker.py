@@ -33,6 +33,7 @@ from horde.protocol.messages import (
     MasterQuit,
     Ready,
     Reject,
+    Rejoin,
     Spawn,
     Spawning,
     SpawningComplete,
@@ -41,6 +42,7 @@ from horde.protocol.messages import (
     Stopped,
     StopRun,
     WorkerCustom,
+    WorkerQuit,
 )
 from horde.protocol.stats import StatsDelta
 from horde.protocol.transport import WorkerTransport
@@ -218,10 +220,28 @@ class Worker(HordeActor):
 
     # --- messages from the master -----------------------------------------------------------------------------
 
-    def on_receive(self, message: MasterMessageType) -> None:
-        if isinstance(message, Accept):
+    def on_receive(self, message: MasterMessageType | _MasterLost | QuitRequest) -> None:
+        if isinstance(message, _MasterLost):
+            self._master_lost(message.silent_for)
+        elif isinstance(message, QuitRequest):
+            self.outcome.reason = message.reason
+            if self.state not in (CONNECTING, READY, STOPPED):
+                self.pool.stop_all(self.settings.stop_timeout)
+                self._send_report(final=True)
+            self.send(WorkerQuit(message.reason))
+            self._leave()
+        elif isinstance(message, Accept):
+            if self.state != CONNECTING:
+                return
             self.worker_index = message.worker_index
             self._transition(READY)
+            if self._pending is not None:
+                self.send(self._pending)
+                self._pending = None
+        elif isinstance(message, Rejoin):
+            if self.state not in (CONNECTING, QUIT):
+                log.warning("master asked this worker to rejoin", reason=message.reason)
+                self._rejoin(hold_final_report=False)
         elif isinstance(message, Reject):
             log.error("master rejected this worker", reason=message.reason)
             self.outcome.reason = f"rejected by master: {message.reason}"

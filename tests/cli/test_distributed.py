@@ -1,0 +1,197 @@
+"""Master and workers as real processes over ZeroMQ on 127.0.0.1: dispatch, liveness, rejoin, merged statistics."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from horde.protocol.journal import Record, read_journal
+from tests.cli.conftest import LOCUSTFILES, Target
+
+LOCUSTFILE = str(LOCUSTFILES / "two_classes.py")
+
+
+class Cluster:
+    """Starts a master and workers as subprocesses and kills whatever is left at the end."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+        self.processes: list[subprocess.Popen[str]] = []
+        self.master: subprocess.Popen[str] | None = None
+        self.port = 0
+
+    def start_master(self, *args: str) -> None:
+        self.master = self._spawn(
+            "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", "0",
+            "--journal", "run.jsonl", "--json", "summary.json", "--only-summary", *args,
+        )  # fmt: skip
+        assert self.master.stdout is not None
+        line = self.master.stdout.readline()
+        assert "listening on port" in line, line
+        self.port = int(line.split("listening on port ")[1].split(",")[0])
+
+    def start_worker(self, *args: str) -> subprocess.Popen[str]:
+        return self._spawn("--worker", "--master-port", str(self.port), *args)
+
+    def _spawn(self, *args: str) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "horde", "run", "-f", LOCUSTFILE, "--heartbeat-interval", "0.5", *args],
+            cwd=self.cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.processes.append(process)
+        return process
+
+    def wait_master(self, timeout: float = 60) -> int:
+        assert self.master is not None
+        self.master.wait(timeout=timeout)
+        return self.master.returncode
+
+    def journal(self) -> list[Record]:
+        return read_journal(self.cwd / "run.jsonl").records
+
+    def summary(self) -> dict:
+        return json.loads((self.cwd / "summary.json").read_text())
+
+    def close(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+            process.communicate(timeout=10)
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    c = Cluster(tmp_path)
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+def last_users(records: list[Record]) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for r in records:
+        if r.type == "worker.users_reported":
+            counts[r.event.worker_id] = r.event.user_counts
+        elif r.type in ("worker.missing", "worker.left"):
+            counts.pop(r.event.worker_id, None)
+    return counts
+
+
+def served_total(target: Target) -> int:
+    return sum(target.counts().values())
+
+
+def test_three_workers_share_users_by_weight_and_totals_match_the_target(
+    cluster: Cluster, fresh_target: Target
+) -> None:
+    cluster.start_master("-H", fresh_target.url, "--expect-workers", "3", "-u", "7", "-r", "100", "-t", "3s", "-s", "5")
+    for _ in range(3):
+        cluster.start_worker()
+    assert cluster.wait_master() in (0, 1)
+    users = last_users(cluster.journal())
+    assert len(users) == 3
+    totals = sorted(sum(c.values()) for c in users.values())
+    assert totals == [2, 2, 3]
+    per_class = {name: sorted(c.get(name, 0) for c in users.values()) for name in ("Reader", "Buyer")}
+    assert sum(per_class["Reader"]) == 2 and sum(per_class["Buyer"]) == 5
+    assert all(max(v) - min(v) <= 1 for v in per_class.values())
+    summary = cluster.summary()
+    served = fresh_target.counts()
+    assert summary["aggregated"]["num_requests"] == sum(served.values()) > 0
+    for entry in summary["entries"]:
+        assert served[f"{entry['method']} {entry['name']}"] == entry["num_requests"]
+
+
+def test_a_killed_worker_is_missing_and_its_users_move_at_once(cluster: Cluster, fresh_target: Target) -> None:
+    cluster.start_master("-H", fresh_target.url, "--expect-workers", "3", "-u", "6", "-r", "100", "-t", "6s")
+    workers = [cluster.start_worker() for _ in range(3)]
+    time.sleep(2.5)
+    killed_at = time.time()
+    os.kill(workers[0].pid, signal.SIGKILL)
+    assert cluster.wait_master() in (0, 1)
+    records = cluster.journal()
+    missing = [r for r in records if r.type == "worker.missing"]
+    assert len(missing) == 1
+    # Liveness window: 3 beats of 0.5 s, checked every beat.
+    assert missing[0].wall_ns / 1e9 - killed_at < 1.5 + 1.0
+    moved = next(r for r in records if r.type == "dispatch.step" and r.event.cause == "worker_missing")
+    assert moved.seq > missing[0].seq and (moved.mono_ns - missing[0].mono_ns) / 1e9 < 0.5
+    reported_after = [r for r in records if r.type == "worker.users_reported" and r.seq > moved.seq]
+    assert reported_after and (reported_after[-1].mono_ns - moved.mono_ns) / 1e9 < 1.0
+    assert sorted(sum(c.values()) for c in last_users(records).values()) == [3, 3]
+    # Everything the dead worker reported before dying is in the totals; what it had not reported yet is lost.
+    assert 0 < cluster.summary()["aggregated"]["num_requests"] <= served_total(fresh_target)
+
+
+def test_a_stopped_worker_goes_missing_then_rejoins_without_double_counting(
+    cluster: Cluster, fresh_target: Target
+) -> None:
+    cluster.start_master("-H", fresh_target.url, "--expect-workers", "2", "-u", "4", "-r", "100", "-t", "9s")
+    workers = [cluster.start_worker() for _ in range(2)]
+    time.sleep(2)
+    os.kill(workers[1].pid, signal.SIGSTOP)
+    time.sleep(3)
+    os.kill(workers[1].pid, signal.SIGCONT)
+    assert cluster.wait_master() in (0, 1)
+    records = cluster.journal()
+    missing = [r.event.worker_id for r in records if r.type == "worker.missing"]
+    joined = [r.event for r in records if r.type == "worker.joined"]
+    assert len(missing) == 1
+    rejoined = [j for j in joined if j.worker_id == missing[0]]
+    assert len(rejoined) == 2 and rejoined[0].incarnation != rejoined[1].incarnation
+    assert sorted(sum(c.values()) for c in last_users(records).values()) == [2, 2]
+    reported = cluster.summary()["aggregated"]["num_requests"]
+    served = served_total(fresh_target)
+    assert served - 4 <= reported <= served
+
+
+def test_workers_notice_a_dead_master_and_keep_reconnecting_or_quit_when_told(
+    cluster: Cluster, fresh_target: Target
+) -> None:
+    cluster.start_master("-H", fresh_target.url, "--expect-workers", "2", "-u", "2", "-r", "100", "-t", "60s")
+    stays = cluster.start_worker()
+    quits = cluster.start_worker("--quit-when-master-lost")
+    time.sleep(2)
+    assert cluster.master is not None
+    os.kill(cluster.master.pid, signal.SIGKILL)
+    started = time.monotonic()
+    quits.wait(timeout=10)
+    assert quits.returncode == 1
+    assert time.monotonic() - started < 1.5 + 2.0
+    assert "silent" in quits.communicate(timeout=5)[1]
+    time.sleep(1)
+    assert stays.poll() is None, "a worker keeps reconnecting by default"
+    stays.send_signal(signal.SIGTERM)
+    _, err = stays.communicate(timeout=10)
+    assert "the master is silent" in err and "quit: SIGTERM received" in err
+
+
+def test_a_worker_joining_mid_run_gets_its_share(cluster: Cluster, fresh_target: Target) -> None:
+    cluster.start_master("-H", fresh_target.url, "--expect-workers", "1", "-u", "6", "-r", "100", "-t", "5s")
+    cluster.start_worker()
+    time.sleep(2)
+    cluster.start_worker()
+    assert cluster.wait_master() in (0, 1)
+    records = cluster.journal()
+    assert any(r.type == "dispatch.step" and r.event.cause == "worker_joined" and r.event.total == 6 for r in records)
+    assert sorted(sum(c.values()) for c in last_users(records).values()) == [3, 3]
+
+
+def test_a_worker_of_a_master_without_a_locustfile_to_give(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "horde", "run", "-f", "-", "--master", "-u", "1"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert result.returncode == 2 and "only works with --worker" in result.stderr
