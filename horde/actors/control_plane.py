@@ -183,15 +183,28 @@ class ControlPlane:
     # --- the clock ------------------------------------------------------------------------------------------------
 
     def _tick_loop(self) -> None:
-        next_beat = next_shape = time.monotonic()
-        silence_limit = self.config.heartbeat_interval * self.config.heartbeat_liveness
+        """The master's clock: run time, liveness and shape ticks, as messages carrying the time.
+
+        If this loop itself was held up (a starved CPU, a long GC), the workers' heartbeats are still queued in
+        the socket: liveness is not judged until one heartbeat interval after such a stall, so a stall of the
+        master is never blamed on its workers.
+        """
+        next_beat = next_shape = previous = time.monotonic()
+        judge_from = 0.0
+        interval = self.config.heartbeat_interval
+        silence_limit = interval * self.config.heartbeat_liveness
         while not self.links.stopped.is_set():
             now = time.monotonic()
+            if now - previous > max(interval, 5 * TICK_INTERVAL):
+                log.warning("the master's clock was held up; liveness is judged again shortly", stalled=now - previous)
+                judge_from = now + interval
+            previous = now
             self.master.tell(Tick(now))
             if now >= next_beat:
-                next_beat = now + self.config.heartbeat_interval
+                next_beat = now + interval
                 for worker_id, (_, proxy) in list(self.links.proxies.items()):
-                    proxy.tell(LivenessTick(now, silence_limit))
+                    if now >= judge_from:
+                        proxy.tell(LivenessTick(now, silence_limit))
                     self.links.send(worker_id, MasterHeartbeat())
             if self._shape is not None and now >= next_shape:
                 next_shape = now + 1.0

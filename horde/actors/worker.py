@@ -172,6 +172,7 @@ class Worker(HordeActor):
         self.recorder = recorder
         self.transport = transport
         self.settings = settings
+        self.stop_timeout = settings.stop_timeout
         self.pool = UserPool(environment, on_stop_test=lambda _user: self.send(StopRun("a user raised StopTest")))
         self.state = CONNECTING
         self.worker_index = -1
@@ -226,7 +227,7 @@ class Worker(HordeActor):
         elif isinstance(message, QuitRequest):
             self.outcome.reason = message.reason
             if self.state not in (CONNECTING, READY, STOPPED):
-                self.pool.stop_all(self.settings.stop_timeout)
+                self.pool.stop_all(self.stop_timeout)
                 self._send_report(final=True)
             self.send(WorkerQuit(message.reason))
             self._leave()
@@ -265,6 +266,9 @@ class Worker(HordeActor):
             return
         self.last_step = message.step
         self.send(Spawning(message.step))
+        if message.stop_timeout is not None:
+            # The master's --stop-timeout rules the whole cluster, as in Locust.
+            self.stop_timeout = self.environment.stop_timeout = message.stop_timeout
         if self.state in (READY, STOPPED, CONNECTING):
             if message.host:
                 self.environment.host = message.host
@@ -285,7 +289,7 @@ class Worker(HordeActor):
             return
         self._transition(STOPPING)
         self.environment.events.test_stopping.fire(environment=self.environment)
-        self.pool.stop_all(self.settings.stop_timeout)
+        self.pool.stop_all(self.stop_timeout)
         self._send_report(final=True)
         self.send(Stopped())
         self._transition(STOPPED)
@@ -297,7 +301,7 @@ class Worker(HordeActor):
         When the master is unreachable the final report is held and sent once the master accepts us again: it is
         then merged once (seq) if the master still knows the old incarnation, or journaled as dropped if not.
         """
-        self.pool.stop_all(self.settings.stop_timeout)
+        self.pool.stop_all(self.stop_timeout)
         final = self._take_report(final=True)
         if hold_final_report:
             self._pending = final
@@ -315,7 +319,7 @@ class Worker(HordeActor):
         if self.settings.quit_when_master_lost:
             self.outcome.reason = f"the master has been silent for {silent_for:.1f} s (--quit-when-master-lost)"
             self.outcome.exit_code = 1
-            self.pool.stop_all(self.settings.stop_timeout)
+            self.pool.stop_all(self.stop_timeout)
             self._leave()
             return
         log.warning("the master is silent; stopping users and reconnecting", silent_for=round(silent_for, 1))
@@ -339,14 +343,19 @@ class Worker(HordeActor):
     # --- the two clocks of a worker ---------------------------------------------------------------------------
 
     def _heartbeat_loop(self) -> None:
-        silence_limit = self.settings.heartbeat_interval * self.settings.heartbeat_liveness
+        interval = self.settings.heartbeat_interval
+        silence_limit = interval * self.settings.heartbeat_liveness
+        previous = time.monotonic()
         while self.state != QUIT:
-            gevent.sleep(self.settings.heartbeat_interval)
+            gevent.sleep(interval)
+            now = time.monotonic()
+            held_up = now - previous > 2 * interval  # this process stalled: the master's beats may be queued
+            previous = now
             if self.state == CONNECTING:
                 self.send(self.ready_message())
                 continue
-            silent_for = time.monotonic() - self.clock.heard_at
-            if silent_for > silence_limit:
+            silent_for = now - self.clock.heard_at
+            if silent_for > silence_limit and not held_up:
                 self.actor_ref.tell(_MasterLost(silent_for))
                 continue
             self.send(
