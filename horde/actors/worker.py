@@ -18,6 +18,7 @@ from typing import Any
 import gevent
 import gevent.event
 import psutil
+import pykka
 import structlog
 
 from horde import __version__
@@ -45,7 +46,7 @@ from horde.protocol.messages import (
     WorkerQuit,
 )
 from horde.protocol.stats import StatsDelta
-from horde.protocol.transport import WorkerTransport
+from horde.protocol.transport import InProcessLink, WorkerTransport
 from horde.runtime.environment import Environment
 from horde.runtime.stats import StatsRecorder
 from horde.runtime.user_pool import UserPool
@@ -394,3 +395,18 @@ class _CustomMessage:
     type: str
     data: Any
     node_id: str
+
+
+def start_in_process(
+    link: InProcessLink, environment: Environment, recorder: StatsRecorder, settings: WorkerSettings
+) -> pykka.ActorRef[Worker]:
+    """The one Worker of a local run, wired to the master over `link` exactly as a remote one is over ZeroMQ."""
+    clock = MasterClock()
+    worker = Worker.start(link.worker_id, environment, recorder, link.worker_side, settings, clock)
+
+    def deliver(message: MasterMessageType) -> None:
+        clock.heard()
+        worker.tell(message)
+
+    link.on_worker_receive(deliver)
+    return worker

@@ -22,7 +22,7 @@ import structlog
 from horde import __version__
 from horde.actors.control_plane import ControlPlane
 from horde.actors.journal import JournalUnwritable, journal_header, open_journal_file
-from horde.actors.worker import Worker, WorkerSettings
+from horde.actors.worker import WorkerSettings, start_in_process
 from horde.cli.console import ConsoleReporter, print_summary, write_outputs
 from horde.cli.options import RunOptions, UsageError
 from horde.protocol.dispatch import LOCAL_WORKER_ID, UserClassSpec
@@ -151,14 +151,10 @@ def run_local(options: RunOptions, argv: list[str]) -> int:
         shape=None,
     )
     link.on_master_receive(control.on_worker_message)
-    worker = Worker.start(
-        LOCAL_WORKER_ID,
-        environment,
-        recorder,
-        link.worker_side,
-        WorkerSettings(options.heartbeat_interval, options.stats_interval, options.stop_timeout),
+    settings = WorkerSettings(
+        options.heartbeat_interval, options.stats_interval, options.stop_timeout, options.heartbeat_liveness
     )
-    link.on_worker_receive(worker.tell)
+    worker = start_in_process(link, environment, recorder, settings)
     shape = shape_function(locustfile, environment)
     if shape is not None:
         control.set_shape(shape)
@@ -181,4 +177,5 @@ def run_local(options: RunOptions, argv: list[str]) -> int:
     write_outputs(options, stats, reporter.user_counts)
     print_summary(stats, options, journal_path)
     environment.events.quit.fire(exit_code=code)
+    environment.detach_stats()
     return code

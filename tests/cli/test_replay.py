@@ -143,7 +143,7 @@ def test_an_in_process_run_replays_to_its_live_states_exactly(target: Target, tm
     from horde.actors.base import GetState
     from horde.actors.control_plane import ControlPlane
     from horde.actors.journal import Flush, journal_header, open_journal_file
-    from horde.actors.worker import Worker, WorkerSettings
+    from horde.actors.worker import WorkerSettings, start_in_process
     from horde.cli.options import RunOptions
     from horde.cli.run import class_specs, run_configuration
     from horde.protocol.dispatch import LOCAL_WORKER_ID
@@ -165,8 +165,7 @@ def test_an_in_process_run_replays_to_its_live_states_exactly(target: Target, tm
         link.master_side,
     )  # fmt: skip
     link.on_master_receive(control.on_worker_message)
-    worker = Worker.start(LOCAL_WORKER_ID, environment, recorder, link.worker_side, WorkerSettings(1.0, 0.5, 0.0))
-    link.on_worker_receive(worker.tell)
+    worker = start_in_process(link, environment, recorder, WorkerSettings(1.0, 0.5, 0.0))
     try:
         control.start(options.users, options.spawn_rate)
         gevent.sleep(2.0)
@@ -188,3 +187,4 @@ def test_an_in_process_run_replays_to_its_live_states_exactly(target: Target, tm
         if worker.is_alive():
             worker.tell(MasterQuit("the test is over"))
         control.shutdown()
+        environment.detach_stats()
