@@ -33,6 +33,7 @@ from horde.actors.master import (
     Tick,
     WorkerGone,
 )
+from horde.actors.runners import MessageHandlers
 from horde.actors.stats_aggregator import GetStats, ReportReceived, StatsAggregator
 from horde.actors.worker_proxy import FromWorker, GetWorker, LivenessTick, WorkerProxyState
 from horde.protocol.dispatch import UserClassSpec
@@ -85,7 +86,8 @@ class ControlPlane:
         self.transport = transport
         self._locustfile = locustfile
         self._shape = shape
-        self.custom_handlers: dict[str, Callable[..., Any]] = {}
+        self.handlers = MessageHandlers()
+        self.environment: Any = None
         self._bad_frames: dict[str, int] = {}
         self.journal = Journal.start(journal_file, header)
         self.aggregator = StatsAggregator.start(self.append)
@@ -164,14 +166,7 @@ class ControlPlane:
             self.links.send(peer, Reject(reason))
 
     def _custom(self, worker_id: str, message: WorkerCustom) -> None:
-        handler = self.custom_handlers.get(message.kind)
-        if handler is None:
-            log.warning("unknown message type received from worker", kind=message.kind, worker=worker_id)
-            return
-        try:
-            handler(environment=None, msg=_Message(message.kind, message.data, worker_id))
-        except Exception as exc:
-            log.exception("custom message listener failed", kind=message.kind, error=repr(exc))
+        self.handlers.dispatch(self.environment, message.kind, message.data, worker_id)
 
     def _reply_locustfile(self, worker_id: str) -> None:
         if self._locustfile is None:
@@ -262,12 +257,3 @@ class ControlPlane:
         self.aggregator.stop()
         self.journal.ask(Flush())
         self.journal.stop()
-
-
-class _Message:
-    """Locust's `Message` as a custom listener receives it."""
-
-    def __init__(self, type: str, data: Any, node_id: str) -> None:
-        self.type = type
-        self.data = data
-        self.node_id = node_id

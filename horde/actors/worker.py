@@ -11,7 +11,6 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +22,7 @@ import structlog
 
 from horde import __version__
 from horde.actors.base import HordeActor
+from horde.actors.runners import MessageHandlers, WorkerRunner
 from horde.protocol.errors import RPCError
 from horde.protocol.messages import (
     PROTOCOL_VERSION,
@@ -42,7 +42,6 @@ from horde.protocol.messages import (
     Stop,
     Stopped,
     StopRun,
-    WorkerCustom,
     WorkerQuit,
 )
 from horde.protocol.stats import StatsDelta
@@ -113,45 +112,6 @@ class _MasterLost:
         self.silent_for = silent_for
 
 
-class WorkerRunner:
-    """What user code sees as `environment.runner` on a worker, with Locust's names."""
-
-    def __init__(self, worker: Worker) -> None:
-        self._worker = worker
-        self.environment = worker.environment
-        self.custom_handlers: dict[str, Callable[..., Any]] = {}
-
-    @property
-    def state(self) -> str:
-        return self._worker.state
-
-    @property
-    def user_count(self) -> int:
-        return self._worker.pool.user_count
-
-    @property
-    def worker_index(self) -> int:
-        return self._worker.worker_index
-
-    @property
-    def client_id(self) -> str:
-        return self._worker.node_id
-
-    def register_message(self, msg_type: str, listener: Callable[..., Any], concurrent: bool = False) -> None:
-        if msg_type in self.custom_handlers:
-            raise ValueError(f"a listener for message type {msg_type!r} is already registered")
-        self.custom_handlers[msg_type] = listener
-
-    def send_message(self, msg_type: str, data: Any = None, client_id: str | None = None) -> None:
-        self._worker.send(WorkerCustom(msg_type, data))
-
-    def quit(self) -> None:
-        self._worker.send(StopRun("StopTest raised by user code"))
-
-    def stop(self) -> None:
-        self.quit()
-
-
 class Worker(HordeActor):
     def __init__(
         self,
@@ -162,6 +122,7 @@ class Worker(HordeActor):
         settings: WorkerSettings,
         clock: MasterClock | None = None,
         outcome: WorkerOutcome | None = None,
+        handlers: MessageHandlers | None = None,
     ) -> None:
         super().__init__()
         self.clock = clock or MasterClock()
@@ -183,7 +144,8 @@ class Worker(HordeActor):
         self._process = psutil.Process()
         self._process.cpu_percent()
         self._greenlets: list[gevent.Greenlet] = []
-        self.runner = WorkerRunner(self)
+        self.handlers = handlers or MessageHandlers()
+        self.runner = WorkerRunner(self, self.handlers)
         environment.runner = self.runner
 
     # --- lifecycle --------------------------------------------------------------------------------------------
@@ -332,14 +294,7 @@ class Worker(HordeActor):
         self.stop()
 
     def _custom(self, message: MasterCustom) -> None:
-        handler = self.runner.custom_handlers.get(message.kind)
-        if handler is None:
-            log.warning("unknown message type received from master", kind=message.kind)
-            return
-        try:
-            handler(environment=self.environment, msg=_CustomMessage(message.kind, message.data, self.node_id))
-        except Exception as exc:
-            log.exception("custom message listener failed", kind=message.kind, error=repr(exc))
+        self.handlers.dispatch(self.environment, message.kind, message.data, self.node_id)
 
     # --- the two clocks of a worker ---------------------------------------------------------------------------
 
@@ -388,21 +343,19 @@ class Worker(HordeActor):
         return StatsReport(self.incarnation, self._seq, delta, time.time(), final)
 
 
-@dataclass(frozen=True, slots=True)
-class _CustomMessage:
-    """Locust's `Message` as a custom listener receives it."""
-
-    type: str
-    data: Any
-    node_id: str
-
-
 def start_in_process(
-    link: InProcessLink, environment: Environment, recorder: StatsRecorder, settings: WorkerSettings
+    link: InProcessLink,
+    environment: Environment,
+    recorder: StatsRecorder,
+    settings: WorkerSettings,
+    handlers: MessageHandlers | None = None,
 ) -> pykka.ActorRef[Worker]:
-    """The one Worker of a local run, wired to the master over `link` exactly as a remote one is over ZeroMQ."""
+    """The one Worker of a local run, wired to the master over `link` exactly as a remote one is over ZeroMQ.
+
+    Passing the master's `handlers` makes custom messages of both sides reach the same listeners, as in Locust.
+    """
     clock = MasterClock()
-    worker = Worker.start(link.worker_id, environment, recorder, link.worker_side, settings, clock)
+    worker = Worker.start(link.worker_id, environment, recorder, link.worker_side, settings, clock, None, handlers)
 
     def deliver(message: MasterMessageType) -> None:
         clock.heard()

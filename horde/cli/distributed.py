@@ -14,6 +14,7 @@ import structlog
 import zmq.green as zmq
 
 from horde.actors.control_plane import ControlPlane
+from horde.actors.runners import MasterRunner
 from horde.actors.worker import MasterClock, QuitRequest, Worker, WorkerOutcome, WorkerSettings
 from horde.cli.console import ConsoleReporter, print_summary, write_outputs
 from horde.cli.options import RunOptions, UsageError
@@ -69,7 +70,6 @@ def run_master(options: RunOptions, argv: list[str]) -> int:
     except RPCError as exc:
         raise UsageError(str(exc)) from None
     journal_file, header, journal_path = open_journal(options, argv)
-    environment.events.init.fire(environment=environment, runner=None, web_ui=None)
     control = ControlPlane(
         run_configuration(options, classes, expect_workers=options.expect_workers),
         class_specs(classes),
@@ -78,6 +78,9 @@ def run_master(options: RunOptions, argv: list[str]) -> int:
         transport,
         locustfile=read_locustfile(options.locustfile),
     )
+    environment.runner = MasterRunner(control, environment)
+    control.environment = environment
+    environment.events.init.fire(environment=environment, runner=environment.runner, web_ui=None)
     transport.start(control.on_worker_message, control.on_bad_frame)
     print(
         f"horde master: listening on port {transport.port}, waiting for {options.expect_workers} worker(s)", flush=True
@@ -184,7 +187,6 @@ def run_worker(options: RunOptions) -> int:
         parsed_options=options,
         stats=recorder,
     )
-    environment.events.init.fire(environment=environment, runner=None, web_ui=None)
     transport = ZmqWorkerTransport(options.master_host, options.master_port, node_id)
     clock = MasterClock()
     outcome = WorkerOutcome()
@@ -196,6 +198,7 @@ def run_worker(options: RunOptions) -> int:
         options.quit_when_master_lost,
     )
     worker = Worker.start(node_id, environment, recorder, transport, settings, clock, outcome)
+    environment.events.init.fire(environment=environment, runner=environment.runner, web_ui=None)
 
     def deliver(message: object) -> None:
         clock.heard()

@@ -22,6 +22,7 @@ import structlog
 from horde import __version__
 from horde.actors.control_plane import ControlPlane
 from horde.actors.journal import JournalUnwritable, journal_header, open_journal_file
+from horde.actors.runners import LocalRunner
 from horde.actors.worker import WorkerSettings, start_in_process
 from horde.cli.console import ConsoleReporter, print_summary, write_outputs
 from horde.cli.options import RunOptions, UsageError
@@ -139,8 +140,6 @@ def run_local(options: RunOptions, argv: list[str]) -> int:
         stats=recorder,
     )
     journal_file, header, journal_path = open_journal(options, argv)
-    environment.events.init.fire(environment=environment, runner=None, web_ui=None)
-
     link = InProcessLink(LOCAL_WORKER_ID)
     control = ControlPlane(
         run_configuration(options, classes, expect_workers=1),
@@ -154,7 +153,10 @@ def run_local(options: RunOptions, argv: list[str]) -> int:
     settings = WorkerSettings(
         options.heartbeat_interval, options.stats_interval, options.stop_timeout, options.heartbeat_liveness
     )
-    worker = start_in_process(link, environment, recorder, settings)
+    worker = start_in_process(link, environment, recorder, settings, control.handlers)
+    environment.runner = LocalRunner(control, environment.runner)
+    control.environment = environment
+    environment.events.init.fire(environment=environment, runner=environment.runner, web_ui=None)
     shape = shape_function(locustfile, environment)
     if shape is not None:
         control.set_shape(shape)

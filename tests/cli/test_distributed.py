@@ -195,3 +195,25 @@ def test_a_worker_of_a_master_without_a_locustfile_to_give(tmp_path: Path) -> No
         cwd=tmp_path, capture_output=True, text=True, timeout=30,
     )  # fmt: skip
     assert result.returncode == 2 and "only works with --worker" in result.stderr
+
+
+def test_custom_messages_travel_both_ways(cluster: Cluster, fresh_target: Target) -> None:
+    cluster.start_master("-H", fresh_target.url, "-u", "1", "-t", "2s", "-f", str(LOCUSTFILES / "custom_messages.py"))
+    worker = cluster.start_worker("-f", str(LOCUSTFILES / "custom_messages.py"))
+    assert cluster.wait_master() in (0, 1)
+    assert cluster.master is not None and cluster.master.stdout is not None
+    master_out = cluster.master.stdout.read()
+    worker_out, _ = worker.communicate(timeout=15)
+    assert "master got hello from " in master_out
+    assert "worker got ack: {'to':" in worker_out
+
+
+def test_custom_messages_in_a_local_run_reach_this_process(fresh_target: Target, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "horde", "run", "-f", str(LOCUSTFILES / "custom_messages.py"), "-H", fresh_target.url,
+         "-u", "1", "-t", "1s", "--only-summary"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert result.returncode in (0, 1), result.stderr
+    assert "master got hello from local: {'n': 1}" in result.stdout
+    assert "worker got ack: {'to': 'local'}" in result.stdout
