@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -217,3 +218,17 @@ def test_custom_messages_in_a_local_run_reach_this_process(fresh_target: Target,
     assert result.returncode in (0, 1), result.stderr
     assert "master got hello from local: {'n': 1}" in result.stdout
     assert "worker got ack: {'to': 'local'}" in result.stdout
+
+
+def test_a_cpu_bound_worker_is_not_marked_missing(cluster: Cluster) -> None:
+    """Tasks that never do I/O still return to the hub between tasks: the heartbeat greenlet gets its turn."""
+    busy = str(LOCUSTFILES / "cpu_heavy.py")
+    cluster.start_master("-f", busy, "-u", "20", "-r", "100", "-t", "5s")
+    cluster.start_worker("-f", busy)
+    assert cluster.wait_master() in (0, 1)
+    records = cluster.journal()
+    assert not [r for r in records if r.type == "worker.missing"]
+    beats = [r.event for r in records if r.type == "worker.heartbeat"]
+    assert len(beats) >= 6 and max(b.cpu_percent for b in beats) > 50
+    gaps = [(b.at - a.at) for a, b in itertools.pairwise(beats) if a.state == b.state == "running"]
+    assert gaps and max(gaps) < 1.5
