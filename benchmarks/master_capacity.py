@@ -1,0 +1,390 @@
+"""Master capacity: one real master with 100, 300 and 1,000 simulated workers; its CPU and its report latency.
+
+Run on demand, not a test: `python benchmarks/master_capacity.py [--workers 100,300,1000] [--window 20] [--pin]`.
+
+Why simulated workers: a real horde worker is a whole process (about 45 MB, an interpreter and its users), so a
+thousand of them cannot run on one machine; the master's cost, though, depends only on what arrives on its socket.
+Each fake worker here is one zmq.green DEALER greenlet speaking the real protocol with the real message types and
+codec: it says `Ready`, answers `Spawn` with `Spawning` and `SpawningComplete`, `Stop` with `Stopped`, sends a
+`Heartbeat` every second and, every stats interval, a `StatsReport` whose delta has 20 endpoints, recorded into a
+real `StatsRecorder` (refreshed every interval, so its per-second keys move with the clock as a real worker's do).
+Hundreds of them share a process; `--processes` such processes run side by side.
+
+What is measured, per worker count, over a steady window after every worker joined and the ramp ended:
+
+- the master's CPU, user + system from psutil at the window's edges, as % of one core (the goal: under 50 % at
+  1,000 workers, growing linearly; Locust's master is reported to saturate a core at about 1,300 workers);
+- send-to-merge latency: each report carries its send time in `worker_time`; the master's journal stamps
+  `stats.reported` with `wall_ns` when its StatsAggregator decided the merge; same clock, same machine;
+- the fake workers' own CPU and the whole machine's, since on a small machine they compete with the master;
+- workers the master marked missing during the window (it should be none: a master too slow to read heartbeats
+  would start dropping workers).
+
+The master journals every event it decides, each report's whole delta included, so its CPU includes the journal.
+`--pin` puts the master on CPU 0 and the fake workers on the other CPUs (`os.sched_setaffinity`), so the two do not
+steal each other's time slices; say so when quoting figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+IDLE_LOCUSTFILE = '''\
+"""Users that do nothing: the fake workers never run them, the master only needs classes to dispatch."""
+
+from horde import User, constant, task
+
+
+class Idle(User):
+    wait_time = constant(1)
+
+    @task
+    def nothing(self) -> None:
+        pass
+'''
+
+ENDPOINTS = 20
+USERS_PER_WORKER = 2
+
+
+# --- the fake workers (a child process of this script) ------------------------------------------------------------
+
+
+def fake_workers(port: int, count: int, prefix: str, stats_interval: float, heartbeat_interval: float) -> int:
+    """Runs `count` fake workers in this process until the master says quit (or SIGTERM)."""
+    from gevent import monkey
+
+    monkey.patch_all()
+
+    import gevent
+    import gevent.event
+    import zmq.green as zmq
+
+    from horde import __version__
+    from horde.protocol import codec
+    from horde.protocol.errors import RPCReceiveError
+    from horde.protocol.messages import (
+        PROTOCOL_VERSION,
+        Heartbeat,
+        MasterQuit,
+        Ready,
+        Rejoin,
+        Spawn,
+        Spawning,
+        SpawningComplete,
+        StatsReport,
+        Stop,
+        Stopped,
+    )
+    from horde.protocol.stats import StatsDelta
+    from horde.runtime.stats import StatsRecorder
+
+    context = zmq.Context()
+    rng = random.Random(prefix)
+    names = [f"/api/endpoint/{n:02d}" for n in range(ENDPOINTS)]
+    shared = {"delta": StatsDelta()}
+    done = gevent.event.Event()
+
+    def refresh_delta() -> None:
+        """One realistic delta per interval for the whole process: 20 endpoints, a few hundred requests each."""
+        recorder = StatsRecorder()
+        while not done.is_set():
+            for name in names:
+                method = "POST" if name.endswith(("3", "7")) else "GET"
+                for _ in range(rng.randint(50, 150)):
+                    failed = rng.random() < 0.01
+                    recorder.record(method, name, rng.lognormvariate(3, 0.8), rng.randint(200, 5000), failed or None)
+            shared["delta"] = recorder.take_delta()
+            done.wait(stats_interval)
+
+    def worker(index: int) -> None:
+        node_id = f"{prefix}-{index:04d}"
+        incarnation = uuid.uuid4().hex[:12]
+        dealer = context.socket(zmq.DEALER)
+        dealer.setsockopt(zmq.LINGER, 0)
+        dealer.setsockopt(zmq.IDENTITY, node_id.encode())
+        dealer.connect(f"tcp://127.0.0.1:{port}")
+        state = {"state": "ready", "users": 0, "seq": 0}
+
+        def send(message: object) -> None:
+            dealer.send_multipart(codec.encode(message))  # type: ignore[arg-type]
+
+        def ready() -> None:
+            send(Ready(node_id, incarnation, __version__, PROTOCOL_VERSION, "fake", os.getpid(), 1, ("Idle",)))
+
+        def beats() -> None:
+            gevent.sleep(rng.random() * heartbeat_interval)  # real workers do not all start in the same ms
+            while not done.is_set():
+                send(Heartbeat(state["state"], 1.0, 40_000_000, state["users"], time.time()))
+                gevent.sleep(heartbeat_interval)
+
+        def reports() -> None:
+            gevent.sleep(rng.random() * stats_interval)
+            while not done.is_set():
+                if state["state"] in ("spawning", "running"):
+                    state["seq"] += 1
+                    send(StatsReport(incarnation, state["seq"], shared["delta"], time.time()))
+                gevent.sleep(stats_interval)
+
+        ready()
+        helpers = [gevent.spawn(beats), gevent.spawn(reports)]
+        try:
+            while not done.is_set():
+                try:
+                    message = codec.decode_from_master(dealer.recv_multipart())
+                except RPCReceiveError:
+                    continue
+                if isinstance(message, Spawn):
+                    send(Spawning(message.step))
+                    state["state"], state["users"] = "running", sum(message.user_counts.values())
+                    send(SpawningComplete(message.step, dict(message.user_counts)))
+                elif isinstance(message, Stop):
+                    state["state"], state["users"] = "stopped", 0
+                    send(Stopped())
+                elif isinstance(message, Rejoin):
+                    incarnation = uuid.uuid4().hex[:12]
+                    state["seq"] = 0
+                    ready()
+                elif isinstance(message, MasterQuit):
+                    break
+        finally:
+            gevent.killall(helpers)  # before the close: a helper must never send on a closed socket
+            dealer.close(linger=0)
+
+    gevent.signal_handler(signal.SIGTERM, done.set)
+    refresher = gevent.spawn(refresh_delta)
+    while not shared["delta"].entries:
+        gevent.sleep(0.01)
+    gevent.joinall([gevent.spawn(worker, i) for i in range(count)])
+    done.set()
+    refresher.kill()
+    context.term()
+    return 0
+
+
+# --- the conductor --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Measure:
+    workers: int
+    window: float
+    master_cpu: float  # seconds in the window
+    fakes_cpu: float
+    machine_busy: float  # fraction of all CPUs busy in the window
+    latencies: list[float]  # seconds, reports sent inside the window
+    reports_expected: float
+    missing: int
+    journal_bytes: int
+
+    @property
+    def master_percent(self) -> float:
+        return 100 * self.master_cpu / self.window
+
+    def latency_ms(self, quantile: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return 1000 * ordered[min(len(ordered) - 1, int(quantile * len(ordered)))]
+
+
+def _cpu(process: object) -> float:
+    import psutil
+
+    assert isinstance(process, psutil.Process)
+    try:
+        times = process.cpu_times()
+    except psutil.Error:
+        return 0.0
+    return times.user + times.system
+
+
+def _stop(process: subprocess.Popen[bytes] | None) -> None:
+    """Ends a process this script started: SIGTERM, then SIGKILL if it lingers."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
+def measure(workers: int, args: argparse.Namespace, workdir: Path) -> Measure:
+    import psutil
+
+    from horde.protocol.events import StatsReported, WorkerJoined
+    from horde.protocol.journal import read_journal
+
+    locustfile = workdir / "idle.py"
+    locustfile.write_text(IDLE_LOCUSTFILE)
+    journal = workdir / f"capacity-{workers}.jsonl"
+    journal.unlink(missing_ok=True)
+    cpus = sorted(os.sched_getaffinity(0))
+    master_cpus = {cpus[0]} if args.pin and len(cpus) > 1 else set(cpus)
+    fake_cpus = set(cpus[1:]) if args.pin and len(cpus) > 1 else set(cpus)
+    master: subprocess.Popen[bytes] | None = None
+    fakes: list[subprocess.Popen[bytes]] = []
+    log = (workdir / f"master-{workers}.log").open("wb")
+    try:
+        master = subprocess.Popen(
+            [sys.executable, "-m", "horde", "run", "-f", str(locustfile), "--master",
+             "--master-bind-host", "127.0.0.1", "--master-bind-port", "0", "--expect-workers", str(workers),
+             "-u", str(workers * USERS_PER_WORKER), "-r", "1000", "-t", "1h", "--only-summary",
+             "--journal", str(journal), "--stats-interval", str(args.stats_interval),
+             "--heartbeat-interval", str(args.heartbeat_interval), "--loglevel", "WARNING"],
+            stdout=subprocess.PIPE, stderr=log, cwd=workdir,
+        )  # fmt: skip
+        os.sched_setaffinity(master.pid, master_cpus)
+        assert master.stdout is not None
+        line = master.stdout.readline().decode()
+        if "listening on port" not in line:
+            raise RuntimeError(f"the master did not start: {line!r}; see {workdir}/master-{workers}.log")
+        port = int(line.split("listening on port ")[1].split(",")[0])
+        per_process = [workers // args.processes + (k < workers % args.processes) for k in range(args.processes)]
+        for k, count in enumerate(per_process):
+            if count:
+                fake = subprocess.Popen(
+                    [sys.executable, __file__, "--fake-workers", str(count), "--port", str(port),
+                     "--prefix", f"fake{k}", "--stats-interval", str(args.stats_interval),
+                     "--heartbeat-interval", str(args.heartbeat_interval)],
+                    stdout=subprocess.DEVNULL, cwd=workdir,
+                )  # fmt: skip
+                os.sched_setaffinity(fake.pid, fake_cpus)
+                fakes.append(fake)
+        _wait_until_running(journal, master, workers, timeout=60 + workers / 20)
+        time.sleep(args.warmup)
+        master_ps = psutil.Process(master.pid)
+        fake_ps = [psutil.Process(f.pid) for f in fakes]
+        start = time.time(), _cpu(master_ps), sum(_cpu(p) for p in fake_ps), psutil.cpu_times()
+        time.sleep(args.window)
+        end = time.time(), _cpu(master_ps), sum(_cpu(p) for p in fake_ps), psutil.cpu_times()
+        for fake in fakes:
+            if fake.poll() is not None:
+                raise RuntimeError(f"a fake-worker process exited early with code {fake.returncode}")
+        master.send_signal(signal.SIGTERM)
+        master.wait(60)
+    finally:
+        _stop(master)
+        for fake in fakes:
+            _stop(fake)
+        log.close()
+
+    busy_before = sum(start[3]) - start[3].idle - getattr(start[3], "iowait", 0.0)
+    busy_after = sum(end[3]) - end[3].idle - getattr(end[3], "iowait", 0.0)
+    records = read_journal(journal).records
+    latencies = [
+        r.wall_ns / 1e9 - r.event.worker_time
+        for r in records
+        if isinstance(r.event, StatsReported) and start[0] <= r.event.worker_time <= end[0]
+    ]
+    joined = {r.event.worker_id for r in records if isinstance(r.event, WorkerJoined)}
+    if len(joined) < workers:
+        print(f"  warning: only {len(joined)} of {workers} fake workers joined", flush=True)
+    window = end[0] - start[0]
+    return Measure(
+        workers=workers,
+        window=window,
+        master_cpu=end[1] - start[1],
+        fakes_cpu=end[2] - start[2],
+        machine_busy=(busy_after - busy_before) / (window * psutil.cpu_count()),
+        latencies=latencies,
+        reports_expected=workers * window / args.stats_interval,
+        missing=sum(1 for r in records if r.type == "worker.missing" and start[0] * 1e9 <= r.wall_ns <= end[0] * 1e9),
+        journal_bytes=journal.stat().st_size,
+    )
+
+
+def _wait_until_running(journal: Path, master: subprocess.Popen[bytes], workers: int, timeout: float) -> None:
+    """Until the ramp to every worker's users finished (the run is `running`), so the window sees steady state."""
+    needle = b'"type":"run.state_changed","data":{"state":"running"'
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if master.poll() is not None:
+            raise RuntimeError(f"the master exited with code {master.returncode} before all workers joined")
+        if journal.exists() and needle in journal.read_bytes():
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"{workers} fake workers did not all join and get their users within {timeout:.0f} s")
+
+
+def print_table(results: Sequence[Measure], args: argparse.Namespace) -> None:
+    cpus = os.cpu_count()
+    print()
+    print(
+        f"{cpus} CPUs, {args.processes} fake-worker processes, heartbeat every {args.heartbeat_interval:g} s, "
+        f"a report with {ENDPOINTS} endpoints every {args.stats_interval:g} s per worker, window {args.window:g} s"
+        + (", master pinned to CPU 0 and fake workers to the rest" if args.pin else ", no pinning")
+    )
+    header = (
+        f"{'workers':>7} | {'master CPU %':>12} {'per 100 w.':>10} | {'merge p50 ms':>12} {'p99 ms':>8} "
+        f"{'max ms':>8} | {'reports':>8} {'expected':>8} | {'fakes CPU %':>11} {'machine %':>9} | "
+        f"{'missing':>7} {'journal MB/s':>12}"
+    )
+    print(header)
+    print("-" * len(header))
+    for m in results:
+        print(
+            f"{m.workers:>7} | {m.master_percent:>12.1f} {100 * m.master_percent / m.workers:>10.1f} | "
+            f"{m.latency_ms(0.5):>12.1f} {m.latency_ms(0.99):>8.1f} {1000 * max(m.latencies, default=0):>8.1f} | "
+            f"{len(m.latencies):>8} {m.reports_expected:>8.0f} | {100 * m.fakes_cpu / m.window:>11.1f} "
+            f"{100 * m.machine_busy:>9.1f} | {m.missing:>7} {m.journal_bytes / 1e6 / (m.window + args.warmup):>12.2f}"
+        )
+    if len(results) > 1:
+        first, last = results[0], results[-1]
+        ratio = (last.master_percent / first.master_percent) / (last.workers / first.workers)
+        print(f"cost per worker at {last.workers} vs {first.workers} workers: {ratio:.2f}x (1.00 = linear)")
+    print("journal MB/s is approximate: the whole journal over warm-up + window")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument(
+        "--workers", default="100,300,1000", help="comma-separated worker counts (default 100,300,1000)"
+    )
+    parser.add_argument("--processes", type=int, default=4, help="fake-worker processes (default 4)")
+    parser.add_argument("--window", type=float, default=20.0, help="seconds of steady state measured (default 20)")
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds after the ramp before the window")
+    parser.add_argument("--stats-interval", type=float, default=2.0, help="the master's default is 2 s")
+    parser.add_argument("--heartbeat-interval", type=float, default=1.0)
+    parser.add_argument("--pin", action="store_true", help="master on CPU 0, fake workers on the other CPUs")
+    # the fake-worker child mode
+    parser.add_argument("--fake-workers", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--prefix", default="fake", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.fake_workers:
+        return fake_workers(args.port, args.fake_workers, args.prefix, args.stats_interval, args.heartbeat_interval)
+    counts = [int(n) for n in args.workers.split(",") if n.strip()]
+    results = []
+    with tempfile.TemporaryDirectory(prefix="horde-capacity-") as tmp:
+        for workers in counts:
+            print(f"{workers} fake workers ...", flush=True)
+            results.append(measure(workers, args, Path(tmp)))
+            print(
+                f"  master {results[-1].master_percent:.1f} % of a core, "
+                f"merge latency p50 {results[-1].latency_ms(0.5):.1f} ms",
+                flush=True,
+            )
+    print_table(results, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
