@@ -64,8 +64,10 @@ class Journal(HordeActor):
         self._write(encode_header(header))
         self._sync()
 
-    def subscribe(self, subscriber: Subscriber) -> None:
+    def subscribe(self, subscriber: Subscriber) -> int:
+        """Called after each append with `(seq, Append)`; returns the last seq written before it (for a backfill)."""
         self._subscribers.append(subscriber)
+        return self._seq
 
     def on_start(self) -> None:
         self._flusher = gevent.spawn(self._flush_every_second)
@@ -94,7 +96,8 @@ class Journal(HordeActor):
 
     def _append(self, item: Append) -> None:
         self._seq += 1
-        line = encode_record(self._seq, item.mono_ns, item.wall_ns, item.source, item.cause, item.event)
+        type_name = getattr(item, "type_name", "")  # set by plugin events (horde.actors.plugin.PluginAppend)
+        line = encode_record(self._seq, item.mono_ns, item.wall_ns, item.source, item.cause, item.event, type_name)
         self._write(line)
         if isinstance(item.event, RunStateChanged):
             self._sync() if item.event.state in ("spawning", "stopped") else self._flush()

@@ -1,83 +1,82 @@
-"""What a person sees in the terminal during and after a run, and the report files written at the end."""
+"""What a run shows and writes, assembled as plugins: which ones a run's options ask for (ADR 0008).
+
+The console table, the CSV, JSON and HTML files and the thresholds are the built-in plugins of `horde.plugins`,
+found through the same entry points (`horde.plugins` group) as anyone's; this module only turns flags into the
+list the PluginHost loads. Order matters at the end of the run: files first, then the summary, then the verdict.
+"""
 
 from __future__ import annotations
 
-import json
-import sys
-import time
+import dataclasses
+from typing import Any
 
-import gevent
+from horde.actors.plugin import PluginError, PluginHost, available_plugins, load_plugin_class, parse_plugin_opts
+from horde.cli.options import RunOptions, UsageError
 
-from horde.actors.control_plane import ControlPlane
-from horde.cli.options import RunOptions
-from horde.runtime.reports import format_errors_table, format_percentiles_table, format_stats_table, write_csv
-from horde.runtime.stats import RunStats, summary_dict
+BUILTIN_ORDER = ("csv", "json", "html", "console", "thresholds")
+"""The built-ins, in the order they finish; plugins named by the user come after them."""
 
-TABLE_INTERVAL = 2.0
-
-
-class ConsoleReporter:
-    """Prints the live table every couple of seconds and samples the user count for the stats history."""
-
-    def __init__(self, control: ControlPlane, options: RunOptions) -> None:
-        self._control = control
-        self._options = options
-        self._greenlet: gevent.Greenlet | None = None
-        self.user_counts: dict[int, int] = {}
-        self._started = time.monotonic()
-
-    def start(self) -> None:
-        self._greenlet = gevent.spawn(self._loop)
-
-    def stop(self) -> None:
-        if self._greenlet is not None:
-            self._greenlet.kill()
-        self._sample()
-
-    def _sample(self) -> tuple[str, int, int]:
-        state = self._control.master_state()
-        workers = self._control.workers()
-        users = sum(w.user_count for w in workers.values())
-        self.user_counts[int(time.time())] = users
-        return state.run_state, users, len(state.active_workers())
-
-    def _loop(self) -> None:
-        next_table = time.monotonic() + TABLE_INTERVAL
-        while True:
-            gevent.sleep(1.0)
-            run_state, users, workers = self._sample()
-            if self._options.only_summary or time.monotonic() < next_table:
-                continue
-            next_table = time.monotonic() + TABLE_INTERVAL
-            stats = self._control.stats()
-            target = self._control.master_state().target_users or 0
-            elapsed = time.monotonic() - self._started
-            line = f"[{elapsed:5.0f}s] {run_state}: {users}/{target} users on {workers} worker(s)"
-            print(f"{line}\n{format_stats_table(stats, time.time())}\n", flush=True)
+BUILTIN_FALLBACK = {
+    "console": "horde.plugins.console:ConsolePlugin",
+    "csv": "horde.plugins.reports:CsvPlugin",
+    "json": "horde.plugins.reports:JsonPlugin",
+    "html": "horde.plugins.reports:HtmlPlugin",
+    "thresholds": "horde.plugins.thresholds:ThresholdsPlugin",
+}
+"""Used only if horde runs from a source tree that was never installed (so it has no entry points)."""
 
 
-def print_summary(stats: RunStats, options: RunOptions, journal_path: str) -> None:
-    out = sys.stdout
-    print("\n=== Summary ===", file=out)
-    print(format_stats_table(stats, time.time(), current=False), file=out)
-    print(format_percentiles_table(stats), file=out)
-    if stats.errors:
-        print(format_errors_table(stats), file=out)
-    print(f"\nJournal: {journal_path}", file=out)
+def plugin_list(options: RunOptions) -> list[tuple[str, dict[str, Any]]]:
+    """(reference, options) of every plugin this run loads: the built-ins its flags ask for, then those named.
+
+    A plugin is named by `--plugin NAME|module:Class`, by a `[plugins.NAME]` table, or by `--plugin-opt NAME.k=v`.
+    """
+    try:
+        opts = parse_plugin_opts(options.plugin_opt)
+    except PluginError as exc:
+        raise UsageError(str(exc)) from None
+    tables: dict[str, dict[str, Any]] = {}
+    for name, table in options.plugin_config.items():
+        table = dict(table)
+        if table.pop("enabled", True) is not False:
+            tables[name] = table
+    builtin: dict[str, dict[str, Any]] = {"console": {}}
     if options.csv:
-        print(f"CSV: {options.csv}_stats.csv, _stats_history.csv, _failures.csv, _exceptions.csv", file=out)
-    if options.json and options.json != "-":
-        print(f"JSON summary: {options.json}", file=out)
-    out.flush()
-
-
-def write_outputs(options: RunOptions, stats: RunStats, user_counts: dict[int, int]) -> None:
-    if options.csv:
-        write_csv(options.csv, stats, user_counts)
+        builtin["csv"] = {"prefix": options.csv}
     if options.json:
-        text = json.dumps(summary_dict(stats), indent=2, sort_keys=True)
-        if options.json == "-":
-            print(text, flush=True)
-        else:
-            with open(options.json, "w", encoding="utf-8") as f:
-                f.write(text + "\n")
+        builtin["json"] = {"path": options.json}
+    if options.html:
+        builtin["html"] = {"path": options.html}
+    if options.threshold:
+        builtin["thresholds"] = {"rules": list(options.threshold)}
+    references: dict[str, str] = {}  # plugin name -> how to load it
+    for reference in options.plugin:
+        if ":" in reference:
+            try:
+                name, _ = load_plugin_class(reference)
+            except PluginError as exc:
+                raise UsageError(str(exc)) from None
+            references[name] = reference
+    for name in [*options.plugin, *tables, *opts]:
+        if ":" not in name and name not in references:
+            references[name] = name
+    installed = available_plugins()
+    chosen: list[tuple[str, dict[str, Any]]] = []
+    for name in BUILTIN_ORDER:
+        if name in builtin or name in references:
+            merged = {**builtin.get(name, {}), **tables.get(name, {}), **opts.get(name, {})}
+            chosen.append((name if name in installed else BUILTIN_FALLBACK[name], merged))
+    for name, reference in references.items():
+        if name not in BUILTIN_ORDER:
+            chosen.append((reference, {**tables.get(name, {}), **opts.get(name, {})}))
+    return chosen
+
+
+def load_plugins(options: RunOptions) -> PluginHost:
+    """Load and configure the run's plugins before anything starts; a bad plugin is a usage error (exit 2)."""
+    host = PluginHost(dataclasses.asdict(options))
+    try:
+        host.load(plugin_list(options))
+    except PluginError as exc:
+        raise UsageError(str(exc)) from None
+    return host

@@ -16,7 +16,7 @@ import zmq.green as zmq
 from horde.actors.control_plane import ControlPlane
 from horde.actors.runners import MasterRunner
 from horde.actors.worker import MasterClock, QuitRequest, Worker, WorkerOutcome, WorkerSettings
-from horde.cli.console import ConsoleReporter, print_summary, write_outputs
+from horde.cli.console import load_plugins
 from horde.cli.options import RunOptions, UsageError
 from horde.cli.run import (
     class_specs,
@@ -56,6 +56,7 @@ def read_locustfile(path: str) -> tuple[str, str] | None:
 def run_master(options: RunOptions, argv: list[str]) -> int:
     assert options.locustfile is not None
     locustfile, classes = load_classes(options)
+    plugins = load_plugins(options)  # plugins: configured before the journal exists (ADR 0008)
     environment = Environment(
         user_classes=list(classes.values()),
         host=options.host,
@@ -78,6 +79,7 @@ def run_master(options: RunOptions, argv: list[str]) -> int:
         transport,
         locustfile=read_locustfile(options.locustfile),
     )
+    plugins.attach(control, journal_path)  # plugins: fed from the journal from here on
     environment.runner = MasterRunner(control, environment)
     control.environment = environment
     environment.events.init.fire(environment=environment, runner=environment.runner, web_ui=None)
@@ -91,8 +93,6 @@ def run_master(options: RunOptions, argv: list[str]) -> int:
     else:
         control.start(options.users, options.spawn_rate)
     install_stop_signals(control.request_stop)
-    reporter = ConsoleReporter(control, options)
-    reporter.start()
     gave_up = False
     try:
         gave_up = not _wait_for_workers(control, options)
@@ -100,10 +100,11 @@ def run_master(options: RunOptions, argv: list[str]) -> int:
             control.request_stop("expected workers did not connect")
         control.wait_stopped()
     finally:
-        reporter.stop()
         control.broadcast(MasterQuit("the run is over"))
         gevent.sleep(QUIT_GRACE)
         stats = control.stats()
+        plugin_code = plugins.finish(stats, journal_path)  # plugins: reports, summary, thresholds
+        plugins.stop()
         control.shutdown()
         transport.close()
     if gave_up:
@@ -114,8 +115,8 @@ def run_master(options: RunOptions, argv: list[str]) -> int:
         )
     environment.events.quitting.fire(environment=environment)
     code = exit_code(options, environment, stats)
-    write_outputs(options, stats, reporter.user_counts)
-    print_summary(stats, options, journal_path)
+    if plugin_code and environment.process_exit_code is None:  # plugins: e.g. a failed threshold
+        code = plugin_code
     environment.events.quit.fire(exit_code=code)
     return code
 

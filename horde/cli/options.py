@@ -54,6 +54,13 @@ class RunOptions:
     journal: str | None = None
     csv: str | None = None
     json: str | None = None
+    # --- plugins (horde.actors.plugin, ADR 0008) ---
+    html: str | None = None
+    threshold: list[str] = field(default_factory=list)
+    plugin: list[str] = field(default_factory=list)
+    plugin_opt: list[str] = field(default_factory=list)
+    plugin_config: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # --- end plugins ---
     loglevel: str = "INFO"
     only_summary: bool = False
     exit_code_on_error: int = 1
@@ -83,7 +90,7 @@ _INT_FIELDS = {
 _FLOAT_FIELDS = {"spawn_rate", "stats_interval", "heartbeat_interval"}
 _DURATION_FIELDS = {"run_time", "stop_timeout", "expect_workers_max_wait"}
 _BOOL_FIELDS = {"only_summary", "master", "worker", "headless", "quit_when_master_lost"}
-_LIST_FIELDS = {"tags", "exclude_tags", "user_classes"}
+_LIST_FIELDS = {"tags", "exclude_tags", "user_classes", "threshold", "plugin", "plugin_opt"}
 _OPTION_NAMES = {f.name for f in fields(RunOptions)}
 
 
@@ -116,6 +123,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--csv", metavar="PREFIX", help="write Locust-compatible CSV files PREFIX_stats.csv etc.")
     parser.add_argument("--json", metavar="PATH", help="write the final summary as JSON to PATH ('-' = stdout)")
+    # --- plugins (horde.actors.plugin, ADR 0008) ---
+    parser.add_argument("--html", metavar="PATH", help="write a self-contained HTML report to PATH")
+    parser.add_argument(
+        "--threshold", action="append", metavar="RULE", help="pass/fail rule, e.g. 'p95<500', 'fail_ratio<0.01'"
+    )
+    parser.add_argument("--plugin", action="append", metavar="NAME|module:Class", help="load a plugin (repeatable)")
+    parser.add_argument(
+        "--plugin-opt", action="extend", nargs="+", metavar="NAME.key=value", help="configure a plugin (repeatable)"
+    )
+    # --- end plugins ---
     parser.add_argument("-L", "--loglevel", help="DEBUG, INFO, WARNING, ERROR or CRITICAL (default INFO)")
     parser.add_argument("--only-summary", action="store_true", help="print only the final summary")
     parser.add_argument("--exit-code-on-error", help="exit code when any request failed (default 1)")
@@ -172,6 +189,11 @@ def _from_mapping(values: Mapping[str, Any], origin: str) -> dict[str, Any]:
     resolved: dict[str, Any] = {}
     for key, value in values.items():
         name = key.replace("-", "_")
+        if name == "plugins":  # [plugins.NAME] tables configure plugins (ADR 0008)
+            if not isinstance(value, dict) or not all(isinstance(t, dict) for t in value.values()):
+                raise UsageError(f"{origin}: [plugins] must hold one table per plugin, e.g. [plugins.prometheus]")
+            resolved["plugin_config"] = value
+            continue
         if name not in _OPTION_NAMES:
             raise UsageError(f"{origin}: unknown option {key!r}")
         resolved[name] = _coerce(name, value, origin)

@@ -24,7 +24,7 @@ from horde.actors.control_plane import ControlPlane
 from horde.actors.journal import JournalUnwritable, journal_header, open_journal_file
 from horde.actors.runners import LocalRunner
 from horde.actors.worker import WorkerSettings, start_in_process
-from horde.cli.console import ConsoleReporter, print_summary, write_outputs
+from horde.cli.console import load_plugins
 from horde.cli.options import RunOptions, UsageError
 from horde.protocol.dispatch import LOCAL_WORKER_ID, UserClassSpec
 from horde.protocol.events import RunConfigured
@@ -128,6 +128,7 @@ def exit_code(options: RunOptions, environment: Environment, stats: RunStats) ->
 
 def run_local(options: RunOptions, argv: list[str]) -> int:
     locustfile, classes = load_classes(options)
+    plugins = load_plugins(options)  # plugins: configured before the journal exists (ADR 0008)
     recorder = StatsRecorder()
     environment = Environment(
         user_classes=list(classes.values()),
@@ -149,6 +150,7 @@ def run_local(options: RunOptions, argv: list[str]) -> int:
         link.master_side,
         shape=None,
     )
+    plugins.attach(control, journal_path)  # plugins: fed from the journal from here on
     link.on_master_receive(control.on_worker_message)
     settings = WorkerSettings(
         options.heartbeat_interval, options.stats_interval, options.stop_timeout, options.heartbeat_liveness
@@ -163,21 +165,20 @@ def run_local(options: RunOptions, argv: list[str]) -> int:
     else:
         control.start(options.users, options.spawn_rate)
     install_stop_signals(control.request_stop)
-    reporter = ConsoleReporter(control, options)
-    reporter.start()
     try:
         control.wait_stopped()
     finally:
-        reporter.stop()
         worker.tell(MasterQuit("the run is over"))
         with contextlib.suppress(Exception):
             worker.stop(timeout=WORKER_QUIT_TIMEOUT)
         stats = control.stats()
+        plugin_code = plugins.finish(stats, journal_path)  # plugins: reports, summary, thresholds
+        plugins.stop()
         control.shutdown()
     environment.events.quitting.fire(environment=environment)
     code = exit_code(options, environment, stats)
-    write_outputs(options, stats, reporter.user_counts)
-    print_summary(stats, options, journal_path)
+    if plugin_code and environment.process_exit_code is None:  # plugins: e.g. a failed threshold
+        code = plugin_code
     environment.events.quit.fire(exit_code=code)
     environment.detach_stats()
     return code

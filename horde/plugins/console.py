@@ -1,0 +1,82 @@
+"""The console reporter: the live table every couple of seconds, and the final summary.
+
+It reads the merged statistics through its context (the StatsAggregator's fold) instead of folding
+`stats.reported` itself: the live table needs the Master's state and the workers' user counts too, which only
+the control plane has, and a reporter must show the exact figures even if its event queue ever overflowed.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+import gevent
+
+from horde.actors.plugin import Plugin, RunEnd, option
+from horde.runtime.reports import format_errors_table, format_percentiles_table, format_stats_table
+
+TABLE_INTERVAL = 2.0
+
+
+def _flag(value: Any) -> bool:
+    return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+class ConsolePlugin(Plugin):
+    name = "console"
+    event_types = ("run.state_changed",)
+
+    def configure(self, options: dict[str, Any]) -> None:
+        settings = self.context.settings
+        self._only_summary = option(options, "only_summary", _flag, bool(settings.get("only_summary", False)))
+        self._interval = option(options, "interval", float, TABLE_INTERVAL)
+        self._greenlet: gevent.Greenlet | None = None
+        self._started = time.monotonic()
+
+    def on_started(self) -> None:
+        self._started = time.monotonic()
+        if not self._only_summary:
+            self._greenlet = gevent.spawn(self._loop)
+
+    def on_stopped(self) -> None:
+        if self._greenlet is not None:
+            self._greenlet.kill(block=False)
+
+    def _loop(self) -> None:
+        while True:
+            gevent.sleep(self._interval)
+            state = self.context.master_state()
+            workers = self.context.workers()
+            users = sum(w.user_count for w in workers.values())
+            elapsed = time.monotonic() - self._started
+            line = (
+                f"[{elapsed:5.0f}s] {state.run_state}: {users}/{state.target_users or 0} users"
+                f" on {len(state.active_workers())} worker(s)"
+            )
+            print(f"{line}\n{format_stats_table(self.context.stats(), time.time())}\n", flush=True)
+
+    def on_run_end(self, result: RunEnd) -> int | None:
+        if self._greenlet is not None:
+            self._greenlet.kill()
+            self._greenlet = None
+        print_summary(result, self.context.settings)
+        return None
+
+
+def print_summary(result: RunEnd, settings: Any) -> None:
+    stats, out = result.stats, sys.stdout
+    print("\n=== Summary ===", file=out)
+    print(format_stats_table(stats, time.time(), current=False), file=out)
+    print(format_percentiles_table(stats), file=out)
+    if stats.errors:
+        print(format_errors_table(stats), file=out)
+    print(f"\nJournal: {result.journal_path}", file=out)
+    csv_prefix, json_path, html_path = settings.get("csv"), settings.get("json"), settings.get("html")
+    if csv_prefix:
+        print(f"CSV: {csv_prefix}_stats.csv, _stats_history.csv, _failures.csv, _exceptions.csv", file=out)
+    if json_path and json_path != "-":
+        print(f"JSON summary: {json_path}", file=out)
+    if html_path:
+        print(f"HTML report: {html_path}", file=out)
+    out.flush()

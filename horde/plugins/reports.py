@@ -1,0 +1,143 @@
+"""The file reporters: Locust's CSV files (`--csv PREFIX`), the JSON summary (`--json PATH`), an HTML report.
+
+Each writes at the run's end from the final merged statistics handed to `on_run_end` (the StatsAggregator's
+fold of every `stats.reported`, exactly what the journal replays to), so the files are the same as before
+reporters were plugins. The CSV history's user counts are the one thing folded from events: the workers'
+heartbeats and spawn reports, second by second.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+from typing import Any
+
+from horde.actors.plugin import EventRecord, Plugin, PluginError, RunEnd
+from horde.protocol.events import WorkerHeartbeat, WorkerLeft, WorkerMissing, WorkerUsersReported
+from horde.runtime.reports import write_csv
+from horde.runtime.stats import RunStats, summary_dict
+
+
+def _required(options: dict[str, Any], key: str, plugin: str) -> str:
+    value = options.get(key)
+    if not value:
+        raise PluginError(f"needs {key}= (--plugin-opt {plugin}.{key}=...)")
+    return str(value)
+
+
+class CsvPlugin(Plugin):
+    name = "csv"
+    event_types = ("worker.heartbeat", "worker.users_reported", "worker.missing", "worker.left")
+
+    def configure(self, options: dict[str, Any]) -> None:
+        self._prefix = _required(options, "prefix", self.name)
+        self._users: dict[str, int] = {}
+        self.user_counts: dict[int, int] = {}
+
+    def on_event(self, record: EventRecord) -> None:
+        event = record.data
+        if isinstance(event, WorkerHeartbeat):
+            self._users[event.worker_id] = event.user_count
+        elif isinstance(event, WorkerUsersReported):
+            self._users[event.worker_id] = sum(event.user_counts.values())
+        elif isinstance(event, WorkerMissing | WorkerLeft):
+            self._users.pop(event.worker_id, None)
+        else:
+            return
+        self.user_counts[record.wall_ns // 1_000_000_000] = sum(self._users.values())
+
+    def on_run_end(self, result: RunEnd) -> int | None:
+        self.user_counts.setdefault(int(time.time()), sum(self._users.values()))
+        write_csv(self._prefix, result.stats, self.user_counts)
+        return None
+
+
+class JsonPlugin(Plugin):
+    name = "json"
+    event_types = ("-",)  # nothing: the summary is the final statistics
+
+    def configure(self, options: dict[str, Any]) -> None:
+        self._path = _required(options, "path", self.name)
+
+    def on_run_end(self, result: RunEnd) -> int | None:
+        text = json.dumps(summary_dict(result.stats), indent=2, sort_keys=True)
+        if self._path == "-":
+            print(text, flush=True)
+        else:
+            with open(self._path, "w", encoding="utf-8") as f:
+                f.write(text + "\n")
+        return None
+
+
+class HtmlPlugin(Plugin):
+    name = "html"
+    event_types = ("-",)
+
+    def configure(self, options: dict[str, Any]) -> None:
+        self._path = _required(options, "path", self.name)
+
+    def on_run_end(self, result: RunEnd) -> int | None:
+        with open(self._path, "w", encoding="utf-8") as f:
+            f.write(render_html(result.stats, result.journal_path))
+        return None
+
+
+_CSS = (
+    "body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}"
+    "th,td{padding:.3em .7em;border-bottom:1px solid #ddd;text-align:right}th:nth-child(-n+2),td:nth-child(-n+2)"
+    "{text-align:left}tr.total td{font-weight:bold}svg{background:#fafafa;border:1px solid #ddd}"
+)
+
+
+def render_html(stats: RunStats, journal_path: str) -> str:
+    """One self-contained page: the statistics table and an inline SVG of requests/s over time (no JS, no CSS file)."""
+    rows = []
+    for entry in [*stats.sorted_entries(), stats.total]:
+        p50, p95, p99 = entry.percentiles((0.5, 0.95, 0.99)) if entry.num_timed_requests else (0.0, 0.0, 0.0)
+        cells = [
+            entry.method,
+            entry.name,
+            entry.num_requests,
+            entry.num_failures,
+            *(f"{value:.1f}" for value in (p50, p95, p99, entry.avg_response_time)),
+            f"{entry.total_rps:.2f}",
+        ]
+        cls = ' class="total"' if entry is stats.total else ""
+        rows.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+    header = ["Type", "Name", "Requests", "Failures", "p50 ms", "p95 ms", "p99 ms", "Avg ms", "req/s"]
+    table = "<table><tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>" + "".join(rows) + "</table>"
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>horde report</title>'
+        f"<style>{_CSS}</style></head><body>\n<h1>horde report</h1>\n"
+        f"<p>Journal: <code>{html.escape(journal_path)}</code></p>\n<h2>Requests per second</h2>\n"
+        f"{_rps_chart(stats)}\n<h2>Statistics</h2>\n{table}\n</body></html>\n"
+    )
+
+
+def _rps_chart(stats: RunStats, width: int = 720, height: int = 200, pad: int = 30) -> str:
+    history = stats.history()
+    if not history:
+        return "<p>No requests.</p>"
+    first = history[0].second
+    span = max(history[-1].second - first, 1)
+    peak = max(max(row.requests for row in history), 1)
+
+    def point(second: int, value: int) -> str:
+        x = pad + (second - first) * (width - 2 * pad) / span
+        y = height - pad - value * (height - 2 * pad) / peak
+        return f"{x:.1f},{y:.1f}"
+
+    requests = " ".join(point(row.second, row.requests) for row in history)
+    failures = " ".join(point(row.second, row.failures) for row in history)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img"'
+        ' aria-label="requests per second">'
+        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#999"/>'
+        f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="#999"/>'
+        f'<text x="{pad + 4}" y="{pad - 8}" font-size="11">{peak} req/s</text>'
+        f'<text x="{width - pad}" y="{height - 8}" font-size="11" text-anchor="end">{span} s</text>'
+        f'<polyline fill="none" stroke="#2a6fdb" stroke-width="2" points="{requests}"/>'
+        f'<polyline fill="none" stroke="#d33" stroke-width="1.5" points="{failures}"/>'
+        "</svg>"
+    )
