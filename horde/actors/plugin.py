@@ -583,7 +583,7 @@ class PluginHost:
             raise ValueError(f"plugin event data must be a JSON object, got {data!r}")
         raw = msgspec.Raw(encoded)
         if self._control is None:
-            log.info("plugin event before the run", plugin=name, event=event)
+            log.info("plugin event before the run", plugin=name, type=f"plugin.{name}.{event}")
             return
         item = PluginAppend(f"plugin:{name}", f"plugin:{name}", f"plugin.{name}.{event}", raw)
         with contextlib.suppress(pykka.ActorDeadError):
