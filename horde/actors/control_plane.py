@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import IO, Any, cast
 
 import gevent
@@ -33,11 +34,12 @@ from horde.actors.master import (
     Tick,
     WorkerGone,
 )
+from horde.actors.replay import ReplayState
 from horde.actors.runners import MessageHandlers
 from horde.actors.stats_aggregator import GetStats, ReportReceived, StatsAggregator
-from horde.actors.worker_proxy import FromWorker, GetWorker, LivenessTick, WorkerProxyState
+from horde.actors.worker_proxy import FromWorker, GetWorker, LivenessTick, WorkerProxy, WorkerProxyState
 from horde.protocol.dispatch import UserClassSpec
-from horde.protocol.events import Event, FrameRejected, RunConfigured, StatsReportDropped
+from horde.protocol.events import Event, FrameRejected, RunConfigured, RunResumed, StatsReportDropped
 from horde.protocol.journal import Header
 from horde.protocol.messages import (
     Heartbeat,
@@ -51,6 +53,7 @@ from horde.protocol.messages import (
     Spawn,
     Spawning,
     SpawningComplete,
+    StatsAck,
     StatsReport,
     Stopped,
     StopRun,
@@ -77,11 +80,13 @@ class ControlPlane:
         config: RunConfigured,
         classes: Sequence[UserClassSpec],
         journal_file: IO[bytes],
-        header: Header,
+        header: Header | None,
         transport: MasterTransport,
         locustfile: tuple[str, str] | None = None,
         shape: ShapeFunction | None = None,
+        resume: ReplayState | None = None,
     ) -> None:
+        """`resume`, the replayed state of a killed master's journal, makes this master carry that run on."""
         self.config = config
         self.transport = transport
         self._locustfile = locustfile
@@ -89,18 +94,42 @@ class ControlPlane:
         self.handlers = MessageHandlers()
         self.environment: Any = None
         self._bad_frames: dict[str, int] = {}
-        self.journal = Journal.start(journal_file, header)
-        self.aggregator = StatsAggregator.start(self.append)
-        self.dispatcher = Dispatcher.start(classes, self.append, self._send_users, self._ramp_done)
+        self.journal = Journal.start(journal_file, header, resume.seq if resume else 0)
+        self.aggregator = StatsAggregator.start(
+            self.append, resume.aggregator if resume else None, self._acknowledge_report
+        )
+        self.dispatcher = Dispatcher.start(
+            classes, self.append, self._send_users, self._ramp_done, resume.dispatch if resume else None
+        )
         self.links = MasterLinks(transport, self.dispatcher, self.append, self._observed)
-        self.master = Master.start(self.append, self.links)
-        self.master.tell(Configure(time.monotonic(), config))
+        self.master = Master.start(self.append, self.links, resume.master if resume else None)
+        if resume is None:
+            self.master.tell(Configure(time.monotonic(), config))
+        else:
+            self._take_over(resume)
         self._ticker = gevent.spawn(self._tick_loop)
+
+    def _take_over(self, resume: ReplayState) -> None:
+        """Watch the workers the journal says were there: those that come back rejoin, the others go missing.
+
+        Their silence is counted from now, not from the crash, so reconnecting workers get a full liveness window.
+        """
+        now = time.monotonic()
+        self.append(Append("master", "resume", RunResumed(resume.seq, now)))
+        for worker_id, state in resume.workers.items():
+            self.links.incarnations.setdefault(worker_id, set()).add(state.incarnation)
+            if state.state in ("missing", "left"):
+                continue
+            proxy = WorkerProxy.start(replace(state, last_heard_at=now), self.append, self._observed)
+            self.links.proxies[worker_id] = (state.incarnation, proxy)
 
     # --- wiring ------------------------------------------------------------------------------------------------
 
     def append(self, item: Append) -> None:
         self.journal.tell(item)
+
+    def _acknowledge_report(self, worker_id: str, incarnation: str, seq: int) -> None:
+        self.links.send(worker_id, StatsAck(incarnation, seq))
 
     def _observed(self, event: Event) -> None:
         self.master.tell(Observed(time.monotonic(), event))
@@ -131,13 +160,10 @@ class ControlPlane:
         entry = self.links.proxies.get(worker_id)
         if isinstance(message, StatsReport):
             if not self.links.knows(worker_id, message.incarnation):
-                self.append(
-                    Append(
-                        "stats",
-                        f"worker:{worker_id}",
-                        StatsReportDropped(worker_id, message.incarnation, message.seq, "not an admitted worker"),
-                    )
-                )
+                dropped = StatsReportDropped(worker_id, message.incarnation, message.seq, "not an admitted worker")
+                self.append(Append("stats", f"worker:{worker_id}", dropped))
+                if worker_id in self.links.incarnations:  # an admitted worker's old report: recorded as lost
+                    self._acknowledge_report(worker_id, message.incarnation, message.seq)
                 return
             self.aggregator.tell(ReportReceived(worker_id, message))
         elif isinstance(message, Heartbeat | Spawning | SpawningComplete | Stopped):
@@ -146,10 +172,12 @@ class ControlPlane:
             elif self.master_state().run_state not in ("stopping", "stopped"):
                 log.info("a worker this master does not count is asked to rejoin", worker=worker_id)
                 self.links.send(worker_id, Rejoin("this master does not count this worker (missing or unknown)"))
+        elif entry is None:
+            log.info("message from a peer that is not an admitted worker ignored", peer=worker_id[:64])
         elif isinstance(message, WorkerQuit):
             self.master.tell(WorkerGone(now, worker_id, message.reason))
         elif isinstance(message, StopRun):
-            self.master.tell(RequestStop(now, message.reason))
+            self.master.tell(RequestStop(now, f"{message.reason} (worker {worker_id})"))
         elif isinstance(message, WorkerCustom):
             self._custom(worker_id, message)
 

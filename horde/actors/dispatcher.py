@@ -40,8 +40,9 @@ class Dispatcher(EventSourcedActor[dsp.DispatchState]):
         journal: JournalSink,
         send_users: SendUsers,
         ramp_done: RampDone,
+        state: dsp.DispatchState | None = None,
     ) -> None:
-        super().__init__(dispatch.initial_state(classes), journal)
+        super().__init__(state or dispatch.initial_state(classes), journal)
         self._send_users = send_users
         self._ramp_done = ramp_done
         self._timer: gevent.Greenlet | None = None

@@ -45,7 +45,7 @@ def open_journal_file(path: str) -> IO[bytes]:
     try:
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, exist_ok=True)
-        return open(path, "xb")
+        return open(path, "xb", buffering=0)  # write-through: a killed master loses no event it journaled
     except FileExistsError:
         raise JournalUnwritable(f"journal {path!r} already exists; choose another --journal path") from None
     except OSError as exc:
@@ -53,15 +53,17 @@ def open_journal_file(path: str) -> IO[bytes]:
 
 
 class Journal(HordeActor):
-    def __init__(self, file: IO[bytes], header: Header) -> None:
+    def __init__(self, file: IO[bytes], header: Header | None, last_seq: int = 0) -> None:
+        """`header` None continues a journal (a resumed master) after its event `last_seq`."""
         super().__init__()
         self._file = file
-        self._seq = 0
+        self._seq = last_seq
         self._subscribers: list[Subscriber] = []
         self._write_failed = False
         self._lost_from: int | None = None
         self._flusher: gevent.Greenlet | None = None
-        self._write(encode_header(header))
+        if header is not None:
+            self._write(encode_header(header))
         self._sync()
 
     def subscribe(self, subscriber: Subscriber) -> int:
@@ -133,6 +135,21 @@ class Journal(HordeActor):
 
 class _FlushTick:
     __slots__ = ()
+
+
+def reopen_journal_file(path: str) -> IO[bytes]:
+    """Open a killed master's journal to append to it, cutting a torn last line so the next event starts clean."""
+    try:
+        file = open(path, "r+b", buffering=0)  # noqa: SIM115 - the Journal actor owns it from here
+    except OSError as exc:
+        raise JournalUnwritable(f"cannot append to journal {path!r}: {exc.strerror or exc}") from None
+    data = file.read()
+    keep = data.rfind(b"\n") + 1
+    if keep < len(data):
+        log.warning("cutting the torn last line of the journal", path=path, bytes=len(data) - keep)
+        file.truncate(keep)
+    file.seek(keep)
+    return file
 
 
 def journal_header(

@@ -324,8 +324,8 @@ class Master(EventSourcedActor[MasterState]):
 
     source = "master"
 
-    def __init__(self, journal: JournalSink, links: MasterLinks) -> None:
-        super().__init__(MasterState(), journal)
+    def __init__(self, journal: JournalSink, links: MasterLinks, state: MasterState | None = None) -> None:
+        super().__init__(state or MasterState(), journal)
         self._links = links
 
     def decide(self, state: MasterState, message: Command) -> list[Event]:

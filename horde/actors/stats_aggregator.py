@@ -6,6 +6,7 @@ report is recognised and dropped instead of being counted twice. The merge itsel
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from horde.actors.base import EventSourcedActor, JournalSink, Query
@@ -62,14 +63,25 @@ def apply(state: AggregatorState, event: Event) -> AggregatorState:
 class StatsAggregator(EventSourcedActor[AggregatorState]):
     source = "stats"
 
-    def __init__(self, journal: JournalSink) -> None:
-        super().__init__(AggregatorState(), journal)
+    def __init__(
+        self,
+        journal: JournalSink,
+        state: AggregatorState | None = None,
+        acknowledge: Callable[[str, str, int], None] | None = None,
+    ) -> None:
+        """`acknowledge(worker, incarnation, seq)` tells the worker a report is recorded and need not be resent."""
+        super().__init__(state or AggregatorState(), journal)
+        self._acknowledge = acknowledge
 
     def decide(self, state: AggregatorState, message: ReportReceived) -> list[Event]:
         return decide(state, message)
 
     def apply(self, state: AggregatorState, event: Event) -> AggregatorState:
         return apply(state, event)
+
+    def react(self, event: Event, message: object) -> None:
+        if self._acknowledge is not None and isinstance(event, StatsReported | StatsReportDropped):
+            self._acknowledge(event.worker_id, event.incarnation, event.seq)
 
     def answer(self, query: Query) -> object:
         if isinstance(query, GetStats):

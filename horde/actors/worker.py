@@ -38,19 +38,21 @@ from horde.protocol.messages import (
     Spawn,
     Spawning,
     SpawningComplete,
+    StatsAck,
     StatsReport,
     Stop,
     Stopped,
     StopRun,
     WorkerQuit,
 )
-from horde.protocol.stats import StatsDelta
 from horde.protocol.transport import InProcessLink, WorkerTransport
 from horde.runtime.environment import Environment
 from horde.runtime.stats import StatsRecorder
 from horde.runtime.user_pool import UserPool
 
 log = structlog.get_logger("horde.worker")
+
+MAX_UNACKED_REPORTS = 1_000
 
 CONNECTING, READY, SPAWNING, RUNNING, STOPPING, STOPPED, QUIT = (
     "connecting",
@@ -127,7 +129,7 @@ class Worker(HordeActor):
         super().__init__()
         self.clock = clock or MasterClock()
         self.outcome = outcome or WorkerOutcome()
-        self._pending: StatsReport | None = None
+        self._unacked: dict[tuple[str, int], StatsReport] = {}
         self.node_id = node_id
         self.incarnation = uuid.uuid4().hex[:12]
         self.environment = environment
@@ -199,13 +201,15 @@ class Worker(HordeActor):
                 return
             self.worker_index = message.worker_index
             self._transition(READY)
-            if self._pending is not None:
-                self.send(self._pending)
-                self._pending = None
+            for report in list(self._unacked.values()):
+                self.send(report)  # merged once if the master knows them (seq), else journaled as dropped
+        elif isinstance(message, StatsAck):
+            for key in [k for k in self._unacked if k[0] == message.incarnation and k[1] <= message.seq]:
+                del self._unacked[key]
         elif isinstance(message, Rejoin):
             if self.state not in (CONNECTING, QUIT):
                 log.warning("master asked this worker to rejoin", reason=message.reason)
-                self._rejoin(hold_final_report=False)
+                self._rejoin(reconnect=False)
         elif isinstance(message, Reject):
             log.error("master rejected this worker", reason=message.reason)
             self.outcome.reason = f"rejected by master: {message.reason}"
@@ -258,18 +262,17 @@ class Worker(HordeActor):
         self._transition(STOPPED)
         self.environment.events.test_stop.fire(environment=self.environment)
 
-    def _rejoin(self, hold_final_report: bool) -> None:
+    def _rejoin(self, reconnect: bool) -> None:
         """Stop this incarnation's users and report them, then introduce a new incarnation to the master.
 
-        When the master is unreachable the final report is held and sent once the master accepts us again: it is
-        then merged once (seq) if the master still knows the old incarnation, or journaled as dropped if not.
+        Reports stay with the worker until the master acknowledges them (`StatsAck`), and the unacknowledged ones
+        are sent again once a master accepts the new incarnation: each is then merged exactly once (seq) if that
+        master knows the old incarnation, or journaled as dropped if it does not. Nothing is lost silently.
         """
         self.pool.stop_all(self.stop_timeout)
-        final = self._take_report(final=True)
-        if hold_final_report:
-            self._pending = final
-        else:
-            self.send(final)
+        self._send_report(final=True)
+        if reconnect:
+            self.transport.reconnect()
         self.incarnation = uuid.uuid4().hex[:12]
         self._seq = 0
         self.last_step = 0
@@ -286,7 +289,7 @@ class Worker(HordeActor):
             self._leave()
             return
         log.warning("the master is silent; stopping users and reconnecting", silent_for=round(silent_for, 1))
-        self._rejoin(hold_final_report=True)
+        self._rejoin(reconnect=True)
 
     def _leave(self) -> None:
         self._transition(QUIT)
@@ -332,15 +335,16 @@ class Worker(HordeActor):
 
     def _send_report(self, final: bool) -> None:
         delta = self.recorder.take_delta()
-        if final or not delta.is_empty():
-            self.send(self._report(delta, final))
-
-    def _take_report(self, final: bool) -> StatsReport:
-        return self._report(self.recorder.take_delta(), final)
-
-    def _report(self, delta: StatsDelta, final: bool) -> StatsReport:
+        if not final and delta.is_empty():
+            return
         self._seq += 1
-        return StatsReport(self.incarnation, self._seq, delta, time.time(), final)
+        report = StatsReport(self.incarnation, self._seq, delta, time.time(), final)
+        self._unacked[(report.incarnation, report.seq)] = report
+        if len(self._unacked) > MAX_UNACKED_REPORTS:
+            lost = next(iter(self._unacked))
+            del self._unacked[lost]
+            log.warning("too many unacknowledged reports; the oldest is given up", incarnation=lost[0], seq=lost[1])
+        self.send(report)
 
 
 def start_in_process(

@@ -133,9 +133,16 @@ def apply(state: WorkerProxyState, event: Event) -> WorkerProxyState:
 
 
 class WorkerProxy(EventSourcedActor[WorkerProxyState]):
-    def __init__(self, joined: WorkerJoined, journal: JournalSink, notify_master: Callable[[Event], None]) -> None:
-        super().__init__(initial_state(joined), journal)
-        self.source = f"worker:{joined.worker_id}"
+    def __init__(
+        self,
+        joined: WorkerJoined | WorkerProxyState,
+        journal: JournalSink,
+        notify_master: Callable[[Event], None],
+    ) -> None:
+        """From a `worker.joined` event, or from a replayed state when a master resumes."""
+        state = initial_state(joined) if isinstance(joined, WorkerJoined) else joined
+        super().__init__(state, journal)
+        self.source = f"worker:{state.worker_id}"
         self._notify_master = notify_master
 
     def decide(self, state: WorkerProxyState, message: FromWorker | LivenessTick) -> list[Event]:

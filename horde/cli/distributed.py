@@ -14,6 +14,8 @@ import structlog
 import zmq.green as zmq
 
 from horde.actors.control_plane import ControlPlane
+from horde.actors.journal import JournalUnwritable, reopen_journal_file
+from horde.actors.replay import ReplayState, replay_journal
 from horde.actors.runners import MasterRunner
 from horde.actors.worker import MasterClock, QuitRequest, Worker, WorkerOutcome, WorkerSettings
 from horde.cli.console import load_plugins
@@ -29,6 +31,7 @@ from horde.cli.run import (
 )
 from horde.protocol import codec
 from horde.protocol.errors import RPCError, RPCReceiveError
+from horde.protocol.journal import JournalError, read_journal
 from horde.protocol.messages import LocustfileReply, LocustfileRequest, MasterQuit
 from horde.protocol.zmq_transport import ZmqMasterTransport, ZmqWorkerTransport
 from horde.runtime.environment import Environment
@@ -66,18 +69,29 @@ def run_master(options: RunOptions, argv: list[str]) -> int:
         parsed_options=options,
         shape_class=locustfile.shape_class,
     )
+    resumed = resumed_run(options.resume) if options.resume else None
     try:
         transport = ZmqMasterTransport(options.master_bind_host, options.master_bind_port)
     except RPCError as exc:
         raise UsageError(str(exc)) from None
-    journal_file, header, journal_path = open_journal(options, argv)
+    if resumed is None:
+        journal_file, header, journal_path = open_journal(options, argv)
+        config = run_configuration(options, classes, expect_workers=options.expect_workers)
+    else:
+        assert options.resume is not None and resumed.master.config is not None
+        journal_path, header, config = options.resume, None, resumed.master.config
+        try:
+            journal_file = reopen_journal_file(journal_path)
+        except JournalUnwritable as exc:
+            raise UsageError(str(exc)) from None
     control = ControlPlane(
-        run_configuration(options, classes, expect_workers=options.expect_workers),
+        config,
         class_specs(classes),
         journal_file,
         header,
         transport,
         locustfile=read_locustfile(options.locustfile),
+        resume=resumed,
     )
     plugins.attach(control, journal_path)  # plugins: fed from the journal from here on
     environment.runner = MasterRunner(control, environment)
@@ -90,7 +104,7 @@ def run_master(options: RunOptions, argv: list[str]) -> int:
     shape = shape_function(locustfile, environment)
     if shape is not None:
         control.set_shape(shape)
-    else:
+    elif resumed is None:
         control.start(options.users, options.spawn_rate)
     install_stop_signals(control.request_stop)
     gave_up = False
@@ -119,6 +133,20 @@ def run_master(options: RunOptions, argv: list[str]) -> int:
         code = plugin_code
     environment.events.quit.fire(exit_code=code)
     return code
+
+
+def resumed_run(path: str) -> ReplayState:
+    """The state a killed master left in its journal, if that run can still be carried on."""
+    try:
+        state = replay_journal(read_journal(path))
+    except JournalError as exc:
+        raise UsageError(str(exc)) from None
+    if state.master.config is None:
+        raise UsageError(f"{path}: the journal ends before the run was configured; nothing to resume")
+    if state.master.run_state == "stopped":
+        raise UsageError(f"{path}: that run already stopped; nothing to resume")
+    print(f"horde master: resuming the run of {path} after event {state.seq} ({state.master.run_state})", flush=True)
+    return state
 
 
 def _wait_for_workers(control: ControlPlane, options: RunOptions) -> bool:

@@ -76,6 +76,7 @@ class RunOptions:
     master_bind_host: str = "*"
     master_bind_port: int = 5557
     quit_when_master_lost: bool = False
+    resume: str | None = None
     headless: bool = True
 
 
@@ -151,6 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--quit-when-master-lost",
         action="store_true",
         help="a worker exits when the master is gone instead of reconnecting",
+    )
+    parser.add_argument(
+        "--resume",
+        metavar="JOURNAL",
+        help="with --master: take over the run a killed master was driving, from its journal",
     )
     return parser
 
@@ -253,6 +259,8 @@ def _validate(options: RunOptions) -> None:
         raise UsageError("--stats-interval and --heartbeat-interval must be above 0")
     if options.heartbeat_liveness < 1:
         raise UsageError("--heartbeat-liveness must be 1 or more")
+    if options.resume and not options.master:
+        raise UsageError("--resume JOURNAL takes over a distributed run: it needs --master")
     if options.master and options.worker:
         raise UsageError("--master and --worker cannot be combined")
     if options.expect_workers < 1:

@@ -40,6 +40,13 @@ class RunConfigured(msgspec.Struct, frozen=True):
     host: str | None = None
 
 
+class RunResumed(msgspec.Struct, frozen=True):
+    """A new master process took this run over from its journal, which ended at `after_seq`."""
+
+    after_seq: int
+    at: float
+
+
 class ShapeTicked(msgspec.Struct, frozen=True):
     user_count: int
     spawn_rate: float
@@ -135,6 +142,7 @@ Event = (
     RunStateChanged
     | RunTargetChanged
     | RunConfigured
+    | RunResumed
     | ShapeTicked
     | WorkerJoined
     | WorkerRejected
@@ -154,6 +162,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     "run.configured": RunConfigured,
     "run.state_changed": RunStateChanged,
     "run.target_changed": RunTargetChanged,
+    "run.resumed": RunResumed,
     "shape.ticked": ShapeTicked,
     "worker.joined": WorkerJoined,
     "worker.rejected": WorkerRejected,

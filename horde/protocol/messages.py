@@ -120,6 +120,13 @@ class MasterQuit(MasterMessage, frozen=True, tag="quit"):
     reason: str
 
 
+class StatsAck(MasterMessage, frozen=True, tag="stats_ack"):
+    """Reports up to `seq` of `incarnation` are in the journal (merged, or dropped and recorded): forget them."""
+
+    incarnation: str
+    seq: int
+
+
 class Rejoin(MasterMessage, frozen=True, tag="rejoin"):
     """This master does not (or no longer) count the worker: stop users, report, and say Ready afresh."""
 
@@ -154,5 +161,5 @@ WorkerMessageType = (
     | WorkerCustom
 )
 MasterMessageType = (
-    Accept | Reject | Spawn | Stop | MasterQuit | Rejoin | MasterHeartbeat | LocustfileReply | MasterCustom
+    Accept | Reject | Spawn | Stop | MasterQuit | Rejoin | StatsAck | MasterHeartbeat | LocustfileReply | MasterCustom
 )

@@ -26,6 +26,8 @@ class MasterTransport(Protocol):
 class WorkerTransport(Protocol):
     def send(self, message: WorkerMessageType) -> None: ...
 
+    def reconnect(self) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -76,6 +78,9 @@ class _WorkerEnd:
 
     def send(self, message: WorkerMessageType) -> None:
         self._link._deliver_to_master(message)
+
+    def reconnect(self) -> None:
+        """Nothing to re-establish within one process."""
 
     def close(self) -> None:
         self._link._to_worker = None

@@ -107,7 +107,7 @@ class ZmqWorkerTransport:
         self._identity = identity
         self._context = zmq.Context()
         self._socket = self._connect()
-        # libzmq reconnects by itself and delivers what was queued meanwhile, once: seqs make that harmless.
+        self._closing = False
         self._receiver: gevent.Greenlet | None = None
         self._handler: WorkerHandler | None = None
         self._on_bad_frame: Callable[[str, bool], None] | None = None
@@ -131,9 +131,10 @@ class ZmqWorkerTransport:
             try:
                 frames = socket.recv_multipart()
             except zmq.ZMQError as exc:
-                if exc.errno == zmq.ETERM or socket.closed:
+                if self._closing or exc.errno == zmq.ETERM:
                     return
-                log.warning("worker receive failed", error=str(exc))
+                if not socket.closed:
+                    log.warning("worker receive failed", error=str(exc))
                 continue
             try:
                 message = codec.decode_from_master(frames)
@@ -150,7 +151,15 @@ class ZmqWorkerTransport:
         except zmq.ZMQError as exc:
             raise RPCSendError(f"cannot send to the master: {exc.strerror}") from None
 
+    def reconnect(self) -> None:
+        """A fresh connection: a master that is gone, or a route taken over by another peer with our identity
+        (ROUTER_HANDOVER), leaves the old one deaf. Unacknowledged reports are resent by the Worker."""
+        old = self._socket
+        self._socket = self._connect()
+        old.close(linger=0)
+
     def close(self) -> None:
+        self._closing = True
         if self._receiver is not None:
             self._receiver.kill(timeout=1)
         self._socket.close(linger=CLOSE_LINGER_MS)  # let a goodbye reach the master

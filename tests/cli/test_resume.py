@@ -1,0 +1,63 @@
+"""A killed master is resumed from its journal and takes its workers back: nothing counted twice or lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+from horde.protocol.journal import read_journal
+from tests.cli.conftest import Target, horde
+from tests.cli.test_distributed import Cluster, cluster  # noqa: F401 - the fixture
+
+
+def test_a_killed_master_resumes_and_the_totals_match_the_target(cluster: Cluster, fresh_target: Target) -> None:  # noqa: F811
+    cluster.start_master("-H", fresh_target.url, "--expect-workers", "3", "-u", "9", "-r", "100", "-t", "9s")
+    for _ in range(3):
+        cluster.start_worker()
+    time.sleep(3)
+    assert cluster.master is not None
+    os.kill(cluster.master.pid, signal.SIGKILL)
+    cluster.master.wait(timeout=10)
+    killed_at = time.monotonic()
+    time.sleep(2)  # the workers notice (liveness window 1.5 s), stop their users and wait for a master
+    cluster.master = cluster._spawn(
+        "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(cluster.port),
+        "--resume", "run.jsonl", "--json", "summary.json", "--only-summary",
+    )  # fmt: skip
+    assert cluster.wait_master(timeout=60) in (0, 1)
+    # The run ends at its original run time, not 9 s after the resume.
+    assert time.monotonic() - killed_at < 9
+
+    records = read_journal(cluster.cwd / "run.jsonl").records
+    assert [r.seq for r in records] == list(range(1, len(records) + 1))
+    types = [r.type for r in records]
+    assert "run.resumed" in types
+    resumed_at = types.index("run.resumed")
+    rejoined = [r for r in records[resumed_at:] if r.type == "worker.joined"]
+    assert len(rejoined) == 3
+    states = [r.event.state for r in records if r.type == "run.state_changed"]
+    assert states[-2:] == ["stopping", "stopped"]
+
+    summary = json.loads((cluster.cwd / "summary.json").read_text())
+    served = sum(fresh_target.counts().values())
+    # At most the requests in flight when the workers stopped their users (twice: at the crash and at the end).
+    assert served - 2 * 9 <= summary["aggregated"]["num_requests"] <= served
+    assert not [r for r in records if r.type == "stats.report_dropped"]
+
+
+def test_resume_needs_a_run_that_is_not_over(tmp_path: Path, fresh_target: Target) -> None:
+    run = horde(
+        "run", "-f", str(Path(__file__).parents[1] / "locustfiles" / "shop.py"), "-H", fresh_target.url,
+        "-u", "1", "-t", "1s", "--journal", "done.jsonl", "--only-summary",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode in (0, 1)
+    result = horde(
+        "run", "-f", str(Path(__file__).parents[1] / "locustfiles" / "shop.py"), "--master", "--resume", "done.jsonl",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip() == "horde: error: done.jsonl: that run already stopped; nothing to resume"
