@@ -35,6 +35,8 @@ def plugin_list(options: RunOptions) -> list[tuple[str, dict[str, Any]]]:
         opts = parse_plugin_opts(options.plugin_opt)
     except PluginError as exc:
         raise UsageError(str(exc)) from None
+    if not isinstance(options.plugin_config, dict):
+        raise UsageError("plugin tables belong in [plugins.NAME] tables, not in a plugin_config option")
     tables: dict[str, dict[str, Any]] = {}
     for name, table in options.plugin_config.items():
         table = dict(table)
