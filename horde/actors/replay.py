@@ -8,11 +8,9 @@ which turns every journal into a regression test of the dispatch logic.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
 
 import msgspec
 
@@ -31,9 +29,6 @@ from horde.protocol.dispatch import (
 from horde.protocol.dispatch import WorkerJoined as JoinCommand
 from horde.protocol.dispatch import WorkerLeft as LeaveCommand
 from horde.protocol.events import (
-    EVENT_TYPES,
-    EVENT_VERSIONS,
-    Event,
     FrameRejected,
     RunConfigured,
     RunStateChanged,
@@ -48,110 +43,9 @@ from horde.protocol.events import (
     WorkerRejected,
     WorkerStateChanged,
 )
-from horde.protocol.journal import JournalContents, JournalError, Record, decode_header
-
-Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
-
-UPCASTERS: dict[tuple[str, int], Upcaster] = {}
-"""`(type, v)` -> the function turning version `v` of that event's `data` into version `v + 1`.
-
-When an event's shape changes, its version in `horde.protocol.events.EVENT_VERSIONS` goes up and the old shape
-gets an upcaster here (and keeps its fixture line in tests/protocol/fixtures), so journals of every released
-horde still replay. Upcasters chain: a v1 record of a type now at v3 goes through (type, 1) then (type, 2).
-"""
-
-
-# --- reading ----------------------------------------------------------------------------------------------------
-
-
-class _Envelope(msgspec.Struct, frozen=True):
-    seq: int
-    v: int
-    mono_ns: int
-    wall_ns: int
-    source: str
-    cause: str
-    type: str
-    data: msgspec.Raw
-
-
-_envelope_decoder = msgspec.json.Decoder(_Envelope)
-_event_decoders: dict[str, msgspec.json.Decoder[Any]] = {
-    name: msgspec.json.Decoder(cls) for name, cls in EVENT_TYPES.items()
-}
-
-
-def _upcast(type_name: str, version: int, current: int, data: msgspec.Raw) -> bytes:
-    value: dict[str, Any] = msgspec.json.decode(data)
-    for v in range(version, current):
-        upcaster = UPCASTERS.get((type_name, v))
-        if upcaster is None:
-            raise JournalError(f"{type_name} version {v} cannot be read by this horde (no upcaster to v{v + 1})")
-        value = upcaster(value)
-    return msgspec.json.encode(value)
-
-
-def decode_line(line: bytes) -> Record:
-    """One journal line, old versions upcast first; an unknown type stays raw JSON (a plugin's, a newer horde's)."""
-    envelope = _envelope_decoder.decode(line)
-    decoder = _event_decoders.get(envelope.type)
-    event: Event | msgspec.Raw
-    if decoder is None:
-        event = envelope.data
-    else:
-        current = EVENT_VERSIONS.get(envelope.type, 1)
-        if envelope.v > current:
-            raise JournalError(
-                f"seq {envelope.seq}: {envelope.type} version {envelope.v} is newer than this horde reads"
-                f" ({current}); upgrade horde"
-            )
-        data: bytes | msgspec.Raw = envelope.data
-        if envelope.v < current:
-            data = _upcast(envelope.type, envelope.v, current, envelope.data)
-        event = decoder.decode(data)
-    return Record(
-        envelope.seq,
-        envelope.v,
-        envelope.mono_ns,
-        envelope.wall_ns,
-        envelope.source,
-        envelope.cause,
-        envelope.type,
-        event,
-    )
-
-
-def read(path: str | os.PathLike[str]) -> JournalContents:
-    """The whole journal, upcast; a torn last line (a killed master) is skipped and flagged, not an error."""
-    name = os.fspath(path)
-    try:
-        with open(path, "rb") as file:
-            return _read_file(file, name)
-    except FileNotFoundError:
-        raise JournalError(f"journal {name!r} does not exist") from None
-    except IsADirectoryError:
-        raise JournalError(f"{name!r} is a directory, not a journal") from None
-    except OSError as exc:
-        raise JournalError(f"cannot read {name!r}: {exc.strerror or exc}") from None
-
-
-def _read_file(file: IO[bytes], name: str) -> JournalContents:
-    first = file.readline()
-    if not first:
-        raise JournalError(f"{name!r} is empty, not a journal")
-    contents = JournalContents(decode_header(first), [])
-    for number, line in enumerate(file, start=2):
-        try:
-            record = decode_line(line)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            if not line.endswith(b"\n"):  # only the last line can lack its newline
-                contents.torn_tail = True
-                break
-            raise JournalError(f"line {number} is not a journal record: {exc}") from None
-        if isinstance(record.event, msgspec.Raw):
-            contents.unknown_types[record.type] += 1
-        contents.records.append(record)
-    return contents
+from horde.protocol.journal import UPCASTERS, JournalContents, Record  # noqa: F401 - re-exported for replay users
+from horde.protocol.journal import decode_record as decode_line  # noqa: F401
+from horde.protocol.journal import read_journal as read  # noqa: F401
 
 
 def records_until(

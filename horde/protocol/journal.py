@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import msgspec
 
@@ -103,6 +103,16 @@ def encode_record(
     return _json.encode(_RecordOut(seq, version, mono_ns, wall_ns, source, cause, name, event)) + b"\n"
 
 
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+"""`(type, v)` -> the function turning version `v` of that event's `data` into version `v + 1`.
+
+When an event's shape changes, its version in `horde.protocol.events.EVENT_VERSIONS` goes up and the old shape
+gets an upcaster here (and keeps its fixture line in tests/protocol/fixtures), so journals of every released
+horde still read. Upcasters chain: a v1 record of a type now at v3 goes through (type, 1) then (type, 2).
+"""
+
 _header_decoder = msgspec.json.Decoder(Header)
 _record_decoder = msgspec.json.Decoder(_RecordIn)
 _event_decoders = {name: msgspec.json.Decoder(cls) for name, cls in EVENT_TYPES.items()}
@@ -123,11 +133,46 @@ def decode_header(line: bytes) -> Header:
     return header
 
 
+def _upcast(type_name: str, version: int, current: int, data: msgspec.Raw) -> bytes:
+    value: dict[str, Any] = msgspec.json.decode(data)
+    for v in range(version, current):
+        upcaster = UPCASTERS.get((type_name, v))
+        if upcaster is None:
+            raise JournalError(f"{type_name} version {v} cannot be read by this horde (no upcaster to v{v + 1})")
+        value = upcaster(value)
+    return msgspec.json.encode(value)
+
+
 def decode_record(line: bytes) -> Record:
+    """One journal line, old versions upcast first; an unknown type stays raw JSON (a plugin's, a newer horde's)."""
     raw = _record_decoder.decode(line)
     decoder = _event_decoders.get(raw.type)
-    event: Event | msgspec.Raw = raw.data if decoder is None else decoder.decode(raw.data)
+    event: Event | msgspec.Raw
+    if decoder is None:
+        event = raw.data
+    else:
+        current = EVENT_VERSIONS.get(raw.type, 1)
+        if raw.v > current:
+            raise JournalError(
+                f"seq {raw.seq}: {raw.type} version {raw.v} is newer than this horde reads ({current}); upgrade horde"
+            )
+        data: bytes | msgspec.Raw = raw.data if raw.v == current else _upcast(raw.type, raw.v, current, raw.data)
+        event = decoder.decode(data)
     return Record(raw.seq, raw.v, raw.mono_ns, raw.wall_ns, raw.source, raw.cause, raw.type, event)
+
+
+def read_journal(path: str | os.PathLike[str]) -> JournalContents:
+    """The whole journal, upcast; a torn last line (a killed master) is skipped and flagged, not an error."""
+    name = os.fspath(path)
+    try:
+        with open(path, "rb") as file:
+            return _read_file(file, name)
+    except FileNotFoundError:
+        raise JournalError(f"journal {name!r} does not exist") from None
+    except IsADirectoryError:
+        raise JournalError(f"{name!r} is a directory, not a journal") from None
+    except OSError as exc:
+        raise JournalError(f"cannot read {name!r}: {exc.strerror or exc}") from None
 
 
 def iter_lines(path: str | os.PathLike[str]) -> Iterator[bytes]:
@@ -135,23 +180,16 @@ def iter_lines(path: str | os.PathLike[str]) -> Iterator[bytes]:
         yield from f
 
 
-def read_journal(path: str | os.PathLike[str]) -> JournalContents:
-    """Read a whole journal; a torn last line is skipped and flagged, anything else malformed is an error."""
-    try:
-        lines = list(iter_lines(path))
-    except FileNotFoundError:
-        raise JournalError(f"journal {os.fspath(path)!r} does not exist") from None
-    except IsADirectoryError:
-        raise JournalError(f"{os.fspath(path)!r} is a directory, not a journal") from None
-    if not lines:
-        raise JournalError(f"{os.fspath(path)!r} is empty, not a journal")
-    contents = JournalContents(decode_header(lines[0]), [])
-    for number, line in enumerate(lines[1:], start=2):
-        is_last = number == len(lines)
+def _read_file(file: IO[bytes], name: str) -> JournalContents:
+    first = file.readline()
+    if not first:
+        raise JournalError(f"{name!r} is empty, not a journal")
+    contents = JournalContents(decode_header(first), [])
+    for number, line in enumerate(file, start=2):
         try:
             record = decode_record(line)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            if is_last and not line.endswith(b"\n"):
+            if not line.endswith(b"\n"):  # only the last line can lack its newline
                 contents.torn_tail = True
                 break
             raise JournalError(f"line {number} is not a journal record: {exc}") from None

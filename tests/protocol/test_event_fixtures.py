@@ -1,6 +1,6 @@
 """Every released version of every event keeps decoding: one fixture line each, never edited once released.
 
-A new shape of an event bumps its version in `EVENT_VERSIONS`, gets an upcaster in `horde.actors.replay.UPCASTERS`
+A new shape of an event bumps its version in `EVENT_VERSIONS`, gets an upcaster in `horde.protocol.journal.UPCASTERS`
 and a line in a new `events-v<N>.jsonl`; the old lines stay and must still decode, through the upcasters.
 """
 
