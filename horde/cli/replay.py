@@ -14,9 +14,9 @@ from typing import Any, NoReturn
 
 from horde.actors import dispatch
 from horde.actors.replay import ReplayState, check, records_until, replay, timeline
-from horde.protocol.journal import read_journal as read
 from horde.cli.options import UsageError, parse_duration
 from horde.protocol.journal import Header, JournalContents, JournalError
+from horde.protocol.journal import read_journal as read
 from horde.runtime.reports import format_errors_table, format_percentiles_table, format_stats_table
 from horde.runtime.stats import summary_dict
 
