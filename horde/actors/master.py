@@ -39,6 +39,8 @@ log = structlog.get_logger("horde.master")
 
 READY, SPAWNING, RUNNING, STOPPING, STOPPED = "ready", "spawning", "running", "stopping", "stopped"
 STOP_GRACE = 10.0
+REJOIN_MIN_INTERVAL = 1.0
+MAX_MEMBERS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +48,7 @@ class Member:
     incarnation: str
     index: int
     state: str = "ready"
+    joined_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +198,12 @@ def decide(state: MasterState, command: Command) -> list[Event]:
         member = state.members.get(command.worker_id)
         if member is not None and member.incarnation == ready.incarnation and member.state not in ("missing", "left"):
             return []
+        if member is not None and member.state not in ("missing", "left"):
+            if command.now - member.joined_at < REJOIN_MIN_INTERVAL:
+                # A restart loop (or a hostile peer) must not reshuffle every user; a real worker tries again.
+                return [WorkerRejected(command.worker_id, "a new incarnation less than 1 s after the last", retry=True)]
+        elif member is None and len(state.members) >= MAX_MEMBERS:
+            return [WorkerRejected(command.worker_id, f"this master already knows {MAX_MEMBERS} workers")]
         events = []
         if member is not None and member.state not in ("missing", "left"):
             events.append(WorkerLeft(command.worker_id, "replaced by a new incarnation"))
@@ -292,7 +301,7 @@ def apply(state: MasterState, event: Event) -> MasterState:
         return _apply_run_state(state, event)
     if isinstance(event, WorkerJoined):
         members = dict(state.members)
-        members[event.worker_id] = Member(event.incarnation, event.index)
+        members[event.worker_id] = Member(event.incarnation, event.index, joined_at=event.at)
         return replace(state, members=members, next_index=max(state.next_index, event.index + 1))
     if isinstance(event, WorkerLeft | WorkerMissing | WorkerStateChanged):
         member = state.members.get(event.worker_id)
@@ -352,7 +361,7 @@ class Master(EventSourcedActor[MasterState]):
         if isinstance(event, WorkerJoined):
             links.admit(event)
             links.dispatcher.tell(dsp.WorkerJoined(now=now, worker_id=event.worker_id))
-        elif isinstance(event, WorkerRejected):
+        elif isinstance(event, WorkerRejected) and not event.retry:
             links.send(event.worker_id, Reject(event.reason))
         elif isinstance(event, WorkerLeft):
             links.retire(event.worker_id)

@@ -66,8 +66,11 @@ class WorkerJoined(msgspec.Struct, frozen=True):
 
 
 class WorkerRejected(msgspec.Struct, frozen=True):
+    """`retry`: not an error for the worker, which is told nothing and is admitted when it says Ready again."""
+
     worker_id: str
     reason: str
+    retry: bool = False
 
 
 class WorkerStateChanged(msgspec.Struct, frozen=True):

@@ -141,3 +141,18 @@ def test_the_state_is_the_fold_of_its_events(sequence: list[m.Command]) -> None:
     assert reduce(m.apply, journal, m.MasterState()) == state
     states = [e for e in journal if isinstance(e, RunStateChanged)]
     assert all(a.state == b.previous for a, b in itertools.pairwise(states))
+
+
+def test_a_worker_restarting_in_a_loop_does_not_reshuffle_every_user() -> None:
+    state = started()  # w1 joined at 1.0
+    deferred = m.decide(state, m.Admit(1.5, "w1", ready("w1", "i2")))
+    assert [(type(e).__name__, e.retry) for e in deferred] == [("WorkerRejected", True)]
+    _, events = step(state, m.Admit(2.0, "w1", ready("w1", "i2")))
+    assert [type(e).__name__ for e in events] == ["WorkerLeft", "WorkerJoined"]
+
+
+def test_the_number_of_workers_a_master_remembers_is_bounded(monkeypatch) -> None:
+    monkeypatch.setattr(m, "MAX_MEMBERS", 2)
+    state = started()
+    _, events = step(state, m.Admit(3.0, "w3", ready("w3")))
+    assert [type(e).__name__ for e in events] == ["WorkerRejected"]
