@@ -17,7 +17,7 @@ import gevent
 import structlog
 
 from horde.actors.base import Append, HordeActor, Query
-from horde.protocol.events import RunStateChanged
+from horde.protocol.events import JournalGap, RunStateChanged
 from horde.protocol.journal import Header, encode_header, encode_record
 
 log = structlog.get_logger("horde.journal")
@@ -59,8 +59,8 @@ class Journal(HordeActor):
         self._file = file
         self._seq = last_seq
         self._subscribers: list[Subscriber] = []
-        self._write_failed = False
         self._lost_from: int | None = None
+        self._lost_error = ""
         self._flusher: gevent.Greenlet | None = None
         if header is not None:
             self._write(encode_header(header))
@@ -100,26 +100,33 @@ class Journal(HordeActor):
         self._seq += 1
         type_name = getattr(item, "type_name", "")  # set by plugin events (horde.actors.plugin.PluginAppend)
         line = encode_record(self._seq, item.mono_ns, item.wall_ns, item.source, item.cause, item.event, type_name)
-        self._write(line)
+        if self._write(line) and self._lost_from is not None:
+            self._record_gap()
         if isinstance(item.event, RunStateChanged):
             self._sync() if item.event.state in ("spawning", "stopped") else self._flush()
         for subscriber in self._subscribers:
             subscriber(self._seq, item)
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes) -> bool:
         try:
             self._file.write(data)
         except OSError as exc:
-            if not self._write_failed:
-                log.warning("journal write failed; the load test goes on", error=str(exc), seq=self._seq)
-            self._write_failed = True
             if self._lost_from is None:
+                log.warning("journal write failed; the load test goes on", error=str(exc), seq=self._seq)
                 self._lost_from = self._seq
-            return
-        if self._write_failed:
-            log.warning("journal writes resumed", lost_from_seq=self._lost_from, resumed_at_seq=self._seq)
-            self._write_failed = False
-            self._lost_from = None
+                self._lost_error = str(exc)
+            return False
+        return True
+
+    def _record_gap(self) -> None:
+        """Writing works again: the journal itself says which events are missing, right where they are."""
+        assert self._lost_from is not None
+        gap = JournalGap(self._lost_from, self._seq - 1, self._lost_error)
+        log.warning("journal writes resumed", lost_from_seq=gap.from_seq, lost_to_seq=gap.to_seq)
+        self._lost_from = None
+        self._seq += 1
+        now = Append("journal", "write_error", gap)
+        self._write(encode_record(self._seq, now.mono_ns, now.wall_ns, now.source, now.cause, gap))
 
     def _flush(self) -> None:
         try:

@@ -133,6 +133,14 @@ class StatsReportDropped(msgspec.Struct, frozen=True):
     reason: str
 
 
+class JournalGap(msgspec.Struct, frozen=True):
+    """Events `from_seq`..`to_seq` could not be written (disk full, I/O error): the record says where it is blind."""
+
+    from_seq: int
+    to_seq: int
+    error: str
+
+
 class FrameRejected(msgspec.Struct, frozen=True):
     """A frame from the network that was not a valid message; logged, counted and dropped."""
 
@@ -158,6 +166,7 @@ Event = (
     | StatsReported
     | StatsReportDropped
     | FrameRejected
+    | JournalGap
     | DispatchStep
 )
 
@@ -178,6 +187,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     "stats.reported": StatsReported,
     "stats.report_dropped": StatsReportDropped,
     "protocol.frame_rejected": FrameRejected,
+    "journal.gap": JournalGap,
     "dispatch.step": DispatchStep,
 }
 EVENT_NAMES: dict[type[Event], str] = {cls: name for name, cls in EVENT_TYPES.items()}
