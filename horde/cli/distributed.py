@@ -25,6 +25,7 @@ from horde.cli.run import (
     exit_code,
     install_stop_signals,
     load_classes,
+    make_environment,
     open_journal,
     run_configuration,
     shape_function,
@@ -34,7 +35,6 @@ from horde.protocol.errors import RPCError, RPCReceiveError
 from horde.protocol.journal import JournalError, read_journal
 from horde.protocol.messages import LocustfileReply, LocustfileRequest, MasterQuit
 from horde.protocol.zmq_transport import ZmqMasterTransport, ZmqWorkerTransport
-from horde.runtime.environment import Environment
 from horde.runtime.stats import StatsRecorder
 
 log = structlog.get_logger("horde")
@@ -60,15 +60,7 @@ def run_master(options: RunOptions, argv: list[str]) -> int:
     assert options.locustfile is not None
     locustfile, classes = load_classes(options)
     plugins = load_plugins(options)  # plugins: configured before the journal exists (ADR 0008)
-    environment = Environment(
-        user_classes=list(classes.values()),
-        host=options.host,
-        tags=options.tags,
-        exclude_tags=options.exclude_tags,
-        stop_timeout=options.stop_timeout,
-        parsed_options=options,
-        shape_class=locustfile.shape_class,
-    )
+    environment = make_environment(options, classes, locustfile.shape_class)
     resumed = resumed_run(options.resume) if options.resume else None
     try:
         transport = ZmqMasterTransport(options.master_bind_host, options.master_bind_port)
@@ -207,15 +199,7 @@ def run_worker(options: RunOptions) -> int:
         options.locustfile = fetch_locustfile(options, node_id)
     _, classes = load_classes(options)
     recorder = StatsRecorder()
-    environment = Environment(
-        user_classes=list(classes.values()),
-        host=options.host,
-        tags=options.tags,
-        exclude_tags=options.exclude_tags,
-        stop_timeout=options.stop_timeout,
-        parsed_options=options,
-        stats=recorder,
-    )
+    environment = make_environment(options, classes, recorder=recorder)
     transport = ZmqWorkerTransport(options.master_host, options.master_port, node_id)
     clock = MasterClock()
     outcome = WorkerOutcome()

@@ -32,6 +32,7 @@ from horde.protocol.messages import MasterQuit
 from horde.protocol.transport import InProcessLink
 from horde.runtime.environment import Environment
 from horde.runtime.locustfile import Locustfile, LocustfileError, load_locustfile, select_user_classes
+from horde.runtime.shape import LoadTestShape
 from horde.runtime.stats import RunStats, StatsRecorder
 from horde.runtime.users import User
 
@@ -51,6 +52,25 @@ def load_classes(options: RunOptions) -> tuple[Locustfile, dict[str, type[User]]
         return locustfile, select_user_classes(locustfile, options.user_classes)
     except LocustfileError as exc:
         raise UsageError(str(exc)) from None
+
+
+def make_environment(
+    options: RunOptions,
+    classes: dict[str, type[User]],
+    shape_class: type[LoadTestShape] | None = None,
+    recorder: StatsRecorder | None = None,
+) -> Environment:
+    """The Environment of every kind of process: a master has no recorder, a worker no shape."""
+    return Environment(
+        user_classes=list(classes.values()),
+        host=options.host,
+        tags=options.tags,
+        exclude_tags=options.exclude_tags,
+        stop_timeout=options.stop_timeout,
+        parsed_options=options,
+        shape_class=shape_class,
+        stats=recorder,
+    )
 
 
 def class_specs(classes: dict[str, type[User]]) -> list[UserClassSpec]:
@@ -130,16 +150,7 @@ def run_local(options: RunOptions, argv: list[str]) -> int:
     locustfile, classes = load_classes(options)
     plugins = load_plugins(options)  # plugins: configured before the journal exists (ADR 0008)
     recorder = StatsRecorder()
-    environment = Environment(
-        user_classes=list(classes.values()),
-        host=options.host,
-        tags=options.tags,
-        exclude_tags=options.exclude_tags,
-        stop_timeout=options.stop_timeout,
-        parsed_options=options,
-        shape_class=locustfile.shape_class,
-        stats=recorder,
-    )
+    environment = make_environment(options, classes, locustfile.shape_class, recorder)
     journal_file, header, journal_path = open_journal(options, argv)
     link = InProcessLink(LOCAL_WORKER_ID)
     control = ControlPlane(
