@@ -8,6 +8,7 @@ build exactly this; they differ only in the transport plugged in.
 from __future__ import annotations
 
 import contextlib
+import hmac
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -39,7 +40,14 @@ from horde.actors.runners import MessageHandlers
 from horde.actors.stats_aggregator import GetStats, ReportReceived, StatsAggregator
 from horde.actors.worker_proxy import FromWorker, GetWorker, LivenessTick, WorkerProxy, WorkerProxyState
 from horde.protocol.dispatch import UserClassSpec
-from horde.protocol.events import Event, FrameRejected, RunConfigured, RunResumed, StatsReportDropped
+from horde.protocol.events import (
+    Event,
+    FrameRejected,
+    RunConfigured,
+    RunResumed,
+    StatsReportDropped,
+    WorkerRejected,
+)
 from horde.protocol.journal import Header
 from horde.protocol.messages import (
     Heartbeat,
@@ -85,6 +93,7 @@ class ControlPlane:
         locustfile: tuple[str, str] | None = None,
         shape: ShapeFunction | None = None,
         resume: ReplayState | None = None,
+        auth_token: str = "",
     ) -> None:
         """`resume`, the replayed state of a killed master's journal, makes this master carry that run on."""
         self.config = config
@@ -94,6 +103,7 @@ class ControlPlane:
         self.handlers = MessageHandlers()
         self.environment: Any = None
         self._bad_frames: dict[str, int] = {}
+        self._auth_token = auth_token
         self.journal = Journal.start(journal_file, header, resume.seq if resume else 0)
         self.aggregator = StatsAggregator.start(
             self.append, resume.aggregator if resume else None, self._acknowledge_report
@@ -152,6 +162,11 @@ class ControlPlane:
     def _route(self, worker_id: str, message: WorkerMessageType) -> None:
         now = time.monotonic()
         if isinstance(message, Ready):
+            if self._auth_token and not hmac.compare_digest(message.auth_token, self._auth_token):
+                reason = "not authorised: wrong or missing --auth-token"
+                self.append(Append("master", "worker_ready", WorkerRejected(worker_id[:64], reason)))
+                self.links.send(worker_id, Reject(reason))
+                return
             self.master.tell(Admit(now, worker_id, message))
             return
         if isinstance(message, LocustfileRequest):

@@ -84,6 +84,7 @@ def run_master(options: RunOptions, argv: list[str]) -> int:
         transport,
         locustfile=read_locustfile(options.locustfile),
         resume=resumed,
+        auth_token=options.auth_token or "",
     )
     plugins.attach(control, journal_path)  # plugins: fed from the journal from here on
     environment.runner = MasterRunner(control, environment)
@@ -209,6 +210,7 @@ def run_worker(options: RunOptions) -> int:
         options.stop_timeout,
         options.heartbeat_liveness,
         options.quit_when_master_lost,
+        options.auth_token or "",
     )
     worker = Worker.start(node_id, environment, recorder, transport, settings, clock, outcome)
     environment.events.init.fire(environment=environment, runner=environment.runner, web_ui=None)

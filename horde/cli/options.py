@@ -77,6 +77,7 @@ class RunOptions:
     master_bind_port: int = 5557
     quit_when_master_lost: bool = False
     resume: str | None = None
+    auth_token: str | None = None
     headless: bool = True
 
 
@@ -152,6 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--quit-when-master-lost",
         action="store_true",
         help="a worker exits when the master is gone instead of reconnecting",
+    )
+    parser.add_argument(
+        "--auth-token",
+        metavar="TOKEN",
+        help="a shared secret workers must present to the master (better: HORDE_AUTH_TOKEN); never journaled",
     )
     parser.add_argument(
         "--resume",

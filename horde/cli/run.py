@@ -101,7 +101,11 @@ def open_journal(options: RunOptions, argv: list[str]) -> tuple[Any, Any, str]:
         raise UsageError(str(exc)) from None
     seed = random.randrange(2**32)
     random.seed(seed)
-    header = journal_header(run_id, ["horde", "run", *argv], dataclasses.asdict(options), seed, __version__)
+    config = dataclasses.asdict(options)
+    if config.get("auth_token"):
+        config["auth_token"] = "<redacted>"
+    command_line = ["<redacted>" if arg == options.auth_token else arg for arg in argv]
+    header = journal_header(run_id, ["horde", "run", *command_line], config, seed, __version__)
     return file, header, path
 
 

@@ -38,6 +38,7 @@ class Ready(WorkerMessage, frozen=True, tag="ready"):
     pid: int
     cpu_count: int
     user_classes: tuple[str, ...]
+    auth_token: str = ""
 
 
 class Spawning(WorkerMessage, frozen=True, tag="spawning"):

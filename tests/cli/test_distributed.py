@@ -232,3 +232,22 @@ def test_a_cpu_bound_worker_is_not_marked_missing(cluster: Cluster) -> None:
     assert len(beats) >= 6 and max(b.cpu_percent for b in beats) > 50
     gaps = [(b.at - a.at) for a, b in itertools.pairwise(beats) if a.state == b.state == "running"]
     assert gaps and max(gaps) < 1.5
+
+
+def test_a_worker_without_the_masters_auth_token_is_refused(cluster: Cluster, fresh_target: Target) -> None:
+    cluster.start_master("-H", fresh_target.url, "-u", "1", "-t", "3s", "--auth-token", "s3cret-token")
+    intruder = cluster.start_worker()
+    _, err = intruder.communicate(timeout=20)
+    assert intruder.returncode == 2
+    assert "not authorised" in err
+    member = cluster.start_worker("--auth-token", "s3cret-token")
+    assert cluster.wait_master() in (0, 1)
+    member.communicate(timeout=20)
+    assert member.returncode == 0
+    text = (cluster.cwd / "run.jsonl").read_text()
+    assert "s3cret-token" not in text, "the secret must never be journaled"
+    records = cluster.journal()
+    assert [r.event.reason for r in records if r.type == "worker.rejected"] == [
+        "not authorised: wrong or missing --auth-token"
+    ]
+    assert len([r for r in records if r.type == "worker.joined"]) == 1
