@@ -41,11 +41,9 @@ from throughput import (  # a sibling script, not a package: found through the p
     DEFAULT_LOCUST_VERSION,
     HORDE_LOCUSTFILE,
     LOCUST_LOCUSTFILE,
-    BuiltinTarget,
-    NginxTarget,
     Target,
+    choose_target,
     ensure_locust,
-    find_nginx,
     free_port,
     stop_process,
 )
@@ -204,16 +202,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.locust = ensure_locust(args.locust_venv, args.locust_version) if "locust" in tools else None
     with tempfile.TemporaryDirectory(prefix="horde-distributed-") as tmp:
         workdir = Path(tmp)
-        nginx = find_nginx() if args.target != "builtin" else None
-        target: Target
-        if nginx is not None:
-            target = NginxTarget(workdir, nginx)
-        elif args.target == "nginx":
-            print("nginx is not installed: apt-get install -y nginx", file=sys.stderr)
+        target = choose_target(args.target, workdir)
+        if target is None:
             return 2
-        else:
-            print("no nginx: horde's built-in target shares the CPU, figures are only indicative", file=sys.stderr)
-            target = BuiltinTarget(workdir)
         print(
             f"target: {target.name} at {target.url}; master + 2 workers, {args.users} users, {args.seconds} s, "
             f"window {args.warmup:g}-{args.seconds - 1} s; {psutil.cpu_count()} CPUs",

@@ -616,6 +616,23 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def choose_target(choice: str, workdir: Path) -> Target | None:
+    """nginx when asked for or found ("auto"), else the built-in target; None when nginx was required but is missing."""
+    nginx = find_nginx() if choice != "builtin" else None
+    if nginx is not None:
+        return NginxTarget(workdir, nginx)
+    if choice == "nginx":
+        print("nginx is not installed: apt-get install -y nginx", file=sys.stderr)
+        return None
+    if choice == "auto":
+        print(
+            "nginx not found (install it with `apt-get install -y nginx`); falling back to horde's "
+            "built-in target, which shares the CPU with the load: figures are only indicative",
+            file=sys.stderr,
+        )
+    return BuiltinTarget(workdir)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
@@ -630,21 +647,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="horde-throughput-") as tmp:
         workdir = Path(tmp)
-        nginx = find_nginx() if args.target != "builtin" else None
-        target: Target
-        if nginx is not None:
-            target = NginxTarget(workdir, nginx)
-        else:
-            if args.target == "nginx":
-                print("nginx is not installed: apt-get install -y nginx", file=sys.stderr)
-                return 2
-            if args.target == "auto":
-                print(
-                    "nginx not found (install it with `apt-get install -y nginx`); falling back to horde's "
-                    "built-in target, which shares the CPU with the load: figures are only indicative",
-                    file=sys.stderr,
-                )
-            target = BuiltinTarget(workdir)
+        target = choose_target(args.target, workdir)
+        if target is None:
+            return 2
         print(
             f"target: {target.name} at {target.url}; {args.users} users, {args.seconds} s per tool, "
             f"steady window from {args.warmup:g} s to {args.seconds - 1} s; {os.cpu_count()} CPUs",
