@@ -20,7 +20,7 @@ import structlog
 
 from horde.actors.base import Append, GetState
 from horde.actors.dispatcher import Dispatcher
-from horde.actors.journal import Flush, Journal
+from horde.actors.journal import CHECKPOINT_MIN_BYTES, Flush, Journal
 from horde.actors.master import (
     Admit,
     Configure,
@@ -35,9 +35,9 @@ from horde.actors.master import (
     Tick,
     WorkerGone,
 )
-from horde.actors.replay import ReplayState
+from horde.actors.replay import Replay, ReplayState
 from horde.actors.runners import MessageHandlers
-from horde.actors.stats_aggregator import GetStats, ReportReceived, StatsAggregator
+from horde.actors.stats_aggregator import GetStats, ReportReceived, StatsAggregator, TakeSnapshot
 from horde.actors.worker_proxy import FromWorker, GetWorker, LivenessTick, WorkerProxy, WorkerProxyState
 from horde.protocol.dispatch import UserClassSpec
 from horde.protocol.events import (
@@ -94,8 +94,12 @@ class ControlPlane:
         shape: ShapeFunction | None = None,
         resume: ReplayState | None = None,
         auth_token: str = "",
+        checkpoint_bytes: int = CHECKPOINT_MIN_BYTES,
     ) -> None:
-        """`resume`, the replayed state of a killed master's journal, makes this master carry that run on."""
+        """`resume`, the replayed state of a killed master's journal, makes this master carry that run on.
+
+        `checkpoint_bytes` (0: never) spaces the journal's replay checkpoints (ADR 0009).
+        """
         self.config = config
         self.transport = transport
         self._locustfile = locustfile
@@ -104,7 +108,14 @@ class ControlPlane:
         self.environment: Any = None
         self._bad_frames: dict[str, int] = {}
         self._auth_token = auth_token
-        self.journal = Journal.start(journal_file, header, resume.seq if resume else 0)
+        self.journal = Journal.start(
+            journal_file,
+            header,
+            resume.seq if resume else 0,
+            fold=Replay.from_state(resume, fold_stats=False) if resume else None,
+            request_snapshot=self._request_stats_snapshot if checkpoint_bytes > 0 else None,
+            checkpoint_bytes=checkpoint_bytes,
+        )
         self.aggregator = StatsAggregator.start(
             self.append, resume.aggregator if resume else None, self._acknowledge_report
         )
@@ -118,6 +129,9 @@ class ControlPlane:
         else:
             self._take_over(resume)
         self._ticker = gevent.spawn(self._tick_loop)
+
+    def _request_stats_snapshot(self) -> None:
+        self.aggregator.tell(TakeSnapshot())
 
     def _take_over(self, resume: ReplayState) -> None:
         """Watch the workers the journal says were there: those that come back rejoin, the others go missing.

@@ -3,6 +3,10 @@
 Only this actor assigns `seq`, so the file is gapless whatever order the other actors' events arrive in. It flushes
 at least every second and at every run-state change, and fsyncs when a run starts and stops, so a killed master
 leaves a readable file whose last line at worst is torn.
+
+It also keeps replay fast on long runs (ADR 0009): it folds what it writes, as `horde replay` would (statistics
+aside), and every so many bytes asks the StatsAggregator for a `stats.snapshot`, right after which it writes a
+`journal.checkpoint` of its fold. Replay then starts from the last checkpoint instead of from the first event.
 """
 
 from __future__ import annotations
@@ -14,15 +18,22 @@ from collections.abc import Callable
 from typing import IO, Any
 
 import gevent
+import msgspec
 import structlog
 
 from horde.actors.base import Append, HordeActor, Query
-from horde.protocol.events import JournalGap, RunStateChanged
+from horde.actors.replay import CHECKPOINT_IMAGE_VERSION, Replay
+from horde.protocol.events import EVENT_NAMES, JournalCheckpoint, JournalGap, RunStateChanged, StatsSnapshot
 from horde.protocol.journal import Header, encode_header, encode_record
 
 log = structlog.get_logger("horde.journal")
 
 FLUSH_INTERVAL = 1.0
+
+CHECKPOINT_MIN_BYTES = 16 * 1024 * 1024
+"""Journal bytes between checkpoints, at least: replay reads and folds at most about this much past the last one."""
+CHECKPOINT_RATIO = 4
+"""... and at least this many times the last checkpoint's own size, so checkpoints stay under 1/4 of the journal."""
 
 Subscriber = Callable[[int, Append], None]
 
@@ -53,11 +64,29 @@ def open_journal_file(path: str) -> IO[bytes]:
 
 
 class Journal(HordeActor):
-    def __init__(self, file: IO[bytes], header: Header | None, last_seq: int = 0) -> None:
-        """`header` None continues a journal (a resumed master) after its event `last_seq`."""
+    def __init__(
+        self,
+        file: IO[bytes],
+        header: Header | None,
+        last_seq: int = 0,
+        *,
+        fold: Replay | None = None,
+        request_snapshot: Callable[[], None] | None = None,
+        checkpoint_bytes: int = CHECKPOINT_MIN_BYTES,
+    ) -> None:
+        """`header` None continues a journal (a resumed master) after its event `last_seq`, `fold` its replay.
+
+        `request_snapshot` asks the StatsAggregator for a `stats.snapshot`; without it no checkpoint is written.
+        """
         super().__init__()
         self._file = file
         self._seq = last_seq
+        self._fold = fold or Replay(fold_stats=False)
+        self._request_snapshot = request_snapshot
+        self._checkpoint_bytes = checkpoint_bytes
+        self._checkpoint_due = checkpoint_bytes
+        self._since_checkpoint = 0
+        self._snapshot_requested = False
         self._subscribers: list[Subscriber] = []
         self._lost_from: int | None = None
         self._lost_error = ""
@@ -100,8 +129,14 @@ class Journal(HordeActor):
         self._seq += 1
         type_name = getattr(item, "type_name", "")  # set by plugin events (horde.actors.plugin.PluginAppend)
         line = encode_record(self._seq, item.mono_ns, item.wall_ns, item.source, item.cause, item.event, type_name)
-        if self._write(line) and self._lost_from is not None:
-            self._record_gap()
+        if self._write(line):
+            self._folded(self._seq, item, type_name, len(line))
+            if self._lost_from is not None:
+                self._record_gap()
+            if isinstance(item.event, StatsSnapshot):
+                self._write_checkpoint(len(line))
+            elif self._since_checkpoint >= self._checkpoint_due:
+                self._ask_for_snapshot()
         if isinstance(item.event, RunStateChanged):
             self._sync() if item.event.state in ("spawning", "stopped") else self._flush()
         for subscriber in self._subscribers:
@@ -118,6 +153,30 @@ class Journal(HordeActor):
             return False
         return True
 
+    def _folded(self, seq: int, item: Append, type_name: str, size: int) -> None:
+        name = type_name or EVENT_NAMES.get(type(item.event), "")
+        self._fold.feed_event(seq, item.mono_ns, item.wall_ns, name, item.cause, item.event)
+        self._since_checkpoint += size
+
+    def _ask_for_snapshot(self) -> None:
+        if self._request_snapshot is not None and not self._snapshot_requested:
+            self._snapshot_requested = True
+            self._request_snapshot()
+
+    def _write_checkpoint(self, snapshot_size: int) -> None:
+        """Right after the snapshot, so the pair is adjacent and the snapshot is the fold's statistics."""
+        self._snapshot_requested = False
+        checkpoint = JournalCheckpoint(
+            self._seq, self._fold.max_mono_ns, CHECKPOINT_IMAGE_VERSION, msgspec.Raw(self._fold.image())
+        )
+        self._seq += 1
+        item = Append("journal", "checkpoint", checkpoint)
+        line = encode_record(self._seq, item.mono_ns, item.wall_ns, item.source, item.cause, checkpoint)
+        if self._write(line):
+            self._folded(self._seq, item, "", len(line))
+        self._since_checkpoint = 0
+        self._checkpoint_due = max(self._checkpoint_bytes, CHECKPOINT_RATIO * (snapshot_size + len(line)))
+
     def _record_gap(self) -> None:
         """Writing works again: the journal itself says which events are missing, right where they are."""
         assert self._lost_from is not None
@@ -126,7 +185,9 @@ class Journal(HordeActor):
         self._lost_from = None
         self._seq += 1
         now = Append("journal", "write_error", gap)
-        self._write(encode_record(self._seq, now.mono_ns, now.wall_ns, now.source, now.cause, gap))
+        line = encode_record(self._seq, now.mono_ns, now.wall_ns, now.source, now.cause, gap)
+        if self._write(line):
+            self._folded(self._seq, now, "", len(line))
 
     def _flush(self) -> None:
         try:

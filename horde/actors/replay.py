@@ -8,9 +8,11 @@ which turns every journal into a regression test of the dispatch logic.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import IO
 
 import msgspec
 
@@ -29,13 +31,16 @@ from horde.protocol.dispatch import (
 from horde.protocol.dispatch import WorkerJoined as JoinCommand
 from horde.protocol.dispatch import WorkerLeft as LeaveCommand
 from horde.protocol.events import (
+    EVENT_TYPES,
     FrameRejected,
+    JournalCheckpoint,
     RunConfigured,
     RunStateChanged,
     RunTargetChanged,
     ShapeTicked,
     StatsReportDropped,
     StatsReported,
+    StatsSnapshot,
     WorkerCpuWarning,
     WorkerJoined,
     WorkerLeft,
@@ -43,8 +48,19 @@ from horde.protocol.events import (
     WorkerRejected,
     WorkerStateChanged,
 )
-from horde.protocol.journal import UPCASTERS, JournalContents, Record  # noqa: F401 - re-exported for replay users
-from horde.protocol.journal import decode_record as decode_line  # noqa: F401
+from horde.protocol.journal import (
+    UPCASTERS,  # noqa: F401 - re-exported for replay users
+    Header,
+    JournalContents,
+    JournalError,
+    Record,
+    last_lines_of_type,
+    line_before,
+    open_journal_for_reading,
+    read_header,
+    records_from,
+)
+from horde.protocol.journal import decode_record as decode_line
 from horde.protocol.journal import read_journal as read  # noqa: F401
 
 
@@ -90,12 +106,38 @@ class ReplayState:
     wall_ns: int = 0
     events: int = 0
     opaque: dict[str, int] = field(default_factory=dict)
+    max_mono_ns: int = 0
+
+
+CHECKPOINT_IMAGE_VERSION = 1
+"""The shape of `_FoldImage`; bump it when a state type changes, and older checkpoints are skipped, not misread."""
+
+
+class _FoldImage(msgspec.Struct, frozen=True):
+    """What a `journal.checkpoint` carries: the fold of everything but the statistics (those are the snapshot's)."""
+
+    master: MasterState
+    workers: dict[str, WorkerProxyState]
+    dispatch: DispatchState
+    seq: int
+    mono_ns: int
+    wall_ns: int
+    max_mono_ns: int
+    events: int
+    opaque: dict[str, int]
+
+
+_fold_image_decoder = msgspec.json.Decoder(_FoldImage)
 
 
 class Replay:
-    """The running fold: feed it records in journal order, take a `ReplayState` whenever needed."""
+    """The running fold: feed it records in journal order, take a `ReplayState` whenever needed.
 
-    def __init__(self) -> None:
+    `fold_stats=False` is the Journal's own fold (ADR 0009): it counts statistics events but leaves merging them
+    to the StatsAggregator, whose `stats.snapshot` the checkpoint is paired with.
+    """
+
+    def __init__(self, *, fold_stats: bool = True) -> None:
         self.master = MasterState()
         self.workers: dict[str, WorkerProxyState] = {}
         self.dispatch = dispatch.initial_state(())
@@ -103,15 +145,22 @@ class Replay:
         self.seq = 0
         self.mono_ns = 0
         self.wall_ns = 0
+        self.max_mono_ns = 0
         self.events = 0
         self.opaque: Counter[str] = Counter()
+        self._fold_stats = fold_stats
 
     def feed(self, record: Record) -> None:
-        self.seq, self.mono_ns, self.wall_ns = record.seq, record.mono_ns, record.wall_ns
+        self.feed_event(record.seq, record.mono_ns, record.wall_ns, record.type, record.cause, record.event)
+
+    def feed_event(self, seq: int, mono_ns: int, wall_ns: int, type_name: str, cause: str, event: object) -> None:
+        """One event as the Journal wrote it; `event` is whatever it encoded, or read back from its line."""
+        self.seq, self.mono_ns, self.wall_ns = seq, mono_ns, wall_ns
+        if mono_ns > self.max_mono_ns:
+            self.max_mono_ns = mono_ns
         self.events += 1
-        event = record.event
-        if isinstance(event, msgspec.Raw):
-            self.opaque[record.type] += 1
+        if isinstance(event, msgspec.Raw) or type_name not in EVENT_TYPES:
+            self.opaque[type_name] += 1
             return
         if isinstance(event, DispatchStep):
             self.dispatch = dispatch.apply(self.dispatch, event)
@@ -119,11 +168,13 @@ class Replay:
         if isinstance(event, StatsReported | StatsReportDropped):
             # A report from a worker that was never admitted is dropped by the router, which journals it under
             # the worker's name as cause: the StatsAggregator never saw it, so it does not fold it either.
-            if not record.cause.startswith("worker:"):
+            if self._fold_stats and not cause.startswith("worker:"):
                 self.aggregator = stats_aggregator.apply(self.aggregator, event)
             return
+        if isinstance(event, StatsSnapshot | JournalCheckpoint):
+            return
         # The Master folds its own events and the worker facts it observes; its `apply` ignores the rest.
-        self.master = master.apply(self.master, event)
+        self.master = master.apply(self.master, event)  # type: ignore[arg-type]
         if isinstance(event, RunConfigured):
             self.dispatch = dispatch.initial_state(class_specs(event))
         elif isinstance(event, WorkerJoined):
@@ -132,7 +183,37 @@ class Replay:
             worker_id = getattr(event, "worker_id", None)
             proxy = self.workers.get(worker_id) if isinstance(worker_id, str) else None
             if proxy is not None:
-                self.workers[proxy.worker_id] = worker_proxy.apply(proxy, event)
+                self.workers[proxy.worker_id] = worker_proxy.apply(proxy, event)  # type: ignore[arg-type]
+
+    def image(self) -> bytes:
+        """This fold, minus statistics, for a `journal.checkpoint`."""
+        return msgspec.json.encode(
+            _FoldImage(
+                self.master,
+                self.workers,
+                self.dispatch,
+                self.seq,
+                self.mono_ns,
+                self.wall_ns,
+                self.max_mono_ns,
+                self.events,
+                dict(self.opaque),
+            )
+        )
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: JournalCheckpoint, snapshot: StatsSnapshot) -> Replay:
+        """The fold as it stood at the snapshot, as if every event before it had been fed."""
+        if checkpoint.image_version != CHECKPOINT_IMAGE_VERSION:
+            raise ValueError(f"checkpoint image version {checkpoint.image_version} is not {CHECKPOINT_IMAGE_VERSION}")
+        image = _fold_image_decoder.decode(checkpoint.state)
+        fold = cls()
+        fold.master, fold.workers, fold.dispatch = image.master, dict(image.workers), image.dispatch
+        fold.aggregator = stats_aggregator.restore(snapshot)
+        fold.seq, fold.mono_ns, fold.wall_ns = image.seq, image.mono_ns, image.wall_ns
+        fold.max_mono_ns, fold.events = image.max_mono_ns, image.events
+        fold.opaque = Counter(image.opaque)
+        return fold
 
     def state(self) -> ReplayState:
         return ReplayState(
@@ -145,7 +226,23 @@ class Replay:
             wall_ns=self.wall_ns,
             events=self.events,
             opaque=dict(sorted(self.opaque.items())),
+            max_mono_ns=self.max_mono_ns,
         )
+
+    @classmethod
+    def from_state(cls, state: ReplayState, *, fold_stats: bool = True) -> Replay:
+        """A fold that goes on from a replayed state (a resumed master's Journal goes on from its journal's)."""
+        fold = cls(fold_stats=fold_stats)
+        fold.master, fold.workers, fold.dispatch, fold.aggregator = (
+            state.master,
+            dict(state.workers),
+            state.dispatch,
+            state.aggregator,
+        )
+        fold.seq, fold.mono_ns, fold.wall_ns = state.seq, state.mono_ns, state.wall_ns
+        fold.max_mono_ns = state.max_mono_ns
+        fold.events, fold.opaque = state.events, Counter(state.opaque)
+        return fold
 
 
 def replay(
@@ -173,6 +270,76 @@ def replay_journal(
         until_seconds=until_seconds,
         started_mono_ns=contents.header.started_mono_ns,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayedFile:
+    """A journal file's state at one moment, and what reading it met on the way."""
+
+    header: Header
+    state: ReplayState
+    final: bool
+    """Whether `state` is the journal's last (no event was left out by `--at` / `--seq`)."""
+    torn_tail: bool
+    checkpoint_seq: int | None
+    """The checkpoint the fold started from; None when it started from the first event."""
+
+
+def replay_file(
+    path: str | os.PathLike[str], *, until_seq: int | None = None, until_seconds: float | None = None
+) -> ReplayedFile:
+    """`replay_journal(read_journal(path))`, without reading what the last suitable checkpoint already folded.
+
+    A checkpoint is suitable when the fold up to it is a prefix of the one asked for: its snapshot's seq is at most
+    `until_seq`, and no event before it is later than `until_seconds`. One that cannot be read (another image
+    version, a damaged line) is passed over for the one before it, and without any the fold starts at the top.
+    """
+    name = os.fspath(path)
+    with open_journal_for_reading(path) as file:
+        header = read_header(file, name)
+        body = file.tell()
+        limit_ns = None if until_seconds is None else header.started_mono_ns + round(until_seconds * 1e9)
+        fold, offset, checkpoint_seq = Replay(), body, None
+        for line_offset, line in last_lines_of_type(file, "journal.checkpoint", body):
+            restored = _restore(file, line_offset, line, body, until_seq, limit_ns)
+            if restored is not None:
+                fold, offset, checkpoint_seq = restored, line_offset, restored.seq
+                break
+        final, torn = True, False
+        for record in records_from(file, offset):
+            if record is None:
+                torn = True
+                break
+            late = limit_ns is not None and record.mono_ns > limit_ns
+            if late or (until_seq is not None and record.seq > until_seq):
+                final = False
+                break
+            fold.feed(record)
+    return ReplayedFile(header, fold.state(), final, torn, checkpoint_seq)
+
+
+def _restore(
+    file: IO[bytes], offset: int, line: bytes, body: int, until_seq: int | None, limit_ns: int | None
+) -> Replay | None:
+    """The fold a checkpoint line holds, if it is one, suits the limits and has its snapshot right before it."""
+    try:
+        record = decode_line(line)
+        checkpoint = record.event
+        if not isinstance(checkpoint, JournalCheckpoint):
+            return None
+        if until_seq is not None and checkpoint.stats_seq > until_seq:
+            return None
+        if limit_ns is not None and checkpoint.max_mono_ns > limit_ns:
+            return None
+        before = line_before(file, offset, body)
+        if before is None:
+            return None
+        snapshot = decode_line(before[1])
+        if snapshot.seq != checkpoint.stats_seq or not isinstance(snapshot.event, StatsSnapshot):
+            return None
+        return Replay.from_checkpoint(checkpoint, snapshot.event)
+    except (msgspec.DecodeError, msgspec.ValidationError, JournalError, ValueError):
+        return None
 
 
 # --- check: would the Dispatcher decide the same today? ---------------------------------------------------------
@@ -208,10 +375,42 @@ class CheckResult:
     commands: int
     steps: int
     divergence: Divergence | None
+    checkpoints: int = 0
+    bad_checkpoint: str = ""
+    """Why the first checkpoint that differs from the fold of the events before it does (ADR 0009)."""
 
     @property
     def ok(self) -> bool:
-        return self.divergence is None
+        return self.divergence is None and not self.bad_checkpoint
+
+
+def check_checkpoints(records: Iterable[Record]) -> tuple[int, str]:
+    """Each checkpoint against the fold of every event before it: `(checkpoints equal, first difference)`."""
+    fold = Replay()
+    previous: Record | None = None
+    equal = 0
+    for record in records:
+        event = record.event
+        if isinstance(event, JournalCheckpoint):
+            snapshot = previous.event if previous is not None and previous.seq == event.stats_seq else None
+            if not isinstance(snapshot, StatsSnapshot):
+                return equal, f"seq {record.seq}: no stats.snapshot {event.stats_seq} right before the checkpoint"
+            try:
+                restored = Replay.from_checkpoint(event, snapshot).state()
+            except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
+                return equal, f"seq {record.seq}: the checkpoint cannot be read: {exc}"
+            folded = fold.state()
+            if restored != folded:
+                parts = [
+                    name
+                    for name in ReplayState.__dataclass_fields__
+                    if getattr(restored, name) != getattr(folded, name)
+                ]
+                return equal, f"seq {record.seq}: the checkpoint differs from the fold in {', '.join(parts)}"
+            equal += 1
+        fold.feed(record)
+        previous = record
+    return equal, ""
 
 
 def _fields(struct: msgspec.Struct) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from horde.actors.base import EventSourcedActor, JournalSink, Query
-from horde.protocol.events import Event, StatsReportDropped, StatsReported
+from horde.protocol.events import Event, StatsReportDropped, StatsReported, StatsSnapshot
 from horde.protocol.messages import StatsReport
 from horde.runtime.stats import RunStats
 
@@ -32,6 +32,13 @@ class ReportReceived:
     cause: str = "stats"
 
 
+@dataclass(frozen=True, slots=True)
+class TakeSnapshot:
+    """The Journal asks for a `stats.snapshot` to pair with its next checkpoint (ADR 0009)."""
+
+    cause: str = "checkpoint"
+
+
 class GetStats(Query):
     __slots__ = ()
 
@@ -40,7 +47,9 @@ def _key(worker_id: str, incarnation: str) -> str:
     return f"{worker_id}/{incarnation}"
 
 
-def decide(state: AggregatorState, message: ReportReceived) -> list[Event]:
+def decide(state: AggregatorState, message: ReportReceived | TakeSnapshot) -> list[Event]:
+    if isinstance(message, TakeSnapshot):
+        return [snapshot_of(state)]
     report = message.report
     last = state.last_seq.get(_key(message.worker_id, report.incarnation), 0)
     if report.seq <= last:
@@ -60,6 +69,17 @@ def apply(state: AggregatorState, event: Event) -> AggregatorState:
     return state
 
 
+def snapshot_of(state: AggregatorState) -> StatsSnapshot:
+    return StatsSnapshot(state.stats.image(), dict(state.last_seq), state.reports_merged, state.reports_dropped)
+
+
+def restore(snapshot: StatsSnapshot) -> AggregatorState:
+    """The state a snapshot was taken of; `apply` then goes on from it as from the live one."""
+    return AggregatorState(
+        RunStats.from_image(snapshot.stats), dict(snapshot.last_seq), snapshot.reports_merged, snapshot.reports_dropped
+    )
+
+
 class StatsAggregator(EventSourcedActor[AggregatorState]):
     source = "stats"
 
@@ -73,7 +93,7 @@ class StatsAggregator(EventSourcedActor[AggregatorState]):
         super().__init__(state or AggregatorState(), journal)
         self._acknowledge = acknowledge
 
-    def decide(self, state: AggregatorState, message: ReportReceived) -> list[Event]:
+    def decide(self, state: AggregatorState, message: ReportReceived | TakeSnapshot) -> list[Event]:
         return decide(state, message)
 
     def apply(self, state: AggregatorState, event: Event) -> AggregatorState:

@@ -15,12 +15,13 @@ import zmq.green as zmq
 
 from horde.actors.control_plane import ControlPlane
 from horde.actors.journal import JournalUnwritable, reopen_journal_file
-from horde.actors.replay import ReplayState, replay_journal
+from horde.actors.replay import ReplayState, replay_file
 from horde.actors.runners import MasterRunner
 from horde.actors.worker import MasterClock, QuitRequest, Worker, WorkerOutcome, WorkerSettings
 from horde.cli.console import load_plugins
 from horde.cli.options import RunOptions, UsageError
 from horde.cli.run import (
+    checkpoint_bytes,
     class_specs,
     exit_code,
     install_stop_signals,
@@ -32,7 +33,7 @@ from horde.cli.run import (
 )
 from horde.protocol import codec
 from horde.protocol.errors import RPCError, RPCReceiveError
-from horde.protocol.journal import JournalError, read_journal
+from horde.protocol.journal import JournalError
 from horde.protocol.messages import LocustfileReply, LocustfileRequest, MasterQuit
 from horde.protocol.zmq_transport import ZmqMasterTransport, ZmqWorkerTransport
 from horde.runtime.stats import StatsRecorder
@@ -85,6 +86,7 @@ def run_master(options: RunOptions, argv: list[str]) -> int:
         locustfile=read_locustfile(options.locustfile),
         resume=resumed,
         auth_token=options.auth_token or "",
+        checkpoint_bytes=checkpoint_bytes(options),
     )
     plugins.attach(control, journal_path)  # plugins: fed from the journal from here on
     environment.runner = MasterRunner(control, environment)
@@ -131,7 +133,7 @@ def run_master(options: RunOptions, argv: list[str]) -> int:
 def resumed_run(path: str) -> ReplayState:
     """The state a killed master left in its journal, if that run can still be carried on."""
     try:
-        state = replay_journal(read_journal(path))
+        state = replay_file(path).state
     except JournalError as exc:
         raise UsageError(str(exc)) from None
     if state.master.config is None:

@@ -52,6 +52,7 @@ class RunOptions:
     exclude_tags: list[str] | None = None
     stop_timeout: float = 0.0
     journal: str | None = None
+    journal_checkpoint_mb: float = 16.0
     csv: str | None = None
     json: str | None = None
     # --- plugins (horde.actors.plugin, ADR 0008) ---
@@ -89,7 +90,7 @@ _INT_FIELDS = {
     "master_port",
     "master_bind_port",
 }
-_FLOAT_FIELDS = {"spawn_rate", "stats_interval", "heartbeat_interval"}
+_FLOAT_FIELDS = {"spawn_rate", "stats_interval", "heartbeat_interval", "journal_checkpoint_mb"}
 _DURATION_FIELDS = {"run_time", "stop_timeout", "expect_workers_max_wait"}
 _BOOL_FIELDS = {"only_summary", "master", "worker", "headless", "quit_when_master_lost"}
 _LIST_FIELDS = {"tags", "exclude_tags", "user_classes", "threshold", "plugin", "plugin_opt"}
@@ -122,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--journal",
         help="where to write the run's event journal (default: ./horde-runs/<start time>-<run id>.jsonl)",
+    )
+    parser.add_argument(
+        "--journal-checkpoint-mb",
+        metavar="MB",
+        help="journal megabytes between the checkpoints that make replay and --resume fast (default 16; 0: none)",
     )
     parser.add_argument("--csv", metavar="PREFIX", help="write Locust-compatible CSV files PREFIX_stats.csv etc.")
     parser.add_argument("--json", metavar="PATH", help="write the final summary as JSON to PATH ('-' = stdout)")
@@ -263,6 +269,8 @@ def _validate(options: RunOptions) -> None:
         raise UsageError("-t/--run-time must be above 0")
     if options.stats_interval <= 0 or options.heartbeat_interval <= 0:
         raise UsageError("--stats-interval and --heartbeat-interval must be above 0")
+    if not (options.journal_checkpoint_mb >= 0 and math.isfinite(options.journal_checkpoint_mb)):
+        raise UsageError(f"--journal-checkpoint-mb must be 0 or more, got {options.journal_checkpoint_mb:g}")
     if options.heartbeat_liveness < 1:
         raise UsageError("--heartbeat-liveness must be 1 or more")
     if options.resume and not options.master:

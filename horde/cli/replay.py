@@ -13,9 +13,9 @@ import sys
 from typing import Any, NoReturn
 
 from horde.actors import dispatch
-from horde.actors.replay import ReplayState, check, records_until, replay, timeline
+from horde.actors.replay import ReplayState, check, check_checkpoints, records_until, replay_file, timeline
 from horde.cli.options import UsageError, parse_duration
-from horde.protocol.journal import Header, JournalContents, JournalError
+from horde.protocol.journal import Header, JournalError
 from horde.protocol.journal import read_journal as read
 from horde.runtime.reports import format_errors_table, format_percentiles_table, format_stats_table
 from horde.runtime.stats import summary_dict
@@ -51,32 +51,43 @@ def run_replay(argv: list[str]) -> int:
     if args.seq is not None and args.seq < 0:
         raise UsageError(f"--seq must be >= 0, got {args.seq}")
     try:
-        contents = read(args.file)
+        if args.check or args.timeline:
+            return _read_whole(args.file, args, until_seconds)
+        replayed = replay_file(args.file, until_seq=args.seq, until_seconds=until_seconds)
     except JournalError as exc:
         raise UsageError(str(exc)) from None
+    state = replayed.state
+    if replayed.torn_tail:
+        _warn_torn(state.seq)
+    start = replayed.header.started_mono_ns
+    # Asked for a moment between two events, the state is the earlier event's, seen from that moment.
+    now_ns = state.mono_ns if replayed.final or until_seconds is None else start + round(until_seconds * 1e9)
+    if args.json:
+        print(json.dumps(state_dict(replayed.header, state, now_ns), indent=2, sort_keys=True))
+    else:
+        print(format_state(replayed.header, state, now_ns, final=replayed.final))
+    return 0
+
+
+def _warn_torn(last_seq: int) -> None:
+    print(
+        f"horde: warning: the journal's last line is torn (the run was killed?); replaying up to seq {last_seq}",
+        file=sys.stderr,
+    )
+
+
+def _read_whole(path: str, args: argparse.Namespace, until_seconds: float | None) -> int:
+    """--check and --timeline look at every event, so they read the whole journal."""
+    contents = read(path)
     if contents.torn_tail:
-        last = contents.records[-1].seq if contents.records else 0
-        print(
-            f"horde: warning: the journal's last line is torn (the run was killed?); replaying up to seq {last}",
-            file=sys.stderr,
-        )
+        _warn_torn(contents.records[-1].seq if contents.records else 0)
     start = contents.header.started_mono_ns
     records = list(
         records_until(contents.records, until_seq=args.seq, until_seconds=until_seconds, started_mono_ns=start)
     )
     if args.check:
         return _check(records)
-    if args.timeline:
-        _print_timeline(records, start, args.type, args.source)
-        return 0
-    state = replay(records)
-    final = len(records) == len(contents.records)
-    # Asked for a moment between two events, the state is the earlier event's, seen from that moment.
-    now_ns = state.mono_ns if final or until_seconds is None else start + round(until_seconds * 1e9)
-    if args.json:
-        print(json.dumps(state_dict(contents.header, state, now_ns), indent=2, sort_keys=True))
-    else:
-        print(format_state(contents, state, now_ns, final=final))
+    _print_timeline(records, start, args.type, args.source)
     return 0
 
 
@@ -85,7 +96,14 @@ def _check(records: list[Any]) -> int:
     if result.divergence is not None:
         print(f"horde replay --check: DIVERGED at {result.divergence.describe()}")
         return 1
-    print(f"horde replay --check: ok, {result.steps} dispatch steps from {result.commands} commands re-decided alike")
+    checkpoints, difference = check_checkpoints(records)
+    if difference:
+        print(f"horde replay --check: BAD CHECKPOINT at {difference}")
+        return 1
+    print(
+        f"horde replay --check: ok, {result.steps} dispatch steps from {result.commands} commands re-decided alike;"
+        f" {checkpoints} checkpoint(s) equal to the fold before them"
+    )
     return 0
 
 
@@ -161,8 +179,8 @@ def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{name} {count}" for name, count in sorted(counts.items())) or "no users"
 
 
-def format_state(contents: JournalContents, state: ReplayState, now_ns: int, *, final: bool) -> str:
-    header, run, dsp = contents.header, state.master, state.dispatch
+def format_state(header: Header, state: ReplayState, now_ns: int, *, final: bool) -> str:
+    run, dsp = state.master, state.dispatch
     now = now_ns / 1e9
     elapsed = (now_ns - header.started_mono_ns) / 1e9 if state.seq else 0.0
     moment = f"the end ({elapsed:.3f} s)" if final else f"{elapsed:.3f} s"

@@ -109,6 +109,10 @@ def open_journal(options: RunOptions, argv: list[str]) -> tuple[Any, Any, str]:
     return file, header, path
 
 
+def checkpoint_bytes(options: RunOptions) -> int:
+    return round(options.journal_checkpoint_mb * 1024 * 1024)
+
+
 def shape_function(locustfile: Locustfile, environment: Environment) -> Any:
     if locustfile.shape_class is None:
         return None
@@ -164,6 +168,7 @@ def run_local(options: RunOptions, argv: list[str]) -> int:
         header,
         link.master_side,
         shape=None,
+        checkpoint_bytes=checkpoint_bytes(options),
     )
     plugins.attach(control, journal_path)  # plugins: fed from the journal from here on
     link.on_master_receive(control.on_worker_message)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import msgspec
 
 from horde.protocol.dispatch import DispatchStep
-from horde.protocol.stats import StatsDelta
+from horde.protocol.stats import StatsDelta, StatsImage
 
 
 class RunStateChanged(msgspec.Struct, frozen=True):
@@ -133,12 +133,38 @@ class StatsReportDropped(msgspec.Struct, frozen=True):
     reason: str
 
 
+class StatsSnapshot(msgspec.Struct, frozen=True):
+    """The StatsAggregator's whole state after every stats event before this one (ADR 0009).
+
+    Folding it changes nothing; it is there so replay can start from it instead of from the first report.
+    """
+
+    stats: StatsImage
+    last_seq: dict[str, int]
+    reports_merged: int
+    reports_dropped: int
+
+
 class JournalGap(msgspec.Struct, frozen=True):
     """Events `from_seq`..`to_seq` could not be written (disk full, I/O error): the record says where it is blind."""
 
     from_seq: int
     to_seq: int
     error: str
+
+
+class JournalCheckpoint(msgspec.Struct, frozen=True):
+    """The replay fold of every event up to the `stats.snapshot` just before it, written by the Journal (ADR 0009).
+
+    `state` is that fold's image, which `horde.actors.replay` reads (the protocol does not know the actors' state
+    types); `image_version` says its shape, and a reader that does not know it folds from the start instead.
+    `max_mono_ns` is the latest `mono_ns` of any event so far, so `replay --at` knows whether it may start here.
+    """
+
+    stats_seq: int
+    max_mono_ns: int
+    image_version: int
+    state: msgspec.Raw
 
 
 class FrameRejected(msgspec.Struct, frozen=True):
@@ -165,8 +191,10 @@ Event = (
     | WorkerLeft
     | StatsReported
     | StatsReportDropped
+    | StatsSnapshot
     | FrameRejected
     | JournalGap
+    | JournalCheckpoint
     | DispatchStep
 )
 
@@ -186,8 +214,10 @@ EVENT_TYPES: dict[str, type[Event]] = {
     "worker.left": WorkerLeft,
     "stats.reported": StatsReported,
     "stats.report_dropped": StatsReportDropped,
+    "stats.snapshot": StatsSnapshot,
     "protocol.frame_rejected": FrameRejected,
     "journal.gap": JournalGap,
+    "journal.checkpoint": JournalCheckpoint,
     "dispatch.step": DispatchStep,
 }
 EVENT_NAMES: dict[type[Event], str] = {cls: name for name, cls in EVENT_TYPES.items()}

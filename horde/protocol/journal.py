@@ -6,6 +6,7 @@ This module only encodes and decodes; the Journal actor owns the file while a ru
 
 from __future__ import annotations
 
+import mmap
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -178,6 +179,74 @@ def read_journal(path: str | os.PathLike[str]) -> JournalContents:
 def iter_lines(path: str | os.PathLike[str]) -> Iterator[bytes]:
     with open(path, "rb") as f:
         yield from f
+
+
+def open_journal_for_reading(path: str | os.PathLike[str]) -> IO[bytes]:
+    """The journal file, open at its start; every way it cannot be opened becomes one JournalError."""
+    name = os.fspath(path)
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise JournalError(f"journal {name!r} does not exist") from None
+    except IsADirectoryError:
+        raise JournalError(f"{name!r} is a directory, not a journal") from None
+    except OSError as exc:
+        raise JournalError(f"cannot read {name!r}: {exc.strerror or exc}") from None
+
+
+def read_header(file: IO[bytes], name: str) -> Header:
+    first = file.readline()
+    if not first:
+        raise JournalError(f"{name!r} is empty, not a journal")
+    return decode_header(first)
+
+
+def records_from(file: IO[bytes], offset: int) -> Iterator[Record | None]:
+    """The records from byte `offset` (a line's start) on; a torn last line ends them with one None."""
+    file.seek(offset)
+    number = 0
+    for number, line in enumerate(file, start=1):
+        try:
+            yield decode_record(line)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            if not line.endswith(b"\n"):  # only the last line can lack its newline
+                yield None
+                return
+            raise JournalError(f"record {number} after byte {offset} is not a journal record: {exc}") from None
+
+
+def last_lines_of_type(file: IO[bytes], type_name: str, start: int) -> Iterator[tuple[int, bytes]]:
+    """`(offset, line)` of each whole line that names `type_name`, last first, never before byte `start`.
+
+    A search from the end of a memory map: finding the last checkpoint of a 1 GB journal reads only its tail.
+    The lines are candidates (the name could be inside another event's data); the caller decodes to be sure.
+    """
+    size = os.fstat(file.fileno()).st_size
+    if size <= start:
+        return
+    needle = b'"type":"%s"' % type_name.encode()
+    with mmap.mmap(file.fileno(), size, access=mmap.ACCESS_READ) as view:
+        end = size
+        while True:
+            found = view.rfind(needle, start, end)
+            if found < 0:
+                return
+            line_start = view.rfind(b"\n", 0, found) + 1
+            line_end = view.find(b"\n", found)
+            if line_end >= 0 and line_start >= start:
+                yield line_start, view[line_start : line_end + 1]
+            end = line_start
+
+
+def line_before(file: IO[bytes], offset: int, start: int) -> tuple[int, bytes] | None:
+    """The whole line that ends just before byte `offset`, if it starts at or after `start`."""
+    if offset - 1 <= start:
+        return None
+    with mmap.mmap(file.fileno(), offset, access=mmap.ACCESS_READ) as view:
+        line_start = view.rfind(b"\n", 0, offset - 1) + 1
+        if line_start < start:
+            return None
+        return line_start, view[line_start:offset]
 
 
 def _read_file(file: IO[bytes], name: str) -> JournalContents:

@@ -83,3 +83,28 @@ class StatsDelta(msgspec.Struct, frozen=True):
 
     def is_empty(self) -> bool:
         return not (self.entries or self.errors or self.exceptions or self.seconds)
+
+
+class ExceptionImage(msgspec.Struct, frozen=True):
+    """A merged user-code exception, with the workers that raised it."""
+
+    message: str
+    traceback: str
+    count: int
+    nodes: tuple[str, ...]
+
+
+class StatsImage(msgspec.Struct, frozen=True):
+    """A whole merged RunStats, as a journal checkpoint carries it (ADR 0009).
+
+    It reuses the delta types because a merged entry has exactly a delta's fields; `total` is the "Aggregated"
+    row, kept whole rather than re-added from `seconds` so that restoring gives back the same float sums.
+    """
+
+    entries: tuple[EntryDelta, ...]
+    total: EntryDelta
+    seconds: tuple[SecondDelta, ...]
+    errors: tuple[ErrorDelta, ...]
+    exceptions: tuple[ExceptionImage, ...]
+    first_second: int | None
+    last_second: int | None

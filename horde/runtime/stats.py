@@ -22,7 +22,15 @@ from dataclasses import dataclass, field
 from math import frexp
 from typing import Any
 
-from horde.protocol.stats import EntryDelta, ErrorDelta, ExceptionDelta, SecondDelta, StatsDelta
+from horde.protocol.stats import (
+    EntryDelta,
+    ErrorDelta,
+    ExceptionDelta,
+    ExceptionImage,
+    SecondDelta,
+    StatsDelta,
+    StatsImage,
+)
 from horde.runtime import histogram
 from horde.runtime.histogram import SUB_BUCKET_SCALE, SUB_BUCKETS, ZERO_BUCKET
 
@@ -509,6 +517,45 @@ class RunStats:
         known.first_seen = min(known.first_seen, delta.first_seen)
         known.last_seen = max(known.last_seen, delta.last_seen)
 
+    def image(self) -> StatsImage:
+        """Everything merged so far as plain data, so a journal checkpoint can carry it (ADR 0009).
+
+        The maps are copies: the image is encoded later, on the Journal's thread, while merging goes on.
+        """
+        return StatsImage(
+            entries=tuple(_entry_image(entry) for entry in self.entries.values()),
+            total=_entry_image(self.total),
+            seconds=tuple(_second_image(second, tally) for second, tally in self.seconds.items()),
+            errors=tuple(
+                ErrorDelta(e.method, e.name, e.error, e.occurrences, e.first_seen, e.last_seen)
+                for e in self.errors.values()
+            ),
+            exceptions=tuple(
+                ExceptionImage(e.message, e.traceback, e.count, tuple(sorted(e.nodes)))
+                for e in self.exceptions.values()
+            ),
+            first_second=self.span.first_second,
+            last_second=self.span.last_second,
+        )
+
+    @classmethod
+    def from_image(cls, image: StatsImage) -> RunStats:
+        """The RunStats an image was taken of: equal to it, float sums and dict orders included."""
+        stats = cls()
+        stats.span.first_second, stats.span.last_second = image.first_second, image.last_second
+        for entry in image.entries:
+            stats.entries[(entry.method, entry.name)] = _entry_from_image(entry, stats.span)
+        stats.total = _entry_from_image(image.total, stats.span)
+        for second in image.seconds:
+            stats.seconds[second.second] = _timings_from_image(Timings(), second)
+        for e in image.errors:
+            stats.errors[(e.method, e.name, e.error)] = ErrorStats(
+                e.method, e.name, e.error, e.occurrences, e.first_seen, e.last_seen
+            )
+        for x in image.exceptions:
+            stats.exceptions[(x.message, x.traceback)] = ExceptionStats(x.message, x.traceback, x.count, set(x.nodes))
+        return stats
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, RunStats):
             return NotImplemented
@@ -564,6 +611,62 @@ class RunStats:
                 avg_content_length=cumulative.avg_content_length,
                 percentiles=percentiles,
             )
+
+
+def _entry_image(entry: EntryStats) -> EntryDelta:
+    return EntryDelta(
+        entry.method,
+        entry.name,
+        entry.num_requests,
+        entry.num_none_requests,
+        entry.num_failures,
+        entry.total_response_time,
+        entry.min_response_time,
+        entry.max_response_time,
+        entry.total_content_length,
+        dict(entry.buckets),
+        dict(entry.requests_per_second),
+        dict(entry.failures_per_second),
+    )
+
+
+def _second_image(second: int, tally: Timings) -> SecondDelta:
+    return SecondDelta(
+        second,
+        tally.num_requests,
+        tally.num_none_requests,
+        tally.num_failures,
+        tally.total_response_time,
+        tally.min_response_time,
+        tally.max_response_time,
+        tally.total_content_length,
+        dict(tally.buckets),
+    )
+
+
+def _timings_from_image(timings: Timings, image: EntryDelta | SecondDelta) -> Timings:
+    """Fields set, not added: adding would be exact for counts but could round a float sum differently."""
+    timings.num_requests = image.num_requests
+    timings.num_none_requests = image.num_none_requests
+    timings.num_failures = image.num_failures
+    timings.total_response_time = image.total_response_time
+    timings.min_response_time = image.min_response_time
+    timings.max_response_time = image.max_response_time
+    timings.total_content_length = image.total_content_length
+    timings.buckets = dict(image.buckets)
+    return timings
+
+
+def _entry_from_image(image: EntryDelta, span: RunSpan) -> EntryStats:
+    entry = EntryStats(
+        method=image.method,
+        name=image.name,
+        span=span,
+        requests_per_second=dict(image.requests_per_second),
+        failures_per_second=dict(image.failures_per_second),
+    )
+    _timings_from_image(entry, image)
+    return entry
 
 
 def summary_dict(stats: RunStats) -> dict[str, Any]:

@@ -53,3 +53,38 @@ def test_a_full_disk_leaves_a_recorded_gap_and_the_writer_goes_on() -> None:
     gap = records[-1].event
     assert isinstance(gap, JournalGap) and (gap.from_seq, gap.to_seq) == (4, 6) and "space" in gap.error
     assert records[-1].type == "journal.gap" and records[-1].source == "journal"
+
+
+def test_a_checkpoint_follows_the_snapshot_it_asked_for_once_enough_bytes_were_written() -> None:
+    from horde.actors.replay import Replay
+    from horde.actors.stats_aggregator import AggregatorState, snapshot_of
+    from horde.protocol.events import JournalCheckpoint, StatsSnapshot
+
+    disk = FillingDisk()
+    requests: list[int] = []
+    journal = Journal.start(
+        disk,
+        journal_header("r", ["horde"], {}, 0, "0.1.0"),
+        request_snapshot=lambda: requests.append(1),
+        checkpoint_bytes=1000,
+    )
+    try:
+        for users in range(1, 40):  # about 120 bytes each: asked once, however many more follow
+            journal.tell(Append("master", "cli", RunTargetChanged(users, 1.0)))
+        journal.ask(Flush())
+        assert len(requests) == 1
+        journal.tell(Append("stats", "checkpoint", snapshot_of(AggregatorState())))
+        journal.tell(Append("master", "cli", RunTargetChanged(99, 1.0)))
+        journal.ask(Flush())
+    finally:
+        journal.stop()
+    records = [decode_record(line) for line in disk.saved.splitlines(keepends=True)[1:]]
+    assert [r.type for r in records[-3:]] == ["stats.snapshot", "journal.checkpoint", "run.target_changed"]
+    snapshot, checkpoint = records[-3], records[-2]
+    assert isinstance(snapshot.event, StatsSnapshot) and isinstance(checkpoint.event, JournalCheckpoint)
+    assert checkpoint.event.stats_seq == snapshot.seq == checkpoint.seq - 1
+    restored = Replay.from_checkpoint(checkpoint.event, snapshot.event)
+    folded = Replay()
+    for record in records[:-2]:
+        folded.feed(record)
+    assert restored.state() == folded.state() and restored.master.target_users == 39

@@ -6,11 +6,12 @@ import json
 import math
 from fractions import Fraction
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from horde.protocol.stats import StatsDelta
+from horde.protocol.stats import StatsDelta, StatsImage
 from horde.runtime.exceptions import CatchResponseError
 from horde.runtime.histogram import RELATIVE_ERROR, bucket_of
 from horde.runtime.stats import (
@@ -250,6 +251,45 @@ def test_replaying_the_same_deltas_compares_equal_and_different_ones_do_not() ->
     assert live == replayed
     assert live != merged(*deltas[:-1])
     assert live != "not stats"
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["/a", "/b", "/c"]),
+            st.one_of(st.none(), st.floats(min_value=-1.0, max_value=1e6, allow_nan=False)),
+            st.sampled_from([None, "timeout", "HTTP 500"]),
+            st.integers(min_value=0, max_value=20),  # second offset
+            st.integers(min_value=0, max_value=2),  # which worker
+            st.booleans(),  # a user-code exception too
+        ),
+        max_size=80,
+    )
+)
+def test_an_image_through_json_restores_an_equal_run_stats(
+    batch: list[tuple[str, float | None, str | None, int, int, bool]],
+) -> None:
+    clock = FakeClock()
+    recorders = [StatsRecorder(clock) for _ in range(3)]
+    stats = RunStats()
+    for name, response_time, error, offset, worker, raised in sorted(batch, key=lambda r: r[3]):
+        clock.now = T0 + offset + 0.25
+        recorders[worker].record("GET", name, response_time, 7, error)
+        if raised:
+            recorders[worker].record_exception(f"boom on {name}", "tb")
+        if offset % 3 == 0:
+            stats.merge(recorders[worker].take_delta(), f"w{worker}")
+    for worker, recorder in enumerate(recorders):
+        stats.merge(recorder.take_delta(), f"w{worker}")
+
+    image = msgspec.json.decode(msgspec.json.encode(stats.image()), type=StatsImage)
+    restored = RunStats.from_image(image)
+
+    assert restored == stats
+    assert summary_dict(restored) == summary_dict(stats)
+    assert restored.history() == stats.history()
+    assert restored.total.span is restored.span and all(e.span is restored.span for e in restored.entries.values())
 
 
 def test_errors_and_exceptions_merge_across_workers() -> None:
