@@ -1,17 +1,14 @@
 """What the journal costs: bytes per minute, requests per second on the load path, and replay time.
 
-Run on demand, not a test: `python benchmarks/journal.py [--seconds 8] [--rounds 2] [--hours 1.0]`.
+Run on demand, not a test: `python benchmarks/journal.py [--seconds 8] [--rounds 6] [--hours 1.0]`.
 
 1. Bytes per minute for 10 workers and 20 endpoints, simulated with the real encoders: each worker sends a
    heartbeat every second and a statistics delta every 2 s (the default interval) of a StatsRecorder that
    recorded 100 requests per second over 20 endpoints with spread-out response times.
 2. The journal's cost on the load path: real local runs (`horde run`, benchmarks/locustfiles/fast_root.py,
-   the built-in target) journaling to a file on disk vs to a file on tmpfs (/dev/shm). /dev/null is not
-   possible: `open_journal_file` opens with mode "xb" (a journal never overwrites), which refuses an existing
-   path. The disk journal goes to the system's temporary directory (it must be on disk, not tmpfs, for the
-   comparison to mean anything). The tmpfs run still encodes every event, so this measures the file system's
-   share; the encoding's share is in figure 1's encode time. Rounds alternate disk and tmpfs, and the median
-   of each is compared.
+   against nginx when installed, as in throughput.py) journaling to a file in the system's temporary directory
+   vs to /dev/null (which still encodes every event: the file system's share is what differs). Runs alternate
+   which goes first; the medians of requests/s and of requests per CPU-second of the horde process are compared.
 3. Replay of a simulated one-hour, 100-worker journal (same event mix as 1, with 5 endpoints; about 1.2 GB),
    written by the real Journal and StatsAggregator actors, so it holds the checkpoints a real run's would
    (ADR 0009): the time `horde replay` takes to rebuild the final state from the last checkpoint (what
@@ -25,6 +22,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -255,45 +253,79 @@ def replay_hour(hours: float) -> None:
           f" {final.state.aggregator.reports_merged:,} reports merged")  # fmt: skip
 
 
-def load_path_cost(run_seconds: int, rounds: int, users: int) -> None:
-    target = subprocess.Popen([sys.executable, "-m", "horde.cli.target", "--port", "0"], stdout=subprocess.PIPE,
-                              text=True, cwd=REPO)  # fmt: skip
-    assert target.stdout is not None
-    url = f"http://127.0.0.1:{int(target.stdout.readline().split()[-1])}"
-    rps: dict[str, list[float]] = {"disk": [], "tmpfs": []}
-    try:
-        with tempfile.TemporaryDirectory() as disk, tempfile.TemporaryDirectory(dir="/dev/shm") as shm:
+def load_path_cost(run_seconds: int, rounds: int, users: int, target_choice: str) -> None:
+    """Alternating runs journaling to a file on disk and to /dev/null; the journal is what differs between them."""
+    from throughput import choose_target
+
+    rps: dict[str, list[float]] = {"disk": [], "/dev/null": []}
+    per_cpu: dict[str, list[float]] = {"disk": [], "/dev/null": []}
+    cpu_seconds: list[float] = []
+    journaling: list[tuple[float, int, int]] = []
+    with tempfile.TemporaryDirectory() as disk:
+        target = choose_target(target_choice, Path(disk))
+        if target is None:
+            return
+        target.start()
+        try:
             for k in range(rounds):
-                for where, directory in (("disk", disk), ("tmpfs", shm)):
-                    journal = os.path.join(directory, f"run{k}.jsonl")
-                    summary = os.path.join(disk, f"summary-{where}-{k}.json")
+                order = (("disk", os.path.join(disk, f"run{k}.jsonl")), ("/dev/null", os.devnull))
+                for where, journal in order if k % 2 == 0 else order[::-1]:
+                    summary = os.path.join(disk, f"summary-{k}-{where.strip('/').replace('/', '-')}.json")
+                    before = resource.getrusage(resource.RUSAGE_CHILDREN)
                     subprocess.run(
                         [sys.executable, "-m", "horde", "run", "-f", str(REPO / "benchmarks/locustfiles/fast_root.py"),
-                         "-H", url, "-u", str(users), "-r", "1000", "-t", f"{run_seconds}s", "--only-summary",
+                         "-H", target.url, "-u", str(users), "-r", "1000", "-t", f"{run_seconds}s", "--only-summary",
                          "--journal", journal, "--json", summary],
                         cwd=REPO, check=True, capture_output=True, timeout=run_seconds + 60,
                     )  # fmt: skip
+                    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
                     aggregated = json.loads(Path(summary).read_text())["aggregated"]
                     rps[where].append(aggregated["total_rps"])
-    finally:
-        target.terminate()
-        target.wait(timeout=10)
-    disk_rps, tmpfs_rps = statistics.median(rps["disk"]), statistics.median(rps["tmpfs"])
-    cost = (tmpfs_rps - disk_rps) / tmpfs_rps * 100
-    print(f"2. load path, {users} users, {rounds} x {run_seconds} s each: journal on disk {disk_rps:.0f} req/s,"
-          f" on tmpfs {tmpfs_rps:.0f} req/s (medians; rounds {rps}): cost {cost:+.1f} % (goal < 3 %)")  # fmt: skip
+                    per_cpu[where].append(aggregated["num_requests"] / cpu)
+                    if where == "disk":
+                        cpu_seconds.append(cpu)
+                        journaling.append(rewrite_seconds(Path(journal), Path(disk) / f"again{k}.jsonl"))
+        finally:
+            target.stop()
+    disk_rps, null_rps = statistics.median(rps["disk"]), statistics.median(rps["/dev/null"])
+    disk_cpu, null_cpu = statistics.median(per_cpu["disk"]), statistics.median(per_cpu["/dev/null"])
+    spread = max(statistics.pstdev(v) / statistics.mean(v) for v in rps.values()) * 100
+    print(f"2. load path, {users} users against {target.name}, {rounds} x {run_seconds} s each way, alternating:"
+          f" journal on disk {disk_rps:,.0f} req/s and {disk_cpu:,.0f} requests per CPU-second, to /dev/null"
+          f" {null_rps:,.0f} req/s and {null_cpu:,.0f} per CPU-second (medians; run-to-run spread {spread:.1f} %)."
+          f" Cost: {(null_rps - disk_rps) / null_rps * 100:+.1f} % of req/s,"
+          f" {(null_cpu - disk_cpu) / null_cpu * 100:+.1f} % of requests per CPU-second (goal < 3 %)")  # fmt: skip
+    share = statistics.median(j[0] / c for j, c in zip(journaling, cpu_seconds, strict=True)) * 100
+    events, size = journaling[-1][1], journaling[-1][2]
+    print(f"   Directly: a run's journal ({events} events, {size / 1e3:.0f} kB in {run_seconds} s) takes"
+          f" {statistics.median(j[0] for j in journaling) * 1e3:.1f} ms to encode and write again, event by event,"
+          f" to a file on disk: {share:.3f} % of the run's CPU (median of {len(journaling)} runs)")  # fmt: skip
+
+
+def rewrite_seconds(journal: Path, again: Path) -> tuple[float, int, int]:
+    """Time to encode every event of `journal` again and write it, unbuffered, as the Journal actor does."""
+    contents = read(journal)
+    with open(again, "xb", buffering=0) as out:
+        t0 = time.perf_counter()
+        for r in contents.records:
+            out.write(encode_record(r.seq, r.mono_ns, r.wall_ns, r.source, r.cause, r.event, r.type))  # type: ignore[arg-type]
+        elapsed = time.perf_counter() - t0
+    return elapsed, len(contents.records), journal.stat().st_size
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--seconds", type=int, default=8, help="length of each real run")
-    p.add_argument("--rounds", type=int, default=2, help="disk/tmpfs pairs of real runs")
+    p.add_argument("--rounds", type=int, default=6, help="disk and /dev/null runs of each")
+    p.add_argument("--target", default="auto", choices=("auto", "nginx", "builtin"), help="as in throughput.py")
     p.add_argument("--users", type=int, default=10)
     p.add_argument("--hours", type=float, default=1.0, help="length of the simulated replay journal")
     args = p.parse_args()
     bytes_per_minute()
-    load_path_cost(args.seconds, args.rounds, args.users)
-    replay_hour(args.hours)
+    load_path_cost(args.seconds, args.rounds, args.users, args.target)
+    if args.hours > 0:
+        replay_hour(args.hours)
 
 
 if __name__ == "__main__":

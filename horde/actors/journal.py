@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import time
 from collections.abc import Callable
 from typing import IO, Any
@@ -53,7 +54,13 @@ class LastSeq(Query):
 
 
 def open_journal_file(path: str) -> IO[bytes]:
+    """A new file (never an existing one: a journal is never overwritten), or a character device such as /dev/null.
+
+    /dev/null is how to run without keeping a journal, and what the journal's cost is measured against.
+    """
     try:
+        if _is_character_device(path):
+            return open(path, "wb", buffering=0)  # noqa: SIM115 - the Journal actor owns it from here
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, exist_ok=True)
         return open(path, "xb", buffering=0)  # write-through: a killed master loses no event it journaled
@@ -61,6 +68,13 @@ def open_journal_file(path: str) -> IO[bytes]:
         raise JournalUnwritable(f"journal {path!r} already exists; choose another --journal path") from None
     except OSError as exc:
         raise JournalUnwritable(f"cannot write journal {path!r}: {exc.strerror or exc}") from None
+
+
+def _is_character_device(path: str) -> bool:
+    try:
+        return stat.S_ISCHR(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 class Journal(HordeActor):

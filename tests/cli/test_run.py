@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import json
 import signal
 import subprocess
@@ -123,6 +124,18 @@ def test_user_classes_named_on_the_command_line(fresh_target: Target, tmp_path: 
     records = read_journal(tmp_path / "run.jsonl").records
     assert next(r.event for r in records if r.type == "run.configured").user_classes == {"Visitor": (1.0, 0)}
     assert [r.event for r in records if r.type == "worker.users_reported"][-1].user_counts == {"Visitor": 3}
+
+
+def test_a_journal_to_dev_null_runs_without_keeping_one(fresh_target: Target, tmp_path: Path) -> None:
+    """A character device is the one existing path a journal may be opened on: it is how to keep none."""
+    result = horde(
+        "run", "-f", str(LOCUSTFILES / "shop.py"), "-H", fresh_target.url, "-u", "2", "-r", "10", "-t", "1s",
+        "--journal", os.devnull, "--json", "summary.json", "--only-summary",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode in (0, 1), result.stderr
+    assert json.loads((tmp_path / "summary.json").read_text())["aggregated"]["num_requests"] > 0
+    assert not list(tmp_path.glob("**/*.jsonl"))
 
 
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
