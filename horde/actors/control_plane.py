@@ -61,7 +61,6 @@ from horde.protocol.messages import (
     Spawn,
     Spawning,
     SpawningComplete,
-    StatsAck,
     StatsReport,
     Stopped,
     StopRun,
@@ -108,6 +107,7 @@ class ControlPlane:
         self.environment: Any = None
         self._bad_frames: dict[str, int] = {}
         self._auth_token = auth_token
+        self._acks: dict[str, dict[str, int]] = {}
         self.journal = Journal.start(
             journal_file,
             header,
@@ -153,7 +153,10 @@ class ControlPlane:
         self.journal.tell(item)
 
     def _acknowledge_report(self, worker_id: str, incarnation: str, seq: int) -> None:
-        self.links.send(worker_id, StatsAck(incarnation, seq))
+        """Remembered for the worker's next MasterHeartbeat, which carries it (ADR 0010)."""
+        acks = self._acks.setdefault(worker_id, {})
+        if seq > acks.get(incarnation, 0):
+            acks[incarnation] = seq
 
     def _observed(self, event: Event) -> None:
         self.master.tell(Observed(time.monotonic(), event))
@@ -257,7 +260,7 @@ class ControlPlane:
                 for worker_id, (_, proxy) in list(self.links.proxies.items()):
                     if now >= judge_from:
                         proxy.tell(LivenessTick(now, silence_limit))
-                    self.links.send(worker_id, MasterHeartbeat())
+                    self.links.send(worker_id, MasterHeartbeat(self._acks.pop(worker_id, {})))
             if self._shape is not None and now >= next_shape:
                 next_shape = now + 1.0
                 self._tick_shape(now)

@@ -162,6 +162,11 @@ class Worker(HordeActor):
             greenlet.kill(block=False)
         self.finished.set()
 
+    @property
+    def unacknowledged_reports(self) -> int:
+        """Reports kept for resending until the master says it recorded them."""
+        return len(self._unacked)
+
     def ready_message(self) -> Ready:
         return Ready(
             node_id=self.node_id,
@@ -206,8 +211,7 @@ class Worker(HordeActor):
             for report in list(self._unacked.values()):
                 self.send(report)  # merged once if the master knows them (seq), else journaled as dropped
         elif isinstance(message, StatsAck):
-            for key in [k for k in self._unacked if k[0] == message.incarnation and k[1] <= message.seq]:
-                del self._unacked[key]
+            self._forget_reports(message.incarnation, message.seq)
         elif isinstance(message, Rejoin):
             if self.state not in (CONNECTING, QUIT):
                 log.warning("master asked this worker to rejoin", reason=message.reason)
@@ -228,7 +232,13 @@ class Worker(HordeActor):
         elif isinstance(message, MasterCustom):
             self._custom(message)
         elif isinstance(message, MasterHeartbeat):
-            pass
+            for incarnation, seq in message.acks.items():
+                self._forget_reports(incarnation, seq)
+
+    def _forget_reports(self, incarnation: str, seq: int) -> None:
+        """The master recorded this incarnation's reports up to `seq`: they need never be sent again."""
+        for key in [k for k in self._unacked if k[0] == incarnation and k[1] <= seq]:
+            del self._unacked[key]
 
     def _spawn(self, message: Spawn) -> None:
         if message.step <= self.last_step or self.state in (STOPPING, QUIT):
@@ -267,9 +277,10 @@ class Worker(HordeActor):
     def _rejoin(self, reconnect: bool) -> None:
         """Stop this incarnation's users and report them, then introduce a new incarnation to the master.
 
-        Reports stay with the worker until the master acknowledges them (`StatsAck`), and the unacknowledged ones
-        are sent again once a master accepts the new incarnation: each is then merged exactly once (seq) if that
-        master knows the old incarnation, or journaled as dropped if it does not. Nothing is lost silently.
+        Reports stay with the worker until the master acknowledges them (in its heartbeats, or a `StatsAck`), and
+        the unacknowledged ones are sent again once a master accepts the new incarnation: each is then merged
+        exactly once (seq) if that master knows the old incarnation, or journaled as dropped if it does not.
+        Nothing is lost silently.
         """
         self.pool.stop_all(self.stop_timeout)
         self._send_report(final=True)

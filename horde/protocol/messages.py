@@ -135,7 +135,12 @@ class Rejoin(MasterMessage, frozen=True, tag="rejoin"):
 
 
 class MasterHeartbeat(MasterMessage, frozen=True, tag="heartbeat"):
-    pass
+    """`acks`: incarnation -> highest seq of the worker's reports recorded since the last beat, as a `StatsAck`.
+
+    Acknowledging once a beat rather than once a report saves the master a send per report (ADR 0010).
+    """
+
+    acks: dict[str, int] = {}
 
 
 class LocustfileReply(MasterMessage, frozen=True, tag="locustfile_reply"):

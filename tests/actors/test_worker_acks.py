@@ -1,0 +1,59 @@
+"""A worker forgets its reports once the master's heartbeats say they are recorded (ADR 0010)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gevent
+
+from horde.actors.control_plane import ControlPlane
+from horde.actors.journal import journal_header, open_journal_file
+from horde.actors.worker import WorkerSettings, start_in_process
+from horde.cli.options import RunOptions
+from horde.cli.run import class_specs, run_configuration
+from horde.protocol.dispatch import LOCAL_WORKER_ID
+from horde.protocol.journal import read_journal
+from horde.protocol.messages import MasterQuit
+from horde.protocol.transport import InProcessLink
+from horde.runtime.environment import Environment
+from horde.runtime.locustfile import load_locustfile, select_user_classes
+from horde.runtime.stats import StatsRecorder
+
+SHOP = Path(__file__).resolve().parents[1] / "locustfiles" / "shop.py"
+
+
+def test_reports_are_forgotten_once_a_master_heartbeat_acknowledges_them(tmp_path: Path) -> None:
+    options = RunOptions(
+        locustfile=str(SHOP), users=1, spawn_rate=10.0, host="http://127.0.0.1:9", heartbeat_interval=0.5
+    )
+    classes = select_user_classes(load_locustfile(str(SHOP)), [])
+    recorder = StatsRecorder()
+    environment = Environment(user_classes=list(classes.values()), host=options.host, stats=recorder)
+    link = InProcessLink(LOCAL_WORKER_ID)
+    control = ControlPlane(
+        run_configuration(options, classes, 1),
+        class_specs(classes),
+        open_journal_file(str(tmp_path / "run.jsonl")),
+        journal_header("acks", ["test"], {}, 0, "0.1.0"),
+        link.master_side,
+    )
+    link.on_master_receive(control.on_worker_message)
+    worker = start_in_process(link, environment, recorder, WorkerSettings(0.5, 0.1, 0.0))
+    try:
+        control.start(options.users, options.spawn_rate)
+        counts = []
+        for _ in range(12):
+            gevent.sleep(0.25)
+            counts.append(worker.proxy().unacknowledged_reports.get())
+        reported = [r for r in read_journal(tmp_path / "run.jsonl").records if r.type == "stats.reported"]
+        # About 30 reports were sent, one every 0.1 s; at most the ones since the last beat are still kept.
+        assert len(reported) >= 15
+        assert max(counts) <= 12 and counts[-1] < len(reported)
+        assert min(counts) <= 6
+    finally:
+        if worker.is_alive():
+            worker.tell(MasterQuit("the test is over"))
+        control.request_stop("test over")
+        control.wait_stopped(10)
+        control.shutdown()
+        environment.detach_stats()
