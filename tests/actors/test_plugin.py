@@ -120,7 +120,7 @@ def test_the_host_queues_without_blocking_drops_beyond_the_bound_and_supervises(
 
 def test_thresholds_parse_and_measure() -> None:
     stats = RunStats()
-    entry = stats.total = EntryStats(method="", name="Aggregated", span=RunSpan())
+    entry = stats.total
     entry.num_requests, entry.num_failures = 10, 1
     assert parse_threshold("fail_ratio<0.2").passes(parse_threshold("fail_ratio<0.2").measure(stats))
     assert not parse_threshold("fail_ratio <= 0.05").passes(0.1)
