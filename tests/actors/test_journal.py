@@ -88,3 +88,40 @@ def test_a_checkpoint_follows_the_snapshot_it_asked_for_once_enough_bytes_were_w
     for record in records[:-2]:
         folded.feed(record)
     assert restored.state() == folded.state() and restored.master.target_users == 39
+
+
+class HalfFullDisk(FillingDisk):
+    """The disk fills in the middle of a write: part of it lands, and the rest fails, as with a real ENOSPC."""
+
+    room = 10**9
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        if self.room == 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        if len(data) > self.room:
+            written = super().write(bytes(data[: self.room]))
+            self.room = 0
+            return written
+        self.room -= len(data)
+        return super().write(data)
+
+
+def test_a_write_that_fails_halfway_is_cut_back_so_no_line_is_torn() -> None:
+    disk = HalfFullDisk()
+    journal = Journal.start(disk, journal_header("r", ["horde"], {}, 0, "0.1.0"))
+    try:
+        journal.tell(Append("master", "cli", RunTargetChanged(1, 1.0)))
+        journal.ask(Flush())
+        disk.room = 50  # less than one record
+        journal.tell(Append("master", "cli", RunTargetChanged(2, 1.0)))
+        journal.ask(Flush())
+        disk.room = 10**9
+        journal.tell(Append("master", "cli", RunTargetChanged(3, 1.0)))
+        journal.ask(Flush())
+    finally:
+        journal.stop()
+    lines = disk.saved.splitlines(keepends=True)
+    records = [decode_record(line) for line in lines[1:]]  # every line whole: none of event 2's bytes remain
+    assert [r.seq for r in records] == [1, 3, 4]
+    gap = records[-1].event
+    assert isinstance(gap, JournalGap) and (gap.from_seq, gap.to_seq) == (2, 2)
