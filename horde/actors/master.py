@@ -429,7 +429,7 @@ class MasterLinks:
         proxy = WorkerProxy.start(joined, self.journal, self.notify_master)
         self.proxies[joined.worker_id] = (joined.incarnation, proxy)
         self.incarnations.setdefault(joined.worker_id, set()).add(joined.incarnation)
-        self.send(joined.worker_id, Accept(joined.index))
+        self.send(joined.worker_id, Accept(joined.index, joined.incarnation))
 
     def retire(self, worker_id: str) -> None:
         entry = self.proxies.pop(worker_id, None)

@@ -109,10 +109,13 @@ class QuitRequest:
 
 
 class _MasterLost:
-    __slots__ = ("silent_for",)
+    """The heartbeat loop's finding, for the incarnation it was made for: a later one has a master already."""
 
-    def __init__(self, silent_for: float) -> None:
+    __slots__ = ("incarnation", "silent_for")
+
+    def __init__(self, silent_for: float, incarnation: str) -> None:
         self.silent_for = silent_for
+        self.incarnation = incarnation
 
 
 class Worker(HordeActor):
@@ -195,7 +198,8 @@ class Worker(HordeActor):
 
     def on_receive(self, message: MasterMessageType | _MasterLost | QuitRequest) -> None:
         if isinstance(message, _MasterLost):
-            self._master_lost(message.silent_for)
+            if message.incarnation == self.incarnation:
+                self._master_lost(message.silent_for)
         elif isinstance(message, QuitRequest):
             self.outcome.reason = message.reason
             if self.state not in (CONNECTING, READY, STOPPED):
@@ -204,8 +208,8 @@ class Worker(HordeActor):
             self.send(WorkerQuit(message.reason))
             self._leave()
         elif isinstance(message, Accept):
-            if self.state != CONNECTING:
-                return
+            if self.state != CONNECTING or message.incarnation not in ("", self.incarnation):
+                return  # late: the acceptance of an incarnation this worker has already replaced
             self.worker_index = message.worker_index
             self._transition(READY)
             for report in list(self._unacked.values()):
@@ -222,7 +226,8 @@ class Worker(HordeActor):
             self.outcome.exit_code = 2
             self._leave()
         elif isinstance(message, Spawn):
-            self._spawn(message)
+            if self.state != CONNECTING:  # meant for an earlier incarnation: this one is not admitted yet
+                self._spawn(message)
         elif isinstance(message, Stop):
             self._stop_users()
         elif isinstance(message, MasterQuit):
@@ -328,7 +333,7 @@ class Worker(HordeActor):
                 continue
             silent_for = now - self.clock.heard_at
             if silent_for > silence_limit and not held_up:
-                self.actor_ref.tell(_MasterLost(silent_for))
+                self.actor_ref.tell(_MasterLost(silent_for, self.incarnation))
                 continue
             self.send(
                 Heartbeat(

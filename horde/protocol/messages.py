@@ -97,7 +97,10 @@ class WorkerCustom(WorkerMessage, frozen=True, tag="custom"):
 
 
 class Accept(MasterMessage, frozen=True, tag="accept"):
+    """`incarnation`: the one accepted, so a worker that has since become another ignores it ("" from old masters)."""
+
     worker_index: int
+    incarnation: str = ""
 
 
 class Reject(MasterMessage, frozen=True, tag="reject"):

@@ -57,3 +57,35 @@ def test_reports_are_forgotten_once_a_master_heartbeat_acknowledges_them(tmp_pat
         control.wait_stopped(10)
         control.shutdown()
         environment.detach_stats()
+
+
+def test_a_worker_ignores_the_acceptance_of_an_incarnation_it_replaced_and_spawns_only_once_admitted() -> None:
+    """The race behind a resumed run's lost reports: a worker rejoins again just as the master accepts it."""
+    from horde.protocol.messages import Accept, Ready, Spawn
+
+    classes = select_user_classes(load_locustfile(str(SHOP)), [])
+    recorder = StatsRecorder()
+    environment = Environment(user_classes=list(classes.values()), host="http://127.0.0.1:9", stats=recorder)
+    link = InProcessLink(LOCAL_WORKER_ID)
+    heard: list[object] = []
+    link.on_master_receive(lambda _worker, message: heard.append(message))
+    worker = start_in_process(link, environment, recorder, WorkerSettings(0.2, 10.0, 0.0))
+    try:
+        gevent.sleep(0.05)
+        first = next(m for m in heard if isinstance(m, Ready))
+        link.master_side.send(LOCAL_WORKER_ID, Accept(0, "an-incarnation-it-no-longer-is"))
+        link.master_side.send(LOCAL_WORKER_ID, Spawn(1, {"Shopper": 2}, "http://127.0.0.1:9", 0.0))
+        gevent.sleep(0.5)
+        assert worker.proxy().state.get() == "connecting"
+        assert worker.proxy().pool.get().user_count == 0
+        readies = [m for m in heard if isinstance(m, Ready)]
+        assert len(readies) >= 2 and {m.incarnation for m in readies} == {first.incarnation}  # still asking
+        link.master_side.send(LOCAL_WORKER_ID, Accept(0, first.incarnation))
+        link.master_side.send(LOCAL_WORKER_ID, Spawn(1, {"Shopper": 2}, "http://127.0.0.1:9", 0.0))
+        gevent.sleep(0.2)
+        assert worker.proxy().state.get() == "running"
+        assert worker.proxy().pool.get().user_count == 2
+    finally:
+        if worker.is_alive():
+            worker.tell(MasterQuit("the test is over"))
+        environment.detach_stats()
