@@ -187,6 +187,7 @@ class Measure:
     reports_expected: float
     missing: int
     journal_bytes: int
+    reference_us: float = 0.0
 
     @property
     def master_percent(self) -> float:
@@ -220,6 +221,40 @@ def _stop(process: subprocess.Popen[bytes] | None) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(10)
+
+
+def reference_report_us(cpu: int | None) -> float:
+    """This machine's speed right now, on the master's CPU: decode and merge one 20-endpoint report, in us.
+
+    Shared virtual machines change speed by tens of percent from one minute to the next; printed next to each
+    run, this tells a slow machine from a slow master (the median of 5 rounds of 200 reports).
+    """
+    import statistics
+
+    from horde.protocol import codec
+    from horde.protocol.messages import StatsReport
+    from horde.runtime.stats import RunStats, StatsRecorder
+
+    previous = os.sched_getaffinity(0)
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
+    try:
+        rng = random.Random(11)
+        recorder = StatsRecorder()
+        for n in range(ENDPOINTS):
+            for _ in range(100):
+                recorder.record("GET", f"/api/endpoint/{n:02d}", rng.lognormvariate(3, 0.8), 1000, None)
+        frames = codec.encode(StatsReport("inc", 1, recorder.take_delta(), 0.0))
+        rounds = []
+        for _ in range(5):
+            stats = RunStats()
+            started = time.process_time()
+            for _ in range(200):
+                stats.merge(codec.decode_from_worker(frames).delta)  # type: ignore[union-attr]
+            rounds.append((time.process_time() - started) / 200 * 1e6)
+        return statistics.median(rounds)
+    finally:
+        os.sched_setaffinity(0, previous)
 
 
 def measure(workers: int, args: argparse.Namespace, workdir: Path) -> Measure:
@@ -331,7 +366,7 @@ def print_table(results: Sequence[Measure], args: argparse.Namespace) -> None:
     header = (
         f"{'workers':>7} | {'master CPU %':>12} {'per 100 w.':>10} | {'merge p50 ms':>12} {'p99 ms':>8} "
         f"{'max ms':>8} | {'reports':>8} {'expected':>8} | {'fakes CPU %':>11} {'machine %':>9} | "
-        f"{'missing':>7} {'journal MB/s':>12}"
+        f"{'missing':>7} {'journal MB/s':>12} | {'ref us':>6}"
     )
     print(header)
     print("-" * len(header))
@@ -341,8 +376,18 @@ def print_table(results: Sequence[Measure], args: argparse.Namespace) -> None:
             f"{m.latency_ms(0.5):>12.1f} {m.latency_ms(0.99):>8.1f} {1000 * max(m.latencies, default=0):>8.1f} | "
             f"{len(m.latencies):>8} {m.reports_expected:>8.0f} | {100 * m.fakes_cpu / m.window:>11.1f} "
             f"{100 * m.machine_busy:>9.1f} | {m.missing:>7} {m.journal_bytes / 1e6 / (m.window + args.warmup):>12.2f}"
+            f" | {m.reference_us:>6.0f}"
         )
-    if len(results) > 1:
+    print("reference: us to decode and merge one 20-endpoint report on the master's CPU just before each run")
+    if args.repeat > 1:
+        import statistics
+
+        for workers in dict.fromkeys(m.workers for m in results):
+            runs = [m for m in results if m.workers == workers]
+            shown = ", ".join(f"{m.master_percent:.1f} % (ref {m.reference_us:.0f} us)" for m in runs)
+            median = statistics.median(m.master_percent for m in runs)
+            print(f"{workers} workers: median master CPU {median:.1f} % of a core over {len(runs)} runs: {shown}")
+    if len(results) > 1 and len({m.workers for m in results}) > 1:
         first, last = results[0], results[-1]
         ratio = (last.master_percent / first.master_percent) / (last.workers / first.workers)
         print(f"cost per worker at {last.workers} vs {first.workers} workers: {ratio:.2f}x (1.00 = linear)")
@@ -360,6 +405,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--stats-interval", type=float, default=2.0, help="the master's default is 2 s")
     parser.add_argument("--heartbeat-interval", type=float, default=1.0)
     parser.add_argument("--pin", action="store_true", help="master on CPU 0, fake workers on the other CPUs")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per worker count; the median is printed too")
     # the fake-worker child mode
     parser.add_argument("--fake-workers", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
@@ -373,15 +419,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fake_workers(args.port, args.fake_workers, args.prefix, args.stats_interval, args.heartbeat_interval)
     counts = [int(n) for n in args.workers.split(",") if n.strip()]
     results = []
+    master_cpu = sorted(os.sched_getaffinity(0))[0] if args.pin else None
     with tempfile.TemporaryDirectory(prefix="horde-capacity-") as tmp:
         for workers in counts:
-            print(f"{workers} fake workers ...", flush=True)
-            results.append(measure(workers, args, Path(tmp)))
-            print(
-                f"  master {results[-1].master_percent:.1f} % of a core, "
-                f"merge latency p50 {results[-1].latency_ms(0.5):.1f} ms",
-                flush=True,
-            )
+            for run in range(args.repeat):
+                print(f"{workers} fake workers, run {run + 1} of {args.repeat} ...", flush=True)
+                reference = reference_report_us(master_cpu)
+                results.append(measure(workers, args, Path(tmp)))
+                results[-1].reference_us = reference
+                print(
+                    f"  master {results[-1].master_percent:.1f} % of a core, "
+                    f"merge latency p50 {results[-1].latency_ms(0.5):.1f} ms; "
+                    f"reference report {reference:.0f} us",
+                    flush=True,
+                )
     print_table(results, args)
     return 0
 
