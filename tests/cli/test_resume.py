@@ -15,7 +15,11 @@ from tests.cli.test_distributed import Cluster, cluster  # noqa: F401 - the fixt
 
 
 def test_a_killed_master_resumes_and_the_totals_match_the_target(cluster: Cluster, fresh_target: Target) -> None:  # noqa: F811
-    cluster.start_master("-H", fresh_target.url, "--expect-workers", "3", "-u", "9", "-r", "100", "-t", "9s")
+    # Checkpoints every 4 kB: the resumed master starts from one, and goes on writing them (ADR 0009).
+    checkpoints = ("--journal-checkpoint-mb", "0.004")
+    cluster.start_master(
+        "-H", fresh_target.url, "--expect-workers", "3", "-u", "9", "-r", "100", "-t", "9s", *checkpoints
+    )
     for _ in range(3):
         cluster.start_worker()
     time.sleep(3)
@@ -26,7 +30,7 @@ def test_a_killed_master_resumes_and_the_totals_match_the_target(cluster: Cluste
     time.sleep(2)  # the workers notice (liveness window 1.5 s), stop their users and wait for a master
     cluster.master = cluster._spawn(
         "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(cluster.port),
-        "--resume", "run.jsonl", "--json", "summary.json", "--only-summary",
+        "--resume", "run.jsonl", "--json", "summary.json", "--only-summary", *checkpoints,
     )  # fmt: skip
     assert cluster.wait_master(timeout=60) in (0, 1)
     # The run ends at its original run time, not 9 s after the resume.
@@ -50,6 +54,13 @@ def test_a_killed_master_resumes_and_the_totals_match_the_target(cluster: Cluste
     # and is recognised by its seq; nothing is dropped for any other reason.
     dropped = [r.event for r in records if isinstance(r.event, StatsReportDropped)]
     assert all(d.reason.startswith(f"seq {d.seq} <= ") for d in dropped), dropped
+
+    # Checkpoints on both sides of the resume, each equal to the fold of the events before it.
+    resumed_seq = records[resumed_at].seq
+    checkpoint_seqs = [r.seq for r in records if r.type == "journal.checkpoint"]
+    assert min(checkpoint_seqs) < resumed_seq < max(checkpoint_seqs)
+    check = horde("replay", "run.jsonl", "--check", cwd=cluster.cwd)
+    assert check.returncode == 0 and f"{len(checkpoint_seqs)} checkpoint(s) equal" in check.stdout, check.stdout
 
 
 def test_resume_needs_a_run_that_is_not_over(tmp_path: Path, fresh_target: Target) -> None:
