@@ -96,7 +96,7 @@ def run_master(options: RunOptions, argv: list[str]) -> int:
     print(
         f"horde master: listening on port {transport.port}, waiting for {options.expect_workers} worker(s)", flush=True
     )
-    shape = shape_function(locustfile, environment)
+    shape = shape_function(locustfile, environment, resumed.master.started_at if resumed else None)
     if shape is not None:
         control.set_shape(shape)
     elif resumed is None:

@@ -113,12 +113,15 @@ def checkpoint_bytes(options: RunOptions) -> int:
     return round(options.journal_checkpoint_mb * 1024 * 1024)
 
 
-def shape_function(locustfile: Locustfile, environment: Environment) -> Any:
+def shape_function(locustfile: Locustfile, environment: Environment, started_at: float | None = None) -> Any:
+    """The shape's tick; `started_at` (a resumed run's start, monotonic) keeps its clock where the run is."""
     if locustfile.shape_class is None:
         return None
     shape = locustfile.shape_class()
     shape.runner = environment.runner
     shape.reset_time()
+    if started_at is not None:  # perf_counter and monotonic share no epoch: carry the elapsed time over
+        shape.start_time -= time.monotonic() - started_at
 
     def tick() -> tuple[int, float, tuple[str, ...] | None] | None:
         result = shape.tick()

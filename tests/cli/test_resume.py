@@ -10,7 +10,7 @@ from pathlib import Path
 
 from horde.protocol.events import StatsReportDropped
 from horde.protocol.journal import read_journal
-from tests.cli.conftest import Target, horde
+from tests.cli.conftest import LOCUSTFILES, Target, horde
 from tests.cli.test_distributed import Cluster, cluster  # noqa: F401 - the fixture
 
 
@@ -76,3 +76,28 @@ def test_resume_needs_a_run_that_is_not_over(tmp_path: Path, fresh_target: Targe
     )  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.strip() == "horde: error: done.jsonl: that run already stopped; nothing to resume"
+
+
+def test_a_resumed_master_keeps_the_shapes_clock(cluster: Cluster, fresh_target: Target) -> None:  # noqa: F811
+    shape = str(LOCUSTFILES / "timed_shape.py")
+    cluster.start_master("-f", shape, "-H", fresh_target.url, "--expect-workers", "1")
+    cluster.start_worker("-f", shape)
+    time.sleep(2.5)
+    assert cluster.master is not None
+    os.kill(cluster.master.pid, signal.SIGKILL)
+    cluster.master.wait(timeout=10)
+    time.sleep(2)
+    cluster.master = cluster._spawn(
+        "-f", shape, "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(cluster.port),
+        "--resume", "run.jsonl", "--json", "summary.json", "--only-summary",
+    )  # fmt: skip
+    assert cluster.wait_master(timeout=60) in (0, 1)
+
+    contents = read_journal(cluster.cwd / "run.jsonl")
+    types = [r.type for r in contents.records]
+    after_resume = contents.records[types.index("run.resumed") :]
+    first_stage = next(r.event for r in after_resume if r.type == "shape.ticked")
+    assert first_stage.user_count == 4  # type: ignore[union-attr] - the shape is past its 4 s, as the run is
+    stopping = next(r for r in after_resume if r.type == "run.state_changed" and r.event.state == "stopping")  # type: ignore[union-attr]
+    # The shape ends the run 8 s into it, not 8 s after the resume (which would be about 12.5 s in).
+    assert (stopping.mono_ns - contents.header.started_mono_ns) / 1e9 < 10.5
