@@ -310,8 +310,8 @@ class Worker(HordeActor):
         self._rejoin(reconnect=True)
 
     def _leave(self) -> None:
+        """The `quitting` event is the process's to fire, once, as it shuts down (not this actor's)."""
         self._transition(QUIT)
-        self.environment.events.quitting.fire(environment=self.environment)
         self.stop()
 
     def _custom(self, message: MasterCustom) -> None:

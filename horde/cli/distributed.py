@@ -112,6 +112,8 @@ def run_master(options: RunOptions, argv: list[str]) -> int:
         control.broadcast(MasterQuit("the run is over"))
         gevent.sleep(QUIT_GRACE)
         stats = control.stats()
+        if not gave_up:
+            environment.events.quitting.fire(environment=environment)  # as Locust: before the summary is printed
         plugin_code = plugins.finish(stats, journal_path)  # plugins: reports, summary, thresholds
         plugins.stop()
         control.shutdown()
@@ -122,7 +124,6 @@ def run_master(options: RunOptions, argv: list[str]) -> int:
             f"only {connected} of {options.expect_workers} workers connected within "
             f"{options.expect_workers_max_wait:g} s (--expect-workers-max-wait)"
         )
-    environment.events.quitting.fire(environment=environment)
     code = exit_code(options, environment, stats)
     if plugin_code and environment.process_exit_code is None:  # plugins: e.g. a failed threshold
         code = plugin_code

@@ -195,10 +195,10 @@ def run_local(options: RunOptions, argv: list[str]) -> int:
         with contextlib.suppress(Exception):
             worker.stop(timeout=WORKER_QUIT_TIMEOUT)
         stats = control.stats()
+        environment.events.quitting.fire(environment=environment)  # as Locust: before the summary is printed
         plugin_code = plugins.finish(stats, journal_path)  # plugins: reports, summary, thresholds
         plugins.stop()
         control.shutdown()
-    environment.events.quitting.fire(environment=environment)
     code = exit_code(options, environment, stats)
     if plugin_code and environment.process_exit_code is None:  # plugins: e.g. a failed threshold
         code = plugin_code

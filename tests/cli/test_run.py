@@ -138,6 +138,19 @@ def test_a_journal_to_dev_null_runs_without_keeping_one(fresh_target: Target, tm
     assert not list(tmp_path.glob("**/*.jsonl"))
 
 
+def test_the_quitting_hook_fires_once_before_the_summary_and_sets_the_exit_code(
+    fresh_target: Target, tmp_path: Path
+) -> None:
+    result = horde(
+        "run", "-f", str(LOCUSTFILES / "quitting_hook.py"), "-H", fresh_target.url, "-u", "1", "-r", "10",
+        "-t", "1s", "--journal", os.devnull,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 7, result.stderr
+    assert result.stdout.count("quitting hook: fired") == 1
+    assert result.stdout.index("quitting hook: fired") < result.stdout.index("Response time percentiles")
+
+
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     result = horde("demo", "-t", "2s", "--only-summary", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
