@@ -165,15 +165,11 @@ def decode_record(line: bytes) -> Record:
 def read_journal(path: str | os.PathLike[str]) -> JournalContents:
     """The whole journal, upcast; a torn last line (a killed master) is skipped and flagged, not an error."""
     name = os.fspath(path)
-    try:
-        with open(path, "rb") as file:
+    with open_journal_for_reading(path) as file:
+        try:
             return _read_file(file, name)
-    except FileNotFoundError:
-        raise JournalError(f"journal {name!r} does not exist") from None
-    except IsADirectoryError:
-        raise JournalError(f"{name!r} is a directory, not a journal") from None
-    except OSError as exc:
-        raise JournalError(f"cannot read {name!r}: {exc.strerror or exc}") from None
+        except OSError as exc:
+            raise JournalError(f"cannot read {name!r}: {exc.strerror or exc}") from None
 
 
 def iter_lines(path: str | os.PathLike[str]) -> Iterator[bytes]:
@@ -250,10 +246,7 @@ def line_before(file: IO[bytes], offset: int, start: int) -> tuple[int, bytes] |
 
 
 def _read_file(file: IO[bytes], name: str) -> JournalContents:
-    first = file.readline()
-    if not first:
-        raise JournalError(f"{name!r} is empty, not a journal")
-    contents = JournalContents(decode_header(first), [])
+    contents = JournalContents(read_header(file, name), [])
     for number, line in enumerate(file, start=2):
         try:
             record = decode_record(line)
