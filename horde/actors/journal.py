@@ -31,12 +31,13 @@ log = structlog.get_logger("horde.journal")
 
 FLUSH_INTERVAL = 1.0
 
-CHECKPOINT_MIN_BYTES = 16 * 1024 * 1024
-"""Journal bytes between checkpoints, at least: replay reads and folds at most about this much past the last one."""
 MAX_BATCH_BYTES = 1024 * 1024
 """Appends queued behind each other are written together, up to this many bytes at a time."""
+
+CHECKPOINT_MIN_BYTES = 16 * 1024 * 1024
+"""Journal bytes between checkpoints, at least: replay reads and folds at most about this much past the last one."""
 CHECKPOINT_RATIO = 4
-"""... and at least this many times the last checkpoint's own size, so checkpoints stay under 1/4 of the journal."""
+"""... and at least this many times the last checkpoint's own size, so checkpoints are at most a fifth of a journal."""
 
 Subscriber = Callable[[int, Append], None]
 

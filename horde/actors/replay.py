@@ -282,7 +282,7 @@ class ReplayedFile:
     """Whether `state` is the journal's last (no event was left out by `--at` / `--seq`)."""
     torn_tail: bool
     checkpoint_seq: int | None
-    """The checkpoint the fold started from; None when it started from the first event."""
+    """The seq of the `stats.snapshot` whose checkpoint the fold started from; None when it started at the top."""
 
 
 def replay_file(
