@@ -187,6 +187,7 @@ class Measure:
     reports_expected: float
     missing: int
     journal_bytes: int
+    master_rss: int = 0  # bytes, at the window's end
     reference_us: float = 0.0
 
     @property
@@ -306,6 +307,7 @@ def measure(workers: int, args: argparse.Namespace, workdir: Path) -> Measure:
         start = time.time(), _cpu(master_ps), sum(_cpu(p) for p in fake_ps), psutil.cpu_times()
         time.sleep(args.window)
         end = time.time(), _cpu(master_ps), sum(_cpu(p) for p in fake_ps), psutil.cpu_times()
+        master_rss = master_ps.memory_info().rss
         for fake in fakes:
             if fake.poll() is not None:
                 raise RuntimeError(f"a fake-worker process exited early with code {fake.returncode}")
@@ -339,6 +341,7 @@ def measure(workers: int, args: argparse.Namespace, workdir: Path) -> Measure:
         reports_expected=workers * window / args.stats_interval,
         missing=sum(1 for r in records if r.type == "worker.missing" and start[0] * 1e9 <= r.wall_ns <= end[0] * 1e9),
         journal_bytes=journal.stat().st_size,
+        master_rss=master_rss,
     )
 
 
@@ -366,7 +369,7 @@ def print_table(results: Sequence[Measure], args: argparse.Namespace) -> None:
     header = (
         f"{'workers':>7} | {'master CPU %':>12} {'per 100 w.':>10} | {'merge p50 ms':>12} {'p99 ms':>8} "
         f"{'max ms':>8} | {'reports':>8} {'expected':>8} | {'fakes CPU %':>11} {'machine %':>9} | "
-        f"{'missing':>7} {'journal MB/s':>12} | {'ref us':>6}"
+        f"{'missing':>7} {'journal MB/s':>12} | {'RSS MB':>6} {'ref us':>6}"
     )
     print(header)
     print("-" * len(header))
@@ -376,7 +379,7 @@ def print_table(results: Sequence[Measure], args: argparse.Namespace) -> None:
             f"{m.latency_ms(0.5):>12.1f} {m.latency_ms(0.99):>8.1f} {1000 * max(m.latencies, default=0):>8.1f} | "
             f"{len(m.latencies):>8} {m.reports_expected:>8.0f} | {100 * m.fakes_cpu / m.window:>11.1f} "
             f"{100 * m.machine_busy:>9.1f} | {m.missing:>7} {m.journal_bytes / 1e6 / (m.window + args.warmup):>12.2f}"
-            f" | {m.reference_us:>6.0f}"
+            f" | {m.master_rss / 1e6:>6.0f} {m.reference_us:>6.0f}"
         )
     print("reference: us to decode and merge one 20-endpoint report on the master's CPU just before each run")
     if args.repeat > 1:
