@@ -131,7 +131,9 @@ class ControlPlane:
         self._ticker = gevent.spawn(self._tick_loop)
 
     def _request_stats_snapshot(self) -> None:
-        self.aggregator.tell(TakeSnapshot())
+        """Called by the Journal; at shutdown the StatsAggregator may be gone first, and then no checkpoint is due."""
+        with contextlib.suppress(pykka.ActorDeadError):
+            self.aggregator.tell(TakeSnapshot())
 
     def _take_over(self, resume: ReplayState) -> None:
         """Watch the workers the journal says were there: those that come back rejoin, the others go missing.

@@ -222,9 +222,14 @@ class Journal(HordeActor):
         self._since_checkpoint += size
 
     def _ask_for_snapshot(self) -> None:
+        """A checkpoint only makes replay faster: failing to get one must never cost the journal an event."""
         if self._request_snapshot is not None and not self._snapshot_requested:
             self._snapshot_requested = True
-            self._request_snapshot()
+            try:
+                self._request_snapshot()
+            except Exception as exc:
+                log.warning("no stats snapshot for a journal checkpoint", error=repr(exc))
+                self._snapshot_requested = False
 
     def _write_checkpoint(self, snapshot_seq: int, snapshot_size: int) -> None:
         """Right after the snapshot, so the pair is adjacent and the snapshot is the fold's statistics."""

@@ -125,3 +125,21 @@ def test_a_write_that_fails_halfway_is_cut_back_so_no_line_is_torn() -> None:
     assert [r.seq for r in records] == [1, 3, 4]
     gap = records[-1].event
     assert isinstance(gap, JournalGap) and (gap.from_seq, gap.to_seq) == (2, 2)
+
+
+def test_a_failing_snapshot_request_costs_no_event() -> None:
+    def gone() -> None:
+        raise RuntimeError("the StatsAggregator has stopped")
+
+    disk = FillingDisk()
+    journal = Journal.start(
+        disk, journal_header("r", ["horde"], {}, 0, "0.1.0"), request_snapshot=gone, checkpoint_bytes=100
+    )
+    try:
+        for users in range(1, 11):
+            journal.tell(Append("master", "cli", RunTargetChanged(users, 1.0)))
+        journal.ask(Flush())
+    finally:
+        journal.stop()
+    records = [decode_record(line) for line in disk.saved.splitlines(keepends=True)[1:]]
+    assert [r.event.user_count for r in records] == list(range(1, 11))  # type: ignore[union-attr]
