@@ -218,8 +218,14 @@ class Journal(HordeActor):
 
     def _folded(self, seq: int, item: Append, type_name: str, size: int) -> None:
         name = type_name or EVENT_NAMES.get(type(item.event), "")
-        self._fold.feed_event(seq, item.mono_ns, item.wall_ns, name, item.cause, item.event)
         self._since_checkpoint += size
+        if self._request_snapshot is None:
+            return
+        try:
+            self._fold.feed_event(seq, item.mono_ns, item.wall_ns, name, item.cause, item.event)
+        except Exception as exc:  # the fold is only for checkpoints: without it, replay just starts further back
+            log.warning("journal checkpoints stopped: an event did not fold", seq=seq, error=repr(exc))
+            self._request_snapshot = None
 
     def _ask_for_snapshot(self) -> None:
         """A checkpoint only makes replay faster: failing to get one must never cost the journal an event."""
@@ -233,7 +239,7 @@ class Journal(HordeActor):
 
     def _write_checkpoint(self, snapshot_seq: int, snapshot_size: int) -> None:
         """Right after the snapshot, so the pair is adjacent and the snapshot is the fold's statistics."""
-        if self._fold.seq != snapshot_seq:  # a journal.gap record came between them: wait for the next snapshot
+        if self._request_snapshot is None or self._fold.seq != snapshot_seq:  # no fold, or a gap came between
             return
         checkpoint = JournalCheckpoint(
             snapshot_seq, self._fold.max_mono_ns, CHECKPOINT_IMAGE_VERSION, msgspec.Raw(self._fold.image())
