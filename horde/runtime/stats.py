@@ -17,7 +17,7 @@ import ast
 import math
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from math import frexp
 from typing import Any
@@ -41,6 +41,9 @@ CURRENT_WINDOW_SECONDS = 10
 """current_rps averages this many whole seconds ..."""
 INCOMPLETE_SECONDS = 2
 """... ending this many seconds before now, which reports from workers may still be filling in (as Locust)."""
+
+PACK_AFTER_SECONDS = 120
+"""A second's histogram is packed once the run's latest second is this far past it (ADR 0011)."""
 
 
 def percentile_label(p: float) -> str:
@@ -465,7 +468,17 @@ class RunStats:
     order compares equal to the live one.
     """
 
-    __slots__ = ("_total", "_total_buckets_stale", "entries", "errors", "exceptions", "seconds", "span")
+    __slots__ = (
+        "_packed",
+        "_packed_through",
+        "_total",
+        "_total_buckets_stale",
+        "entries",
+        "errors",
+        "exceptions",
+        "seconds",
+        "span",
+    )
 
     def __init__(self) -> None:
         self.span = RunSpan()
@@ -473,6 +486,9 @@ class RunStats:
         self._total = EntryStats(method="", name=AGGREGATED_NAME, span=self.span)
         self._total_buckets_stale = False
         self.seconds: dict[int, Timings] = {}
+        """Each second's tally; a second's histogram is in `_packed` instead once the run is well past it."""
+        self._packed: dict[int, histogram.PackedHistogram] = {}
+        self._packed_through: int | None = None
         self.errors: dict[tuple[str, str, str], ErrorStats] = {}
         self.exceptions: dict[tuple[str, str], ExceptionStats] = {}
 
@@ -490,7 +506,12 @@ class RunStats:
             tally = self.seconds.get(second)
             if tally is None:
                 tally = self.seconds[second] = Timings()
+            packed = self._packed.pop(second, None)
+            if packed is not None:  # a late report for a second left behind: merged exactly, then packed again
+                tally.buckets = dict(packed.pairs())
             tally.add(second_delta)
+            if self._packed_through is not None and second <= self._packed_through:
+                self._pack(second, tally)
             self._total.add_counts(second_delta)
             self._total_buckets_stale = True
             self._total.add_seconds(
@@ -498,6 +519,8 @@ class RunStats:
                 {second: second_delta.num_failures} if second_delta.num_failures else {},
             )
             self.span.include(second)
+        if delta.seconds:
+            self._pack_behind()
         for error_delta in delta.errors:
             self._merge_error(error_delta)
         for exception_delta in delta.exceptions:
@@ -510,6 +533,36 @@ class RunStats:
             known.count += exception_delta.count
             if node:
                 known.nodes.add(node)
+
+    def _pack_behind(self) -> None:
+        """Packs the histograms of the seconds PACK_AFTER_SECONDS or more behind the latest, each once."""
+        if self.span.first_second is None or self.span.last_second is None:
+            return
+        through = self.span.last_second - PACK_AFTER_SECONDS
+        if self._packed_through is not None and through <= self._packed_through:
+            return
+        start = self.span.first_second if self._packed_through is None else self._packed_through + 1
+        for second in range(start, through + 1):
+            tally = self.seconds.get(second)
+            if tally is not None:
+                self._pack(second, tally)
+        self._packed_through = through
+
+    def _pack(self, second: int, tally: Timings) -> None:
+        if tally.buckets:
+            self._packed[second] = histogram.PackedHistogram(tally.buckets)
+            tally.buckets = {}
+
+    def second_buckets(self, second: int) -> Mapping[int, int]:
+        """The histogram of one second's requests, packed or not."""
+        packed = self._packed.get(second)
+        return packed if packed is not None else self.seconds[second].buckets
+
+    def second_totals(self) -> dict[int, SecondDelta]:
+        """Every second's tally as plain data, histogram included wherever it is kept."""
+        return {
+            second: _second_image(second, tally, self.second_buckets(second)) for second, tally in self.seconds.items()
+        }
 
     def _merge_error(self, delta: ErrorDelta) -> None:
         key = (delta.method, delta.name, delta.error)
@@ -543,7 +596,7 @@ class RunStats:
         return StatsImage(
             entries=tuple(_entry_image(entry) for entry in self.entries.values()),
             total=_entry_image(self.total),
-            seconds=tuple(_second_image(second, tally) for second, tally in self.seconds.items()),
+            seconds=tuple(self.second_totals().values()),
             errors=tuple(
                 ErrorDelta(e.method, e.name, e.error, e.occurrences, e.first_seen, e.last_seen)
                 for e in self.errors.values()
@@ -572,6 +625,7 @@ class RunStats:
             )
         for x in image.exceptions:
             stats.exceptions[(x.message, x.traceback)] = ExceptionStats(x.message, x.traceback, x.count, set(x.nodes))
+        stats._pack_behind()
         return stats
 
     def __eq__(self, other: object) -> bool:
@@ -581,7 +635,7 @@ class RunStats:
             self.span == other.span
             and self.entries == other.entries
             and self.total == other.total
-            and self.seconds == other.seconds
+            and self.second_totals() == other.second_totals()
             and self.errors == other.errors
             and self.exceptions == other.exceptions
         )
@@ -615,7 +669,8 @@ class RunStats:
         for second in range(self.span.first_second, self.span.last_second + 1):
             tally = self.seconds.get(second)
             if tally is not None:
-                cumulative.add(tally)
+                cumulative.add_counts(tally)
+                histogram.merge_into(cumulative.buckets, self.second_buckets(second))
                 percentiles = tuple(cumulative.percentiles())
             yield HistoryRow(
                 second=second,
@@ -648,7 +703,7 @@ def _entry_image(entry: EntryStats) -> EntryDelta:
     )
 
 
-def _second_image(second: int, tally: Timings) -> SecondDelta:
+def _second_image(second: int, tally: Timings, buckets: Mapping[int, int]) -> SecondDelta:
     return SecondDelta(
         second,
         tally.num_requests,
@@ -658,7 +713,7 @@ def _second_image(second: int, tally: Timings) -> SecondDelta:
         tally.min_response_time,
         tally.max_response_time,
         tally.total_content_length,
-        dict(tally.buckets),
+        dict(buckets.pairs()) if isinstance(buckets, histogram.PackedHistogram) else dict(buckets),
     )
 
 

@@ -121,3 +121,18 @@ def test_an_empty_histogram_reads_zero_and_a_bad_p_is_refused() -> None:
     assert percentiles({}, 0, [0.5, 0.99]) == [0.0, 0.0]
     with pytest.raises(ValueError):
         percentile({64: 1}, 1, 50)
+
+
+def test_a_packed_histogram_reads_like_the_dict_it_was_made_from() -> None:
+    from horde.runtime.histogram import ZERO_BUCKET, PackedHistogram, merge_into
+
+    source = {bucket_of(250.0): 3, ZERO_BUCKET: 1, bucket_of(1e-300): 2, bucket_of(1e300): 2**40}
+    packed = PackedHistogram(source)
+    assert packed == source and len(packed) == 4 and list(packed) == sorted(source)
+    assert packed[bucket_of(1e300)] == 2**40 and dict(packed.pairs()) == source
+    with pytest.raises(KeyError):
+        packed[bucket_of(1.0)]
+    target = {bucket_of(250.0): 1}
+    merge_into(target, packed)
+    assert target == {**source, bucket_of(250.0): 4}
+    assert PackedHistogram({}) == {}

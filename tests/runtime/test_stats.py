@@ -211,7 +211,7 @@ def test_merging_worker_deltas_equals_one_process_seeing_everything(
     assert worker_stats.span == single_stats.span
     assert worker_stats.entries == single_stats.entries
     assert worker_stats.total == single_stats.total
-    assert worker_stats.seconds == single_stats.seconds
+    assert worker_stats.second_totals() == single_stats.second_totals()
     assert {k: e.occurrences for k, e in worker_stats.errors.items()} == {
         k: e.occurrences for k, e in single_stats.errors.items()
     }
@@ -290,6 +290,49 @@ def test_an_image_through_json_restores_an_equal_run_stats(
     assert summary_dict(restored) == summary_dict(stats)
     assert restored.history() == stats.history()
     assert restored.total.span is restored.span and all(e.span is restored.span for e in restored.entries.values())
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=400),  # second of the request
+            st.floats(min_value=0.1, max_value=1e4, allow_nan=False),
+            st.integers(min_value=0, max_value=3),  # which worker, each reporting on its own schedule
+        ),
+        min_size=1,
+        max_size=150,
+    )
+)
+def test_packing_the_seconds_left_behind_changes_nothing_but_memory(batch: list[tuple[int, float, int]]) -> None:
+    """Reports in any order, late ones for long-packed seconds included, give what never packing gives."""
+    from unittest import mock
+
+    from horde.runtime import stats as stats_module
+
+    deltas = []
+    for worker in range(4):
+        clock = FakeClock()
+        recorder = StatsRecorder(clock)
+        for second, response_time, _ in sorted(r for r in batch if r[2] == worker):
+            clock.now = T0 + second + 0.5
+            recorder.record("GET", f"/w{worker}", response_time, 1, None)
+            if second % (worker + 2) == 0:
+                deltas.append(recorder.take_delta())
+        deltas.append(recorder.take_delta())
+    deltas.sort(key=lambda d: -len(d.seconds))  # workers out of step: some reports arrive long after their seconds
+
+    packed = merged(*deltas)
+    with mock.patch.object(stats_module, "PACK_AFTER_SECONDS", 10**9):
+        unpacked = merged(*deltas)
+
+    assert not unpacked._packed
+    assert packed == unpacked
+    assert packed.history() == unpacked.history()
+    assert packed.image() == unpacked.image()
+    assert summary_dict(packed) == summary_dict(unpacked)
+    if max(second for second, _, _ in batch) - min(second for second, _, _ in batch) > 130:
+        assert packed._packed  # something was far enough behind to be packed
 
 
 def test_errors_and_exceptions_merge_across_workers() -> None:
