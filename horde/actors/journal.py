@@ -161,9 +161,9 @@ class Journal(HordeActor):
         self._batch_bytes += len(line)
         event = item.event
         if isinstance(event, StatsSnapshot):
-            self._snapshot_requested = False
             if self._write_batch():
                 self._write_checkpoint(seq, len(line))
+            self._snapshot_requested = False  # only now: writing the batch must not ask for another one
         elif isinstance(event, RunStateChanged):
             self._sync() if event.state in ("spawning", "stopped") else self._flush()
         elif self._batch_bytes >= MAX_BATCH_BYTES or self.actor_inbox.empty():

@@ -76,6 +76,7 @@ def test_a_checkpoint_follows_the_snapshot_it_asked_for_once_enough_bytes_were_w
         journal.tell(Append("stats", "checkpoint", snapshot_of(AggregatorState())))
         journal.tell(Append("master", "cli", RunTargetChanged(99, 1.0)))
         journal.ask(Flush())
+        assert len(requests) == 1  # the checkpoint reset the count: no second snapshot asked for at once
     finally:
         journal.stop()
     records = [decode_record(line) for line in disk.saved.splitlines(keepends=True)[1:]]
