@@ -468,16 +468,34 @@ def check(records: Iterable[Record]) -> CheckResult:
         steps.clear()
         return None
 
+    facts: dict[str, str] = {}  # worker -> "missing" or "left", the latest journaled
+    wrong_cause: Divergence | None = None
+
+    def first(divergence: Divergence | None) -> Divergence | None:
+        candidates = [d for d in (divergence, wrong_cause) if d is not None]
+        return min(candidates, key=lambda d: d.seq) if candidates else None
+
     for record in records:
         event = record.event
         if isinstance(event, RunConfigured):
-            divergence = flush()
+            divergence = first(flush())
             if divergence is not None:
                 return CheckResult(commands, checked, divergence)
             state = dispatch.initial_state(class_specs(event))
+        elif isinstance(event, WorkerMissing | WorkerLeft):
+            facts[event.worker_id] = "missing" if isinstance(event, WorkerMissing) else "left"
         elif isinstance(event, DispatchStep):
             steps.append((record.seq, event))
-    divergence = flush()
+            if wrong_cause is None and event.worker_id is not None and event.cause in ("worker_missing", "worker_left"):
+                # The cause is what `command_of` rebuilds the command from, so it must match the journaled fact.
+                said, fact = event.cause.removeprefix("worker_"), facts.get(event.worker_id)
+                if said != fact:
+                    journaled = {"missing": "went missing", "left": "left"}.get(
+                        fact or "", "neither went missing nor left"
+                    )
+                    reason = f"cause {event.cause}, but the journal says {event.worker_id} {journaled}"
+                    wrong_cause = Divergence(record.seq, command_of(event), None, event, reason=reason)
+    divergence = first(flush())
     return CheckResult(commands, checked, divergence)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from horde.protocol.journal import Record, read_journal
-from tests.cli.conftest import LOCUSTFILES, Target
+from tests.cli.conftest import LOCUSTFILES, Target, horde
 
 LOCUSTFILE = str(LOCUSTFILES / "two_classes.py")
 
@@ -134,6 +134,16 @@ def test_a_killed_worker_is_missing_and_its_users_move_at_once(cluster: Cluster,
     assert sorted(sum(c.values()) for c in last_users(records).values()) == [3, 3]
     # Everything the dead worker reported before dying is in the totals; what it had not reported yet is lost.
     assert 0 < cluster.summary()["aggregated"]["num_requests"] <= served_total(fresh_target)
+
+    # The journal is a regression test of these decisions; a step whose cause was rewritten no longer passes it.
+    assert horde("replay", "run.jsonl", "--check", cwd=cluster.cwd).returncode == 0
+    journal = (cluster.cwd / "run.jsonl").read_bytes()
+    tampered = journal.replace(b'"cause":"worker_missing"', b'"cause":"worker_left"')
+    assert tampered != journal
+    (cluster.cwd / "tampered.jsonl").write_bytes(tampered)
+    check = horde("replay", "tampered.jsonl", "--check", cwd=cluster.cwd)
+    assert check.returncode == 1 and f"DIVERGED at seq {moved.seq}" in check.stdout, check.stdout
+    assert "cause worker_left, but the journal says" in check.stdout and "went missing" in check.stdout
 
 
 def test_a_stopped_worker_goes_missing_then_rejoins_without_double_counting(
