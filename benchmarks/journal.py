@@ -41,7 +41,7 @@ monkey.patch_all()  # as `horde run` does (ADR 0002): the actors are gevent-frie
 
 from horde.actors.base import Append, GetState  # noqa: E402
 from horde.actors.journal import Journal, LastSeq  # noqa: E402
-from horde.actors.replay import read, replay, replay_file  # noqa: E402
+from horde.actors.replay import TIMELINE_DECODERS, read, replay, replay_file, timeline  # noqa: E402
 from horde.actors.stats_aggregator import ReportReceived, StatsAggregator, TakeSnapshot  # noqa: E402
 from horde.protocol import events as ev  # noqa: E402
 from horde.protocol.dispatch import DispatchStep  # noqa: E402
@@ -243,6 +243,9 @@ def replay_hour(hours: float) -> None:
             if label == "final state":
                 final = replayed
         t0 = time.perf_counter()
+        story = list(timeline(read(path, TIMELINE_DECODERS).records))
+        timeline_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
         contents = read(path)
         everything = replay(contents.records)
         everything_s = time.perf_counter() - t0
@@ -252,7 +255,8 @@ def replay_hour(hours: float) -> None:
     shown = "; ".join(f"{label} {t:.2f} s (from seq {cp})" for label, (t, cp) in timings.items())
     print(f"3. replay of {hours:g} h x 100 workers ({len(contents.records):,} events, {size / 1e6:.0f} MB of which"
           f" {checkpoint_bytes / size * 100:.1f} % checkpoints, written in {written:.0f} s): {shown}"
-          f" (goal < 2 s: {verdict}); every event from the first, as --check reads them: {everything_s:.2f} s;"
+          f" (goal < 2 s: {verdict}); --timeline ({len(story)} lines) {timeline_s:.2f} s;"
+          f" every event from the first, as --check reads them: {everything_s:.2f} s;"
           f" {final.state.aggregator.reports_merged:,} reports merged")  # fmt: skip
 
 

@@ -55,6 +55,7 @@ from horde.protocol.journal import (
     JournalError,
     Record,
     last_lines_of_type,
+    lean_decoders,
     line_before,
     open_journal_for_reading,
     read_header,
@@ -62,6 +63,7 @@ from horde.protocol.journal import (
 )
 from horde.protocol.journal import decode_record as decode_line
 from horde.protocol.journal import read_journal as read  # noqa: F401
+from horde.protocol.stats import ErrorDelta, ExceptionDelta
 
 
 def records_until(
@@ -502,6 +504,28 @@ def check(records: Iterable[Record]) -> CheckResult:
 # --- timeline ---------------------------------------------------------------------------------------------------
 
 
+class _ErrorsOfDelta(msgspec.Struct, frozen=True):
+    errors: tuple[ErrorDelta, ...] = ()
+    exceptions: tuple[ExceptionDelta, ...] = ()
+
+
+class StatsReportedErrors(msgspec.Struct, frozen=True):
+    """What the timeline reads of a `stats.reported`: who reported which errors; the statistics are skipped."""
+
+    worker_id: str
+    delta: _ErrorsOfDelta
+
+
+class _Unread(msgspec.Struct, frozen=True):
+    """A snapshot or checkpoint, skipped whole: the timeline has nothing to say about them."""
+
+
+TIMELINE_DECODERS = lean_decoders(
+    {"stats.reported": StatsReportedErrors, "stats.snapshot": _Unread, "journal.checkpoint": _Unread}
+)
+"""Decoders for `read_journal(path, TIMELINE_DECODERS)`: an hour-long journal reads several times faster."""
+
+
 @dataclass(frozen=True, slots=True)
 class TimelineEntry:
     seq: int
@@ -575,7 +599,7 @@ def _notable(record: Record, seen_errors: set[tuple[str, str, str]], seen_except
             f"dispatch step {event.step} ({event.cause}{who}): {event.total}/{event.target} users"
             f" [{_counts(event.class_totals)}]{done}{'; ' + changed if changed else ''}{removed}"
         ]
-    if isinstance(event, StatsReported):
+    if isinstance(event, StatsReported | StatsReportedErrors):
         lines = []
         for error in event.delta.errors:
             key = (error.method, error.name, error.error)

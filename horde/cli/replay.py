@@ -13,7 +13,15 @@ import sys
 from typing import Any, NoReturn
 
 from horde.actors import dispatch
-from horde.actors.replay import ReplayState, check, check_checkpoints, records_until, replay_file, timeline
+from horde.actors.replay import (
+    TIMELINE_DECODERS,
+    ReplayState,
+    check,
+    check_checkpoints,
+    records_until,
+    replay_file,
+    timeline,
+)
 from horde.cli.options import UsageError, parse_duration
 from horde.protocol.journal import Header, JournalError
 from horde.protocol.journal import read_journal as read
@@ -77,8 +85,8 @@ def _warn_torn(last_seq: int) -> None:
 
 
 def _read_whole(path: str, args: argparse.Namespace, until_seconds: float | None) -> int:
-    """--check and --timeline look at every event, so they read the whole journal."""
-    contents = read(path)
+    """--check and --timeline look at every event, so they read the whole journal (the timeline, lightly)."""
+    contents = read(path) if args.check else read(path, TIMELINE_DECODERS)
     if contents.torn_tail:
         _warn_torn(contents.records[-1].seq if contents.records else 0)
     start = contents.header.started_mono_ns

@@ -9,7 +9,7 @@ from __future__ import annotations
 import mmap
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -144,10 +144,22 @@ def _upcast(type_name: str, version: int, current: int, data: msgspec.Raw) -> by
     return msgspec.json.encode(value)
 
 
-def decode_record(line: bytes) -> Record:
+Decoders = Mapping[str, "msgspec.json.Decoder[Any]"]
+
+
+def lean_decoders(types: Mapping[str, type[Any]]) -> Decoders:
+    """The event decoders with some types read into leaner structs, whose fields are a subset of the event's.
+
+    msgspec skips the fields a struct does not declare without building them, so a reader that needs only the
+    errors of each `stats.reported` reads an hour-long journal several times faster (`horde replay --timeline`).
+    """
+    return {**_event_decoders, **{name: msgspec.json.Decoder(cls) for name, cls in types.items()}}
+
+
+def decode_record(line: bytes, decoders: Decoders | None = None) -> Record:
     """One journal line, old versions upcast first; an unknown type stays raw JSON (a plugin's, a newer horde's)."""
     raw = _record_decoder.decode(line)
-    decoder = _event_decoders.get(raw.type)
+    decoder = (_event_decoders if decoders is None else decoders).get(raw.type)
     event: Event | msgspec.Raw
     if decoder is None:
         event = raw.data
@@ -162,12 +174,12 @@ def decode_record(line: bytes) -> Record:
     return Record(raw.seq, raw.v, raw.mono_ns, raw.wall_ns, raw.source, raw.cause, raw.type, event)
 
 
-def read_journal(path: str | os.PathLike[str]) -> JournalContents:
+def read_journal(path: str | os.PathLike[str], decoders: Decoders | None = None) -> JournalContents:
     """The whole journal, upcast; a torn last line (a killed master) is skipped and flagged, not an error."""
     name = os.fspath(path)
     with open_journal_for_reading(path) as file:
         try:
-            return _read_file(file, name)
+            return _read_file(file, name, decoders)
         except OSError as exc:
             raise JournalError(f"cannot read {name!r}: {exc.strerror or exc}") from None
 
@@ -245,11 +257,11 @@ def line_before(file: IO[bytes], offset: int, start: int) -> tuple[int, bytes] |
         return line_start, view[line_start:offset]
 
 
-def _read_file(file: IO[bytes], name: str) -> JournalContents:
+def _read_file(file: IO[bytes], name: str, decoders: Decoders | None = None) -> JournalContents:
     contents = JournalContents(read_header(file, name), [])
     for number, line in enumerate(file, start=2):
         try:
-            record = decode_record(line)
+            record = decode_record(line, decoders)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             if not line.endswith(b"\n"):  # only the last line can lack its newline
                 contents.torn_tail = True

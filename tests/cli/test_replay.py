@@ -128,6 +128,31 @@ def test_the_timeline_and_its_filters(run: Run) -> None:
     assert master and all(" master " in x for x in master)
 
 
+def test_the_timeline_reads_only_the_errors_of_each_report_and_says_the_same(run: Run, tmp_path: Path) -> None:
+    """A report with an error and an exception, appended to a real journal, read both ways."""
+    from horde.actors.base import Append
+    from horde.protocol.events import StatsReported
+    from horde.protocol.journal import encode_record
+    from horde.protocol.stats import EntryDelta, ErrorDelta, ExceptionDelta, StatsDelta
+
+    contents = r.read(run.journal)
+    last = contents.records[-1]
+    entry = EntryDelta("GET", "/x", 1, 0, 1, 5.0, 5.0, 5.0, 0, {100: 1}, {1: 1}, {1: 1})
+    delta = StatsDelta(
+        (entry,), (ErrorDelta("GET", "/x", "HTTP 503", 1, 1.0, 1.0),), (ExceptionDelta("boom", "tb", 1),)
+    )
+    item = Append("stats", "stats", StatsReported("local", "inc", 99, delta, 1.0))
+    line = encode_record(last.seq + 1, last.mono_ns + 1, last.wall_ns + 1, item.source, item.cause, item.event)
+    path = tmp_path / "with-errors.jsonl"
+    path.write_bytes(run.journal.read_bytes() + line)
+
+    lean = list(r.timeline(r.read(path, r.TIMELINE_DECODERS).records))
+    full = list(r.timeline(r.read(path).records))
+    assert lean == full
+    texts = [entry.text for entry in lean]
+    assert "first error on GET /x: HTTP 503" in texts and "first exception in user code on local: boom" in texts
+
+
 def test_a_torn_tail_replays_with_a_warning(run: Run) -> None:
     data = run.journal.read_bytes()
     cut = data.rstrip(b"\n").rfind(b"\n") + 40
