@@ -30,10 +30,13 @@ def _write(tmp_path: Path, name: str, text: str) -> str:
         (lambda p: ["-f", SHOP, "-t", "30x"], "30x"),
         (lambda p: ["-f", SHOP, "--no-such-flag"], "--no-such-flag"),
         (lambda p: ["-f", SHOP, "--journal", str(p)], "journal"),
+        (lambda p: ["-f", SHOP, "--journal-checkpoint-mb", "-1"], "--journal-checkpoint-mb"),
+        (lambda p: ["-f", SHOP, "--journal-checkpoint-mb", "lots"], "--journal-checkpoint-mb: invalid value"),
     ],
     ids=[
         "missing-file", "syntax-error", "import-error", "no-user-class", "unknown-class",
         "negative-users", "zero-rate", "bad-run-time", "unknown-flag", "unwritable-journal",
+        "negative-checkpoint-size", "bad-checkpoint-size",
     ],
 )  # fmt: skip
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, make_args, expected: str) -> None:
