@@ -15,7 +15,7 @@ import zmq.green as zmq
 
 from horde.actors.control_plane import ControlPlane
 from horde.actors.journal import JournalUnwritable, reopen_journal_file
-from horde.actors.replay import ReplayState, replay_file
+from horde.actors.replay import ReplayedFile, replay_file
 from horde.actors.runners import MasterRunner
 from horde.actors.worker import MasterClock, QuitRequest, Worker, WorkerOutcome, WorkerSettings
 from horde.cli.console import load_plugins
@@ -62,7 +62,8 @@ def run_master(options: RunOptions, argv: list[str]) -> int:
     locustfile, classes = load_classes(options)
     plugins = load_plugins(options)  # plugins: configured before the journal exists (ADR 0008)
     environment = make_environment(options, classes, locustfile.shape_class)
-    resumed = resumed_run(options.resume) if options.resume else None
+    replayed = resumed_run(options.resume) if options.resume else None
+    resumed = replayed.state if replayed else None
     try:
         transport = ZmqMasterTransport(options.master_bind_host, options.master_bind_port)
     except RPCError as exc:
@@ -96,7 +97,8 @@ def run_master(options: RunOptions, argv: list[str]) -> int:
     print(
         f"horde master: listening on port {transport.port}, waiting for {options.expect_workers} worker(s)", flush=True
     )
-    shape = shape_function(locustfile, environment, resumed.master.started_at if resumed else None)
+    # The dead master's shape clock started with its journal, so the resumed one counts from there too.
+    shape = shape_function(locustfile, environment, replayed.header.started_mono_ns / 1e9 if replayed else None)
     if shape is not None:
         control.set_shape(shape)
     elif resumed is None:
@@ -131,18 +133,19 @@ def run_master(options: RunOptions, argv: list[str]) -> int:
     return code
 
 
-def resumed_run(path: str) -> ReplayState:
+def resumed_run(path: str) -> ReplayedFile:
     """The state a killed master left in its journal, if that run can still be carried on."""
     try:
-        state = replay_file(path).state
+        replayed = replay_file(path)
     except JournalError as exc:
         raise UsageError(str(exc)) from None
+    state = replayed.state
     if state.master.config is None:
         raise UsageError(f"{path}: the journal ends before the run was configured; nothing to resume")
     if state.master.run_state == "stopped":
         raise UsageError(f"{path}: that run already stopped; nothing to resume")
     print(f"horde master: resuming the run of {path} after event {state.seq} ({state.master.run_state})", flush=True)
-    return state
+    return replayed
 
 
 def _wait_for_workers(control: ControlPlane, options: RunOptions) -> bool:

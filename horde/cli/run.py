@@ -114,7 +114,7 @@ def checkpoint_bytes(options: RunOptions) -> int:
 
 
 def shape_function(locustfile: Locustfile, environment: Environment, started_at: float | None = None) -> Any:
-    """The shape's tick; `started_at` (a resumed run's start, monotonic) keeps its clock where the run is."""
+    """The shape's tick; `started_at` (monotonic seconds, a resumed run's) is when the shape's clock started."""
     if locustfile.shape_class is None:
         return None
     shape = locustfile.shape_class()

@@ -99,5 +99,5 @@ def test_a_resumed_master_keeps_the_shapes_clock(cluster: Cluster, fresh_target:
     first_stage = next(r.event for r in after_resume if r.type == "shape.ticked")
     assert first_stage.user_count == 4  # type: ignore[union-attr] - the shape is past its 4 s, as the run is
     stopping = next(r for r in after_resume if r.type == "run.state_changed" and r.event.state == "stopping")  # type: ignore[union-attr]
-    # The shape ends the run 8 s into it, not 8 s after the resume (which would be about 12.5 s in).
+    # The shape ends the run 8 s after the first master started, not 8 s after the resume (about 12.5 s in).
     assert (stopping.mono_ns - contents.header.started_mono_ns) / 1e9 < 10.5
