@@ -12,14 +12,14 @@ import msgspec
 
 from horde.protocol import codec
 from horde.protocol.messages import Heartbeat, StatsReport
-from horde.protocol.stats import EntryDelta, StatsDelta
+from horde.protocol.stats import Buckets, EntryDelta, StatsDelta
 
 
 def sample_report(endpoints: int = 20) -> StatsReport:
     entries = tuple(
         EntryDelta(
             "GET", f"/endpoint/{i}", 300, 0, 3, 4500.0, 1.0, 80.0, 30000,
-            {b: 3 for b in range(400, 460)}, {1_700_000_000 + s: 100 for s in range(3)}, {1_700_000_000: 3},
+            Buckets.of({b: 3 for b in range(400, 460)}), {1_700_000_000 + s: 100 for s in range(3)}, {1_700_000_000: 3},
         )
         for i in range(endpoints)
     )  # fmt: skip

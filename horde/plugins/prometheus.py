@@ -103,7 +103,7 @@ class PrometheusPlugin(Plugin):
 def _histogram(entry: EntryStats) -> Iterator[str]:
     """Cumulative buckets from horde's log-linear histogram (each bucket counted at its representative value)."""
     labels = f'method="{_label(entry.method)}",name="{_label(entry.name)}"'
-    values = sorted((histogram.value_of(bucket), count) for bucket, count in entry.buckets.items())
+    values = sorted((histogram.value_of(bucket), count) for bucket, count in entry.buckets.pairs())
     cumulative, index = 0, 0
     for bound in BUCKETS_MS:
         while index < len(values) and values[index][0] <= bound:

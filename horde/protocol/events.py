@@ -221,4 +221,5 @@ EVENT_TYPES: dict[str, type[Event]] = {
     "dispatch.step": DispatchStep,
 }
 EVENT_NAMES: dict[type[Event], str] = {cls: name for name, cls in EVENT_TYPES.items()}
-EVENT_VERSIONS: dict[str, int] = {name: 1 for name in EVENT_TYPES}
+EVENT_VERSIONS: dict[str, int] = {name: 1 for name in EVENT_TYPES} | {"stats.reported": 2, "stats.snapshot": 2}
+"""v2 of the two statistics events: histograms as packed `Buckets` instead of `{bucket: count}` maps (ADR 0012)."""

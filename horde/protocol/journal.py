@@ -16,6 +16,7 @@ from typing import IO, Any
 import msgspec
 
 from horde.protocol.events import EVENT_NAMES, EVENT_TYPES, EVENT_VERSIONS, Event
+from horde.protocol.stats import Buckets
 
 FORMAT_NAME = "horde-journal"
 FORMAT_VERSION = 1
@@ -113,6 +114,29 @@ When an event's shape changes, its version in `horde.protocol.events.EVENT_VERSI
 gets an upcaster here (and keeps its fixture line in tests/protocol/fixtures), so journals of every released
 horde still read. Upcasters chain: a v1 record of a type now at v3 goes through (type, 1) then (type, 2).
 """
+
+
+def _packed(buckets: dict[str, int]) -> Any:
+    """A v1 histogram, `{"bucket": count}`, as v2's `Buckets` reads it from JSON (base64 arrays)."""
+    return msgspec.to_builtins(Buckets.of({int(bucket): count for bucket, count in buckets.items()}))
+
+
+def _stats_reported_v1(data: dict[str, Any]) -> dict[str, Any]:
+    for part in ("entries", "seconds"):
+        for item in data["delta"].get(part, ()):
+            item["buckets"] = _packed(item["buckets"])
+    return data
+
+
+def _stats_snapshot_v1(data: dict[str, Any]) -> dict[str, Any]:
+    image = data["stats"]
+    for item in (*image["entries"], image["total"], *image["seconds"]):
+        item["buckets"] = _packed(item["buckets"])
+    return data
+
+
+UPCASTERS[("stats.reported", 1)] = _stats_reported_v1
+UPCASTERS[("stats.snapshot", 1)] = _stats_snapshot_v1
 
 _header_decoder = msgspec.json.Decoder(Header)
 _record_decoder = msgspec.json.Decoder(_RecordIn)

@@ -13,7 +13,7 @@ import msgspec
 
 from horde.protocol.stats import StatsDelta
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 
 class WorkerMessage(msgspec.Struct, frozen=True, tag_field="type"):

@@ -8,9 +8,10 @@ Each power of two is split into SUB_BUCKETS = 64 equal-width sub-buckets, so
 and bucket b = 64 * e + j covers [j * 2**(e - 7), (j + 1) * 2**(e - 7)). Its representative value is the
 midpoint (2j + 1) * 2**(e - 8); the half-width over the lower bound is 1 / (2j) <= 1/128, which bounds the
 relative error of every value read back, for any normal positive float, with no configured range (subnormals,
-below 2.2e-308 ms, lose precision to rounding). Zero is its own bucket and reads back as exactly 0. A
-histogram is a sparse `{bucket: count}` mapping, so merging is adding counts key by key, and a percentile of
-merged histograms is the percentile of all samples to within the same bound (ADR 0004).
+below 2.2e-308 ms, lose precision to rounding). Zero is its own bucket and reads back as exactly 0. Merging is
+adding counts bucket by bucket, so a percentile of merged histograms is the percentile of all samples to within
+the same bound (ADR 0004). A worker records into a `{bucket: count}` dict, sends it packed (`Buckets`), and the
+master adds it into a numpy-backed `Histogram` (ADR 0012).
 
 Percentiles use the nearest-rank convention, the one convention for the median and p50: the p-quantile of n
 samples is the ceil(p * n)-th smallest (at least the first), with p a fraction in [0, 1].
@@ -20,10 +21,12 @@ from __future__ import annotations
 
 import functools
 import math
-from array import array
-from bisect import bisect_left
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
+
+import numpy as np
+
+from horde.protocol.stats import BUCKET_INDEX, NARROW_COUNT, WIDE_COUNT, Buckets
 
 SUB_BUCKETS = 64
 RELATIVE_ERROR = 1 / (2 * SUB_BUCKETS)
@@ -96,50 +99,129 @@ def percentiles(buckets: Mapping[int, int], total: int, ps: Sequence[float]) -> 
     return results
 
 
-class PackedHistogram(Mapping[int, int]):
-    """A histogram that has stopped changing, in two arrays of machine integers: about a fifth of a dict's memory.
+class Histogram:
+    """A merged histogram: counts in a numpy array over a window of buckets that widens when a delta needs it.
 
-    The master keeps a histogram for every second of a run (for the history); packing those the run has left
-    behind keeps a day-long soak test in tens of megabytes instead of gigabytes (ADR 0011).
+    The master merges every report's histograms into these; adding a packed `Buckets` is one numpy call instead
+    of a Python loop over its buckets, which made merging the master's largest cost (ADR 0012). The zero bucket
+    is kept apart, as it lies far below every other. Equality is by content, whatever the windows.
     """
 
-    __slots__ = ("_buckets", "_counts")
+    __slots__ = ("_counts", "_lo", "_zeros")
 
-    def __init__(self, buckets: Mapping[int, int]) -> None:
-        ordered = sorted(buckets.items())
-        counts = [count for _, count in ordered]
-        self._buckets = array("i", [bucket for bucket, _ in ordered])  # every bucket of a float fits in 32 bits
-        self._counts = array("I" if max(counts, default=0) < 1 << 32 else "Q", counts)
+    def __init__(self) -> None:
+        self._zeros = 0
+        self._lo = 0
+        self._counts = _NO_COUNTS
 
-    def __getitem__(self, bucket: int) -> int:
-        index = bisect_left(self._buckets, bucket)
-        if index < len(self._buckets) and self._buckets[index] == bucket:
-            return self._counts[index]
-        raise KeyError(bucket)
+    @classmethod
+    def of(cls, buckets: Buckets | Mapping[int, int]) -> Histogram:
+        histogram = cls()
+        histogram.add(buckets if isinstance(buckets, Buckets) else Buckets.of(buckets))
+        return histogram
 
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._buckets)
+    def add(self, other: Buckets | Histogram) -> None:
+        if isinstance(other, Histogram):
+            self._add_histogram(other)
+            return
+        if not other.keys:
+            return
+        keys = np.frombuffer(other.keys, BUCKET_INDEX)
+        counts = other.count_array()
+        if other.keys[:4] == _ZERO_KEY:  # keys ascend, so the zero bucket can only come first
+            self._zeros += int(counts[0])
+            keys, counts = keys[1:], counts[1:]
+            if not len(keys):
+                return
+        first, last = int(keys[0]), int(keys[-1])
+        if first < self._lo or last >= self._lo + len(self._counts):
+            self._widen(first, last)
+        self._counts[keys - self._lo] += counts if counts.dtype != WIDE_COUNT else counts.astype(np.int64)
 
-    def __len__(self) -> int:
-        return len(self._buckets)
+    def _add_histogram(self, other: Histogram) -> None:
+        self._zeros += other._zeros
+        if not len(other._counts):
+            return
+        first, last = other._lo, other._lo + len(other._counts) - 1
+        if not len(self._counts) or first < self._lo or last >= self._lo + len(self._counts):
+            self._widen(first, last)
+        start = first - self._lo
+        self._counts[start : start + len(other._counts)] += other._counts
 
-    def pairs(self) -> Iterator[tuple[int, int]]:
-        """`(bucket, count)` in bucket order, without a lookup per bucket."""
-        return zip(self._buckets, self._counts, strict=True)
+    def _widen(self, first: int, last: int) -> None:
+        """Reallocate with an octave to spare on each side, so a run widens its windows a few times at most."""
+        if len(self._counts):
+            first, last = min(first, self._lo), max(last, self._lo + len(self._counts) - 1)
+        lo = (first // SUB_BUCKETS - 1) * SUB_BUCKETS
+        hi = (last // SUB_BUCKETS + 2) * SUB_BUCKETS
+        counts = np.zeros(hi - lo, np.int64)
+        if len(self._counts):
+            counts[self._lo - lo : self._lo - lo + len(self._counts)] = self._counts
+        self._lo, self._counts = lo, counts
+
+    def total(self) -> int:
+        return self._zeros + int(self._counts.sum())
+
+    def __bool__(self) -> bool:
+        return bool(self._zeros) or bool(self._counts.any())
+
+    def pairs(self) -> list[tuple[int, int]]:
+        """`(bucket, count)` of every non-empty bucket, in bucket order."""
+        occupied = np.flatnonzero(self._counts)
+        pairs = list(zip((occupied + self._lo).tolist(), self._counts[occupied].tolist(), strict=True))
+        return [(ZERO_BUCKET, self._zeros), *pairs] if self._zeros else pairs
+
+    def to_buckets(self) -> Buckets:
+        """The packed form, for the wire, the journal and the seconds the run has left behind (ADR 0011)."""
+        occupied = np.flatnonzero(self._counts)
+        keys = (occupied + self._lo).astype(BUCKET_INDEX)
+        counts = self._counts[occupied]
+        if self._zeros:
+            keys = np.concatenate((np.array([ZERO_BUCKET], BUCKET_INDEX), keys))
+            counts = np.concatenate((np.array([self._zeros], np.int64), counts))
+        wide = len(counts) and int(counts.max()) >= 1 << 32
+        return Buckets(keys.tobytes(), counts.astype(WIDE_COUNT if wide else NARROW_COUNT).tobytes())
+
+    def percentiles(self, total: int, ps: Sequence[float]) -> list[float]:
+        """Nearest-rank percentiles (`ps` in any order) of `total` samples, as `percentiles` gives for a dict."""
+        if total <= 0:
+            return [0.0] * len(ps)
+        ranks = [nearest_rank(p, total) - self._zeros for p in ps]
+        if not len(self._counts):
+            return [0.0] * len(ps)
+        cumulative = np.cumsum(self._counts)
+        ceiling = int(cumulative[-1])
+        positions = np.searchsorted(cumulative, [min(rank, ceiling) for rank in ranks]).tolist()
+        return [
+            0.0 if rank <= 0 or ceiling == 0 else value_of(self._lo + position)
+            for rank, position in zip(ranks, positions, strict=True)
+        ]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Histogram):
+            return NotImplemented
+        return self.pairs() == other.pairs()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Histogram({dict(self.pairs())})"
+
+
+_NO_COUNTS = np.zeros(0, np.int64)
+_NO_COUNTS.flags.writeable = False
+_ZERO_KEY = ZERO_BUCKET.to_bytes(4, "little", signed=True)
 
 
 def merge_into(target: dict[int, int], source: Mapping[int, int]) -> None:
-    """Add `source`'s counts to `target`, the whole of merging two histograms.
+    """Add `source`'s counts to `target`: a worker folding its per-second slots, a master its per-second rates.
 
-    The master runs this for every bucket of every report, so it is written for speed: a merged histogram
-    already holds most buckets of the next delta, and `+=` with a rare KeyError beats `get` on every bucket
-    (measured on a real 20-endpoint report's entries: about 7 % faster; ADR 0010).
+    `+=` with a rare KeyError beats `get` on every key when most keys are already there (ADR 0010).
     """
-    pairs = source.pairs() if isinstance(source, PackedHistogram) else source.items()
     if not target:
-        target.update(pairs)
+        target.update(source)
         return
-    for bucket, count in pairs:
+    for bucket, count in source.items():
         try:
             target[bucket] += count
         except KeyError:

@@ -17,12 +17,13 @@ import ast
 import math
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from math import frexp
 from typing import Any
 
 from horde.protocol.stats import (
+    Buckets,
     EntryDelta,
     ErrorDelta,
     ExceptionDelta,
@@ -246,7 +247,7 @@ class StatsRecorder:
                     min_response_time=total.min_or_none(),
                     max_response_time=total.max_or_none(),
                     total_content_length=total.total_content_length,
-                    buckets=total.buckets,
+                    buckets=Buckets.of(total.buckets),
                     requests_per_second=requests_per_second,
                     failures_per_second=failures_per_second,
                 )
@@ -269,7 +270,7 @@ class StatsRecorder:
                     min_response_time=tally.min_or_none(),
                     max_response_time=tally.max_or_none(),
                     total_content_length=tally.total_content_length,
-                    buckets=tally.buckets,
+                    buckets=Buckets.of(tally.buckets),
                 )
                 for second, tally in sorted(per_second.items())
             ),
@@ -311,11 +312,11 @@ class Timings:
     min_response_time: float | None = None
     max_response_time: float | None = None
     total_content_length: int = 0
-    buckets: dict[int, int] = field(default_factory=dict)
+    buckets: histogram.Histogram = field(default_factory=histogram.Histogram)
 
     def add(self, other: EntryDelta | SecondDelta | Timings) -> None:
         self.add_counts(other)
-        histogram.merge_into(self.buckets, other.buckets)
+        self.buckets.add(other.buckets)
 
     def add_counts(self, other: EntryDelta | SecondDelta | Timings) -> None:
         """Everything `add` adds but the histogram."""
@@ -361,7 +362,7 @@ class Timings:
 
     def percentiles(self, ps: Sequence[float] = REPORTED_PERCENTILES) -> list[float]:
         timed = self.num_timed_requests
-        estimates = histogram.percentiles(self.buckets, timed, ps)
+        estimates = self.buckets.percentiles(timed, ps)
         low, high = self.min_response_time, self.max_response_time
         if low is None or high is None:
             return estimates
@@ -487,7 +488,7 @@ class RunStats:
         self._total_buckets_stale = False
         self.seconds: dict[int, Timings] = {}
         """Each second's tally; a second's histogram is in `_packed` instead once the run is well past it."""
-        self._packed: dict[int, histogram.PackedHistogram] = {}
+        self._packed: dict[int, Buckets] = {}
         self._packed_through: int | None = None
         self.errors: dict[tuple[str, str, str], ErrorStats] = {}
         self.exceptions: dict[tuple[str, str], ExceptionStats] = {}
@@ -508,7 +509,7 @@ class RunStats:
                 tally = self.seconds[second] = Timings()
             packed = self._packed.pop(second, None)
             if packed is not None:  # a late report for a second left behind: merged exactly, then packed again
-                tally.buckets = dict(packed.pairs())
+                tally.buckets = histogram.Histogram.of(packed)
             tally.add(second_delta)
             if self._packed_through is not None and second <= self._packed_through:
                 self._pack(second, tally)
@@ -550,10 +551,10 @@ class RunStats:
 
     def _pack(self, second: int, tally: Timings) -> None:
         if tally.buckets:
-            self._packed[second] = histogram.PackedHistogram(tally.buckets)
-            tally.buckets = {}
+            self._packed[second] = tally.buckets.to_buckets()
+            tally.buckets = histogram.Histogram()
 
-    def second_buckets(self, second: int) -> Mapping[int, int]:
+    def second_buckets(self, second: int) -> Buckets | histogram.Histogram:
         """The histogram of one second's requests, packed or not."""
         packed = self._packed.get(second)
         return packed if packed is not None else self.seconds[second].buckets
@@ -581,9 +582,9 @@ class RunStats:
         """The "Aggregated" row. Its histogram is the sum of the entries', added up when read rather than on
         every merge: a master reads it every few seconds but merges hundreds of reports a second (ADR 0010)."""
         if self._total_buckets_stale:
-            buckets: dict[int, int] = {}
+            buckets = histogram.Histogram()
             for entry in self.entries.values():
-                histogram.merge_into(buckets, entry.buckets)
+                buckets.add(entry.buckets)
             self._total.buckets = buckets
             self._total_buckets_stale = False
         return self._total
@@ -670,7 +671,7 @@ class RunStats:
             tally = self.seconds.get(second)
             if tally is not None:
                 cumulative.add_counts(tally)
-                histogram.merge_into(cumulative.buckets, self.second_buckets(second))
+                cumulative.buckets.add(self.second_buckets(second))
                 percentiles = tuple(cumulative.percentiles())
             yield HistoryRow(
                 second=second,
@@ -697,13 +698,13 @@ def _entry_image(entry: EntryStats) -> EntryDelta:
         entry.min_response_time,
         entry.max_response_time,
         entry.total_content_length,
-        dict(entry.buckets),
+        entry.buckets.to_buckets(),
         dict(entry.requests_per_second),
         dict(entry.failures_per_second),
     )
 
 
-def _second_image(second: int, tally: Timings, buckets: Mapping[int, int]) -> SecondDelta:
+def _second_image(second: int, tally: Timings, buckets: Buckets | histogram.Histogram) -> SecondDelta:
     return SecondDelta(
         second,
         tally.num_requests,
@@ -713,7 +714,7 @@ def _second_image(second: int, tally: Timings, buckets: Mapping[int, int]) -> Se
         tally.min_response_time,
         tally.max_response_time,
         tally.total_content_length,
-        dict(buckets.pairs()) if isinstance(buckets, histogram.PackedHistogram) else dict(buckets),
+        buckets.to_buckets() if isinstance(buckets, histogram.Histogram) else buckets,
     )
 
 
@@ -726,7 +727,7 @@ def _timings_from_image(timings: Timings, image: EntryDelta | SecondDelta) -> Ti
     timings.min_response_time = image.min_response_time
     timings.max_response_time = image.max_response_time
     timings.total_content_length = image.total_content_length
-    timings.buckets = dict(image.buckets)
+    timings.buckets = histogram.Histogram.of(image.buckets)
     return timings
 
 

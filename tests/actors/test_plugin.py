@@ -23,6 +23,7 @@ from horde.cli.console import plugin_list
 from horde.cli.options import UsageError, resolve
 from horde.plugins.prometheus import _histogram
 from horde.plugins.thresholds import parse_threshold
+from horde.protocol.stats import Buckets
 from horde.runtime import histogram
 from horde.runtime.stats import EntryStats, RunSpan, RunStats
 
@@ -134,8 +135,7 @@ def test_thresholds_parse_and_measure() -> None:
 def test_prometheus_buckets_are_cumulative() -> None:
     entry = EntryStats(method="GET", name='/a"b', span=RunSpan())
     for value in (0.5, 3.0, 3.0, 700.0, 20000.0):
-        bucket = histogram.bucket_of(value)
-        entry.buckets[bucket] = entry.buckets.get(bucket, 0) + 1
+        entry.buckets.add(Buckets.of({histogram.bucket_of(value): 1}))
     entry.num_requests, entry.total_response_time = 5, 20706.5
     lines = "".join(_histogram(entry))
     assert 'horde_response_time_ms_bucket{method="GET",name="/a\\"b",le="1"} 1\n' in lines

@@ -30,7 +30,7 @@ from horde.protocol import codec
 from horde.protocol.events import FrameRejected, StatsReportDropped, WorkerJoined, WorkerRejected
 from horde.protocol.journal import Record, decode_record, read_journal
 from horde.protocol.messages import PROTOCOL_VERSION, MasterMessageType, Ready, Reject, StatsReport
-from horde.protocol.stats import EntryDelta, StatsDelta
+from horde.protocol.stats import Buckets, EntryDelta, StatsDelta
 from horde.protocol.zmq_transport import MAX_MESSAGE_BYTES
 from tests.cli.conftest import LOCUSTFILES, Target
 
@@ -69,7 +69,7 @@ def _ready(incarnation: str, protocol_version: int = PROTOCOL_VERSION) -> Ready:
 
 def _forged_delta() -> StatsDelta:
     """A million requests nobody made: if the master merged this, the summary would disagree with the target."""
-    entry = EntryDelta("GET", "/", FORGED_REQUESTS, 0, 0, 1.0e6, 1.0, 1.0, 0, {0: FORGED_REQUESTS}, {}, {})
+    entry = EntryDelta("GET", "/", FORGED_REQUESTS, 0, 0, 1.0e6, 1.0, 1.0, 0, Buckets.of({0: FORGED_REQUESTS}), {}, {})
     return StatsDelta(entries=(entry,))
 
 

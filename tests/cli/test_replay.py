@@ -133,11 +133,11 @@ def test_the_timeline_reads_only_the_errors_of_each_report_and_says_the_same(run
     from horde.actors.base import Append
     from horde.protocol.events import StatsReported
     from horde.protocol.journal import encode_record
-    from horde.protocol.stats import EntryDelta, ErrorDelta, ExceptionDelta, StatsDelta
+    from horde.protocol.stats import Buckets, EntryDelta, ErrorDelta, ExceptionDelta, StatsDelta
 
     contents = r.read(run.journal)
     last = contents.records[-1]
-    entry = EntryDelta("GET", "/x", 1, 0, 1, 5.0, 5.0, 5.0, 0, {100: 1}, {1: 1}, {1: 1})
+    entry = EntryDelta("GET", "/x", 1, 0, 1, 5.0, 5.0, 5.0, 0, Buckets.of({100: 1}), {1: 1}, {1: 1})
     delta = StatsDelta(
         (entry,), (ErrorDelta("GET", "/x", "HTTP 503", 1, 1.0, 1.0),), (ExceptionDelta("boom", "tb", 1),)
     )

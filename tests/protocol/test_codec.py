@@ -21,10 +21,12 @@ from horde.protocol.messages import (
     Stop,
     WorkerCustom,
 )
-from horde.protocol.stats import EntryDelta, StatsDelta
+from horde.protocol.stats import Buckets, EntryDelta, StatsDelta
 
 READY = Ready("w1", "inc", "0.1.0", 1, "host", 42, 2, ("A", "B"))
-DELTA = StatsDelta(entries=(EntryDelta("GET", "/", 2, 0, 1, 3.5, 1.0, 2.5, 10, {3: 1, 9: 1}, {100: 2}, {100: 1}),))
+DELTA = StatsDelta(
+    entries=(EntryDelta("GET", "/", 2, 0, 1, 3.5, 1.0, 2.5, 10, Buckets.of({3: 1, 9: 1}), {100: 2}, {100: 1}),)
+)
 
 
 @pytest.mark.parametrize(
@@ -54,13 +56,13 @@ def test_messages_are_frozen_and_slotted() -> None:
 @pytest.mark.parametrize(
     ("frames", "fragment"),
     [
-        ([b"1"], "expected 2 frames"),
+        ([codec.VERSION_FRAME], "expected 2 frames"),
         ([b"99", codec.encode(READY)[1]], "protocol version"),
-        ([b"1", b"\xc1\xff\x00garbage"], "malformed"),
-        ([b"1", codec.encode(READY)[1][:-3]], "malformed"),
-        ([b"1", msgspec.msgpack.encode({"type": "no_such_type"})], "malformed"),
-        ([b"1", msgspec.msgpack.encode({"type": "heartbeat", "state": 5})], "malformed"),
-        ([b"1", b"\x00" * (codec.MAX_FRAME_BYTES + 1)], "limit"),
+        ([codec.VERSION_FRAME, b"\xc1\xff\x00garbage"], "malformed"),
+        ([codec.VERSION_FRAME, codec.encode(READY)[1][:-3]], "malformed"),
+        ([codec.VERSION_FRAME, msgspec.msgpack.encode({"type": "no_such_type"})], "malformed"),
+        ([codec.VERSION_FRAME, msgspec.msgpack.encode({"type": "heartbeat", "state": 5})], "malformed"),
+        ([codec.VERSION_FRAME, b"\x00" * (codec.MAX_FRAME_BYTES + 1)], "limit"),
     ],
     ids=[
         "one-frame",

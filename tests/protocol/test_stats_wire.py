@@ -1,4 +1,5 @@
-"""StatsDelta survives msgpack and JSON unchanged, integer dict keys included, and rejects malformed input."""
+"""StatsDelta survives msgpack and JSON unchanged, integer dict keys and packed histograms included, and rejects
+malformed input, histograms a hostile peer could use to make a master allocate without bound included."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from collections.abc import Callable
 import msgspec
 import pytest
 
-from horde.protocol.stats import EntryDelta, ErrorDelta, ExceptionDelta, SecondDelta, StatsDelta
+from array import array
+
+from horde.protocol.stats import Buckets, EntryDelta, ErrorDelta, ExceptionDelta, SecondDelta, StatsDelta
 
 DELTA = StatsDelta(
     entries=(
@@ -21,15 +24,15 @@ DELTA = StatsDelta(
             min_response_time=0.25,
             max_response_time=12.25,
             total_content_length=300,
-            buckets={-1048576: 0, 47: 1, 460: 1},
+            buckets=Buckets.of({-1048576: 2, 47: 1, 460: 1}),
             requests_per_second={1_700_000_000: 2, 1_700_000_001: 1},
             failures_per_second={1_700_000_001: 1},
         ),
-        EntryDelta("POST", "/none", 1, 1, 0, 0.0, None, None, 0, {}, {1_700_000_000: 1}, {}),
+        EntryDelta("POST", "/none", 1, 1, 0, 0.0, None, None, 0, Buckets(), {1_700_000_000: 1}, {}),
     ),
     errors=(ErrorDelta("GET", "/items", "ConnectionError('refused')", 1, 1_700_000_001.5, 1_700_000_001.5),),
     exceptions=(ExceptionDelta("boom", "Traceback (most recent call last):\n  ...", 2),),
-    seconds=(SecondDelta(1_700_000_000, 3, 2, 0, 0.25, 0.25, 0.25, 100, {47: 1}),),
+    seconds=(SecondDelta(1_700_000_000, 3, 2, 0, 0.25, 0.25, 0.25, 100, Buckets.of({47: 1})),),
 )
 
 
@@ -49,7 +52,7 @@ def test_json_writes_integer_keys_as_strings_and_reads_them_back_as_ints() -> No
     document = msgspec.json.decode(msgspec.json.encode(DELTA))
     assert document["entries"][0]["requests_per_second"] == {"1700000000": 2, "1700000001": 1}
     decoded = msgspec.json.decode(msgspec.json.encode(DELTA), type=StatsDelta)
-    assert list(decoded.entries[0].buckets) == [-1048576, 47, 460]
+    assert decoded.entries[0].buckets.as_dict() == {-1048576: 2, 47: 1, 460: 1}
 
 
 def test_the_types_are_frozen() -> None:
@@ -66,6 +69,45 @@ def test_malformed_input_is_refused() -> None:
     document["entries"][0]["buckets"] = {"not-a-bucket": 1}
     with pytest.raises(msgspec.ValidationError):
         msgspec.json.decode(msgspec.json.encode(document), type=StatsDelta)
+
+
+def _with_histogram(keys: bytes, counts: bytes) -> bytes:
+    document = msgspec.to_builtins(DELTA, builtin_types=(bytes,))
+    document["seconds"][0]["buckets"] = {"keys": keys, "counts": counts}
+    return msgspec.msgpack.encode(document)
+
+
+@pytest.mark.parametrize(
+    ("keys", "counts", "why"),
+    [
+        (b"\x01\x02\x03", b"\x01\x00\x00\x00", "key bytes"),
+        (array("i", [5]).tobytes(), b"\x01\x00", "count bytes"),
+        (array("i", [5, 5]).tobytes(), array("I", [1, 1]).tobytes(), "ascending"),
+        (array("i", [9, 5]).tobytes(), array("I", [1, 1]).tobytes(), "ascending"),
+        (array("i", [1 << 30]).tobytes(), array("I", [1]).tobytes(), "out of range"),
+        (array("i", [-(1 << 30)]).tobytes(), array("I", [1]).tobytes(), "out of range"),
+    ],
+    ids=["torn-keys", "torn-counts", "repeated-key", "descending", "too-high", "too-low"],
+)
+def test_malformed_histograms_are_refused_on_decode(keys: bytes, counts: bytes, why: str) -> None:
+    with pytest.raises(msgspec.ValidationError, match=why):
+        msgspec.msgpack.decode(_with_histogram(keys, counts), type=StatsDelta)
+
+
+def test_each_histogram_of_a_delta_is_checked_on_its_own() -> None:
+    """Keys ascend within a histogram, not across them: the next one may start lower."""
+    entries = tuple(
+        EntryDelta("GET", f"/{n}", 2, 0, 0, 2.0, 1.0, 1.0, 0, Buckets.of({600 - n: 1, 700: 1}), {}, {})
+        for n in range(3)
+    )
+    delta = StatsDelta(entries=entries, seconds=(SecondDelta(1, 6, 0, 0, 6.0, 1.0, 1.0, 0, Buckets.of({10: 6})),))
+    assert msgspec.msgpack.decode(msgspec.msgpack.encode(delta), type=StatsDelta) == delta
+
+
+def test_counts_too_large_for_32_bits_are_packed_wide() -> None:
+    wide = Buckets.of({-1048576: 1, 400: 1 << 40})
+    assert len(wide.counts) == 2 * len(wide.keys)
+    assert msgspec.json.decode(msgspec.json.encode(wide), type=Buckets).as_dict() == {-1048576: 1, 400: 1 << 40}
 
 
 def test_an_empty_delta_says_so() -> None:

@@ -11,9 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from horde.protocol.stats import Buckets
 from horde.runtime.histogram import (
     RELATIVE_ERROR,
     ZERO_BUCKET,
+    Histogram,
     bucket_of,
     merge_into,
     percentile,
@@ -123,16 +125,51 @@ def test_an_empty_histogram_reads_zero_and_a_bad_p_is_refused() -> None:
         percentile({64: 1}, 1, 50)
 
 
-def test_a_packed_histogram_reads_like_the_dict_it_was_made_from() -> None:
-    from horde.runtime.histogram import ZERO_BUCKET, PackedHistogram, merge_into
+# --- the master's Histogram: the same answers as the plain dict, whatever the order of merging (ADR 0012) -----
 
+
+@examples
+@given(st.lists(samples, min_size=1, max_size=6), st.lists(fractions_of_one, min_size=1, max_size=12))
+def test_a_histogram_merged_from_packed_deltas_equals_the_merged_dicts(
+    parts: list[list[float]], ps: list[float]
+) -> None:
+    merged: dict[int, int] = {}
+    histogram = Histogram()
+    for values in parts:
+        delta = histogram_of(values)
+        merge_into(merged, delta)
+        histogram.add(Buckets.of(delta))
+    total = sum(len(values) for values in parts)
+    assert histogram.pairs() == sorted(merged.items())
+    assert histogram.total() == total and bool(histogram)
+    assert histogram.percentiles(total, ps) == percentiles(merged, total, ps)
+    assert Histogram.of(histogram.to_buckets()) == histogram
+    assert histogram.to_buckets().as_dict() == merged
+
+
+@examples
+@given(samples, samples)
+def test_adding_a_histogram_equals_adding_its_buckets(first: list[float], second: list[float]) -> None:
+    by_histogram, by_buckets = Histogram.of(histogram_of(first)), Histogram.of(histogram_of(first))
+    by_histogram.add(Histogram.of(histogram_of(second)))
+    by_buckets.add(Buckets.of(histogram_of(second)))
+    assert by_histogram == by_buckets
+    assert by_histogram.pairs() == sorted((Counter(histogram_of(first)) + Counter(histogram_of(second))).items())
+
+
+def test_extreme_buckets_and_counts_over_32_bits_survive_packing() -> None:
     source = {bucket_of(250.0): 3, ZERO_BUCKET: 1, bucket_of(1e-300): 2, bucket_of(1e300): 2**40}
-    packed = PackedHistogram(source)
-    assert packed == source and len(packed) == 4 and list(packed) == sorted(source)
-    assert packed[bucket_of(1e300)] == 2**40 and dict(packed.pairs()) == source
-    with pytest.raises(KeyError):
-        packed[bucket_of(1.0)]
-    target = {bucket_of(250.0): 1}
-    merge_into(target, packed)
-    assert target == {**source, bucket_of(250.0): 4}
-    assert PackedHistogram({}) == {}
+    histogram = Histogram.of(source)
+    assert dict(histogram.pairs()) == source and histogram.total() == 2**40 + 6
+    packed = histogram.to_buckets()
+    assert len(packed.counts) == 2 * len(packed.keys) and packed.as_dict() == source
+    histogram.add(packed)
+    assert dict(histogram.pairs()) == {bucket: 2 * count for bucket, count in source.items()}
+
+
+def test_an_empty_histogram_is_falsy_and_reads_zero() -> None:
+    empty = Histogram()
+    assert not empty and empty.total() == 0 and empty.pairs() == []
+    assert empty.percentiles(0, [0.5]) == [0.0] and empty.percentiles(3, [0.5, 1.0]) == [0.0, 0.0]
+    assert empty.to_buckets() == Buckets() and Histogram.of(Buckets()) == empty
+    assert Histogram.of({ZERO_BUCKET: 2}).percentiles(2, [1.0]) == [0.0]
