@@ -3,12 +3,11 @@ malformed input, histograms a hostile peer could use to make a master allocate w
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable
 
 import msgspec
 import pytest
-
-from array import array
 
 from horde.protocol.stats import Buckets, EntryDelta, ErrorDelta, ExceptionDelta, SecondDelta, StatsDelta
 
