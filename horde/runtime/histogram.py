@@ -99,20 +99,28 @@ def percentiles(buckets: Mapping[int, int], total: int, ps: Sequence[float]) -> 
     return results
 
 
+DENSE_LOWEST = bucket_of(2.0**-20)
+DENSE_END = bucket_of(2.0**40)
+"""Buckets from about a nanosecond to 35 years are counted in numpy arrays; the zero bucket and anything outside
+(a bogus response time a user fired by hand) in a small dict, so one odd value cannot make every array huge."""
+
+
 class Histogram:
     """A merged histogram: counts in a numpy array over a window of buckets that widens when a delta needs it.
 
-    The master merges every report's histograms into these; adding a packed `Buckets` is one numpy call instead
-    of a Python loop over its buckets, which made merging the master's largest cost (ADR 0012). The zero bucket
-    is kept apart, as it lies far below every other. Equality is by content, whatever the windows.
+    The master merges every report's histograms into these; adding a packed `Buckets` costs a few numpy calls
+    instead of a Python loop over its buckets, and a `HistogramTable` adds a whole report's in one go (ADR 0012).
+    Buckets outside the dense range, the zero bucket among them, go to `_outliers`. Equality is by content.
     """
 
-    __slots__ = ("_counts", "_lo", "_zeros")
+    __slots__ = ("_counts", "_lo", "_outliers", "_row", "_table")
 
     def __init__(self) -> None:
-        self._zeros = 0
-        self._lo = 0
         self._counts = _NO_COUNTS
+        self._lo = 0
+        self._outliers: dict[int, int] | None = None
+        self._table: HistogramTable | None = None
+        self._row = 0
 
     @classmethod
     def of(cls, buckets: Buckets | Mapping[int, int]) -> Histogram:
@@ -123,79 +131,95 @@ class Histogram:
     def add(self, other: Buckets | Histogram) -> None:
         if isinstance(other, Histogram):
             self._add_histogram(other)
+        else:
+            self._add_buckets(other)
+
+    def _add_buckets(self, buckets: Buckets) -> None:
+        if not buckets.keys:
             return
-        if not other.keys:
-            return
-        keys = np.frombuffer(other.keys, BUCKET_INDEX)
-        counts = other.count_array()
-        if other.keys[:4] == _ZERO_KEY:  # keys ascend, so the zero bucket can only come first
-            self._zeros += int(counts[0])
-            keys, counts = keys[1:], counts[1:]
+        keys = buckets.key_array()
+        counts = buckets.count_array()
+        first, last = int(keys[0]), int(keys[-1])  # keys ascend (checked on decode)
+        if first < DENSE_LOWEST or last >= DENSE_END:
+            inside = slice(int(np.searchsorted(keys, DENSE_LOWEST)), int(np.searchsorted(keys, DENSE_END)))
+            outside = np.ones(len(keys), bool)
+            outside[inside] = False
+            self._add_outliers(keys[outside].tolist(), counts[outside].tolist())
+            keys, counts = keys[inside], counts[inside]
             if not len(keys):
                 return
-        first, last = int(keys[0]), int(keys[-1])
+            first, last = int(keys[0]), int(keys[-1])
         if first < self._lo or last >= self._lo + len(self._counts):
             self._widen(first, last)
-        self._counts[keys - self._lo] += counts if counts.dtype != WIDE_COUNT else counts.astype(np.int64)
+        self._counts[keys - self._lo] += counts if counts.dtype == NARROW_COUNT else counts.astype(np.int64)
+
+    def _add_outliers(self, keys: list[int], counts: list[int]) -> None:
+        if self._outliers is None:
+            self._outliers = {}
+        for key, count in zip(keys, counts, strict=True):
+            self._outliers[key] = self._outliers.get(key, 0) + count
 
     def _add_histogram(self, other: Histogram) -> None:
-        self._zeros += other._zeros
-        if not len(other._counts):
+        if other._outliers:
+            self._add_outliers(list(other._outliers), list(other._outliers.values()))
+        occupied = np.flatnonzero(other._counts)
+        if not len(occupied):
             return
-        first, last = other._lo, other._lo + len(other._counts) - 1
-        if not len(self._counts) or first < self._lo or last >= self._lo + len(self._counts):
+        first, last = other._lo + int(occupied[0]), other._lo + int(occupied[-1])
+        if first < self._lo or last >= self._lo + len(self._counts):
             self._widen(first, last)
-        start = first - self._lo
-        self._counts[start : start + len(other._counts)] += other._counts
+        start = other._lo - self._lo
+        self._counts[start + int(occupied[0]) : start + int(occupied[-1]) + 1] += other._counts[
+            int(occupied[0]) : int(occupied[-1]) + 1
+        ]
 
     def _widen(self, first: int, last: int) -> None:
-        """Reallocate with an octave to spare on each side, so a run widens its windows a few times at most."""
-        if len(self._counts):
-            first, last = min(first, self._lo), max(last, self._lo + len(self._counts) - 1)
-        lo = (first // SUB_BUCKETS - 1) * SUB_BUCKETS
-        hi = (last // SUB_BUCKETS + 2) * SUB_BUCKETS
+        if self._table is not None:
+            self._table.widen(first, last)
+            return
+        lo, hi = _window(first, last, self._lo, len(self._counts))
         counts = np.zeros(hi - lo, np.int64)
-        if len(self._counts):
-            counts[self._lo - lo : self._lo - lo + len(self._counts)] = self._counts
+        counts[self._lo - lo : self._lo - lo + len(self._counts)] = self._counts
         self._lo, self._counts = lo, counts
 
     def total(self) -> int:
-        return self._zeros + int(self._counts.sum())
+        return int(self._counts.sum()) + (sum(self._outliers.values()) if self._outliers else 0)
 
     def __bool__(self) -> bool:
-        return bool(self._zeros) or bool(self._counts.any())
+        return bool(self._counts.any()) or any(self._outliers.values() if self._outliers else ())
 
     def pairs(self) -> list[tuple[int, int]]:
         """`(bucket, count)` of every non-empty bucket, in bucket order."""
         occupied = np.flatnonzero(self._counts)
         pairs = list(zip((occupied + self._lo).tolist(), self._counts[occupied].tolist(), strict=True))
-        return [(ZERO_BUCKET, self._zeros), *pairs] if self._zeros else pairs
+        if self._outliers:
+            pairs = sorted(pairs + [(key, count) for key, count in self._outliers.items() if count])
+        return pairs
 
     def to_buckets(self) -> Buckets:
         """The packed form, for the wire, the journal and the seconds the run has left behind (ADR 0011)."""
+        if self._outliers:
+            return Buckets.of(dict(self.pairs()))
         occupied = np.flatnonzero(self._counts)
-        keys = (occupied + self._lo).astype(BUCKET_INDEX)
         counts = self._counts[occupied]
-        if self._zeros:
-            keys = np.concatenate((np.array([ZERO_BUCKET], BUCKET_INDEX), keys))
-            counts = np.concatenate((np.array([self._zeros], np.int64), counts))
         wide = len(counts) and int(counts.max()) >= 1 << 32
-        return Buckets(keys.tobytes(), counts.astype(WIDE_COUNT if wide else NARROW_COUNT).tobytes())
+        return Buckets(
+            (occupied + self._lo).astype(BUCKET_INDEX).tobytes(),
+            counts.astype(WIDE_COUNT if wide else NARROW_COUNT).tobytes(),
+        )
 
     def percentiles(self, total: int, ps: Sequence[float]) -> list[float]:
         """Nearest-rank percentiles (`ps` in any order) of `total` samples, as `percentiles` gives for a dict."""
-        if total <= 0:
-            return [0.0] * len(ps)
-        ranks = [nearest_rank(p, total) - self._zeros for p in ps]
-        if not len(self._counts):
-            return [0.0] * len(ps)
+        if total <= 0 or not len(self._counts):
+            return percentiles(self._outliers or {}, total, ps)
+        if self._outliers:
+            return percentiles(dict(self.pairs()), total, ps)
         cumulative = np.cumsum(self._counts)
         ceiling = int(cumulative[-1])
-        positions = np.searchsorted(cumulative, [min(rank, ceiling) for rank in ranks]).tolist()
-        return [
-            0.0 if rank <= 0 or ceiling == 0 else value_of(self._lo + position)
-            for rank, position in zip(ranks, positions, strict=True)
-        ]
+        if ceiling == 0:
+            return [0.0] * len(ps)
+        ranks = [min(nearest_rank(p, total), ceiling) for p in ps]
+        return [value_of(self._lo + position) for position in np.searchsorted(cumulative, ranks).tolist()]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Histogram):
@@ -208,9 +232,93 @@ class Histogram:
         return f"Histogram({dict(self.pairs())})"
 
 
+class HistogramTable:
+    """Histograms as the rows of one 2-D array over a shared window, so that merging all the entries of a report
+    is one numpy call rather than one per entry: numpy's fixed cost per call, not the buckets, dominated (ADR 0012).
+    """
+
+    __slots__ = ("_counts", "_lo", "_members")
+
+    def __init__(self) -> None:
+        self._counts = np.zeros((0, 0), np.int64)
+        self._lo = 0
+        self._members: list[Histogram] = []
+
+    def histogram(self) -> Histogram:
+        """A new, empty histogram kept in this table; it works like any other."""
+        histogram = Histogram()
+        histogram._table, histogram._row = self, len(self._members)
+        self._members.append(histogram)
+        rows, width = self._counts.shape
+        if len(self._members) > rows:
+            self._reshape(max(8, 2 * rows), self._lo, width)
+        else:
+            histogram._counts, histogram._lo = self._counts[histogram._row], self._lo
+        return histogram
+
+    def add(self, members: Sequence[Histogram], deltas: Sequence[Buckets]) -> None:
+        """`members[i].add(deltas[i])` for every i, in one numpy call when the deltas allow it."""
+        rows: list[int] = []
+        sizes: list[int] = []
+        keys_parts: list[bytes] = []
+        counts_parts: list[bytes] = []
+        taken: set[int] = set()
+        for histogram, buckets in zip(members, deltas, strict=True):
+            if not buckets.keys:
+                continue
+            if histogram._table is not self or histogram._row in taken or len(buckets.counts) != len(buckets.keys):
+                histogram._add_buckets(buckets)  # a stranger, a repeated row or wide counts: one at a time
+                continue
+            taken.add(histogram._row)
+            rows.append(histogram._row)
+            sizes.append(len(buckets.keys) >> 2)
+            keys_parts.append(buckets.keys)
+            counts_parts.append(buckets.counts)
+        if not rows:
+            return
+        keys = np.frombuffer(b"".join(keys_parts), BUCKET_INDEX)
+        first, last = int(keys.min()), int(keys.max())
+        if first < DENSE_LOWEST or last >= DENSE_END:
+            for row, key_bytes, count_bytes in zip(rows, keys_parts, counts_parts, strict=True):
+                self._members[row]._add_buckets(Buckets(key_bytes, count_bytes))
+            return
+        if first < self._lo or last >= self._lo + self._counts.shape[1]:
+            self.widen(first, last)
+        width = self._counts.shape[1]
+        cells = np.repeat(np.asarray(rows, np.int64) * width - self._lo, sizes) + keys
+        self._counts.reshape(-1)[cells] += np.frombuffer(b"".join(counts_parts), NARROW_COUNT)
+
+    def widen(self, first: int, last: int) -> None:
+        rows, width = self._counts.shape
+        if rows and width:
+            lo, hi = _window(first, last, self._lo, width)
+        else:
+            lo, hi = _window(first, last, first, 0)
+        self._reshape(rows, lo, hi - lo)
+
+    def _reshape(self, rows: int, lo: int, width: int) -> None:
+        counts = np.zeros((rows, width), np.int64)
+        old_rows, old_width = self._counts.shape
+        if old_rows and old_width:
+            counts[:old_rows, self._lo - lo : self._lo - lo + old_width] = self._counts
+        self._counts, self._lo = counts, lo
+        for histogram in self._members:
+            histogram._counts, histogram._lo = counts[histogram._row], lo
+
+
+def _window(first: int, last: int, lo: int, width: int) -> tuple[int, int]:
+    """A window holding `[first, last]` and the current one, with an octave to spare on each side (so a run
+    widens a few times at most), within the dense range."""
+    if width:
+        first, last = min(first, lo), max(last, lo + width - 1)
+    return (
+        max(DENSE_LOWEST, (first // SUB_BUCKETS - 1) * SUB_BUCKETS),
+        min(DENSE_END, (last // SUB_BUCKETS + 2) * SUB_BUCKETS),
+    )
+
+
 _NO_COUNTS = np.zeros(0, np.int64)
 _NO_COUNTS.flags.writeable = False
-_ZERO_KEY = ZERO_BUCKET.to_bytes(4, "little", signed=True)
 
 
 def merge_into(target: dict[int, int], source: Mapping[int, int]) -> None:

@@ -470,6 +470,7 @@ class RunStats:
     """
 
     __slots__ = (
+        "_entry_histograms",
         "_packed",
         "_packed_through",
         "_total",
@@ -484,6 +485,7 @@ class RunStats:
     def __init__(self) -> None:
         self.span = RunSpan()
         self.entries: dict[tuple[str, str], EntryStats] = {}
+        self._entry_histograms = histogram.HistogramTable()
         self._total = EntryStats(method="", name=AGGREGATED_NAME, span=self.span)
         self._total_buckets_stale = False
         self.seconds: dict[int, Timings] = {}
@@ -495,13 +497,16 @@ class RunStats:
 
     def merge(self, delta: StatsDelta, node: str = "") -> None:
         """Fold one delta in; `node`, the reporting worker's id, is kept for the exceptions it carries."""
+        merged: list[histogram.Histogram] = []
         for entry_delta in delta.entries:
             key = (entry_delta.method, entry_delta.name)
             entry = self.entries.get(key)
             if entry is None:
-                entry = self.entries[key] = EntryStats(method=entry_delta.method, name=entry_delta.name, span=self.span)
-            entry.add(entry_delta)
+                entry = self.entries[key] = self._new_entry(entry_delta.method, entry_delta.name)
+            entry.add_counts(entry_delta)
+            merged.append(entry.buckets)
             entry.add_seconds(entry_delta.requests_per_second, entry_delta.failures_per_second)
+        self._entry_histograms.add(merged, [entry_delta.buckets for entry_delta in delta.entries])
         for second_delta in delta.seconds:
             second = second_delta.second
             tally = self.seconds.get(second)
@@ -534,6 +539,9 @@ class RunStats:
             known.count += exception_delta.count
             if node:
                 known.nodes.add(node)
+
+    def _new_entry(self, method: str, name: str) -> EntryStats:
+        return EntryStats(method=method, name=name, span=self.span, buckets=self._entry_histograms.histogram())
 
     def _pack_behind(self) -> None:
         """Packs the histograms of the seconds PACK_AFTER_SECONDS or more behind the latest, each once."""
@@ -616,8 +624,9 @@ class RunStats:
         stats = cls()
         stats.span.first_second, stats.span.last_second = image.first_second, image.last_second
         for entry in image.entries:
-            stats.entries[(entry.method, entry.name)] = _entry_from_image(entry, stats.span)
-        stats._total = _entry_from_image(image.total, stats.span)
+            restored = stats.entries[(entry.method, entry.name)] = stats._new_entry(entry.method, entry.name)
+            _entry_from_image(restored, entry)
+        stats._total = _entry_from_image(EntryStats(method="", name=AGGREGATED_NAME, span=stats.span), image.total)
         for second in image.seconds:
             stats.seconds[second.second] = _timings_from_image(Timings(), second)
         for e in image.errors:
@@ -727,18 +736,14 @@ def _timings_from_image(timings: Timings, image: EntryDelta | SecondDelta) -> Ti
     timings.min_response_time = image.min_response_time
     timings.max_response_time = image.max_response_time
     timings.total_content_length = image.total_content_length
-    timings.buckets = histogram.Histogram.of(image.buckets)
+    timings.buckets.add(image.buckets)
     return timings
 
 
-def _entry_from_image(image: EntryDelta, span: RunSpan) -> EntryStats:
-    entry = EntryStats(
-        method=image.method,
-        name=image.name,
-        span=span,
-        requests_per_second=dict(image.requests_per_second),
-        failures_per_second=dict(image.failures_per_second),
-    )
+def _entry_from_image(entry: EntryStats, image: EntryDelta) -> EntryStats:
+    """Fills a new, empty entry (one of a RunStats's, so its histogram stays in the RunStats's table)."""
+    entry.requests_per_second = dict(image.requests_per_second)
+    entry.failures_per_second = dict(image.failures_per_second)
     _timings_from_image(entry, image)
     return entry
 

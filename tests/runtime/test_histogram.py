@@ -16,6 +16,7 @@ from horde.runtime.histogram import (
     RELATIVE_ERROR,
     ZERO_BUCKET,
     Histogram,
+    HistogramTable,
     bucket_of,
     merge_into,
     percentile,
@@ -173,3 +174,37 @@ def test_an_empty_histogram_is_falsy_and_reads_zero() -> None:
     assert empty.percentiles(0, [0.5]) == [0.0] and empty.percentiles(3, [0.5, 1.0]) == [0.0, 0.0]
     assert empty.to_buckets() == Buckets() and Histogram.of(Buckets()) == empty
     assert Histogram.of({ZERO_BUCKET: 2}).percentiles(2, [1.0]) == [0.0]
+
+
+# One report's deltas for some rows of a table: row indices may repeat, as a hostile delta's entries could.
+table_deltas = st.lists(st.lists(st.tuples(st.integers(0, 4), samples), max_size=5), min_size=1, max_size=5)
+
+
+@examples
+@given(table_deltas)
+def test_a_table_merges_a_batch_as_each_row_would_alone(reports: list[list[tuple[int, list[float]]]]) -> None:
+    """Zero and out-of-range response times, rows repeated within a batch and windows that widen mid-run
+    all give what plain dict merging gives, row by row."""
+    table = HistogramTable()
+    rows = [table.histogram() for _ in range(5)]
+    expected: list[dict[int, int]] = [{} for _ in rows]
+    for report in reports:
+        table.add([rows[row] for row, _ in report], [Buckets.of(histogram_of(values)) for _, values in report])
+        for row, values in report:
+            merge_into(expected[row], histogram_of(values))
+    assert [histogram.pairs() for histogram in rows] == [sorted(counts.items()) for counts in expected]
+    for histogram, counts in zip(rows, expected, strict=True):
+        total = sum(counts.values())
+        assert histogram.percentiles(total, [0.5, 0.99, 1.0]) == percentiles(counts, total, [0.5, 0.99, 1.0])
+
+
+def test_a_table_row_widened_on_its_own_stays_in_the_table() -> None:
+    table = HistogramTable()
+    first, second = table.histogram(), table.histogram()
+    first.add(Buckets.of({bucket_of(1.0): 1}))
+    second.add(Buckets.of({bucket_of(1e9): 2}))  # widens the whole table through the row
+    table.add([first, second], [Buckets.of({bucket_of(1e-5): 3}), Buckets.of({bucket_of(1.0): 4})])
+    assert first.pairs() == [(bucket_of(1e-5), 3), (bucket_of(1.0), 1)]
+    assert second.pairs() == [(bucket_of(1.0), 4), (bucket_of(1e9), 2)]
+    third = table.histogram()
+    assert not third and third.pairs() == []
