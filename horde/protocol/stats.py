@@ -16,51 +16,66 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator, Mapping
 from itertools import accumulate
+from typing import Any
 
 import msgspec
 import numpy as np
 
 BUCKET_INDEX = np.dtype("<i4")
-NARROW_COUNT = np.dtype("<u4")
-WIDE_COUNT = np.dtype("<u8")
+COUNT_TYPES: dict[int, np.dtype[Any]] = {1: np.dtype("u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4"), 8: np.dtype("<u8")}
+"""Bytes per count -> its type: the narrowest unsigned integer that holds a histogram's largest count."""
+WIDE_COUNT = COUNT_TYPES[8]
 LOWEST_BUCKET = -(1 << 20)
 """`histogram.ZERO_BUCKET`: no float's bucket is lower; restated here so that the protocol imports no runtime."""
 HIGHEST_BUCKET = 64 * 1024 + 127
 """The bucket of the largest float (frexp exponent 1024); a higher index comes from a broken or hostile peer."""
 
 
+def count_type(largest: int) -> np.dtype[Any]:
+    """The narrowest count type for counts up to `largest`, as `Buckets` packs them."""
+    for size in (1, 2, 4):
+        if largest < 1 << (8 * size):
+            return COUNT_TYPES[size]
+    return WIDE_COUNT
+
+
 class Buckets(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A sparse histogram: `keys` are bucket indices (ADR 0004) as little-endian int32, strictly ascending;
-    `counts` are their counts as little-endian uint32, or uint64 when a count needs it (a merged image's).
+    `counts` are their counts as little-endian unsigned integers of 1, 2, 4 or 8 bytes, the fewest that hold the
+    largest count (a worker's delta rarely needs more than one or two; a merged image's may need eight).
 
-    The length of `counts` says which: 4 or 8 bytes per key. Decoding checks the lengths; `check` (run on every
-    delta a master receives) checks order and range in one pass over all of a delta's histograms.
+    The lengths say the width: `len(counts) / (len(keys) / 4)` bytes per count. Decoding checks the lengths;
+    `check_buckets` (run on every delta decoded) checks order and range over all of a delta's histograms at once.
     """
 
     keys: bytes = b""
     counts: bytes = b""
 
     def __post_init__(self) -> None:
-        keys, counts = len(self.keys), len(self.counts)
-        if keys % 4 or counts not in (keys, 2 * keys):
-            raise ValueError(f"histogram of {keys} key bytes and {counts} count bytes (want 4 per key, then 4 or 8)")
+        keys, counts = len(self.keys) >> 2, len(self.counts)
+        if len(self.keys) & 3 or (counts % keys or counts // keys not in COUNT_TYPES if keys else counts):
+            raise ValueError(
+                f"histogram of {len(self.keys)} key bytes and {counts} count bytes (want 4 per key, 1-8 per count)"
+            )
 
     @classmethod
     def of(cls, counts: Mapping[int, int]) -> Buckets:
         """The packed form of a `{bucket: count}` map; zero counts are left out."""
         keys = sorted(key for key, count in counts.items() if count)
-        values = [counts[key] for key in keys]
-        wide = bool(values) and max(values) >= 1 << 32
-        return cls(array("i", keys).tobytes(), array("Q" if wide else "I", values).tobytes())
+        values = np.array([counts[key] for key in keys], np.uint64)
+        return cls(array("i", keys).tobytes(), values.astype(count_type(int(values.max()) if keys else 0)).tobytes())
 
     def __len__(self) -> int:
         return len(self.keys) // 4
+
+    def count_width(self) -> int:
+        return 4 * len(self.counts) // len(self.keys) if self.keys else 4
 
     def key_array(self) -> np.ndarray:
         return np.frombuffer(self.keys, BUCKET_INDEX)
 
     def count_array(self) -> np.ndarray:
-        return np.frombuffer(self.counts, WIDE_COUNT if len(self.counts) > len(self.keys) else NARROW_COUNT)
+        return np.frombuffer(self.counts, COUNT_TYPES[self.count_width()])
 
     def pairs(self) -> Iterator[tuple[int, int]]:
         """`(bucket, count)` in bucket order."""

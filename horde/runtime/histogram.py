@@ -22,11 +22,13 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
-from horde.protocol.stats import BUCKET_INDEX, NARROW_COUNT, WIDE_COUNT, Buckets
+from horde.protocol.stats import BUCKET_INDEX, COUNT_TYPES, WIDE_COUNT, Buckets, count_type
 
 SUB_BUCKETS = 64
 RELATIVE_ERROR = 1 / (2 * SUB_BUCKETS)
@@ -151,7 +153,7 @@ class Histogram:
             first, last = int(keys[0]), int(keys[-1])
         if first < self._lo or last >= self._lo + len(self._counts):
             self._widen(first, last)
-        self._counts[keys - self._lo] += counts if counts.dtype == NARROW_COUNT else counts.astype(np.int64)
+        self._counts[keys - self._lo] += counts if counts.dtype != WIDE_COUNT else counts.astype(np.int64)
 
     def _add_outliers(self, keys: list[int], counts: list[int]) -> None:
         if self._outliers is None:
@@ -202,10 +204,9 @@ class Histogram:
             return Buckets.of(dict(self.pairs()))
         occupied = np.flatnonzero(self._counts)
         counts = self._counts[occupied]
-        wide = len(counts) and int(counts.max()) >= 1 << 32
         return Buckets(
             (occupied + self._lo).astype(BUCKET_INDEX).tobytes(),
-            counts.astype(WIDE_COUNT if wide else NARROW_COUNT).tobytes(),
+            counts.astype(count_type(int(counts.max()) if len(counts) else 0)).tobytes(),
         )
 
     def percentiles(self, total: int, ps: Sequence[float]) -> list[float]:
@@ -257,36 +258,39 @@ class HistogramTable:
         return histogram
 
     def add(self, members: Sequence[Histogram], deltas: Sequence[Buckets]) -> None:
-        """`members[i].add(deltas[i])` for every i, in one numpy call when the deltas allow it."""
-        rows: list[int] = []
-        sizes: list[int] = []
-        keys_parts: list[bytes] = []
-        counts_parts: list[bytes] = []
+        """`members[i].add(deltas[i])` for every i: one numpy call per count width among the deltas."""
+        batches: dict[int, _Batch] = {}
         taken: set[int] = set()
         for histogram, buckets in zip(members, deltas, strict=True):
             if not buckets.keys:
                 continue
-            if histogram._table is not self or histogram._row in taken or len(buckets.counts) != len(buckets.keys):
+            width = buckets.count_width()
+            if histogram._table is not self or histogram._row in taken or width == 8:
                 histogram._add_buckets(buckets)  # a stranger, a repeated row or wide counts: one at a time
                 continue
             taken.add(histogram._row)
-            rows.append(histogram._row)
-            sizes.append(len(buckets.keys) >> 2)
-            keys_parts.append(buckets.keys)
-            counts_parts.append(buckets.counts)
-        if not rows:
-            return
-        keys = np.frombuffer(b"".join(keys_parts), BUCKET_INDEX)
+            batch = batches.get(width)
+            if batch is None:
+                batch = batches[width] = _Batch()
+            batch.rows.append(histogram._row)
+            batch.sizes.append(len(buckets.keys) >> 2)
+            batch.keys.append(buckets.keys)
+            batch.counts.append(buckets.counts)
+        for width, batch in batches.items():
+            self._add_batch(batch, COUNT_TYPES[width])
+
+    def _add_batch(self, batch: _Batch, count_type: np.dtype[Any]) -> None:
+        keys = np.frombuffer(b"".join(batch.keys), BUCKET_INDEX)
         first, last = int(keys.min()), int(keys.max())
         if first < DENSE_LOWEST or last >= DENSE_END:
-            for row, key_bytes, count_bytes in zip(rows, keys_parts, counts_parts, strict=True):
+            for row, key_bytes, count_bytes in zip(batch.rows, batch.keys, batch.counts, strict=True):
                 self._members[row]._add_buckets(Buckets(key_bytes, count_bytes))
             return
         if first < self._lo or last >= self._lo + self._counts.shape[1]:
             self.widen(first, last)
         width = self._counts.shape[1]
-        cells = np.repeat(np.asarray(rows, np.int64) * width - self._lo, sizes) + keys
-        self._counts.reshape(-1)[cells] += np.frombuffer(b"".join(counts_parts), NARROW_COUNT)
+        cells = np.repeat(np.asarray(batch.rows, np.int64) * width - self._lo, batch.sizes) + keys
+        self._counts.reshape(-1)[cells] += np.frombuffer(b"".join(batch.counts), count_type)
 
     def widen(self, first: int, last: int) -> None:
         rows, width = self._counts.shape
@@ -304,6 +308,16 @@ class HistogramTable:
         self._counts, self._lo = counts, lo
         for histogram in self._members:
             histogram._counts, histogram._lo = counts[histogram._row], lo
+
+
+@dataclass(slots=True)
+class _Batch:
+    """The deltas of one count width, laid end to end."""
+
+    rows: list[int] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+    keys: list[bytes] = field(default_factory=list)
+    counts: list[bytes] = field(default_factory=list)
 
 
 def _window(first: int, last: int, lo: int, width: int) -> tuple[int, int]:

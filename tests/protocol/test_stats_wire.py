@@ -80,13 +80,24 @@ def _with_histogram(keys: bytes, counts: bytes) -> bytes:
     ("keys", "counts", "why"),
     [
         (b"\x01\x02\x03", b"\x01\x00\x00\x00", "key bytes"),
-        (array("i", [5]).tobytes(), b"\x01\x00", "count bytes"),
+        (array("i", [5]).tobytes(), b"\x01\x00\x00", "count bytes"),
+        (array("i", [5, 6]).tobytes(), b"\x01\x00\x00", "count bytes"),
+        (b"", b"\x01", "count bytes"),
         (array("i", [5, 5]).tobytes(), array("I", [1, 1]).tobytes(), "ascending"),
         (array("i", [9, 5]).tobytes(), array("I", [1, 1]).tobytes(), "ascending"),
         (array("i", [1 << 30]).tobytes(), array("I", [1]).tobytes(), "out of range"),
         (array("i", [-(1 << 30)]).tobytes(), array("I", [1]).tobytes(), "out of range"),
     ],
-    ids=["torn-keys", "torn-counts", "repeated-key", "descending", "too-high", "too-low"],
+    ids=[
+        "torn-keys",
+        "three-byte-count",
+        "torn-counts",
+        "counts-without-keys",
+        "repeated-key",
+        "descending",
+        "too-high",
+        "too-low",
+    ],
 )
 def test_malformed_histograms_are_refused_on_decode(keys: bytes, counts: bytes, why: str) -> None:
     with pytest.raises(msgspec.ValidationError, match=why):
@@ -101,6 +112,13 @@ def test_each_histogram_of_a_delta_is_checked_on_its_own() -> None:
     )
     delta = StatsDelta(entries=entries, seconds=(SecondDelta(1, 6, 0, 0, 6.0, 1.0, 1.0, 0, Buckets.of({10: 6})),))
     assert msgspec.msgpack.decode(msgspec.msgpack.encode(delta), type=StatsDelta) == delta
+
+
+@pytest.mark.parametrize(("largest", "width"), [(1, 1), (255, 1), (256, 2), (65_535, 2), (65_536, 4), (1 << 32, 8)])
+def test_counts_take_the_fewest_bytes_that_hold_the_largest(largest: int, width: int) -> None:
+    packed = Buckets.of({100: 1, 200: largest})
+    assert packed.count_width() == width and len(packed.counts) == 2 * width
+    assert msgspec.msgpack.decode(msgspec.msgpack.encode(packed), type=Buckets).as_dict() == {100: 1, 200: largest}
 
 
 def test_counts_too_large_for_32_bits_are_packed_wide() -> None:

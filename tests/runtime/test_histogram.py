@@ -208,3 +208,12 @@ def test_a_table_row_widened_on_its_own_stays_in_the_table() -> None:
     assert second.pairs() == [(bucket_of(1.0), 4), (bucket_of(1e9), 2)]
     third = table.histogram()
     assert not third and third.pairs() == []
+
+
+def test_a_batch_of_mixed_count_widths_merges_each_width_exactly() -> None:
+    table = HistogramTable()
+    rows = [table.histogram() for _ in range(4)]
+    deltas = [{500: 1}, {500: 300, 501: 1}, {400: 70_000}, {600: 1 << 33}]
+    table.add(rows, [Buckets.of(delta) for delta in deltas])
+    table.add(rows, [Buckets.of(delta) for delta in deltas])
+    assert [dict(row.pairs()) for row in rows] == [{k: 2 * v for k, v in delta.items()} for delta in deltas]
