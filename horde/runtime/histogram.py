@@ -22,9 +22,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
 
 import numpy as np
 
@@ -258,39 +256,48 @@ class HistogramTable:
         return histogram
 
     def add(self, members: Sequence[Histogram], deltas: Sequence[Buckets]) -> None:
-        """`members[i].add(deltas[i])` for every i: one numpy call per count width among the deltas."""
-        batches: dict[int, _Batch] = {}
-        taken: set[int] = set()
+        """`members[i].add(deltas[i])` for every i, in one numpy call when each member is a different row."""
+        rows: list[int] = []
+        sizes: list[int] = []
+        keys: list[bytes] = []
+        counts: list[bytes] = []
+        widths: list[int] = []
         for histogram, buckets in zip(members, deltas, strict=True):
-            if not buckets.keys:
+            key_bytes = buckets.keys
+            if not key_bytes:
                 continue
-            width = buckets.count_width()
-            if histogram._table is not self or histogram._row in taken or width == 8:
-                histogram._add_buckets(buckets)  # a stranger, a repeated row or wide counts: one at a time
+            if histogram._table is not self:
+                histogram._add_buckets(buckets)
                 continue
-            taken.add(histogram._row)
-            batch = batches.get(width)
-            if batch is None:
-                batch = batches[width] = _Batch()
-            batch.rows.append(histogram._row)
-            batch.sizes.append(len(buckets.keys) >> 2)
-            batch.keys.append(buckets.keys)
-            batch.counts.append(buckets.counts)
-        for width, batch in batches.items():
-            self._add_batch(batch, COUNT_TYPES[width])
-
-    def _add_batch(self, batch: _Batch, count_type: np.dtype[Any]) -> None:
-        keys = np.frombuffer(b"".join(batch.keys), BUCKET_INDEX)
-        first, last = int(keys.min()), int(keys.max())
+            size = len(key_bytes) >> 2
+            rows.append(histogram._row)
+            sizes.append(size)
+            keys.append(key_bytes)
+            counts.append(buckets.counts)
+            widths.append(len(buckets.counts) // size)
+        if not rows:
+            return
+        if len(set(rows)) < len(rows) or max(widths) == 8:  # a repeated row, or counts too wide for the sum below
+            for row, key_bytes, count_bytes in zip(rows, keys, counts, strict=True):
+                self._members[row]._add_buckets(Buckets(key_bytes, count_bytes))
+            return
+        if min(widths) == max(widths):
+            count_array = np.frombuffer(b"".join(counts), COUNT_TYPES[widths[0]])
+        else:
+            count_array = np.concatenate(
+                [np.frombuffer(c, COUNT_TYPES[w]) for c, w in zip(counts, widths, strict=True)]
+            )
+        key_array = np.frombuffer(b"".join(keys), BUCKET_INDEX)
+        first, last = int(key_array.min()), int(key_array.max())
         if first < DENSE_LOWEST or last >= DENSE_END:
-            for row, key_bytes, count_bytes in zip(batch.rows, batch.keys, batch.counts, strict=True):
+            for row, key_bytes, count_bytes in zip(rows, keys, counts, strict=True):
                 self._members[row]._add_buckets(Buckets(key_bytes, count_bytes))
             return
         if first < self._lo or last >= self._lo + self._counts.shape[1]:
             self.widen(first, last)
         width = self._counts.shape[1]
-        cells = np.repeat(np.asarray(batch.rows, np.int64) * width - self._lo, batch.sizes) + keys
-        self._counts.reshape(-1)[cells] += np.frombuffer(b"".join(batch.counts), count_type)
+        cells = np.repeat(np.asarray(rows, np.int64) * width - self._lo, sizes) + key_array
+        self._counts.reshape(-1)[cells] += count_array
 
     def widen(self, first: int, last: int) -> None:
         rows, width = self._counts.shape
@@ -308,16 +315,6 @@ class HistogramTable:
         self._counts, self._lo = counts, lo
         for histogram in self._members:
             histogram._counts, histogram._lo = counts[histogram._row], lo
-
-
-@dataclass(slots=True)
-class _Batch:
-    """The deltas of one count width, laid end to end."""
-
-    rows: list[int] = field(default_factory=list)
-    sizes: list[int] = field(default_factory=list)
-    keys: list[bytes] = field(default_factory=list)
-    counts: list[bytes] = field(default_factory=list)
 
 
 def _window(first: int, last: int, lo: int, width: int) -> tuple[int, int]:

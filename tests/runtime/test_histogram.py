@@ -214,6 +214,8 @@ def test_a_batch_of_mixed_count_widths_merges_each_width_exactly() -> None:
     table = HistogramTable()
     rows = [table.histogram() for _ in range(4)]
     deltas = [{500: 1}, {500: 300, 501: 1}, {400: 70_000}, {600: 1 << 33}]
-    table.add(rows, [Buckets.of(delta) for delta in deltas])
-    table.add(rows, [Buckets.of(delta) for delta in deltas])
-    assert [dict(row.pairs()) for row in rows] == [{k: 2 * v for k, v in delta.items()} for delta in deltas]
+    table.add(rows[:3], [Buckets.of(delta) for delta in deltas[:3]])  # one, two and four bytes a count
+    table.add(rows, [Buckets.of(delta) for delta in deltas])  # and eight
+    assert [dict(row.pairs()) for row in rows] == [{k: 2 * v for k, v in delta.items()} for delta in deltas[:3]] + [
+        deltas[3]
+    ]
