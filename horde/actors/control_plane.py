@@ -259,10 +259,12 @@ class ControlPlane:
             self.master.tell(Tick(now))
             if now >= next_beat:
                 next_beat = now + interval
+                beats: list[tuple[str, MasterMessageType]] = []
                 for worker_id, (_, proxy) in list(self.links.proxies.items()):
                     if now >= judge_from:
                         proxy.tell(LivenessTick(now, silence_limit))
-                    self.links.send(worker_id, MasterHeartbeat(self._acks.pop(worker_id, {})))
+                    beats.append((worker_id, MasterHeartbeat(self._acks.pop(worker_id, {}))))
+                self.links.send_many(beats)
             if self._shape is not None and now >= next_shape:
                 next_shape = now + 1.0
                 self._tick_shape(now)

@@ -7,7 +7,7 @@ actors reach it as `Observed(event)`: the master folds them with the same `apply
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -419,6 +419,10 @@ class MasterLinks:
             self.transport.send(worker_id, message)
         except RPCError as exc:
             log.warning("could not send to worker", worker=worker_id, message=type(message).__name__, error=str(exc))
+
+    def send_many(self, messages: Sequence[tuple[str, MasterMessageType]]) -> None:
+        for worker_id, error in self.transport.send_many(messages):
+            log.warning("could not send to worker", worker=worker_id, error=error)
 
     def knows(self, worker_id: str, incarnation: str) -> bool:
         """Statistics of any incarnation ever admitted are real requests: they count, once each (seq)."""

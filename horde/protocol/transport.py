@@ -7,7 +7,7 @@ handler it was given with each decoded message.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from horde.protocol.errors import RPCSendError
@@ -19,6 +19,10 @@ WorkerHandler = Callable[[MasterMessageType], None]
 
 class MasterTransport(Protocol):
     def send(self, worker_id: str, message: MasterMessageType) -> None: ...
+
+    def send_many(self, messages: Sequence[tuple[str, MasterMessageType]]) -> list[tuple[str, str]]:
+        """Each `(worker_id, message)` in turn; what could not be sent, as `(worker_id, why)`, instead of raising."""
+        ...
 
     def close(self) -> None: ...
 
@@ -67,6 +71,15 @@ class _MasterEnd:
 
     def send(self, worker_id: str, message: MasterMessageType) -> None:
         self._link._deliver_to_worker(worker_id, message)
+
+    def send_many(self, messages: Sequence[tuple[str, MasterMessageType]]) -> list[tuple[str, str]]:
+        failed = []
+        for worker_id, message in messages:
+            try:
+                self.send(worker_id, message)
+            except RPCSendError as exc:
+                failed.append((worker_id, str(exc)))
+        return failed
 
     def close(self) -> None:
         self._link._to_master = None

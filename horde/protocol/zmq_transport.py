@@ -7,7 +7,7 @@ unknown peer is an `RPCSendError`), queues are bounded, an oversized message is 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import gevent
 import structlog
@@ -111,6 +111,22 @@ class ZmqMasterTransport:
             raise RPCSendError(f"queue to worker {worker_id!r} is full") from None
         except zmq.ZMQError as exc:
             raise RPCSendError(f"cannot send to worker {worker_id!r}: {exc.strerror}") from None
+
+    def send_many(self, messages: Sequence[tuple[str, MasterMessageType]]) -> list[tuple[str, str]]:
+        """A heartbeat to each of a thousand workers: plain sends, then zmq.green's check of the socket's events
+        once, as its own send does after each one (ADR 0010), instead of a thousand times."""
+        failed = []
+        try:
+            for worker_id, message in messages:
+                try:
+                    self._plain.send_multipart([worker_id.encode(), *codec.encode(message)], flags=plain_zmq.NOBLOCK)
+                except plain_zmq.Again:
+                    failed.append((worker_id, "its queue is full"))
+                except plain_zmq.ZMQError as exc:
+                    failed.append((worker_id, exc.strerror))
+        finally:
+            self._socket.get(zmq.EVENTS)  # wakes the receiving greenlet if a send consumed its readable signal
+        return failed
 
     def close(self) -> None:
         if self._receiver is not None:
