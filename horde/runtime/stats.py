@@ -388,8 +388,10 @@ class EntryStats(Timings):
     failures_per_second: dict[int, int] = field(default_factory=dict)
 
     def add_seconds(self, requests_per_second: dict[int, int], failures_per_second: dict[int, int]) -> None:
+        """A master calls this for every entry of every report, so the usual case (no failures) costs no call."""
         histogram.merge_into(self.requests_per_second, requests_per_second)
-        histogram.merge_into(self.failures_per_second, failures_per_second)
+        if failures_per_second:
+            histogram.merge_into(self.failures_per_second, failures_per_second)
 
     @property
     def total_rps(self) -> float:
