@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -108,6 +109,9 @@ class ControlPlane:
         self._bad_frames: dict[str, int] = {}
         self._auth_token = auth_token
         self._acks: dict[str, dict[str, int]] = {}
+        self._heard: dict[str, float] = {}
+        """When each worker's latest message was routed to its WorkerProxy: the clock skips a LivenessTick for a
+        proxy that this proves would find nothing (ADR 0012); the proxy still makes every missing decision."""
         self.journal = Journal.start(
             journal_file,
             header,
@@ -203,6 +207,7 @@ class ControlPlane:
         elif isinstance(message, Heartbeat | Spawning | SpawningComplete | Stopped):
             if entry is not None:
                 entry[1].tell(FromWorker(now, message))
+                self._heard[worker_id] = now
             elif self.master_state().run_state not in ("stopping", "stopped"):
                 log.info("a worker this master does not count is asked to rejoin", worker=worker_id)
                 self.links.send(worker_id, Rejoin("this master does not count this worker (missing or unknown)"))
@@ -261,7 +266,7 @@ class ControlPlane:
                 next_beat = now + interval
                 beats: list[tuple[str, MasterMessageType]] = []
                 for worker_id, (_, proxy) in list(self.links.proxies.items()):
-                    if now >= judge_from:
+                    if now >= judge_from and now - self._heard.get(worker_id, -math.inf) > silence_limit:
                         proxy.tell(LivenessTick(now, silence_limit))
                     beats.append((worker_id, MasterHeartbeat(self._acks.pop(worker_id, {}))))
                 self.links.send_many(beats)
