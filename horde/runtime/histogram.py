@@ -236,24 +236,39 @@ class HistogramTable:
     is one numpy call rather than one per entry: numpy's fixed cost per call, not the buckets, dominated (ADR 0012).
     """
 
-    __slots__ = ("_counts", "_lo", "_members")
+    __slots__ = ("_counts", "_free", "_lo", "_members")
 
     def __init__(self) -> None:
         self._counts = np.zeros((0, 0), np.int64)
         self._lo = 0
-        self._members: list[Histogram] = []
+        self._members: list[Histogram | None] = []
+        self._free: list[int] = []
 
     def histogram(self) -> Histogram:
         """A new, empty histogram kept in this table; it works like any other."""
         histogram = Histogram()
-        histogram._table, histogram._row = self, len(self._members)
-        self._members.append(histogram)
+        histogram._table = self
+        if self._free:
+            histogram._row = self._free.pop()
+            self._members[histogram._row] = histogram
+        else:
+            histogram._row = len(self._members)
+            self._members.append(histogram)
         rows, width = self._counts.shape
-        if len(self._members) > rows:
+        if histogram._row >= rows:
             self._reshape(max(8, 2 * rows), self._lo, width)
         else:
             histogram._counts, histogram._lo = self._counts[histogram._row], self._lo
         return histogram
+
+    def release(self, histogram: Histogram) -> None:
+        """Give a histogram's row back for reuse (a second the run has packed); the histogram must not be used."""
+        if histogram._table is not self:
+            return
+        self._counts[histogram._row] = 0
+        self._members[histogram._row] = None
+        self._free.append(histogram._row)
+        histogram._table, histogram._counts = None, _NO_COUNTS
 
     def add(self, members: Sequence[Histogram], deltas: Sequence[Buckets]) -> None:
         """`members[i].add(deltas[i])` for every i, in one numpy call when each member is a different row."""
@@ -279,7 +294,7 @@ class HistogramTable:
             return
         if len(set(rows)) < len(rows) or max(widths) == 8:  # a repeated row, or counts too wide for the sum below
             for row, key_bytes, count_bytes in zip(rows, keys, counts, strict=True):
-                self._members[row]._add_buckets(Buckets(key_bytes, count_bytes))
+                self._member(row)._add_buckets(Buckets(key_bytes, count_bytes))
             return
         if min(widths) == max(widths):
             count_array = np.frombuffer(b"".join(counts), COUNT_TYPES[widths[0]])
@@ -291,13 +306,18 @@ class HistogramTable:
         first, last = int(key_array.min()), int(key_array.max())
         if first < DENSE_LOWEST or last >= DENSE_END:
             for row, key_bytes, count_bytes in zip(rows, keys, counts, strict=True):
-                self._members[row]._add_buckets(Buckets(key_bytes, count_bytes))
+                self._member(row)._add_buckets(Buckets(key_bytes, count_bytes))
             return
         if first < self._lo or last >= self._lo + self._counts.shape[1]:
             self.widen(first, last)
         width = self._counts.shape[1]
         cells = np.repeat(np.asarray(rows, np.int64) * width - self._lo, sizes) + key_array
         self._counts.reshape(-1)[cells] += count_array
+
+    def _member(self, row: int) -> Histogram:
+        histogram = self._members[row]
+        assert histogram is not None, "a released row was merged into"
+        return histogram
 
     def widen(self, first: int, last: int) -> None:
         rows, width = self._counts.shape
@@ -314,7 +334,8 @@ class HistogramTable:
             counts[:old_rows, self._lo - lo : self._lo - lo + old_width] = self._counts
         self._counts, self._lo = counts, lo
         for histogram in self._members:
-            histogram._counts, histogram._lo = counts[histogram._row], lo
+            if histogram is not None:
+                histogram._counts, histogram._lo = counts[histogram._row], lo
 
 
 def _window(first: int, last: int, lo: int, width: int) -> tuple[int, int]:

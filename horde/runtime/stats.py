@@ -472,7 +472,7 @@ class RunStats:
     """
 
     __slots__ = (
-        "_entry_histograms",
+        "_histograms",
         "_packed",
         "_packed_through",
         "_total",
@@ -487,7 +487,7 @@ class RunStats:
     def __init__(self) -> None:
         self.span = RunSpan()
         self.entries: dict[tuple[str, str], EntryStats] = {}
-        self._entry_histograms = histogram.HistogramTable()
+        self._histograms = histogram.HistogramTable()
         self._total = EntryStats(method="", name=AGGREGATED_NAME, span=self.span)
         self._total_buckets_stale = False
         self.seconds: dict[int, Timings] = {}
@@ -500,6 +500,7 @@ class RunStats:
     def merge(self, delta: StatsDelta, node: str = "") -> None:
         """Fold one delta in; `node`, the reporting worker's id, is kept for the exceptions it carries."""
         merged: list[histogram.Histogram] = []
+        deltas: list[Buckets] = []
         for entry_delta in delta.entries:
             key = (entry_delta.method, entry_delta.name)
             entry = self.entries.get(key)
@@ -507,19 +508,24 @@ class RunStats:
                 entry = self.entries[key] = self._new_entry(entry_delta.method, entry_delta.name)
             entry.add_counts(entry_delta)
             merged.append(entry.buckets)
+            deltas.append(entry_delta.buckets)
             entry.add_seconds(entry_delta.requests_per_second, entry_delta.failures_per_second)
-        self._entry_histograms.add(merged, [entry_delta.buckets for entry_delta in delta.entries])
+        late: list[tuple[int, Timings]] = []
         for second_delta in delta.seconds:
             second = second_delta.second
             tally = self.seconds.get(second)
             if tally is None:
-                tally = self.seconds[second] = Timings()
+                tally = self.seconds[second] = Timings(buckets=self._histograms.histogram())
             packed = self._packed.pop(second, None)
             if packed is not None:  # a late report for a second left behind: merged exactly, then packed again
-                tally.buckets = histogram.Histogram.of(packed)
-            tally.add(second_delta)
-            if self._packed_through is not None and second <= self._packed_through:
-                self._pack(second, tally)
+                tally.buckets = self._histograms.histogram()
+                tally.buckets.add(packed)
+                late.append((second, tally))
+            elif self._packed_through is not None and second <= self._packed_through:
+                late.append((second, tally))
+            tally.add_counts(second_delta)
+            merged.append(tally.buckets)
+            deltas.append(second_delta.buckets)
             self._total.add_counts(second_delta)
             self._total_buckets_stale = True
             self._total.add_seconds(
@@ -527,6 +533,9 @@ class RunStats:
                 {second: second_delta.num_failures} if second_delta.num_failures else {},
             )
             self.span.include(second)
+        self._histograms.add(merged, deltas)
+        for second, tally in late:
+            self._pack(second, tally)
         if delta.seconds:
             self._pack_behind()
         for error_delta in delta.errors:
@@ -543,7 +552,7 @@ class RunStats:
                 known.nodes.add(node)
 
     def _new_entry(self, method: str, name: str) -> EntryStats:
-        return EntryStats(method=method, name=name, span=self.span, buckets=self._entry_histograms.histogram())
+        return EntryStats(method=method, name=name, span=self.span, buckets=self._histograms.histogram())
 
     def _pack_behind(self) -> None:
         """Packs the histograms of the seconds PACK_AFTER_SECONDS or more behind the latest, each once."""
@@ -562,7 +571,8 @@ class RunStats:
     def _pack(self, second: int, tally: Timings) -> None:
         if tally.buckets:
             self._packed[second] = tally.buckets.to_buckets()
-            tally.buckets = histogram.Histogram()
+        self._histograms.release(tally.buckets)
+        tally.buckets = histogram.Histogram()
 
     def second_buckets(self, second: int) -> Buckets | histogram.Histogram:
         """The histogram of one second's requests, packed or not."""
@@ -630,7 +640,7 @@ class RunStats:
             _entry_from_image(restored, entry)
         stats._total = _entry_from_image(EntryStats(method="", name=AGGREGATED_NAME, span=stats.span), image.total)
         for second in image.seconds:
-            stats.seconds[second.second] = _timings_from_image(Timings(), second)
+            stats.seconds[second.second] = _timings_from_image(Timings(buckets=stats._histograms.histogram()), second)
         for e in image.errors:
             stats.errors[(e.method, e.name, e.error)] = ErrorStats(
                 e.method, e.name, e.error, e.occurrences, e.first_seen, e.last_seen

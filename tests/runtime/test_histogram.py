@@ -219,3 +219,14 @@ def test_a_batch_of_mixed_count_widths_merges_each_width_exactly() -> None:
     assert [dict(row.pairs()) for row in rows] == [{k: 2 * v for k, v in delta.items()} for delta in deltas[:3]] + [
         deltas[3]
     ]
+
+
+def test_a_released_row_comes_back_empty_to_the_next_histogram() -> None:
+    table = HistogramTable()
+    kept, released = table.histogram(), table.histogram()
+    table.add([kept, released], [Buckets.of({300: 1}), Buckets.of({310: 5})])
+    table.release(released)
+    reused = table.histogram()
+    assert not reused and kept.pairs() == [(300, 1)]
+    table.add([reused, kept], [Buckets.of({320: 2}), Buckets.of({300: 1})])
+    assert reused.pairs() == [(320, 2)] and kept.pairs() == [(300, 2)]
