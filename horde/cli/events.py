@@ -6,12 +6,13 @@ import argparse
 import fnmatch
 import sys
 import time
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import msgspec
 
 from horde.cli.options import UsageError
 from horde.protocol.journal import JournalError, Record, decode_header, decode_record
+from horde.protocol.stats import Buckets
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,9 +35,22 @@ def _matches(record: Record, types: list[str] | None, sources: list[str] | None)
     return not sources or any(fnmatch.fnmatchcase(record.source, s) for s in sources)
 
 
+def readable(value: Any) -> Any:
+    """An event as plain data, each packed histogram as the `{bucket: count}` map a reader expects (ADR 0012)."""
+    if isinstance(value, Buckets):
+        return {str(bucket): count for bucket, count in value.pairs()}
+    if isinstance(value, msgspec.Struct):
+        return {name: readable(getattr(value, name)) for name in value.__struct_fields__}
+    if isinstance(value, list | tuple):
+        return [readable(item) for item in value]
+    if isinstance(value, dict):
+        return {key: readable(item) for key, item in value.items()}
+    return value
+
+
 def format_record(record: Record, start_mono_ns: int) -> str:
     seconds = (record.mono_ns - start_mono_ns) / 1e9
-    data = msgspec.json.encode(record.event).decode()
+    data = msgspec.json.encode(readable(record.event)).decode()
     return f"{record.seq:>7} {seconds:9.3f}s {record.source:<24} {record.type:<24} {data}"
 
 

@@ -171,3 +171,14 @@ def test_events_command_filters_the_journal(fresh_target: Target, tmp_path: Path
     lines = result.stdout.splitlines()
     assert lines and all(" run." in line for line in lines)
     assert "run.state_changed" in result.stdout
+
+
+def test_events_prints_histograms_as_bucket_maps_whatever_the_journal_version(tmp_path: Path) -> None:
+    """The golden journal is version 1 (maps); it is upcast to packed `Buckets` when read and printed as maps."""
+    golden = Path(__file__).parents[1] / "actors" / "golden" / "local-run.jsonl"
+    raw = [json.loads(line) for line in golden.read_text().splitlines()[1:]]
+    reported = [r["data"] for r in raw if r["type"] == "stats.reported"]
+    result = horde("events", str(golden), "--type", "stats.reported", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    printed = [json.loads(line.split(None, 4)[4]) for line in result.stdout.splitlines()]
+    assert printed == reported
