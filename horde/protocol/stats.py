@@ -95,9 +95,9 @@ def check_buckets(histograms: list[Buckets]) -> None:
     if not joined:
         return
     keys = np.frombuffer(joined, BUCKET_INDEX)
-    if int(keys.min()) < LOWEST_BUCKET or int(keys.max()) > HIGHEST_BUCKET:
+    if int(np.minimum.reduce(keys)) < LOWEST_BUCKET or int(np.maximum.reduce(keys)) > HIGHEST_BUCKET:
         raise ValueError("histogram bucket out of range")
-    falls = np.flatnonzero(keys[1:] <= keys[:-1])
+    falls = (keys[1:] <= keys[:-1]).nonzero()[0]
     if len(falls) and not set((falls + 1).tolist()) <= set(accumulate(len(h.keys) >> 2 for h in histograms)):
         raise ValueError("histogram keys are not strictly ascending")
 

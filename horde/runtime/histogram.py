@@ -303,7 +303,7 @@ class HistogramTable:
                 [np.frombuffer(c, COUNT_TYPES[w]) for c, w in zip(counts, widths, strict=True)]
             )
         key_array = np.frombuffer(b"".join(keys), BUCKET_INDEX)
-        first, last = int(key_array.min()), int(key_array.max())
+        first, last = int(np.minimum.reduce(key_array)), int(np.maximum.reduce(key_array))
         if first < DENSE_LOWEST or last >= DENSE_END:
             for row, key_bytes, count_bytes in zip(rows, keys, counts, strict=True):
                 self._member(row)._add_buckets(Buckets(key_bytes, count_bytes))
@@ -311,7 +311,7 @@ class HistogramTable:
         if first < self._lo or last >= self._lo + self._counts.shape[1]:
             self.widen(first, last)
         width = self._counts.shape[1]
-        cells = np.repeat(np.asarray(rows, np.int64) * width - self._lo, sizes) + key_array
+        cells = (np.asarray(rows, np.int64) * width - self._lo).repeat(sizes) + key_array
         self._counts.reshape(-1)[cells] += count_array
 
     def _member(self, row: int) -> Histogram:
