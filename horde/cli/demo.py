@@ -14,6 +14,10 @@ from importlib import resources
 from horde.cli.options import UsageError
 
 DEMO_SECONDS = "15s"
+USAGE = """usage: horde demo [horde run options]
+
+Starts a demo target on 127.0.0.1 and runs a real load test against it for 15 s with 20 users, keeping the
+journal, CSV and JSON summary under horde-runs/. Any `horde run` option is passed on (e.g. -u 50 -t 30s)."""
 
 
 def start_target() -> tuple[subprocess.Popen[str], int]:
@@ -35,6 +39,9 @@ def run_demo(argv: list[str]) -> int:
     from horde.cli.run import run_local
     from horde.runtime.process import setup_logging
 
+    if "-h" in argv or "--help" in argv:
+        print(USAGE)
+        return 0
     locustfile = str(resources.files("horde.examples").joinpath("demo_locustfile.py"))
     out_dir = os.path.join("horde-runs", f"demo-{time.strftime('%Y%m%d-%H%M%S')}")
     os.makedirs(out_dir, exist_ok=True)

@@ -159,6 +159,13 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert list(tmp_path.glob("horde-runs/demo-*/journal.jsonl"))
 
 
+def test_demo_help_explains_and_starts_nothing(tmp_path: Path) -> None:
+    result = horde("demo", "--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: horde demo") and "target" not in result.stderr
+    assert not (tmp_path / "horde-runs").exists()
+
+
 def test_events_command_filters_the_journal(fresh_target: Target, tmp_path: Path) -> None:
     run = horde(
         "run", "-f", str(LOCUSTFILES / "shop.py"), "-H", fresh_target.url, "-u", "1", "-t", "1s",
