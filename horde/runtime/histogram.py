@@ -293,8 +293,7 @@ class HistogramTable:
         if not rows:
             return
         if len(set(rows)) < len(rows) or max(widths) == 8:  # a repeated row, or counts too wide for the sum below
-            for row, key_bytes, count_bytes in zip(rows, keys, counts, strict=True):
-                self._member(row)._add_buckets(Buckets(key_bytes, count_bytes))
+            self._add_each(rows, keys, counts)
             return
         if min(widths) == max(widths):
             count_array = np.frombuffer(b"".join(counts), COUNT_TYPES[widths[0]])
@@ -305,8 +304,7 @@ class HistogramTable:
         key_array = np.frombuffer(b"".join(keys), BUCKET_INDEX)
         first, last = int(np.minimum.reduce(key_array)), int(np.maximum.reduce(key_array))
         if first < DENSE_LOWEST or last >= DENSE_END:
-            for row, key_bytes, count_bytes in zip(rows, keys, counts, strict=True):
-                self._member(row)._add_buckets(Buckets(key_bytes, count_bytes))
+            self._add_each(rows, keys, counts)
             return
         if first < self._lo or last >= self._lo + self._counts.shape[1]:
             self.widen(first, last)
@@ -314,17 +312,16 @@ class HistogramTable:
         cells = (np.asarray(rows, np.int64) * width - self._lo).repeat(sizes) + key_array
         self._counts.reshape(-1)[cells] += count_array
 
-    def _member(self, row: int) -> Histogram:
-        histogram = self._members[row]
-        assert histogram is not None, "a released row was merged into"
-        return histogram
+    def _add_each(self, rows: list[int], keys: list[bytes], counts: list[bytes]) -> None:
+        """One histogram at a time, for the batches the one-call path cannot take."""
+        for row, key_bytes, count_bytes in zip(rows, keys, counts, strict=True):
+            histogram = self._members[row]
+            assert histogram is not None, "a released row was merged into"
+            histogram._add_buckets(Buckets(key_bytes, count_bytes))
 
     def widen(self, first: int, last: int) -> None:
         rows, width = self._counts.shape
-        if rows and width:
-            lo, hi = _window(first, last, self._lo, width)
-        else:
-            lo, hi = _window(first, last, first, 0)
+        lo, hi = _window(first, last, self._lo, width)
         self._reshape(rows, lo, hi - lo)
 
     def _reshape(self, rows: int, lo: int, width: int) -> None:
