@@ -27,9 +27,9 @@ MAX_IDENTITY_BYTES = 255
 CLOSE_LINGER_MS = 500
 RECEIVE_BURST = 100
 """Messages the master takes off its socket in a row before letting the actors run."""
-GATHER_SECONDS = 0.002
+GATHER_SECONDS = 0.010
 """How long a busy master lets messages gather once its queue is empty, before waiting through zmq.green: a wake
-costs it more than a message, and 2 ms is nothing to a heartbeat or a report (ADR 0012)."""
+costs it more than a message, and 10 ms is nothing to a heartbeat a second or a report every 2 s (ADR 0012)."""
 
 BadFrameHandler = Callable[[str, str, bool], None]
 
