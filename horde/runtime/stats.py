@@ -314,12 +314,8 @@ class Timings:
     total_content_length: int = 0
     buckets: histogram.Histogram = field(default_factory=histogram.Histogram)
 
-    def add(self, other: EntryDelta | SecondDelta | Timings) -> None:
-        self.add_counts(other)
-        self.buckets.add(other.buckets)
-
     def add_counts(self, other: EntryDelta | SecondDelta | Timings) -> None:
-        """Everything `add` adds but the histogram."""
+        """Everything but the histogram, which its owner adds: a RunStats adds a report's all in one call (ADR 0012)."""
         self.num_requests += other.num_requests
         self.num_none_requests += other.num_none_requests
         self.num_failures += other.num_failures
