@@ -63,8 +63,9 @@ class ZmqMasterTransport:
             self._socket.close()
             raise RPCError(f"cannot bind the master to {host}:{bind_port}: {exc.strerror}") from None
         # The same socket without zmq.green's wrapping, to take what is already queued: a busy master receives
-        # thousands of messages a second, and the wrapping costs more than the call (ADR 0010). Only the
-        # receiving greenlet uses it, and it waits through zmq.green whenever nothing is queued.
+        # thousands of messages a second, and the wrapping costs more than the call (ADR 0010). The receiving
+        # greenlet waits through zmq.green whenever nothing is queued; `send_many` checks zmq.green's events
+        # after its plain sends (ADR 0012).
         self._plain: plain_zmq.Socket[bytes] = plain_zmq.Socket.shadow(self._socket.underlying)
         self._receiver: gevent.Greenlet | None = None
         self.frames_rejected = 0
