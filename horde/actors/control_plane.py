@@ -30,6 +30,7 @@ from horde.actors.master import (
     MasterState,
     Observed,
     RampFinished,
+    RejectFrame,
     RequestStop,
     ShapeTick,
     Start,
@@ -43,11 +44,8 @@ from horde.actors.worker_proxy import FromWorker, GetWorker, LivenessTick, Worke
 from horde.protocol.dispatch import UserClassSpec
 from horde.protocol.events import (
     Event,
-    FrameRejected,
     RunConfigured,
     RunResumed,
-    StatsReportDropped,
-    WorkerRejected,
 )
 from horde.protocol.journal import Header
 from horde.protocol.messages import (
@@ -57,7 +55,6 @@ from horde.protocol.messages import (
     MasterHeartbeat,
     MasterMessageType,
     Ready,
-    Reject,
     Rejoin,
     Spawn,
     Spawning,
@@ -75,8 +72,6 @@ from horde.runtime.stats import RunStats
 log = structlog.get_logger("horde.master")
 
 TICK_INTERVAL = 0.1
-BAD_FRAMES_JOURNALED = 100
-BAD_FRAMES_SAMPLE = 1000
 MAX_TRACKED_PEERS = 10_000
 
 ShapeFunction = Callable[[], "tuple[int, float, tuple[str, ...] | None] | None"]
@@ -173,6 +168,10 @@ class ControlPlane:
     def _ramp_done(self, step: int, target: int) -> None:
         self.master.tell(RampFinished(time.monotonic(), step, target))
 
+    def listen(self) -> None:
+        """Take messages from the transport from now on: once the run is wired, and before any worker starts."""
+        self.transport.start(self.on_worker_message, self.on_bad_frame)
+
     # --- inbound --------------------------------------------------------------------------------------------------
 
     def on_worker_message(self, worker_id: str, message: WorkerMessageType) -> None:
@@ -185,25 +184,16 @@ class ControlPlane:
     def _route(self, worker_id: str, message: WorkerMessageType) -> None:
         now = time.monotonic()
         if isinstance(message, Ready):
-            if self._auth_token and not hmac.compare_digest(message.auth_token, self._auth_token):
-                reason = "not authorised: wrong or missing --auth-token"
-                self.append(Append("master", "worker_ready", WorkerRejected(worker_id[:64], reason)))
-                self.links.send(worker_id, Reject(reason))
-                return
-            self.master.tell(Admit(now, worker_id, message))
+            authorised = not self._auth_token or hmac.compare_digest(message.auth_token, self._auth_token)
+            self.master.tell(Admit(now, worker_id, message, authorised))
             return
         if isinstance(message, LocustfileRequest):
             self._reply_locustfile(worker_id)
             return
         entry = self.links.proxies.get(worker_id)
         if isinstance(message, StatsReport):
-            if not self.links.knows(worker_id, message.incarnation):
-                dropped = StatsReportDropped(worker_id, message.incarnation, message.seq, "not an admitted worker")
-                self.append(Append("stats", f"worker:{worker_id}", dropped))
-                if worker_id in self.links.incarnations:  # an admitted worker's old report: recorded as lost
-                    self._acknowledge_report(worker_id, message.incarnation, message.seq)
-                return
-            self.aggregator.tell(ReportReceived(worker_id, message))
+            admitted = self.links.knows(worker_id, message.incarnation)
+            self.aggregator.tell(ReportReceived(worker_id, message, admitted, worker_id in self.links.incarnations))
         elif isinstance(message, Heartbeat | Spawning | SpawningComplete | Stopped):
             if entry is not None:
                 entry[1].tell(FromWorker(now, message))
@@ -221,16 +211,12 @@ class ControlPlane:
             self._custom(worker_id, message)
 
     def on_bad_frame(self, peer: str, reason: str, version_mismatch: bool) -> None:
-        """Log, count and journal a frame that was not a valid message, then drop it; spam is sampled."""
+        """Count a frame that was not a valid message; the Master decides what is journaled and answered."""
         count = self._bad_frames[peer] = self._bad_frames.get(peer, 0) + 1
         if len(self._bad_frames) > MAX_TRACKED_PEERS:
             self._bad_frames.clear()
-        if count <= BAD_FRAMES_JOURNALED or count % BAD_FRAMES_SAMPLE == 0:
-            if count == 1:
-                log.warning("invalid frame dropped", peer=peer, reason=reason)
-            self.append(Append("master", "network", FrameRejected(peer[:64], reason[:300], count)))
-        if version_mismatch and count == 1:
-            self.links.send(peer, Reject(reason))
+        with contextlib.suppress(pykka.ActorDeadError):
+            self.master.tell(RejectFrame(time.monotonic(), peer, reason, version_mismatch, count))
 
     def _custom(self, worker_id: str, message: WorkerCustom) -> None:
         self.handlers.dispatch(self.environment, message.kind, message.data, worker_id)

@@ -22,6 +22,7 @@ from horde.protocol import dispatch as dsp
 from horde.protocol.errors import RPCError
 from horde.protocol.events import (
     Event,
+    FrameRejected,
     RunConfigured,
     RunStateChanged,
     RunTargetChanged,
@@ -91,10 +92,27 @@ class Start:
 
 @dataclass(frozen=True, slots=True)
 class Admit:
+    """A worker introduces itself. `authorised` is the shell's comparison of its token with the run's secret,
+    which must never reach the journal, so the decision gets only its outcome."""
+
     now: float
     worker_id: str
     ready: Ready
+    authorised: bool = True
     cause: str = "worker_ready"
+
+
+@dataclass(frozen=True, slots=True)
+class RejectFrame:
+    """A frame from `peer` did not decode; `count` is how many that peer has sent so far (the shell counts them:
+    a flood must cost the master one counter, not one state change each)."""
+
+    now: float
+    peer: str
+    reason: str
+    version_mismatch: bool
+    count: int
+    cause: str = "network"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +164,14 @@ class Observed:
     cause: str = "observed"
 
 
-Command = Configure | Start | Admit | WorkerGone | RampFinished | Tick | ShapeTick | RequestStop | Observed
+Command = (
+    Configure | Start | Admit | RejectFrame | WorkerGone | RampFinished | Tick | ShapeTick | RequestStop | Observed
+)
+
+BAD_FRAMES_JOURNALED = 100
+"""A peer's first bad frames are each journaled; after that one in `BAD_FRAMES_SAMPLE`, so spam cannot fill the
+disk while a post-mortem still sees that it went on."""
+BAD_FRAMES_SAMPLE = 1000
 
 
 # --- decide -------------------------------------------------------------------------------------------------------
@@ -186,6 +211,8 @@ def decide(state: MasterState, command: Command) -> list[Event]:
 
     if isinstance(command, Admit):
         ready = command.ready
+        if not command.authorised:
+            return [WorkerRejected(command.worker_id[:64], "not authorised: wrong or missing --auth-token")]
         if ready.protocol_version != PROTOCOL_VERSION:
             return [
                 WorkerRejected(
@@ -223,6 +250,11 @@ def decide(state: MasterState, command: Command) -> list[Event]:
         for event in events:
             after = apply(after, event)
         return events + _maybe_start(after, command.now)
+
+    if isinstance(command, RejectFrame):
+        if command.count <= BAD_FRAMES_JOURNALED or command.count % BAD_FRAMES_SAMPLE == 0:
+            return [FrameRejected(command.peer[:64], command.reason[:300], command.count)]
+        return []
 
     if isinstance(command, WorkerGone):
         member = state.members.get(command.worker_id)
@@ -362,7 +394,11 @@ class Master(EventSourcedActor[MasterState]):
             links.admit(event)
             links.dispatcher.tell(dsp.WorkerJoined(now=now, worker_id=event.worker_id))
         elif isinstance(event, WorkerRejected) and not event.retry:
-            links.send(event.worker_id, Reject(event.reason))
+            links.send(message.worker_id, Reject(event.reason))  # the event's id may be cut short for the journal
+        elif isinstance(event, FrameRejected) and event.count == 1:
+            log.warning("invalid frame dropped", peer=message.peer, reason=message.reason)
+            if message.version_mismatch:  # a peer of another protocol version hears why, once
+                links.send(message.peer, Reject(message.reason))
         elif isinstance(event, WorkerLeft):
             links.retire(event.worker_id)
             links.dispatcher.tell(dsp.WorkerLeft(now=now, worker_id=event.worker_id, reason="left"))

@@ -112,6 +112,8 @@ class ReplayState:
 
 
 CHECKPOINT_IMAGE_VERSION = 1
+LEGACY_ROUTER_DROP_CAUSE = "worker:"
+"""The cause under which masters before ADR 0013 journaled the reports of never-admitted peers themselves."""
 """The shape of `_FoldImage`; bump it when a state type changes, and older checkpoints are skipped, not misread."""
 
 
@@ -168,9 +170,10 @@ class Replay:
             self.dispatch = dispatch.apply(self.dispatch, event)
             return
         if isinstance(event, StatsReported | StatsReportDropped):
-            # A report from a worker that was never admitted is dropped by the router, which journals it under
-            # the worker's name as cause: the StatsAggregator never saw it, so it does not fold it either.
-            if self._fold_stats and not cause.startswith("worker:"):
+            # The StatsAggregator decides every drop (ADR 0013). Journals written before that have the drops of
+            # never-admitted peers journaled by the router under the peer's name as cause, unseen by the
+            # aggregator: reading those as they were written keeps old journals' checkpoints exact.
+            if self._fold_stats and not cause.startswith(LEGACY_ROUTER_DROP_CAUSE):
                 self.aggregator = stats_aggregator.apply(self.aggregator, event)
             return
         if isinstance(event, StatsSnapshot | JournalCheckpoint):

@@ -27,8 +27,14 @@ class AggregatorState:
 
 @dataclass(frozen=True, slots=True)
 class ReportReceived:
+    """A worker's report. `admitted` says the master admitted this incarnation of the worker, `known_worker` that
+    it admitted some incarnation of it: the registry of admissions is the master's, so the router asks it and
+    passes the answers on."""
+
     worker_id: str
     report: StatsReport
+    admitted: bool = True
+    known_worker: bool = True
     cause: str = "stats"
 
 
@@ -51,6 +57,8 @@ def decide(state: AggregatorState, message: ReportReceived | TakeSnapshot) -> li
     if isinstance(message, TakeSnapshot):
         return [snapshot_of(state)]
     report = message.report
+    if not message.admitted:
+        return [StatsReportDropped(message.worker_id, report.incarnation, report.seq, "not an admitted worker")]
     last = state.last_seq.get(_key(message.worker_id, report.incarnation), 0)
     if report.seq <= last:
         return [StatsReportDropped(message.worker_id, report.incarnation, report.seq, f"seq {report.seq} <= {last}")]
@@ -100,10 +108,16 @@ class StatsAggregator(EventSourcedActor[AggregatorState]):
         return apply(state, event)
 
     def react(self, event: Event, message: object) -> None:
-        if self._acknowledge is not None and isinstance(event, StatsReported | StatsReportDropped):
+        """A report is acknowledged once recorded, merged or dropped, so it is never resent; a peer that was never
+        admitted gets nothing: it is no worker of this run."""
+        if self._acknowledge is None or not isinstance(event, StatsReported | StatsReportDropped):
+            return
+        if isinstance(message, ReportReceived) and message.known_worker:
             self._acknowledge(event.worker_id, event.incarnation, event.seq)
 
     def answer(self, query: Query) -> object:
+        """A copy of the merged statistics that nobody else holds: the live ones go on merging in this actor only,
+        and a plugin reading a copy on another greenlet can never see a half-merged report."""
         if isinstance(query, GetStats):
-            return self.state.stats
+            return RunStats.from_image(self.state.stats.image())
         return self.state

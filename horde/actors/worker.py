@@ -17,7 +17,6 @@ from typing import Any
 import gevent
 import gevent.event
 import psutil
-import pykka
 import structlog
 
 from horde import __version__
@@ -45,7 +44,7 @@ from horde.protocol.messages import (
     StopRun,
     WorkerQuit,
 )
-from horde.protocol.transport import InProcessLink, WorkerTransport
+from horde.protocol.transport import WorkerTransport
 from horde.runtime.environment import Environment
 from horde.runtime.stats import StatsRecorder
 from horde.runtime.user_pool import UserPool
@@ -364,24 +363,3 @@ class Worker(HordeActor):
             log.warning("too many unacknowledged reports; the oldest is given up", incarnation=lost[0], seq=lost[1])
         self.send(report)
 
-
-def start_in_process(
-    link: InProcessLink,
-    environment: Environment,
-    recorder: StatsRecorder,
-    settings: WorkerSettings,
-    handlers: MessageHandlers | None = None,
-) -> pykka.ActorRef[Worker]:
-    """The one Worker of a local run, wired to the master over `link` exactly as a remote one is over ZeroMQ.
-
-    Passing the master's `handlers` makes custom messages of both sides reach the same listeners, as in Locust.
-    """
-    clock = MasterClock()
-    worker = Worker.start(link.worker_id, environment, recorder, link.worker_side, settings, clock, None, handlers)
-
-    def deliver(message: MasterMessageType) -> None:
-        clock.heard()
-        worker.tell(message)
-
-    link.on_worker_receive(deliver)
-    return worker

@@ -25,7 +25,7 @@ def run_cli(argv: list[str]) -> int:
     try:
         if command == "run":
             from horde.cli.options import resolve
-            from horde.cli.run import run_local
+            from horde.cli.run import run_command
             from horde.runtime.process import setup_logging
 
             if "-h" in rest or "--help" in rest:
@@ -35,11 +35,7 @@ def run_cli(argv: list[str]) -> int:
                 return 0
             options = resolve(rest)
             setup_logging(options.loglevel)
-            if options.master or options.worker:
-                from horde.cli.distributed import run_master, run_worker
-
-                return run_worker(options) if options.worker else run_master(options, rest)
-            return run_local(options, rest)
+            return run_command(options, rest)
         if command == "demo":
             from horde.cli.demo import run_demo
 

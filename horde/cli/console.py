@@ -2,15 +2,15 @@
 
 The console table, the CSV, JSON and HTML files and the thresholds are the built-in plugins of `horde.plugins`,
 found through the same entry points (`horde.plugins` group) as anyone's; this module only turns flags into the
-list the PluginHost loads. Order matters at the end of the run: files first, then the summary, then the verdict.
+list of plugins a `RunSpec` carries. Order matters at the end of the run: files first, then the summary, then the
+verdict.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-from horde.actors.plugin import PluginError, PluginHost, available_plugins, load_plugin_class, parse_plugin_opts
+from horde.actors.plugin import PluginError, available_plugins, load_plugin_class, parse_plugin_opts
 from horde.cli.options import RunOptions, UsageError
 
 BUILTIN_ORDER = ("csv", "json", "html", "console", "thresholds")
@@ -72,13 +72,3 @@ def plugin_list(options: RunOptions) -> list[tuple[str, dict[str, Any]]]:
         if name not in BUILTIN_ORDER:
             chosen.append((reference, {**tables.get(name, {}), **opts.get(name, {})}))
     return chosen
-
-
-def load_plugins(options: RunOptions) -> PluginHost:
-    """Load and configure the run's plugins before anything starts; a bad plugin is a usage error (exit 2)."""
-    host = PluginHost(dataclasses.asdict(options))
-    try:
-        host.load(plugin_list(options))
-    except PluginError as exc:
-        raise UsageError(str(exc)) from None
-    return host

@@ -36,7 +36,7 @@ def start_target() -> tuple[subprocess.Popen[str], int]:
 
 def run_demo(argv: list[str]) -> int:
     from horde.cli.options import resolve
-    from horde.cli.run import run_local
+    from horde.cli.run import run_command
     from horde.runtime.process import setup_logging
 
     if "-h" in argv or "--help" in argv:
@@ -59,7 +59,7 @@ def run_demo(argv: list[str]) -> int:
         ]  # fmt: skip
         options = resolve(args)
         setup_logging(options.loglevel)
-        code = run_local(options, args)
+        code = run_command(options, args)
     finally:
         target.terminate()
         try:

@@ -1,140 +1,107 @@
-"""`horde run` on one machine: the master's actors and one Worker in the same process (ADR 0001).
+"""`horde run`: turn resolved options into a `RunSpec`, run it, turn the outcome into an exit code.
 
-There is no separate local runner: the control plane is the one a distributed master builds, and the single
-worker talks to it over an in-process link carrying the same typed messages as ZeroMQ would.
+Nothing here knows how a run works: that is `horde.run`. This module knows flags (which flag a spec field came
+from, to name it in an error) and the process (signals).
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
-import random
 import signal
 import sys
-import time
-import uuid
-from typing import Any
+from collections.abc import Callable
 
 import gevent
-import structlog
 
-from horde import __version__
-from horde.actors.control_plane import ControlPlane
-from horde.actors.journal import JournalUnwritable, journal_header, open_journal_file
-from horde.actors.runners import LocalRunner
-from horde.actors.worker import WorkerSettings, start_in_process
-from horde.cli.console import load_plugins
+from horde.cli.console import plugin_list
 from horde.cli.options import RunOptions, UsageError
-from horde.protocol.dispatch import LOCAL_WORKER_ID, UserClassSpec
-from horde.protocol.events import RunConfigured
-from horde.protocol.messages import MasterQuit
-from horde.protocol.transport import InProcessLink
-from horde.runtime.environment import Environment
-from horde.runtime.locustfile import Locustfile, LocustfileError, load_locustfile, select_user_classes
-from horde.runtime.shape import LoadTestShape
-from horde.runtime.stats import RunStats, StatsRecorder
-from horde.runtime.users import User
+from horde.run import (
+    ClusterSpec,
+    JournalSpec,
+    LivenessSpec,
+    LoadSpec,
+    PluginChoice,
+    Role,
+    Run,
+    RunError,
+    RunSpec,
+    SpecError,
+    WorkerProcess,
+)
 
-log = structlog.get_logger("horde")
+MEGABYTE = 1024 * 1024
 
-WORKER_QUIT_TIMEOUT = 5.0
+FLAGS = {
+    "users": "-u/--users",
+    "spawn_rate": "-r/--spawn-rate",
+    "run_time": "-t/--run-time",
+    "stop_timeout": "-s/--stop-timeout",
+    "locustfile": "-f/--locustfile",
+    "journal.checkpoint_bytes": "--journal-checkpoint-mb",
+    "journal.resume": "--resume",
+}
+"""The flag of each spec field whose flag is not simply `--` and the field's name."""
 
 
-def default_journal_path(run_id: str) -> str:
-    return os.path.join("horde-runs", f"{time.strftime('%Y%m%d-%H%M%S')}-{run_id}.jsonl")
+def flag_of(field: str) -> str:
+    return FLAGS.get(field, "--" + field.rpartition(".")[2].replace("_", "-"))
 
 
-def load_classes(options: RunOptions) -> tuple[Locustfile, dict[str, type[User]]]:
+def spec_from_options(options: RunOptions, argv: list[str]) -> RunSpec:
+    """The spec the options describe; a value out of range is a `UsageError` naming its flag."""
     assert options.locustfile is not None
+    role = Role.WORKER if options.worker else Role.MASTER if options.master else Role.LOCAL
     try:
-        locustfile = load_locustfile(options.locustfile)
-        return locustfile, select_user_classes(locustfile, options.user_classes)
-    except LocustfileError as exc:
-        raise UsageError(str(exc)) from None
+        return RunSpec(
+            locustfile=options.locustfile,
+            role=role,
+            load=LoadSpec(
+                user_classes=tuple(options.user_classes),
+                users=options.users,
+                spawn_rate=options.spawn_rate,
+                run_time=options.run_time,
+                host=options.host,
+                tags=tuple(options.tags) if options.tags is not None else None,
+                exclude_tags=tuple(options.exclude_tags) if options.exclude_tags is not None else None,
+                stop_timeout=options.stop_timeout,
+            ),
+            liveness=LivenessSpec(options.heartbeat_interval, options.heartbeat_liveness, options.stats_interval),
+            journal=JournalSpec(
+                path=options.journal,
+                checkpoint_bytes=round(options.journal_checkpoint_mb * MEGABYTE),
+                resume=options.resume,
+            ),
+            cluster=ClusterSpec(
+                expect_workers=options.expect_workers,
+                expect_workers_max_wait=options.expect_workers_max_wait,
+                bind_host=options.master_bind_host,
+                bind_port=options.master_bind_port,
+                master_host=options.master_host,
+                master_port=options.master_port,
+                quit_when_master_lost=options.quit_when_master_lost,
+                auth_token=options.auth_token or "",
+            ),
+            plugins=() if role is Role.WORKER else tuple(PluginChoice(r, o) for r, o in plugin_list(options)),
+            exit_code_on_error=options.exit_code_on_error,
+            settings=dataclasses.asdict(options),
+            parsed_options=options,
+            command_line=[_redact(arg, options.auth_token) for arg in argv],
+        )
+    except SpecError as exc:
+        raise UsageError(f"{flag_of(exc.field)} {exc.problem}") from None
 
 
-def make_environment(
-    options: RunOptions,
-    classes: dict[str, type[User]],
-    shape_class: type[LoadTestShape] | None = None,
-    recorder: StatsRecorder | None = None,
-) -> Environment:
-    """The Environment of every kind of process: a master has no recorder, a worker no shape."""
-    return Environment(
-        user_classes=list(classes.values()),
-        host=options.host,
-        tags=options.tags,
-        exclude_tags=options.exclude_tags,
-        stop_timeout=options.stop_timeout,
-        parsed_options=options,
-        shape_class=shape_class,
-        stats=recorder,
-    )
+def _redact(arg: str, secret: str | None) -> str:
+    if not secret:
+        return arg
+    if arg == secret:
+        return "<redacted>"
+    return arg.replace(secret, "<redacted>")
 
 
-def class_specs(classes: dict[str, type[User]]) -> list[UserClassSpec]:
-    return [
-        UserClassSpec(name, float(getattr(cls, "weight", 1)), int(getattr(cls, "fixed_count", 0) or 0))
-        for name, cls in sorted(classes.items())
-    ]
-
-
-def run_configuration(options: RunOptions, classes: dict[str, type[User]], expect_workers: int) -> RunConfigured:
-    return RunConfigured(
-        user_classes={spec.name: (spec.weight, spec.fixed_count) for spec in class_specs(classes)},
-        expect_workers=expect_workers,
-        run_time=options.run_time,
-        stop_timeout=options.stop_timeout,
-        heartbeat_interval=options.heartbeat_interval,
-        heartbeat_liveness=options.heartbeat_liveness,
-        host=options.host,
-    )
-
-
-def open_journal(options: RunOptions, argv: list[str]) -> tuple[Any, Any, str]:
-    run_id = uuid.uuid4().hex[:8]
-    path = options.journal or default_journal_path(run_id)
-    try:
-        file = open_journal_file(path)
-    except JournalUnwritable as exc:
-        raise UsageError(str(exc)) from None
-    seed = random.randrange(2**32)
-    random.seed(seed)
-    config = dataclasses.asdict(options)
-    if config.get("auth_token"):
-        config["auth_token"] = "<redacted>"
-    command_line = ["<redacted>" if arg == options.auth_token else arg for arg in argv]
-    header = journal_header(run_id, ["horde", "run", *command_line], config, seed, __version__)
-    return file, header, path
-
-
-def checkpoint_bytes(options: RunOptions) -> int:
-    return round(options.journal_checkpoint_mb * 1024 * 1024)
-
-
-def shape_function(locustfile: Locustfile, environment: Environment, started_at: float | None = None) -> Any:
-    """The shape's tick; `started_at` (monotonic seconds, a resumed run's) is when the shape's clock started."""
-    if locustfile.shape_class is None:
-        return None
-    shape = locustfile.shape_class()
-    shape.runner = environment.runner
-    shape.reset_time()
-    if started_at is not None:  # perf_counter and monotonic share no epoch: carry the elapsed time over
-        shape.start_time -= time.monotonic() - started_at
-
-    def tick() -> tuple[int, float, tuple[str, ...] | None] | None:
-        result = shape.tick()
-        if result is None:
-            return None
-        users, rate, *rest = result
-        classes = tuple(sorted(c if isinstance(c, str) else c.__name__ for c in rest[0])) if rest and rest[0] else None
-        return int(users), float(rate), classes
-
-    return tick
-
-
-def install_stop_signals(request_stop: Any) -> None:
+def install_stop_signals(request_stop: Callable[[str], None]) -> None:
+    """Ctrl-C or SIGTERM stops the run gracefully; a second one exits at once."""
     presses = {"count": 0}
 
     def on_signal(name: str) -> None:
@@ -149,59 +116,16 @@ def install_stop_signals(request_stop: Any) -> None:
     gevent.signal_handler(signal.SIGTERM, on_signal, "SIGTERM")
 
 
-def exit_code(options: RunOptions, environment: Environment, stats: RunStats) -> int:
-    if environment.process_exit_code is not None:
-        return int(environment.process_exit_code)
-    if stats.total.num_failures or stats.exceptions:
-        return options.exit_code_on_error
-    return 0
-
-
-def run_local(options: RunOptions, argv: list[str]) -> int:
-    locustfile, classes = load_classes(options)
-    plugins = load_plugins(options)  # plugins: configured before the journal exists (ADR 0008)
-    recorder = StatsRecorder()
-    environment = make_environment(options, classes, locustfile.shape_class, recorder)
-    journal_file, header, journal_path = open_journal(options, argv)
-    link = InProcessLink(LOCAL_WORKER_ID)
-    control = ControlPlane(
-        run_configuration(options, classes, expect_workers=1),
-        class_specs(classes),
-        journal_file,
-        header,
-        link.master_side,
-        shape=None,
-        checkpoint_bytes=checkpoint_bytes(options),
-    )
-    plugins.attach(control, journal_path)  # plugins: fed from the journal from here on
-    link.on_master_receive(control.on_worker_message)
-    settings = WorkerSettings(
-        options.heartbeat_interval, options.stats_interval, options.stop_timeout, options.heartbeat_liveness
-    )
-    worker = start_in_process(link, environment, recorder, settings, control.handlers)
-    environment.runner = LocalRunner(control, environment.runner)
-    control.environment = environment
-    environment.events.init.fire(environment=environment, runner=environment.runner, web_ui=None)
-    shape = shape_function(locustfile, environment)
-    if shape is not None:
-        control.set_shape(shape)
-    else:
-        control.start(options.users, options.spawn_rate)
-    install_stop_signals(control.request_stop)
+def run_command(options: RunOptions, argv: list[str]) -> int:
+    """`horde run` in any role: the exit code, or a `UsageError` for the person running it."""
+    spec = spec_from_options(options, argv)
     try:
-        control.wait_stopped()
-    finally:
-        worker.tell(MasterQuit("the run is over"))
-        with contextlib.suppress(Exception):
-            worker.stop(timeout=WORKER_QUIT_TIMEOUT)
-        stats = control.stats()
-        environment.events.quitting.fire(environment=environment)  # as Locust: before the summary is printed
-        plugin_code = plugins.finish(stats, journal_path)  # plugins: reports, summary, thresholds
-        plugins.stop()
-        control.shutdown()
-    code = exit_code(options, environment, stats)
-    if plugin_code and environment.process_exit_code is None:  # plugins: e.g. a failed threshold
-        code = plugin_code
-    environment.events.quit.fire(exit_code=code)
-    environment.detach_stats()
-    return code
+        if spec.role is Role.WORKER:
+            worker = WorkerProcess.prepare(spec)
+            install_stop_signals(lambda name: worker.request_quit(f"{name} received"))
+            return worker.execute()
+        run = Run.prepare(spec)
+        install_stop_signals(run.request_stop)
+        return run.execute()
+    except RunError as exc:
+        raise UsageError(str(exc)) from None

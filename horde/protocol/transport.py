@@ -1,8 +1,14 @@
-"""How messages move between a master and its workers, seen from each side.
+"""How messages move between a master and its workers, seen from each side: one interface, two implementations.
 
-The master's actors only ever see `MasterTransport` and the worker only `WorkerTransport`; a local run plugs both
-into an `InProcessLink`, a distributed run into ZeroMQ sockets. Receiving is push-style: the transport calls the
-handler it was given with each decoded message.
+The master's actors only ever see a `MasterTransport` and a worker only a `WorkerTransport`. A distributed run plugs
+in ZeroMQ sockets (`horde.protocol.zmq_transport`); a local run plugs in an `InProcessLink`, whose two ends have
+exactly the same methods and carry the same encoded frames through the same codec (ADR 0013). So a local run
+validates every message exactly as a distributed one does, and a bug in the wire format cannot hide behind a
+local run's tests.
+
+Receiving is push-style: `start(handler, on_bad_frame)` gives the transport what to call with each decoded
+message, and with each frame that did not decode. An exception from a handler is logged, never raised into the
+sender: on ZeroMQ the sender is another process, and the in-process link behaves the same.
 """
 
 from __future__ import annotations
@@ -10,15 +16,29 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from horde.protocol.errors import RPCSendError
+import structlog
+
+from horde.protocol import codec
+from horde.protocol.errors import RPCReceiveError, RPCSendError
 from horde.protocol.messages import MasterMessageType, WorkerMessageType
 
+log = structlog.get_logger("horde.transport")
+
 MasterHandler = Callable[[str, WorkerMessageType], None]
+"""The master's receiver: `(worker_id, message)`."""
+MasterBadFrameHandler = Callable[[str, str, bool], None]
+"""`(peer, reason, version_mismatch)` for a frame from a peer that did not decode."""
 WorkerHandler = Callable[[MasterMessageType], None]
+WorkerBadFrameHandler = Callable[[str, bool], None]
+"""`(reason, version_mismatch)` for a frame from the master that did not decode."""
 
 
 class MasterTransport(Protocol):
-    def send(self, worker_id: str, message: MasterMessageType) -> None: ...
+    def start(self, handler: MasterHandler, on_bad_frame: MasterBadFrameHandler) -> None: ...
+
+    def send(self, worker_id: str, message: MasterMessageType) -> None:
+        """Never blocks; a full queue or an unknown worker is an `RPCSendError`."""
+        ...
 
     def send_many(self, messages: Sequence[tuple[str, MasterMessageType]]) -> list[tuple[str, str]]:
         """Each `(worker_id, message)` in turn; what could not be sent, as `(worker_id, why)`, instead of raising."""
@@ -28,6 +48,8 @@ class MasterTransport(Protocol):
 
 
 class WorkerTransport(Protocol):
+    def start(self, handler: WorkerHandler, on_bad_frame: WorkerBadFrameHandler) -> None: ...
+
     def send(self, message: WorkerMessageType) -> None: ...
 
     def reconnect(self) -> None: ...
@@ -36,41 +58,33 @@ class WorkerTransport(Protocol):
 
 
 class InProcessLink:
-    """One master and one worker in the same process: the typed messages are handed over without encoding.
+    """One master and one worker in the same process, joined by a function call that carries encoded frames.
 
-    Messages are frozen, so passing the object itself is as safe as passing its bytes.
+    A message is encoded by the sender's end and decoded (validated) by the receiver's, synchronously, in the
+    sender's greenlet: the same bytes ZeroMQ would carry, without a socket.
     """
 
     def __init__(self, worker_id: str) -> None:
         self.worker_id = worker_id
-        self._to_master: MasterHandler | None = None
-        self._to_worker: WorkerHandler | None = None
-        self.master_side = _MasterEnd(self)
-        self.worker_side = _WorkerEnd(self)
-
-    def on_master_receive(self, handler: MasterHandler) -> None:
-        self._to_master = handler
-
-    def on_worker_receive(self, handler: WorkerHandler) -> None:
-        self._to_worker = handler
-
-    def _deliver_to_master(self, message: WorkerMessageType) -> None:
-        if self._to_master is None:
-            raise RPCSendError("no master is listening")
-        self._to_master(self.worker_id, message)
-
-    def _deliver_to_worker(self, worker_id: str, message: MasterMessageType) -> None:
-        if worker_id != self.worker_id or self._to_worker is None:
-            raise RPCSendError(f"no worker {worker_id!r} on this link")
-        self._to_worker(message)
+        self.master_side = InProcessMasterEnd(self)
+        self.worker_side = InProcessWorkerEnd(self)
 
 
-class _MasterEnd:
+class InProcessMasterEnd:
+    """The master's end of an `InProcessLink`: a `MasterTransport` with one worker."""
+
     def __init__(self, link: InProcessLink) -> None:
         self._link = link
+        self._handler: MasterHandler | None = None
+        self._on_bad_frame: MasterBadFrameHandler | None = None
+
+    def start(self, handler: MasterHandler, on_bad_frame: MasterBadFrameHandler) -> None:
+        self._handler, self._on_bad_frame = handler, on_bad_frame
 
     def send(self, worker_id: str, message: MasterMessageType) -> None:
-        self._link._deliver_to_worker(worker_id, message)
+        if worker_id != self._link.worker_id:
+            raise RPCSendError(f"no worker {worker_id!r} on this link")
+        self._link.worker_side.receive(codec.encode(message))
 
     def send_many(self, messages: Sequence[tuple[str, MasterMessageType]]) -> list[tuple[str, str]]:
         failed = []
@@ -81,19 +95,54 @@ class _MasterEnd:
                 failed.append((worker_id, str(exc)))
         return failed
 
+    def receive(self, frames: list[bytes]) -> None:
+        """A frame pair from the worker's end, handled as the ZeroMQ master's receive loop handles one."""
+        if self._handler is None or self._on_bad_frame is None:
+            raise RPCSendError("no master is listening")
+        peer = self._link.worker_id
+        try:
+            message = codec.decode_from_worker(frames)
+        except RPCReceiveError as exc:
+            self._on_bad_frame(peer, str(exc), exc.version_mismatch)
+            return
+        try:
+            self._handler(peer, message)
+        except Exception as exc:  # as over ZeroMQ: a bug in the master's handler is not the sender's
+            log.exception("handling a worker message failed", peer=peer, error=repr(exc))
+
     def close(self) -> None:
-        self._link._to_master = None
+        self._handler = self._on_bad_frame = None
 
 
-class _WorkerEnd:
+class InProcessWorkerEnd:
+    """The worker's end of an `InProcessLink`: a `WorkerTransport` whose master is in the same process."""
+
     def __init__(self, link: InProcessLink) -> None:
         self._link = link
+        self._handler: WorkerHandler | None = None
+        self._on_bad_frame: WorkerBadFrameHandler | None = None
+
+    def start(self, handler: WorkerHandler, on_bad_frame: WorkerBadFrameHandler) -> None:
+        self._handler, self._on_bad_frame = handler, on_bad_frame
 
     def send(self, message: WorkerMessageType) -> None:
-        self._link._deliver_to_master(message)
+        self._link.master_side.receive(codec.encode(message))
+
+    def receive(self, frames: list[bytes]) -> None:
+        if self._handler is None or self._on_bad_frame is None:
+            raise RPCSendError(f"no worker {self._link.worker_id!r} is listening")
+        try:
+            message = codec.decode_from_master(frames)
+        except RPCReceiveError as exc:
+            self._on_bad_frame(str(exc), exc.version_mismatch)
+            return
+        try:
+            self._handler(message)
+        except Exception as exc:
+            log.exception("handling a master message failed", error=repr(exc))
 
     def reconnect(self) -> None:
         """Nothing to re-establish within one process."""
 
     def close(self) -> None:
-        self._link._to_worker = None
+        self._handler = self._on_bad_frame = None

@@ -7,7 +7,7 @@ unknown peer is an `RPCSendError`), queues are bounded, an oversized message is 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import gevent
 import structlog
@@ -17,7 +17,7 @@ import zmq.green as zmq
 from horde.protocol import codec
 from horde.protocol.errors import RPCError, RPCReceiveError, RPCSendError
 from horde.protocol.messages import MasterMessageType, WorkerMessageType
-from horde.protocol.transport import MasterHandler, WorkerHandler
+from horde.protocol.transport import MasterBadFrameHandler, MasterHandler, WorkerBadFrameHandler, WorkerHandler
 
 log = structlog.get_logger("horde.transport")
 
@@ -30,8 +30,6 @@ RECEIVE_BURST = 100
 GATHER_SECONDS = 0.010
 """How long a busy master lets messages gather once its queue is empty, before waiting through zmq.green: a wake
 costs it more than a message, and 10 ms is nothing to a heartbeat a second or a report every 2 s (ADR 0012)."""
-
-BadFrameHandler = Callable[[str, str, bool], None]
 
 
 def _tune(socket: zmq.Socket[bytes]) -> None:
@@ -70,10 +68,10 @@ class ZmqMasterTransport:
         self._receiver: gevent.Greenlet | None = None
         self.frames_rejected = 0
 
-    def start(self, handler: MasterHandler, on_bad_frame: BadFrameHandler) -> None:
+    def start(self, handler: MasterHandler, on_bad_frame: MasterBadFrameHandler) -> None:
         self._receiver = gevent.spawn(self._receive_loop, handler, on_bad_frame)
 
-    def _receive_loop(self, handler: MasterHandler, on_bad_frame: BadFrameHandler) -> None:
+    def _receive_loop(self, handler: MasterHandler, on_bad_frame: MasterBadFrameHandler) -> None:
         taken = 0
         while True:
             try:
@@ -150,7 +148,7 @@ class ZmqWorkerTransport:
         self._closing = False
         self._receiver: gevent.Greenlet | None = None
         self._handler: WorkerHandler | None = None
-        self._on_bad_frame: Callable[[str, bool], None] | None = None
+        self._on_bad_frame: WorkerBadFrameHandler | None = None
 
     def _connect(self) -> zmq.Socket[bytes]:
         socket = self._context.socket(zmq.DEALER)
@@ -159,7 +157,7 @@ class ZmqWorkerTransport:
         socket.connect(self._address)
         return socket
 
-    def start(self, handler: WorkerHandler, on_bad_frame: Callable[[str, bool], None]) -> None:
+    def start(self, handler: WorkerHandler, on_bad_frame: WorkerBadFrameHandler) -> None:
         self._handler = handler
         self._on_bad_frame = on_bad_frame
         self._receiver = gevent.spawn(self._receive_loop)
@@ -181,7 +179,10 @@ class ZmqWorkerTransport:
             except RPCReceiveError as exc:
                 self._on_bad_frame(str(exc), exc.version_mismatch)
                 continue
-            self._handler(message)
+            try:
+                self._handler(message)
+            except Exception as exc:  # a bug in one handler must not stop the worker listening
+                log.exception("handling a master message failed", error=repr(exc))
 
     def send(self, message: WorkerMessageType) -> None:
         try:

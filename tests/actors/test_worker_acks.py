@@ -8,13 +8,14 @@ import gevent
 
 from horde.actors.control_plane import ControlPlane
 from horde.actors.journal import journal_header, open_journal_file
-from horde.actors.worker import WorkerSettings, start_in_process
-from horde.cli.options import RunOptions
-from horde.cli.run import class_specs, run_configuration
+from horde.actors.worker import WorkerSettings
 from horde.protocol.dispatch import LOCAL_WORKER_ID
 from horde.protocol.journal import read_journal
 from horde.protocol.messages import MasterQuit
 from horde.protocol.transport import InProcessLink
+from horde.run.cluster import start_worker
+from horde.run.lifecycle import class_specs, run_configuration
+from horde.run.spec import LoadSpec, RunSpec
 from horde.runtime.environment import Environment
 from horde.runtime.locustfile import load_locustfile, select_user_classes
 from horde.runtime.stats import StatsRecorder
@@ -23,24 +24,22 @@ SHOP = Path(__file__).resolve().parents[1] / "locustfiles" / "shop.py"
 
 
 def test_reports_are_forgotten_once_a_master_heartbeat_acknowledges_them(tmp_path: Path) -> None:
-    options = RunOptions(
-        locustfile=str(SHOP), users=1, spawn_rate=10.0, host="http://127.0.0.1:9", heartbeat_interval=0.5
-    )
+    spec = RunSpec(str(SHOP), load=LoadSpec(users=1, spawn_rate=10.0, host="http://127.0.0.1:9"))
     classes = select_user_classes(load_locustfile(str(SHOP)), [])
     recorder = StatsRecorder()
-    environment = Environment(user_classes=list(classes.values()), host=options.host, stats=recorder)
+    environment = Environment(user_classes=list(classes.values()), host=spec.load.host, stats=recorder)
     link = InProcessLink(LOCAL_WORKER_ID)
     control = ControlPlane(
-        run_configuration(options, classes, 1),
+        run_configuration(spec, classes),
         class_specs(classes),
         open_journal_file(str(tmp_path / "run.jsonl")),
         journal_header("acks", ["test"], {}, 0, "0.1.0"),
         link.master_side,
     )
-    link.on_master_receive(control.on_worker_message)
-    worker = start_in_process(link, environment, recorder, WorkerSettings(0.5, 0.1, 0.0))
+    control.listen()
+    worker, _ = start_worker(LOCAL_WORKER_ID, link.worker_side, environment, recorder, WorkerSettings(0.5, 0.1, 0.0))
     try:
-        control.start(options.users, options.spawn_rate)
+        control.start(spec.load.users, spec.load.spawn_rate)
         counts = []
         for _ in range(12):
             gevent.sleep(0.25)
@@ -68,8 +67,8 @@ def test_a_worker_ignores_the_acceptance_of_an_incarnation_it_replaced_and_spawn
     environment = Environment(user_classes=list(classes.values()), host="http://127.0.0.1:9", stats=recorder)
     link = InProcessLink(LOCAL_WORKER_ID)
     heard: list[object] = []
-    link.on_master_receive(lambda _worker, message: heard.append(message))
-    worker = start_in_process(link, environment, recorder, WorkerSettings(0.2, 10.0, 0.0))
+    link.master_side.start(lambda _worker, message: heard.append(message), lambda *_: None)
+    worker, _ = start_worker(LOCAL_WORKER_ID, link.worker_side, environment, recorder, WorkerSettings(0.2, 10.0, 0.0))
     try:
         gevent.sleep(0.05)
         first = next(m for m in heard if isinstance(m, Ready))

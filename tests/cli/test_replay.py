@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,41 +195,31 @@ def test_bad_flags_are_usage_errors(tmp_path: Path) -> None:
 
 
 def test_an_in_process_run_replays_to_its_live_states_exactly(target: Target, tmp_path: Path) -> None:
-    """The local run of `horde run`, assembled here so the live actors can be asked for their states at the end."""
+    """A local run of `horde run`, prepared as the CLI does, so the live actors can be asked for their states."""
     import gevent
 
     from horde.actors.base import GetState
-    from horde.actors.control_plane import ControlPlane
-    from horde.actors.journal import Flush, journal_header, open_journal_file
-    from horde.actors.worker import WorkerSettings, start_in_process
-    from horde.cli.options import RunOptions
-    from horde.cli.run import class_specs, run_configuration
-    from horde.protocol.dispatch import LOCAL_WORKER_ID
-    from horde.protocol.messages import MasterQuit
-    from horde.protocol.transport import InProcessLink
-    from horde.runtime.environment import Environment
-    from horde.runtime.locustfile import load_locustfile, select_user_classes
-    from horde.runtime.stats import StatsRecorder
+    from horde.actors.journal import Flush
+    from horde.run import JournalSpec, LivenessSpec, LoadSpec, Run, RunSpec
 
-    options = RunOptions(locustfile=str(DEMO), users=3, spawn_rate=2.0, host=target.url, stats_interval=0.5)
-    classes = select_user_classes(load_locustfile(str(DEMO)), [])
-    recorder = StatsRecorder()
-    environment = Environment(user_classes=list(classes.values()), host=target.url, stats=recorder)
     path = tmp_path / "run.jsonl"
-    header = journal_header("inproc", ["test"], {}, 0, "0.1.0")
-    link = InProcessLink(LOCAL_WORKER_ID)
-    control = ControlPlane(
-        run_configuration(options, classes, 1), class_specs(classes), open_journal_file(str(path)), header,
-        link.master_side, checkpoint_bytes=4096,
-    )  # fmt: skip
-    link.on_master_receive(control.on_worker_message)
-    worker = start_in_process(link, environment, recorder, WorkerSettings(1.0, 0.5, 0.0))
+    spec = RunSpec(
+        str(DEMO),
+        load=LoadSpec(users=3, spawn_rate=2.0, host=target.url),
+        liveness=LivenessSpec(stats_interval=0.5),
+        journal=JournalSpec(path=str(path), checkpoint_bytes=4096),
+    )
+    run = Run.prepare(spec)
+    control = run.control
     try:
-        control.start(options.users, options.spawn_rate)
-        gevent.sleep(2.0)
-        control.request_stop("test over")
+        run.start()
+        deadline = time.monotonic() + 20  # until the ramp is done and the target has served a few requests
+        while not (control.master_state().run_state == "running" and sum(target.counts().values()) >= 10):
+            assert time.monotonic() < deadline, "the run never ramped up and served requests"
+            gevent.sleep(0.05)
+        run.request_stop("test over")
         assert control.wait_stopped(10)
-        worker.stop(timeout=5)  # no heartbeat or report after this: the states below are final
+        run.cluster.release(control)  # the worker is gone: no heartbeat or report after this, the states are final
         master, workers = control.master_state(), control.workers()
         aggregator = control.aggregator.ask(GetState())
         dispatcher = control.dispatcher.proxy().state.get()
@@ -243,7 +234,4 @@ def test_an_in_process_run_replays_to_its_live_states_exactly(target: Target, tm
         from_checkpoint = r.replay_file(path)
         assert from_checkpoint.checkpoint_seq is not None and from_checkpoint.state == state
     finally:
-        if worker.is_alive():
-            worker.tell(MasterQuit("the test is over"))
-        control.shutdown()
-        environment.detach_stats()
+        run.finish()

@@ -1,0 +1,331 @@
+"""The life of a run, one sequence for every kind of run: prepare, start, wait, finish.
+
+A local run, a distributed master and (next) `--processes` and a run started from the web UI differ only in their
+`Cluster` (how the master reaches its workers) and in who calls `start`: the command line at once, the UI when a
+person presses Start. Everything else happens here, in this order, once:
+
+1. prepare: load the locustfile and the plugins (before the journal exists, ADR 0008), build the Environment, open
+   the journal (or reopen a killed master's, `--resume`), assemble the control plane, let the plugins subscribe,
+   bring the workers, fire `init`;
+2. start: set the target (or let the LoadTestShape drive it);
+3. wait: until the expected workers are there, then until the Master says the run stopped;
+4. finish: release the workers, read the merged statistics, fire `quitting`, let the plugins write their reports
+   and give their verdict, stop every actor, fire `quit`, return the exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+import uuid
+from typing import IO, Any
+
+import structlog
+
+from horde import __version__
+from horde.actors.control_plane import ControlPlane, ShapeFunction
+from horde.actors.journal import JournalUnwritable, journal_header, open_journal_file, reopen_journal_file
+from horde.actors.plugin import PluginError, PluginHost
+from horde.actors.replay import ReplayedFile, replay_file
+from horde.protocol.dispatch import UserClassSpec
+from horde.protocol.events import RunConfigured
+from horde.protocol.journal import Header, JournalError
+from horde.protocol.states import RunState
+from horde.run.cluster import Cluster, ClusterError, LocalCluster, ZmqCluster
+from horde.run.spec import Role, RunSpec
+from horde.runtime.environment import Environment
+from horde.runtime.locustfile import Locustfile, LocustfileError, load_locustfile, select_user_classes
+from horde.runtime.stats import RunStats
+from horde.runtime.users import User
+
+log = structlog.get_logger("horde")
+
+REDACTED = "<redacted>"
+
+
+class RunError(Exception):
+    """What stops a run from being prepared or makes it pointless: one line for the person (exit code 2)."""
+
+
+def default_journal_path(run_id: str) -> str:
+    return f"horde-runs/{time.strftime('%Y%m%d-%H%M%S')}-{run_id}.jsonl"
+
+
+def load_user_classes(locustfile_path: str, names: tuple[str, ...]) -> tuple[Locustfile, dict[str, type[User]]]:
+    try:
+        locustfile = load_locustfile(locustfile_path)
+        return locustfile, select_user_classes(locustfile, list(names))
+    except LocustfileError as exc:
+        raise RunError(str(exc)) from None
+
+
+def class_specs(classes: dict[str, type[User]]) -> list[UserClassSpec]:
+    """What the Dispatcher needs of each User class, in name order."""
+    return [
+        UserClassSpec(name, float(getattr(cls, "weight", 1)), int(getattr(cls, "fixed_count", 0) or 0))
+        for name, cls in sorted(classes.items())
+    ]
+
+
+def run_configuration(spec: RunSpec, classes: dict[str, type[User]]) -> RunConfigured:
+    """The run's settings as the journal's first event records them, for the Master and for replay."""
+    return RunConfigured(
+        user_classes={c.name: (c.weight, c.fixed_count) for c in class_specs(classes)},
+        expect_workers=spec.expected_workers,
+        run_time=spec.load.run_time,
+        stop_timeout=spec.load.stop_timeout,
+        heartbeat_interval=spec.liveness.heartbeat_interval,
+        heartbeat_liveness=spec.liveness.heartbeat_liveness,
+        host=spec.load.host,
+    )
+
+
+def make_environment(
+    spec: RunSpec, classes: dict[str, type[User]], locustfile: Locustfile | None, recorder: Any
+) -> Environment:
+    """The Environment of every kind of process: a master has no recorder, a worker no shape."""
+    load = spec.load
+    return Environment(
+        user_classes=list(classes.values()),
+        host=load.host,
+        tags=list(load.tags) if load.tags is not None else None,
+        exclude_tags=list(load.exclude_tags) if load.exclude_tags is not None else None,
+        stop_timeout=load.stop_timeout,
+        parsed_options=spec.parsed_options,
+        shape_class=locustfile.shape_class if locustfile is not None else None,
+        stats=recorder,
+    )
+
+
+def shape_clock(locustfile: Locustfile, environment: Environment, started_at: float | None) -> ShapeFunction | None:
+    """The LoadTestShape's tick as the control plane calls it; `started_at` (monotonic seconds) is when a resumed
+    run's shape clock started, so it carries on counting from there."""
+    if locustfile.shape_class is None:
+        return None
+    shape = locustfile.shape_class()
+    shape.runner = environment.runner
+    shape.reset_time()
+    if started_at is not None:  # perf_counter and monotonic share no epoch: carry the elapsed time over
+        shape.start_time -= time.monotonic() - started_at
+
+    def tick() -> tuple[int, float, tuple[str, ...] | None] | None:
+        result = shape.tick()
+        if result is None:
+            return None
+        users, rate, *rest = result
+        classes = tuple(sorted(c if isinstance(c, str) else c.__name__ for c in rest[0])) if rest and rest[0] else None
+        return int(users), float(rate), classes
+
+    return tick
+
+
+def resumed_run(path: str) -> ReplayedFile:
+    """The state a killed master left in its journal, if that run can still be carried on."""
+    try:
+        replayed = replay_file(path)
+    except JournalError as exc:
+        raise RunError(str(exc)) from None
+    state = replayed.state
+    if state.master.config is None:
+        raise RunError(f"{path}: the journal ends before the run was configured; nothing to resume")
+    if state.master.run_state == RunState.STOPPED:
+        raise RunError(f"{path}: that run already stopped; nothing to resume")
+    return replayed
+
+
+def cluster_for(spec: RunSpec, say: Any = print) -> Cluster:
+    if spec.role is Role.LOCAL:
+        return LocalCluster(spec)
+    if spec.role is Role.MASTER:
+        try:
+            return ZmqCluster(spec, say)
+        except ClusterError as exc:
+            raise RunError(str(exc)) from None
+    raise RunError("a worker takes part in a run; it does not run one (see horde.run.WorkerProcess)")
+
+
+class Run:
+    """One load test from its first event to its exit code. Build it with `Run.prepare(spec)`."""
+
+    def __init__(
+        self,
+        spec: RunSpec,
+        locustfile: Locustfile,
+        environment: Environment,
+        plugins: PluginHost,
+        cluster: Cluster,
+        control: ControlPlane,
+        journal_path: str,
+        replayed: ReplayedFile | None,
+    ) -> None:
+        self.spec = spec
+        self.locustfile = locustfile
+        self.environment = environment
+        self.plugins = plugins
+        self.cluster = cluster
+        self.control = control
+        self.journal_path = journal_path
+        self.replayed = replayed
+        self._gave_up = False
+
+    # --- 1. prepare ---------------------------------------------------------------------------------------------
+
+    @classmethod
+    def prepare(cls, spec: RunSpec, cluster: Cluster | None = None, say: Any = print) -> Run:
+        """Everything up to the moment the run can be told to start; a `RunError` leaves nothing running.
+
+        `say` prints a line for the person watching (the master's progress), `print` unless told otherwise.
+        """
+        if spec.role is Role.WORKER:
+            raise RunError("a worker takes part in a run; it does not run one (see horde.run.WorkerProcess)")
+        locustfile, classes = load_user_classes(spec.locustfile, spec.load.user_classes)
+        plugins = PluginHost(dict(spec.settings))
+        try:
+            plugins.load([(choice.reference, dict(choice.options)) for choice in spec.plugins])
+        except PluginError as exc:
+            raise RunError(str(exc)) from None
+        replayed = resumed_run(spec.journal.resume) if spec.journal.resume else None
+        if replayed is not None:
+            state = replayed.state
+            say(
+                f"horde master: resuming the run of {spec.journal.resume} after event {state.seq} "
+                f"({state.master.run_state})",
+                flush=True,
+            )
+        cluster = cluster or cluster_for(spec, say)
+        try:
+            environment = make_environment(spec, classes, locustfile, cluster.recorder)
+            journal_file, header, journal_path, config = cls._open_journal(spec, classes, replayed)
+        except BaseException:
+            cluster.close()
+            raise
+        control = ControlPlane(
+            config,
+            class_specs(classes),
+            journal_file,
+            header,
+            cluster.transport,
+            locustfile=_locustfile_for_workers(spec),
+            resume=replayed.state if replayed else None,
+            auth_token=spec.cluster.auth_token,
+            checkpoint_bytes=spec.journal.checkpoint_bytes,
+        )
+        plugins.attach(control, journal_path)  # plugins: fed from the journal from here on
+        control.listen()
+        environment.runner = cluster.join(control, environment)
+        control.environment = environment
+        environment.events.init.fire(environment=environment, runner=environment.runner, web_ui=None)
+        return cls(spec, locustfile, environment, plugins, cluster, control, journal_path, replayed)
+
+    @staticmethod
+    def _open_journal(
+        spec: RunSpec, classes: dict[str, type[User]], replayed: ReplayedFile | None
+    ) -> tuple[IO[bytes], Header | None, str, RunConfigured]:
+        if replayed is not None:
+            assert spec.journal.resume is not None and replayed.state.master.config is not None
+            try:
+                file = reopen_journal_file(spec.journal.resume)
+            except JournalUnwritable as exc:
+                raise RunError(str(exc)) from None
+            return file, None, spec.journal.resume, replayed.state.master.config
+        run_id = uuid.uuid4().hex[:8]
+        path = spec.journal.path or default_journal_path(run_id)
+        try:
+            file = open_journal_file(path)
+        except JournalUnwritable as exc:
+            raise RunError(str(exc)) from None
+        seed = random.randrange(2**32)
+        random.seed(seed)
+        settings = dict(spec.settings)
+        if settings.get("auth_token"):
+            settings["auth_token"] = REDACTED
+        header = journal_header(run_id, ["horde", "run", *spec.command_line], settings, seed, __version__)
+        return file, header, path, run_configuration(spec, classes)
+
+    # --- 2. start -----------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Set the target the spec asks for, or let the LoadTestShape drive it; a resumed run keeps its target."""
+        started_at = self.replayed.header.started_mono_ns / 1e9 if self.replayed else None
+        shape = shape_clock(self.locustfile, self.environment, started_at)
+        if shape is not None:
+            self.control.set_shape(shape)
+        elif self.replayed is None:
+            self.control.start(self.spec.load.users, self.spec.load.spawn_rate)
+
+    def request_stop(self, reason: str) -> None:
+        self.control.request_stop(reason)
+
+    # --- 3. wait ------------------------------------------------------------------------------------------------
+
+    def wait(self) -> None:
+        """Until the run stopped; gives up if the expected workers never came (`finish` then says so)."""
+        if not self.cluster.wait_for_workers(self.control):
+            self._gave_up = True
+            self.control.request_stop("expected workers did not connect")
+        self.control.wait_stopped()
+
+    # --- 4. finish ----------------------------------------------------------------------------------------------
+
+    def finish(self) -> int:
+        """Release the workers, report, stop every actor; the exit code (a `RunError` if workers never came)."""
+        environment = self.environment
+        try:
+            self.cluster.release(self.control)
+            stats = self.control.stats()
+            if not self._gave_up:
+                environment.events.quitting.fire(environment=environment)  # as Locust: before the summary
+            plugin_code = self.plugins.finish(stats, self.journal_path)  # reports, summary, thresholds
+        finally:
+            self.plugins.stop()
+            self.control.shutdown()
+            self.cluster.close()
+        if self._gave_up:
+            cluster = self.spec.cluster
+            raise RunError(
+                f"only {self.cluster.workers_connected(self.control)} of {cluster.expect_workers} workers connected "
+                f"within {cluster.expect_workers_max_wait:g} s (--expect-workers-max-wait)"
+            )
+        code = self.exit_code(stats)
+        if plugin_code and environment.process_exit_code is None:  # e.g. a failed threshold
+            code = plugin_code
+        environment.events.quit.fire(exit_code=code)
+        if self.cluster.recorder is not None:
+            environment.detach_stats()
+        return code
+
+    def exit_code(self, stats: RunStats) -> int:
+        """Locust's rule: a locustfile's own `process_exit_code` first, then any failure or exception."""
+        if self.environment.process_exit_code is not None:
+            return int(self.environment.process_exit_code)
+        if stats.total.num_failures or stats.exceptions:
+            return self.spec.exit_code_on_error
+        return 0
+
+    def execute(self) -> int:
+        """The whole run as the command line drives it: start at once, wait, finish."""
+        try:
+            self.start()
+            self.wait()
+        finally:
+            code = self.finish()
+        return code
+
+
+LOCUSTFILE_MAX_BYTES = 1024 * 1024
+"""The largest locustfile a master hands to workers started with `-f -`."""
+
+
+def _locustfile_for_workers(spec: RunSpec) -> tuple[str, str] | None:
+    """What the master hands to a worker started with `-f -`: the file's name and text, if small enough."""
+    if spec.role is not Role.MASTER:
+        return None
+    try:
+        if os.path.getsize(spec.locustfile) > LOCUSTFILE_MAX_BYTES:
+            log.warning("locustfile too large to hand to workers", limit=LOCUSTFILE_MAX_BYTES)
+            return None
+        with open(spec.locustfile, encoding="utf-8") as f:
+            return os.path.basename(spec.locustfile), f.read()
+    except OSError:
+        return None

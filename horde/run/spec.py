@@ -1,0 +1,153 @@
+"""What a run is asked to do, as one typed value that is valid by construction.
+
+A `RunSpec` is all a `Run` needs, whoever builds it: the command line (`horde.cli`), a library user, and next the
+web UI and `--processes`. Each part groups the settings of one concern, so a reader sees at a glance which
+settings the load, the cluster, the journal or the worker process use. Validation lives here, not in the CLI, so
+a spec from any source is checked the same way; a `SpecError` names the field, and each front end says it in its
+own words (the CLI as a flag).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from horde.actors.journal import CHECKPOINT_MIN_BYTES
+
+
+class SpecError(ValueError):
+    """A setting out of its range; `field` is the setting's name (`users`, `cluster.expect_workers`)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field} {problem}")
+        self.field = field
+        self.problem = problem
+
+
+class Role(StrEnum):
+    """What this process is in the run: all of it, its master, or one of its workers."""
+
+    LOCAL = "local"
+    MASTER = "master"
+    WORKER = "worker"
+
+
+def _check(ok: bool, name: str, problem: str) -> None:
+    if not ok:
+        raise SpecError(name, problem)
+
+
+def _positive(value: float, name: str) -> None:
+    _check(value > 0 and math.isfinite(value), name, f"must be a number above 0, got {value:g}")
+
+
+@dataclass(frozen=True, slots=True)
+class LoadSpec:
+    """The load: which users, how many, how fast, against what, for how long. A LoadTestShape overrides the
+    counts and rates; `users` and `spawn_rate` are then only what a person would start by hand."""
+
+    user_classes: tuple[str, ...] = ()
+    users: int = 1
+    spawn_rate: float = 1.0
+    run_time: float | None = None
+    host: str | None = None
+    tags: tuple[str, ...] | None = None
+    exclude_tags: tuple[str, ...] | None = None
+    stop_timeout: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check(self.users >= 0, "users", f"must be 0 or more, got {self.users}")
+        _positive(self.spawn_rate, "spawn_rate")
+        _check(self.run_time is None or self.run_time > 0, "run_time", "must be above 0")
+        _check(self.stop_timeout >= 0 and math.isfinite(self.stop_timeout), "stop_timeout", "must be 0 or more")
+
+
+@dataclass(frozen=True, slots=True)
+class LivenessSpec:
+    """How often master and workers hear from each other, and how much silence means one is gone (ADR 0007)."""
+
+    heartbeat_interval: float = 1.0
+    heartbeat_liveness: int = 3
+    stats_interval: float = 2.0
+
+    def __post_init__(self) -> None:
+        _positive(self.heartbeat_interval, "heartbeat_interval")
+        _positive(self.stats_interval, "stats_interval")
+        _check(self.heartbeat_liveness >= 1, "heartbeat_liveness", "must be 1 or more")
+
+
+@dataclass(frozen=True, slots=True)
+class JournalSpec:
+    """Where the journal goes (None: `horde-runs/<start>-<run id>.jsonl`), its checkpoint spacing (ADR 0009,
+    0: none), and `resume`, the journal of a killed master whose run this one carries on."""
+
+    path: str | None = None
+    checkpoint_bytes: int = CHECKPOINT_MIN_BYTES
+    resume: str | None = None
+
+    def __post_init__(self) -> None:
+        _check(self.checkpoint_bytes >= 0, "journal.checkpoint_bytes", "must be 0 or more")
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterSpec:
+    """How the master and its workers find each other. A local run ignores all of it but the auth token."""
+
+    expect_workers: int = 1
+    expect_workers_max_wait: float = 0.0
+    bind_host: str = "*"
+    bind_port: int = 5557
+    master_host: str = "127.0.0.1"
+    master_port: int = 5557
+    quit_when_master_lost: bool = False
+    auth_token: str = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        _check(self.expect_workers >= 1, "cluster.expect_workers", "must be 1 or more")
+        _check(self.expect_workers_max_wait >= 0, "cluster.expect_workers_max_wait", "must be 0 or more")
+        for name, port in (("bind_port", self.bind_port), ("master_port", self.master_port)):
+            _check(0 <= port <= 65535, f"cluster.{name}", f"must be a port number (0-65535), got {port}")
+
+
+@dataclass(frozen=True, slots=True)
+class PluginChoice:
+    """One plugin to load: an entry-point name or `module:Class`, and its options (ADR 0008)."""
+
+    reference: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RunSpec:
+    """A whole run. `settings` is every resolved option by name, as locustfiles (`environment.parsed_options`) and
+    plugins (`context.options`) read them; `command_line` goes into the journal's header, secrets redacted."""
+
+    locustfile: str
+    role: Role = Role.LOCAL
+    load: LoadSpec = field(default_factory=LoadSpec)
+    liveness: LivenessSpec = field(default_factory=LivenessSpec)
+    journal: JournalSpec = field(default_factory=JournalSpec)
+    cluster: ClusterSpec = field(default_factory=ClusterSpec)
+    plugins: tuple[PluginChoice, ...] = ()
+    exit_code_on_error: int = 1
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    parsed_options: Any = None
+    command_line: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        _check(bool(self.locustfile), "locustfile", "must be given")
+        _check(
+            self.locustfile != "-" or self.role is Role.WORKER,
+            "locustfile",
+            "'-' (ask the master for it) only works on a worker",
+        )
+        _check(self.journal.resume is None or self.role is Role.MASTER, "journal.resume", "needs the master role")
+        _check(0 <= self.exit_code_on_error <= 255, "exit_code_on_error", "must be 0-255")
+
+    @property
+    def expected_workers(self) -> int:
+        """The workers the run waits for before it spawns: a local run has exactly its own."""
+        return 1 if self.role is Role.LOCAL else self.cluster.expect_workers

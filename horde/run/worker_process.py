@@ -1,0 +1,120 @@
+"""A worker process of a distributed run: connect to the master, run the users it assigns, quit when told.
+
+It has no journal and no plugins: those are the master's. Its life is short to tell: (fetch the locustfile from
+the master if started with `-f -`), load the user classes, start a Worker on a ZeroMQ transport, wait until the
+Worker quits, fire `quitting`, exit with the Worker's outcome.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import tempfile
+import time
+import uuid
+
+import pykka
+import zmq.green as zmq
+
+from horde.actors.worker import QuitRequest, Worker, WorkerOutcome
+from horde.protocol import codec
+from horde.protocol.errors import RPCReceiveError
+from horde.protocol.messages import LocustfileReply, LocustfileRequest
+from horde.protocol.zmq_transport import ZmqWorkerTransport
+from horde.run.cluster import settings_of, start_worker
+from horde.run.lifecycle import LOCUSTFILE_MAX_BYTES, RunError, load_user_classes, make_environment
+from horde.run.spec import ClusterSpec, Role, RunSpec
+from horde.runtime.environment import Environment
+from horde.runtime.stats import StatsRecorder
+
+LOCUSTFILE_WAIT = 60.0
+
+
+def fetch_locustfile(cluster: ClusterSpec, node_id: str) -> str:
+    """A worker started with `-f -` asks the master for its locustfile and keeps it in a temporary folder."""
+    context = zmq.Context()
+    dealer = context.socket(zmq.DEALER)
+    dealer.setsockopt(zmq.LINGER, 0)
+    dealer.setsockopt(zmq.MAXMSGSIZE, LOCUSTFILE_MAX_BYTES * 4)
+    dealer.setsockopt(zmq.IDENTITY, f"{node_id}_locustfile".encode())
+    dealer.connect(f"tcp://{cluster.master_host}:{cluster.master_port}")
+    try:
+        deadline = time.monotonic() + LOCUSTFILE_WAIT
+        while time.monotonic() < deadline:
+            dealer.send_multipart(codec.encode(LocustfileRequest()))
+            if dealer.poll(2000):
+                try:
+                    reply = codec.decode_from_master(dealer.recv_multipart())
+                except RPCReceiveError as exc:
+                    raise RunError(f"the master's locustfile reply is invalid: {exc}") from None
+                if not isinstance(reply, LocustfileReply):
+                    continue
+                if reply.error:
+                    raise RunError(f"cannot get the locustfile from the master: {reply.error}")
+                if len(reply.contents.encode()) > LOCUSTFILE_MAX_BYTES:
+                    raise RunError(f"the master's locustfile is over {LOCUSTFILE_MAX_BYTES} bytes")
+                folder = tempfile.mkdtemp(prefix="horde-locustfile-")
+                path = os.path.join(folder, os.path.basename(reply.filename) or "locustfile.py")
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(reply.contents)
+                return path
+        raise RunError(
+            f"no locustfile from a master at {cluster.master_host}:{cluster.master_port} within {LOCUSTFILE_WAIT:g} s"
+        )
+    finally:
+        dealer.close(linger=0)
+        context.term()
+
+
+class WorkerProcess:
+    """One worker process: `WorkerProcess.prepare(spec)` connects it, `execute()` runs it until it quits."""
+
+    def __init__(
+        self,
+        spec: RunSpec,
+        node_id: str,
+        environment: Environment,
+        transport: ZmqWorkerTransport,
+        worker: pykka.ActorRef[Worker],
+        outcome: WorkerOutcome,
+    ) -> None:
+        self.spec = spec
+        self.node_id = node_id
+        self.environment = environment
+        self._transport = transport
+        self._worker = worker
+        self._outcome = outcome
+
+    @classmethod
+    def prepare(cls, spec: RunSpec, node_id: str | None = None) -> WorkerProcess:
+        if spec.role is not Role.WORKER:
+            raise RunError("a WorkerProcess needs a spec with the worker role")
+        node_id = node_id or f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
+        cluster = spec.cluster
+        path = fetch_locustfile(cluster, node_id) if spec.locustfile == "-" else spec.locustfile
+        _, classes = load_user_classes(path, spec.load.user_classes)
+        recorder = StatsRecorder()
+        environment = make_environment(spec, classes, None, recorder)
+        transport = ZmqWorkerTransport(cluster.master_host, cluster.master_port, node_id)
+        worker, outcome = start_worker(node_id, transport, environment, recorder, settings_of(spec))
+        environment.events.init.fire(environment=environment, runner=environment.runner, web_ui=None)
+        print(
+            f"horde worker {node_id}: connecting to {cluster.master_host}:{cluster.master_port}",
+            file=sys.stderr,
+            flush=True,
+        )
+        return cls(spec, node_id, environment, transport, worker, outcome)
+
+    def request_quit(self, reason: str) -> None:
+        """Stop the users, send the last report, say goodbye to the master (Ctrl-C, SIGTERM)."""
+        self._worker.tell(QuitRequest(reason))
+
+    def execute(self) -> int:
+        """Until the Worker quits (told by the master, lost it, or asked to); its exit code."""
+        self._worker.actor_stopped.wait()
+        self._transport.close()
+        self.environment.events.quitting.fire(environment=self.environment)
+        reason = self._outcome.reason or "done"
+        print(f"horde worker {self.node_id}: quit: {reason}", file=sys.stderr, flush=True)
+        return self._outcome.exit_code
