@@ -3,6 +3,9 @@
 Heartbeats and statistics reports are sent from greenlets of their own rather than through this actor's inbox,
 so a long spawn or stop (on_stop running under `--stop-timeout`) never delays them. Requests are recorded by the
 StatsRecorder with plain calls; this actor only takes the recorder's delta every reporting interval.
+
+What the worker decides lives in horde/actors/worker_logic.py (`decide`, `apply`, over a `WorkerActorState`);
+this module is the shell that performs what those decisions call for.
 """
 
 from __future__ import annotations
@@ -22,46 +25,74 @@ import structlog
 from horde import __version__
 from horde.actors.base import HordeActor
 from horde.actors.runners import MessageHandlers, WorkerRunner
+from horde.actors.worker_logic import (
+    MAX_UNACKED_REPORTS,
+    REPORTING_STATES,
+    Accepted,
+    AskedToRejoin,
+    CustomMessageReceived,
+    FinalReportRequested,
+    GoodbyeSaid,
+    IncarnationStarted,
+    Left,
+    LoadTestStarted,
+    LoadTestStopped,
+    LoadTestStopping,
+    MasterLost,
+    MasterSilent,
+    QuitDecided,
+    QuitRequest,
+    Reconnected,
+    Rejected,
+    RejoinAsked,
+    ReportDue,
+    ReportGivenUp,
+    ReportKey,
+    ReportsAcknowledged,
+    ReportSent,
+    StepStarted,
+    StopConfirmed,
+    StopTimeoutChanged,
+    UsersSpawned,
+    UsersStopped,
+    WorkerActorState,
+    WorkerCommand,
+    WorkerEvent,
+    apply,
+    decide,
+    initial_state,
+)
 from horde.protocol.errors import RPCError
 from horde.protocol.messages import (
     PROTOCOL_VERSION,
-    Accept,
     Heartbeat,
-    MasterCustom,
-    MasterHeartbeat,
     MasterMessageType,
-    MasterQuit,
     Ready,
-    Reject,
     Rejoin,
-    Spawn,
     Spawning,
     SpawningComplete,
-    StatsAck,
     StatsReport,
-    Stop,
     Stopped,
     StopRun,
     WorkerQuit,
 )
+from horde.protocol.states import WorkerState
 from horde.protocol.transport import WorkerTransport
 from horde.runtime.environment import Environment
 from horde.runtime.stats import StatsRecorder
 from horde.runtime.user_pool import UserPool
 
+__all__ = [
+    "MAX_UNACKED_REPORTS",
+    "MasterClock",
+    "QuitRequest",
+    "Worker",
+    "WorkerActorState",
+    "WorkerOutcome",
+    "WorkerSettings",
+]
+
 log = structlog.get_logger("horde.worker")
-
-MAX_UNACKED_REPORTS = 1_000
-
-CONNECTING, READY, SPAWNING, RUNNING, STOPPING, STOPPED, QUIT = (
-    "connecting",
-    "ready",
-    "spawning",
-    "running",
-    "stopping",
-    "stopped",
-    "quit",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,26 +129,19 @@ class WorkerOutcome:
     exit_code: int = 0
 
 
-class QuitRequest:
-    """This process was asked to quit (Ctrl-C, SIGTERM): stop, report, say goodbye to the master."""
-
-    __slots__ = ("reason",)
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-
-class _MasterLost:
-    """The heartbeat loop's finding, for the incarnation it was made for: a later one has a master already."""
-
-    __slots__ = ("incarnation", "silent_for")
-
-    def __init__(self, silent_for: float, incarnation: str) -> None:
-        self.silent_for = silent_for
-        self.incarnation = incarnation
+def new_incarnation() -> str:
+    """A fresh incarnation id: drawn by the shell, so that `decide` stays deterministic."""
+    return uuid.uuid4().hex[:12]
 
 
 class Worker(HordeActor):
+    """The shell: feeds every message to `decide`, folds the events with `apply` and does what they call for.
+
+    The report loop folds its `ReportDue` through the same functions from its own greenlet: each decide and apply
+    runs without yielding, and every event is applied to the state as it is then, so the loop and the actor never
+    number two reports alike even while a stop waits for on_stop.
+    """
+
     def __init__(
         self,
         node_id: str,
@@ -132,20 +156,15 @@ class Worker(HordeActor):
         super().__init__()
         self.clock = clock or MasterClock()
         self.outcome = outcome or WorkerOutcome()
-        self._unacked: dict[tuple[str, int], StatsReport] = {}
+        self._reports: dict[ReportKey, StatsReport] = {}
         self.node_id = node_id
-        self.incarnation = uuid.uuid4().hex[:12]
+        self.actor_state = initial_state(new_incarnation(), settings.stop_timeout, settings.quit_when_master_lost)
         self.environment = environment
         self.recorder = recorder
         self.transport = transport
         self.settings = settings
-        self.stop_timeout = settings.stop_timeout
         self.pool = UserPool(environment, on_stop_test=lambda _user: self.send(StopRun("a user raised StopTest")))
-        self.state = CONNECTING
-        self.worker_index = -1
-        self.last_step = 0
         self.finished = gevent.event.Event()
-        self._seq = 0
         self._process = psutil.Process()
         self._process.cpu_percent()
         self._greenlets: list[gevent.Greenlet] = []
@@ -164,10 +183,32 @@ class Worker(HordeActor):
             greenlet.kill(block=False)
         self.finished.set()
 
+    # --- the state, as the rest of horde reads it -------------------------------------------------------------
+
+    @property
+    def state(self) -> WorkerState:
+        return self.actor_state.state
+
+    @property
+    def incarnation(self) -> str:
+        return self.actor_state.incarnation
+
+    @property
+    def worker_index(self) -> int:
+        return self.actor_state.worker_index
+
+    @property
+    def last_step(self) -> int:
+        return self.actor_state.last_step
+
+    @property
+    def stop_timeout(self) -> float:
+        return self.actor_state.stop_timeout
+
     @property
     def unacknowledged_reports(self) -> int:
         """Reports kept for resending until the master says it recorded them."""
-        return len(self._unacked)
+        return len(self._reports)
 
     def ready_message(self) -> Ready:
         return Ready(
@@ -188,133 +229,87 @@ class Worker(HordeActor):
         except RPCError as exc:
             log.warning("could not send to master", message=type(message).__name__, error=str(exc))
 
-    def _transition(self, new: str) -> None:
-        if new != self.state:
-            log.debug("worker state", node=self.node_id, state=new, previous=self.state)
-            self.state = new
+    # --- decide, apply, react ---------------------------------------------------------------------------------
 
-    # --- messages from the master -----------------------------------------------------------------------------
+    def on_receive(self, message: MasterMessageType | MasterLost | QuitRequest) -> None:
+        if isinstance(message, Rejoin):
+            self._handle(RejoinAsked(message.reason, new_incarnation()))
+        else:
+            self._handle(message)
 
-    def on_receive(self, message: MasterMessageType | _MasterLost | QuitRequest) -> None:
-        if isinstance(message, _MasterLost):
-            if message.incarnation == self.incarnation:
-                self._master_lost(message.silent_for)
-        elif isinstance(message, QuitRequest):
-            self.outcome.reason = message.reason
-            if self.state not in (CONNECTING, READY, STOPPED):
-                self.pool.stop_all(self.stop_timeout)
-                self._send_report(final=True)
-            self.send(WorkerQuit(message.reason))
-            self._leave()
-        elif isinstance(message, Accept):
-            if self.state != CONNECTING or message.incarnation not in ("", self.incarnation):
-                return  # late: the acceptance of an incarnation this worker has already replaced
-            self.worker_index = message.worker_index
-            self._transition(READY)
-            for report in list(self._unacked.values()):
-                self.send(report)  # merged once if the master knows them (seq), else journaled as dropped
-        elif isinstance(message, StatsAck):
-            self._forget_reports(message.incarnation, message.seq)
-        elif isinstance(message, Rejoin):
-            if self.state not in (CONNECTING, QUIT):
-                log.warning("master asked this worker to rejoin", reason=message.reason)
-                self._rejoin(reconnect=False)
-        elif isinstance(message, Reject):
-            log.error("master rejected this worker", reason=message.reason)
-            self.outcome.reason = f"rejected by master: {message.reason}"
-            self.outcome.exit_code = 2
-            self._leave()
-        elif isinstance(message, Spawn):
-            if self.state != CONNECTING:  # meant for an earlier incarnation: this one is not admitted yet
-                self._spawn(message)
-        elif isinstance(message, Stop):
-            self._stop_users()
-        elif isinstance(message, MasterQuit):
-            self.outcome.reason = f"the master said: {message.reason}"
-            self._stop_users()
-            self._leave()
-        elif isinstance(message, MasterCustom):
-            self._custom(message)
-        elif isinstance(message, MasterHeartbeat):
-            for incarnation, seq in message.acks.items():
-                self._forget_reports(incarnation, seq)
+    def _handle(self, message: WorkerCommand) -> None:
+        for event in decide(self.actor_state, message):
+            before = self.actor_state.state
+            self.actor_state = apply(self.actor_state, event)
+            if self.actor_state.state != before:
+                log.debug("worker state", node=self.node_id, state=self.actor_state.state, previous=before)
+            self._react(event, message)
 
-    def _forget_reports(self, incarnation: str, seq: int) -> None:
-        """The master recorded this incarnation's reports up to `seq`: they need never be sent again."""
-        for key in [k for k in self._unacked if k[0] == incarnation and k[1] <= seq]:
-            del self._unacked[key]
-
-    def _spawn(self, message: Spawn) -> None:
-        if message.step <= self.last_step or self.state in (STOPPING, QUIT):
-            return
-        self.last_step = message.step
-        self.send(Spawning(message.step))
-        if message.stop_timeout is not None:
-            # The master's --stop-timeout rules the whole cluster, as in Locust.
-            self.stop_timeout = self.environment.stop_timeout = message.stop_timeout
-        if self.state in (READY, STOPPED, CONNECTING):
-            if message.host:
-                self.environment.host = message.host
-            self.environment.apply_tag_filters()
-            self.environment.events.test_start.fire(environment=self.environment)
-        self._transition(SPAWNING)
-        self.pool.set_counts(message.user_counts)
-        counts = self.pool.counts()
-        self.send(SpawningComplete(message.step, counts))
-        self.environment.events.spawning_complete.fire(user_count=sum(counts.values()))
-        self._transition(RUNNING)
-
-    def _stop_users(self) -> None:
-        if self.state in (STOPPED, QUIT, CONNECTING, READY):
-            if self.state in (READY, CONNECTING):
-                self.send(Stopped())
-                self._transition(STOPPED)
-            return
-        self._transition(STOPPING)
-        self.environment.events.test_stopping.fire(environment=self.environment)
-        self.pool.stop_all(self.stop_timeout)
-        self._send_report(final=True)
-        self.send(Stopped())
-        self._transition(STOPPED)
-        self.environment.events.test_stop.fire(environment=self.environment)
-
-    def _rejoin(self, reconnect: bool) -> None:
-        """Stop this incarnation's users and report them, then introduce a new incarnation to the master.
-
-        Reports stay with the worker until the master acknowledges them (in its heartbeats, or a `StatsAck`), and
-        the unacknowledged ones are sent again once a master accepts the new incarnation: each is then merged
-        exactly once (seq) if that master knows the old incarnation, or journaled as dropped if it does not.
-        Nothing is lost silently.
-        """
-        self.pool.stop_all(self.stop_timeout)
-        self._send_report(final=True)
-        if reconnect:
+    def _react(self, event: WorkerEvent, message: WorkerCommand) -> None:
+        """The side effects of one event, with the state already updated."""
+        environment = self.environment
+        if isinstance(event, Accepted):
+            for key in event.resend:
+                report = self._reports.get(key)  # the report loop may give one up while these are sent
+                if report is not None:
+                    self.send(report)  # merged once if the master knows them (seq), else journaled as dropped
+        elif isinstance(event, ReportSent):
+            assert isinstance(message, ReportDue)
+            report = StatsReport(event.incarnation, event.seq, message.delta, message.worker_time, event.final)
+            self._reports[(event.incarnation, event.seq)] = report
+            self.send(report)
+        elif isinstance(event, ReportGivenUp):
+            self._reports.pop(event.key, None)
+            log.warning(
+                "too many unacknowledged reports; the oldest is given up", incarnation=event.key[0], seq=event.key[1]
+            )
+        elif isinstance(event, ReportsAcknowledged):
+            for key in event.keys:
+                self._reports.pop(key, None)
+        elif isinstance(event, StepStarted):
+            self.send(Spawning(event.step))
+        elif isinstance(event, StopTimeoutChanged):
+            environment.stop_timeout = event.stop_timeout
+        elif isinstance(event, LoadTestStarted):
+            if event.host:
+                environment.host = event.host
+            environment.apply_tag_filters()
+            environment.events.test_start.fire(environment=environment)
+        elif isinstance(event, UsersSpawned):
+            self.pool.set_counts(event.user_counts)
+            counts = self.pool.counts()
+            self.send(SpawningComplete(event.step, counts))
+            environment.events.spawning_complete.fire(user_count=sum(counts.values()))
+        elif isinstance(event, LoadTestStopping):
+            environment.events.test_stopping.fire(environment=environment)
+        elif isinstance(event, UsersStopped):
+            self.pool.stop_all(event.stop_timeout)
+        elif isinstance(event, FinalReportRequested):
+            self._send_report(final=True)
+        elif isinstance(event, StopConfirmed):
+            self.send(Stopped())
+        elif isinstance(event, LoadTestStopped):
+            environment.events.test_stop.fire(environment=environment)
+        elif isinstance(event, AskedToRejoin):
+            log.warning("master asked this worker to rejoin", reason=event.reason)
+        elif isinstance(event, MasterSilent):
+            log.warning("the master is silent; stopping users and reconnecting", silent_for=round(event.silent_for, 1))
+        elif isinstance(event, Reconnected):
             self.transport.reconnect()
-        self.incarnation = uuid.uuid4().hex[:12]
-        self._seq = 0
-        self.last_step = 0
-        self._transition(CONNECTING)
-        self.send(self.ready_message())
-
-    def _master_lost(self, silent_for: float) -> None:
-        if self.state in (CONNECTING, QUIT):
-            return
-        if self.settings.quit_when_master_lost:
-            self.outcome.reason = f"the master has been silent for {silent_for:.1f} s (--quit-when-master-lost)"
-            self.outcome.exit_code = 1
-            self.pool.stop_all(self.stop_timeout)
-            self._leave()
-            return
-        log.warning("the master is silent; stopping users and reconnecting", silent_for=round(silent_for, 1))
-        self._rejoin(reconnect=True)
-
-    def _leave(self) -> None:
-        """The `quitting` event is the process's to fire, once, as it shuts down (not this actor's)."""
-        self._transition(QUIT)
-        self.stop()
-
-    def _custom(self, message: MasterCustom) -> None:
-        self.handlers.dispatch(self.environment, message.kind, message.data, self.node_id)
+        elif isinstance(event, IncarnationStarted):
+            self.send(self.ready_message())
+        elif isinstance(event, CustomMessageReceived):
+            self.handlers.dispatch(environment, event.kind, event.data, self.node_id)
+        elif isinstance(event, Rejected):
+            log.error("master rejected this worker", reason=event.reason)
+        elif isinstance(event, QuitDecided):
+            self.outcome.reason = event.reason
+            if event.exit_code is not None:
+                self.outcome.exit_code = event.exit_code
+        elif isinstance(event, GoodbyeSaid):
+            self.send(WorkerQuit(event.reason))
+        elif isinstance(event, Left):
+            self.stop()  # the `quitting` event is the process's to fire, once, as it shuts down (not this actor's)
 
     # --- the two clocks of a worker ---------------------------------------------------------------------------
 
@@ -322,17 +317,17 @@ class Worker(HordeActor):
         interval = self.settings.heartbeat_interval
         silence_limit = interval * self.settings.heartbeat_liveness
         previous = time.monotonic()
-        while self.state != QUIT:
+        while self.state != WorkerState.QUIT:
             gevent.sleep(interval)
             now = time.monotonic()
             held_up = now - previous > 2 * interval  # this process stalled: the master's beats may be queued
             previous = now
-            if self.state == CONNECTING:
+            if self.state == WorkerState.CONNECTING:
                 self.send(self.ready_message())
                 continue
             silent_for = now - self.clock.heard_at
             if silent_for > silence_limit and not held_up:
-                self.actor_ref.tell(_MasterLost(silent_for, self.incarnation))
+                self.actor_ref.tell(MasterLost(silent_for, self.incarnation, new_incarnation()))
                 continue
             self.send(
                 Heartbeat(
@@ -347,19 +342,10 @@ class Worker(HordeActor):
     def _report_loop(self) -> None:
         while True:
             gevent.sleep(self.settings.stats_interval)
-            if self.state in (SPAWNING, RUNNING, STOPPING):
+            if self.state in REPORTING_STATES:
                 self._send_report(final=False)
 
     def _send_report(self, final: bool) -> None:
-        delta = self.recorder.take_delta()
-        if not final and delta.is_empty():
-            return
-        self._seq += 1
-        report = StatsReport(self.incarnation, self._seq, delta, time.time(), final)
-        self._unacked[(report.incarnation, report.seq)] = report
-        if len(self._unacked) > MAX_UNACKED_REPORTS:
-            lost = next(iter(self._unacked))
-            del self._unacked[lost]
-            log.warning("too many unacknowledged reports; the oldest is given up", incarnation=lost[0], seq=lost[1])
-        self.send(report)
+        """Numbered by `decide` only now, with the delta in hand: a final report waits for on_stop to finish."""
+        self._handle(ReportDue(final, self.recorder.take_delta(), time.time()))
 
