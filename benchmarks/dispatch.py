@@ -32,8 +32,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from horde.actors.dispatch import apply, decide, initial_state
-from horde.protocol.dispatch import DispatchState, SetTarget, UserClassSpec, WorkerJoined, WorkerLeft
+from horde.actors.dispatcher_logic import apply, decide, initial_state
+from horde.protocol.dispatcher_vocabulary import DispatchState, SetTarget, UserClassSpec, WorkerJoined, WorkerLeft
 
 LOCUST_VERSION = "2.47.0"
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "horde-bench"

@@ -20,7 +20,7 @@ import pykka
 import structlog
 
 from horde.actors.base import Append, GetState
-from horde.actors.dispatcher import Dispatcher
+from horde.actors.dispatcher_actor import Dispatcher
 from horde.actors.journal import CHECKPOINT_MIN_BYTES, Flush, Journal
 from horde.actors.master import (
     Admit,
@@ -40,7 +40,7 @@ from horde.actors.replay import Replay, ReplayState
 from horde.actors.runners import MessageHandlers
 from horde.actors.stats_aggregator import GetStats, ReportReceived, StatsAggregator, TakeSnapshot
 from horde.actors.worker_proxy import FromWorker, GetWorker, LivenessTick, WorkerProxy, WorkerProxyState
-from horde.protocol.dispatch import UserClassSpec
+from horde.protocol.dispatcher_vocabulary import UserClassSpec
 from horde.protocol.events import (
     Event,
     FrameRejected,

@@ -16,9 +16,9 @@ import pykka
 import structlog
 
 from horde.actors.base import EventSourcedActor, JournalSink, Query
-from horde.actors.dispatcher import Halt
+from horde.actors.dispatcher_actor import Halt
 from horde.actors.worker_proxy import WorkerProxy
-from horde.protocol import dispatch as dsp
+from horde.protocol import dispatcher_vocabulary as dsp
 from horde.protocol.errors import RPCError
 from horde.protocol.events import (
     Event,

@@ -16,11 +16,11 @@ from typing import IO
 
 import msgspec
 
-from horde.actors import dispatch, master, stats_aggregator, worker_proxy
+from horde.actors import dispatcher_logic, master, stats_aggregator, worker_proxy
 from horde.actors.master import MasterState
 from horde.actors.stats_aggregator import AggregatorState
 from horde.actors.worker_proxy import WorkerProxyState
-from horde.protocol.dispatch import (
+from horde.protocol.dispatcher_vocabulary import (
     DispatchCommand,
     DispatchState,
     DispatchStep,
@@ -28,8 +28,8 @@ from horde.protocol.dispatch import (
     Tick,
     UserClassSpec,
 )
-from horde.protocol.dispatch import WorkerJoined as JoinCommand
-from horde.protocol.dispatch import WorkerLeft as LeaveCommand
+from horde.protocol.dispatcher_vocabulary import WorkerJoined as JoinCommand
+from horde.protocol.dispatcher_vocabulary import WorkerLeft as LeaveCommand
 from horde.protocol.events import (
     EVENT_TYPES,
     FrameRejected,
@@ -142,7 +142,7 @@ class Replay:
     def __init__(self, *, fold_stats: bool = True) -> None:
         self.master = MasterState()
         self.workers: dict[str, WorkerProxyState] = {}
-        self.dispatch = dispatch.initial_state(())
+        self.dispatch = dispatcher_logic.initial_state(())
         self.aggregator = AggregatorState()
         self.seq = 0
         self.mono_ns = 0
@@ -165,7 +165,7 @@ class Replay:
             self.opaque[type_name] += 1
             return
         if isinstance(event, DispatchStep):
-            self.dispatch = dispatch.apply(self.dispatch, event)
+            self.dispatch = dispatcher_logic.apply(self.dispatch, event)
             return
         if isinstance(event, StatsReported | StatsReportDropped):
             # A report from a worker that was never admitted is dropped by the router, which journals it under
@@ -178,7 +178,7 @@ class Replay:
         # The Master folds its own events and the worker facts it observes; its `apply` ignores the rest.
         self.master = master.apply(self.master, event)  # type: ignore[arg-type]
         if isinstance(event, RunConfigured):
-            self.dispatch = dispatch.initial_state(class_specs(event))
+            self.dispatch = dispatcher_logic.initial_state(class_specs(event))
         elif isinstance(event, WorkerJoined):
             self.workers[event.worker_id] = worker_proxy.initial_state(event)
         else:
@@ -441,7 +441,7 @@ def check(records: Iterable[Record]) -> CheckResult:
     `ramp_tick`), so each rebuilt command is compared with as many recorded steps as `decide` returns now.
     A journal that ends inside such a group (a killed master) is not a divergence.
     """
-    state = dispatch.initial_state(())
+    state = dispatcher_logic.initial_state(())
     steps: list[tuple[int, DispatchStep]] = []
     commands = checked = 0
 
@@ -453,7 +453,7 @@ def check(records: Iterable[Record]) -> CheckResult:
             command = command_of(first)
             commands += 1
             try:
-                expected = dispatch.decide(state, command)
+                expected = dispatcher_logic.decide(state, command)
             except (ValueError, TypeError) as exc:
                 return Divergence(seq, command, None, first, reason=f"decide refused it: {exc}")
             if not expected:
@@ -464,7 +464,7 @@ def check(records: Iterable[Record]) -> CheckResult:
                 recorded_seq, recorded = steps[i + k]
                 if step != recorded:
                     return Divergence(recorded_seq, command, step, recorded)
-                state = dispatch.apply(state, recorded)
+                state = dispatcher_logic.apply(state, recorded)
                 checked += 1
             i += len(expected)
         steps.clear()
@@ -483,7 +483,7 @@ def check(records: Iterable[Record]) -> CheckResult:
             divergence = first(flush())
             if divergence is not None:
                 return CheckResult(commands, checked, divergence)
-            state = dispatch.initial_state(class_specs(event))
+            state = dispatcher_logic.initial_state(class_specs(event))
         elif isinstance(event, WorkerMissing | WorkerLeft):
             facts[event.worker_id] = "missing" if isinstance(event, WorkerMissing) else "left"
         elif isinstance(event, DispatchStep):

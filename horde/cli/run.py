@@ -26,7 +26,7 @@ from horde.actors.runners import LocalRunner
 from horde.actors.worker import WorkerSettings, start_in_process
 from horde.cli.console import load_plugins
 from horde.cli.options import RunOptions, UsageError
-from horde.protocol.dispatch import LOCAL_WORKER_ID, UserClassSpec
+from horde.protocol.dispatcher_vocabulary import LOCAL_WORKER_ID, UserClassSpec
 from horde.protocol.events import RunConfigured
 from horde.protocol.messages import MasterQuit
 from horde.protocol.transport import InProcessLink

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import msgspec
 
-from horde.protocol.dispatch import DispatchStep
+from horde.protocol.dispatcher_vocabulary import DispatchStep
 from horde.protocol.stats import StatsDelta, StatsImage
 
 

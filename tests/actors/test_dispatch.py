@@ -12,7 +12,7 @@ from functools import reduce
 import msgspec
 import pytest
 
-from horde.actors.dispatch import (
+from horde.actors.dispatcher_logic import (
     apply,
     assignment_of,
     class_totals,
@@ -21,7 +21,7 @@ from horde.actors.dispatch import (
     next_tick_at,
     target_counts,
 )
-from horde.protocol.dispatch import (
+from horde.protocol.dispatcher_vocabulary import (
     LOCAL_WORKER_ID,
     DispatchCommand,
     DispatchState,

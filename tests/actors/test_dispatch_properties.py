@@ -15,8 +15,8 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from horde.actors.dispatch import class_totals, next_tick_at, target_counts
-from horde.protocol.dispatch import SetTarget, UserClassSpec, WorkerJoined, WorkerLeft
+from horde.actors.dispatcher_logic import class_totals, next_tick_at, target_counts
+from horde.protocol.dispatcher_vocabulary import SetTarget, UserClassSpec, WorkerJoined, WorkerLeft
 from tests.actors.test_dispatch import Dispatcher, per_worker_totals
 
 SETTINGS = settings(max_examples=40, deadline=None)

@@ -9,12 +9,12 @@ from typing import Any
 import msgspec
 import pytest
 
-from horde.actors import dispatch as d
+from horde.actors import dispatcher_logic as d
 from horde.actors import master as m
 from horde.actors import replay as r
 from horde.actors import stats_aggregator as sa
 from horde.actors import worker_proxy as wp
-from horde.protocol import dispatch as dsp
+from horde.protocol import dispatcher_vocabulary as dsp
 from horde.protocol import events as ev
 from horde.protocol.journal import FORMAT_NAME, FORMAT_VERSION, Header, JournalError, Record, encode_header
 from horde.protocol.journal import encode_record as encode

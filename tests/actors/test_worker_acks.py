@@ -11,7 +11,7 @@ from horde.actors.journal import journal_header, open_journal_file
 from horde.actors.worker import WorkerSettings, start_in_process
 from horde.cli.options import RunOptions
 from horde.cli.run import class_specs, run_configuration
-from horde.protocol.dispatch import LOCAL_WORKER_ID
+from horde.protocol.dispatcher_vocabulary import LOCAL_WORKER_ID
 from horde.protocol.journal import read_journal
 from horde.protocol.messages import MasterQuit
 from horde.protocol.transport import InProcessLink

@@ -203,7 +203,7 @@ def test_an_in_process_run_replays_to_its_live_states_exactly(target: Target, tm
     from horde.actors.worker import WorkerSettings, start_in_process
     from horde.cli.options import RunOptions
     from horde.cli.run import class_specs, run_configuration
-    from horde.protocol.dispatch import LOCAL_WORKER_ID
+    from horde.protocol.dispatcher_vocabulary import LOCAL_WORKER_ID
     from horde.protocol.messages import MasterQuit
     from horde.protocol.transport import InProcessLink
     from horde.runtime.environment import Environment

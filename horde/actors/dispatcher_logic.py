@@ -23,7 +23,7 @@ from fractions import Fraction
 
 from msgspec.structs import replace
 
-from horde.protocol.dispatch import (
+from horde.protocol.dispatcher_vocabulary import (
     LEAVE_REASONS,
     DispatchCommand,
     DispatchState,
