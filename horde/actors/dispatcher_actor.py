@@ -48,9 +48,6 @@ class Dispatcher(EventSourcedActor[dsp.DispatchState]):
         self._timer: gevent.Greenlet | None = None
         self._halted = False
 
-    def cause_of(self, message: Any) -> str:
-        return str(getattr(message, "type", "")) or type(message).__name__
-
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, Halt):
             self._halted = True

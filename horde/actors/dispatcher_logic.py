@@ -25,14 +25,14 @@ from msgspec.structs import replace
 
 from horde.protocol.dispatcher_vocabulary import (
     LEAVE_REASONS,
+    AddWorker,
     DispatchCommand,
     DispatchState,
     DispatchStep,
+    RemoveWorker,
     SetTarget,
     Tick,
     UserClassSpec,
-    WorkerJoined,
-    WorkerLeft,
 )
 
 # Float slack when comparing a tick's time with a step's due time; far below any meaningful timer resolution.
@@ -162,10 +162,10 @@ def decide(state: DispatchState, command: DispatchCommand) -> list[DispatchStep]
             return _on_set_target(state, command)
         case Tick():
             return _on_tick(state, command)
-        case WorkerJoined():
-            return _on_worker_joined(state, command)
-        case WorkerLeft():
-            return _on_worker_left(state, command)
+        case AddWorker():
+            return _on_add_worker(state, command)
+        case RemoveWorker():
+            return _on_remove_worker(state, command)
     raise TypeError(f"the Dispatcher has no command {type(command).__name__}")
 
 
@@ -209,7 +209,7 @@ def _on_tick(state: DispatchState, command: Tick) -> list[DispatchStep]:
     return [_ramp_step(state, state, command.now, cause="ramp_tick", step_index=due)]
 
 
-def _on_worker_joined(state: DispatchState, command: WorkerJoined) -> list[DispatchStep]:
+def _on_add_worker(state: DispatchState, command: AddWorker) -> list[DispatchStep]:
     if command.worker_id in state.assignment:
         return []
     workers = tuple(sorted((*state.workers, command.worker_id)))
@@ -244,7 +244,7 @@ def _on_worker_joined(state: DispatchState, command: WorkerJoined) -> list[Dispa
     return [joined, _ramp_step(after, after, command.now, cause="ramp_tick", step_index=0)]
 
 
-def _on_worker_left(state: DispatchState, command: WorkerLeft) -> list[DispatchStep]:
+def _on_remove_worker(state: DispatchState, command: RemoveWorker) -> list[DispatchStep]:
     if command.reason not in LEAVE_REASONS:
         raise ValueError(f"reason must be one of {LEAVE_REASONS}, got {command.reason!r}")
     if command.worker_id not in state.assignment:

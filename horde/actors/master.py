@@ -349,8 +349,8 @@ class Master(EventSourcedActor[MasterState]):
             if isinstance(message.event, WorkerMissing):
                 # Its users go to the others at once, whatever the run decides next.
                 self._links.retire(message.event.worker_id)
-                worker_left = dsp.WorkerLeft(now=message.now, worker_id=message.event.worker_id, reason="missing")
-                self._links.dispatcher.tell(worker_left)
+                remove = dsp.RemoveWorker(now=message.now, worker_id=message.event.worker_id, reason="missing")
+                self._links.dispatcher.tell(remove)
         return super().on_receive(message)
 
     def answer(self, query: Query) -> MasterState:
@@ -360,12 +360,12 @@ class Master(EventSourcedActor[MasterState]):
         links, now = self._links, getattr(message, "now", 0.0)
         if isinstance(event, WorkerJoined):
             links.admit(event)
-            links.dispatcher.tell(dsp.WorkerJoined(now=now, worker_id=event.worker_id))
+            links.dispatcher.tell(dsp.AddWorker(now=now, worker_id=event.worker_id))
         elif isinstance(event, WorkerRejected) and not event.retry:
             links.send(event.worker_id, Reject(event.reason))
         elif isinstance(event, WorkerLeft):
             links.retire(event.worker_id)
-            links.dispatcher.tell(dsp.WorkerLeft(now=now, worker_id=event.worker_id, reason="left"))
+            links.dispatcher.tell(dsp.RemoveWorker(now=now, worker_id=event.worker_id, reason="left"))
         elif isinstance(event, RunTargetChanged) and self.state.run_state in (SPAWNING, RUNNING):
             links.dispatcher.tell(self._set_target(now))
         elif isinstance(event, RunStateChanged):

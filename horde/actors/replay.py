@@ -21,15 +21,15 @@ from horde.actors.master import MasterState
 from horde.actors.stats_aggregator import AggregatorState
 from horde.actors.worker_proxy import WorkerProxyState
 from horde.protocol.dispatcher_vocabulary import (
+    AddWorker,
     DispatchCommand,
     DispatchState,
     DispatchStep,
+    RemoveWorker,
     SetTarget,
     Tick,
     UserClassSpec,
 )
-from horde.protocol.dispatcher_vocabulary import WorkerJoined as JoinCommand
-from horde.protocol.dispatcher_vocabulary import WorkerLeft as LeaveCommand
 from horde.protocol.events import (
     EVENT_TYPES,
     FrameRejected,
@@ -426,9 +426,9 @@ def command_of(step: DispatchStep) -> DispatchCommand:
             now=step.at, user_count=step.target, spawn_rate=step.spawn_rate, user_classes=step.user_classes
         )
     if step.cause == "worker_joined" and step.worker_id is not None:
-        return JoinCommand(now=step.at, worker_id=step.worker_id)
+        return AddWorker(now=step.at, worker_id=step.worker_id)
     if step.cause in ("worker_left", "worker_missing") and step.worker_id is not None:
-        return LeaveCommand(
+        return RemoveWorker(
             now=step.at, worker_id=step.worker_id, reason="left" if step.cause == "worker_left" else "missing"
         )
     return Tick(now=step.at)

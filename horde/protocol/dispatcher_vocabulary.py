@@ -3,9 +3,14 @@
 These types cross time (the journal) and so live in the protocol package. `DispatchStep` carries a delta of
 the assignment plus every ramp parameter, so that replay rebuilds the Dispatcher's state from events alone,
 without the commands that caused them (ADR 0006).
+
+Each command's `cause` is what the journal records as the cause of the steps it leads to: the name the command
+had when journals began, kept so that journals stay alike whatever the command is called.
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 import msgspec
 
@@ -40,20 +45,26 @@ class Tick(msgspec.Struct, frozen=True, tag="dispatch.tick", tag_field="type"):
     now: float
 
 
-class WorkerJoined(msgspec.Struct, frozen=True, tag="dispatch.worker_joined", tag_field="type"):
+class AddWorker(msgspec.Struct, frozen=True, tag="dispatch.worker_joined", tag_field="type"):
+    """Give `worker_id` its share of the users: it was admitted to the run."""
+
+    cause: ClassVar[str] = "WorkerJoined"
+
     now: float
     worker_id: str
 
 
-class WorkerLeft(msgspec.Struct, frozen=True, tag="dispatch.worker_left", tag_field="type"):
-    """`reason` is "left" (the worker said goodbye) or "missing" (it stopped sending heartbeats)."""
+class RemoveWorker(msgspec.Struct, frozen=True, tag="dispatch.worker_left", tag_field="type"):
+    """Share out the users of `worker_id`: `reason` is "left" (it said goodbye) or "missing" (it went silent)."""
+
+    cause: ClassVar[str] = "WorkerLeft"
 
     now: float
     worker_id: str
     reason: str
 
 
-DispatchCommand = SetTarget | Tick | WorkerJoined | WorkerLeft
+DispatchCommand = SetTarget | Tick | AddWorker | RemoveWorker
 
 
 class DispatchStep(msgspec.Struct, frozen=True, kw_only=True, tag="dispatch.step", tag_field="type"):

@@ -23,14 +23,14 @@ from horde.actors.dispatcher_logic import (
 )
 from horde.protocol.dispatcher_vocabulary import (
     LOCAL_WORKER_ID,
+    AddWorker,
     DispatchCommand,
     DispatchState,
     DispatchStep,
+    RemoveWorker,
     SetTarget,
     Tick,
     UserClassSpec,
-    WorkerJoined,
-    WorkerLeft,
 )
 
 # --- a driver and the invariants, shared with the property tests --------------------------------------------
@@ -59,12 +59,12 @@ class Dispatcher:
 
     def join(self, *workers: str) -> None:
         for worker in workers:
-            self.send(WorkerJoined(self.now, worker))
+            self.send(AddWorker(self.now, worker))
 
     def join_unchecked(self, *workers: str) -> None:
         """Joins many workers fast (checking each join of a large cluster is quadratic); checks the end."""
         for worker in workers:
-            self.events.extend(steps := decide(self.state, WorkerJoined(self.now, worker)))
+            self.events.extend(steps := decide(self.state, AddWorker(self.now, worker)))
             for step in steps:
                 self.state = apply(self.state, step)
         assert_even_spread(self.state)
@@ -371,7 +371,7 @@ def test_a_leaving_worker_hands_its_users_to_the_others_at_once() -> None:
     dispatcher.run_until(10.0)
     before = dispatcher.state
 
-    (step,) = dispatcher.send(WorkerLeft(10.0, "w2", "missing"))
+    (step,) = dispatcher.send(RemoveWorker(10.0, "w2", "missing"))
 
     assert (step.cause, step.worker_id, step.removed, step.total) == ("worker_missing", "w2", ("w2",), 9)
     assert sorted(per_worker_totals(dispatcher.state).values()) == [4, 5]
@@ -385,7 +385,7 @@ def test_a_worker_leaving_mid_ramp_does_not_slow_the_ramp() -> None:
     dispatcher.join("w1", "w2", "w3")
     dispatcher.send(SetTarget(0.0, 9, 3.0))
 
-    (step,) = dispatcher.send(WorkerLeft(0.5, "w3", "left"))
+    (step,) = dispatcher.send(RemoveWorker(0.5, "w3", "left"))
 
     assert (step.cause, step.total, step.ramp_done) == ("worker_left", 3, False)
     assert [(s.at, s.total) for s in dispatcher.run_until(10.0)] == [(1.0, 6), (2.0, 9)]
@@ -397,7 +397,7 @@ def test_a_join_moves_only_the_users_the_newcomer_needs() -> None:
     dispatcher.send(SetTarget(0.0, 10, 100.0))
     before = dispatcher.state
 
-    (step,) = dispatcher.send(WorkerJoined(1.0, "w3"))
+    (step,) = dispatcher.send(AddWorker(1.0, "w3"))
 
     assert step.cause == "worker_joined"
     assert per_worker_totals(dispatcher.state)["w3"] == 3
@@ -411,7 +411,7 @@ def test_a_second_worker_after_the_ramp_takes_half_like_locust() -> None:
     dispatcher.join("w1")
     ramp_totals(dispatcher, 100, 20.0)
 
-    dispatcher.send(WorkerJoined(dispatcher.now, "w2"))
+    dispatcher.send(AddWorker(dispatcher.now, "w2"))
 
     assert assignment_of(dispatcher.state) == {"w1": {"TestUser": 50}, "w2": {"TestUser": 50}}
 
@@ -421,11 +421,11 @@ def test_the_last_worker_leaving_pauses_the_ramp_and_the_next_join_restarts_it()
     dispatcher.join("w1")
     dispatcher.send(SetTarget(0.0, 30, 10.0))
 
-    (left,) = dispatcher.send(WorkerLeft(0.5, "w1", "missing"))
+    (left,) = dispatcher.send(RemoveWorker(0.5, "w1", "missing"))
     assert (left.total, left.ramp_done) == (0, False)
     assert next_tick_at(dispatcher.state) is None
 
-    joined, first = dispatcher.send(WorkerJoined(7.0, "w2"))
+    joined, first = dispatcher.send(AddWorker(7.0, "w2"))
     assert (joined.cause, joined.total, first.cause, first.total) == ("worker_joined", 0, "ramp_tick", 10)
     assert [(s.at, s.total) for s in dispatcher.run_until(100.0)] == [(8.0, 20), (9.0, 30)]
 
@@ -447,8 +447,8 @@ def test_joining_twice_or_leaving_unknown_changes_nothing() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join("w1")
 
-    assert decide(dispatcher.state, WorkerJoined(1.0, "w1")) == []
-    assert decide(dispatcher.state, WorkerLeft(1.0, "nobody", "left")) == []
+    assert decide(dispatcher.state, AddWorker(1.0, "w1")) == []
+    assert decide(dispatcher.state, RemoveWorker(1.0, "nobody", "left")) == []
 
 
 # --- the event and replay -----------------------------------------------------------------------------------
@@ -460,7 +460,7 @@ def sample_run() -> Dispatcher:
     dispatcher.join("w1", "w2", "w3")
     dispatcher.send(SetTarget(0.0, 50, 7.5))
     dispatcher.run_until(2.0)
-    dispatcher.send(WorkerLeft(2.5, "w2", "missing"))
+    dispatcher.send(RemoveWorker(2.5, "w2", "missing"))
     dispatcher.now = 3.2
     dispatcher.join("w4")
     dispatcher.run_until(20.0)
@@ -504,8 +504,8 @@ def test_decide_leaves_the_state_untouched() -> None:
     snapshot = copy.deepcopy(dispatcher.state)
 
     decide(dispatcher.state, SetTarget(30.0, 10, 3.0))
-    decide(dispatcher.state, WorkerLeft(30.0, "w1", "left"))
-    decide(dispatcher.state, WorkerJoined(30.0, "w9"))
+    decide(dispatcher.state, RemoveWorker(30.0, "w1", "left"))
+    decide(dispatcher.state, AddWorker(30.0, "w9"))
 
     assert dispatcher.state == snapshot
 
@@ -522,7 +522,7 @@ def test_decide_leaves_the_state_untouched() -> None:
         SetTarget(0.0, 10, math.nan),
         SetTarget(0.0, 10, math.inf),
         SetTarget(0.0, 10, 1.0, ("NoSuchUser",)),
-        WorkerLeft(0.0, "w1", "vanished"),
+        RemoveWorker(0.0, "w1", "vanished"),
     ],
 )
 def test_invalid_commands_are_refused(command: DispatchCommand) -> None:

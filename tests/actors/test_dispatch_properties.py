@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from horde.actors.dispatcher_logic import class_totals, next_tick_at, target_counts
-from horde.protocol.dispatcher_vocabulary import SetTarget, UserClassSpec, WorkerJoined, WorkerLeft
+from horde.protocol.dispatcher_vocabulary import AddWorker, RemoveWorker, SetTarget, UserClassSpec
 from tests.actors.test_dispatch import Dispatcher, per_worker_totals
 
 SETTINGS = settings(max_examples=40, deadline=None)
@@ -91,7 +91,7 @@ def run_scenario(classes: list[UserClassSpec], worker_count: int, script: list[o
 
 def check_join(dispatcher: Dispatcher, newcomer: str) -> None:
     before = dispatcher.state
-    dispatcher.send(WorkerJoined(dispatcher.now, newcomer))
+    dispatcher.send(AddWorker(dispatcher.now, newcomer))
     after = dispatcher.state
     assert newcomer in after.assignment
     if before.workers:
@@ -100,7 +100,7 @@ def check_join(dispatcher: Dispatcher, newcomer: str) -> None:
 
 def check_leave(dispatcher: Dispatcher, leaver: str, reason: str) -> None:
     before = dispatcher.state
-    (step,) = dispatcher.send(WorkerLeft(dispatcher.now, leaver, reason))
+    (step,) = dispatcher.send(RemoveWorker(dispatcher.now, leaver, reason))
     assert step.cause == ("worker_left" if reason == "left" else "worker_missing")
     after = dispatcher.state
     assert leaver not in after.assignment

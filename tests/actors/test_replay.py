@@ -72,7 +72,7 @@ class Live:
     def to_dispatcher(self, command: dsp.DispatchCommand) -> list[dsp.DispatchStep]:
         steps = d.decide(self.dispatch, command)
         for step in steps:
-            self.journal("dispatcher", type(command).__name__, step, command.now)
+            self.journal("dispatcher", getattr(command, "cause", type(command).__name__), step, command.now)
             self.dispatch = d.apply(self.dispatch, step)
         return steps
 
@@ -102,7 +102,7 @@ def run_scenario() -> Live:
     for now, worker in ((1.0, "w1"), (1.5, "w2")):
         for event in live.to_master(m.Admit(now, worker, ready(worker))):
             if isinstance(event, ev.WorkerJoined):
-                live.to_dispatcher(dsp.WorkerJoined(now=now, worker_id=worker))
+                live.to_dispatcher(dsp.AddWorker(now=now, worker_id=worker))
     live.to_dispatcher(dsp.SetTarget(now=1.5, user_count=8, spawn_rate=4.0))
     for step in live.to_dispatcher(dsp.Tick(now=2.5)):
         for worker, counts in step.changed.items():
@@ -120,7 +120,7 @@ def run_scenario() -> Live:
     live.to_aggregator("w2", StatsReport("w2-i1", 1, delta(5), 99.3), 3.6)
     for event in live.to_proxy("w2", wp.LivenessTick(7.0, 3.0)):
         if isinstance(event, ev.WorkerMissing):
-            live.to_dispatcher(dsp.WorkerLeft(now=7.0, worker_id="w2", reason="missing"))
+            live.to_dispatcher(dsp.RemoveWorker(now=7.0, worker_id="w2", reason="missing"))
     live.to_master(m.RequestStop(8.0, "SIGINT"))
     live.to_proxy("w1", wp.FromWorker(8.1, Heartbeat("stopped", 1.0, 1000, 0, 104.0)))
     return live
@@ -202,7 +202,7 @@ def test_a_journal_cut_inside_a_multi_step_decision_is_not_a_divergence() -> Non
     live = Live()
     live.journal("master", "cli", CONFIG, 0.0)
     live.to_dispatcher(dsp.SetTarget(now=0.0, user_count=4, spawn_rate=2.0))
-    steps = live.to_dispatcher(dsp.WorkerJoined(now=1.0, worker_id="w1"))
+    steps = live.to_dispatcher(dsp.AddWorker(now=1.0, worker_id="w1"))
     assert [s.cause for s in steps] == ["worker_joined", "ramp_tick"]
     assert r.check(live.records).ok and r.check(live.records).steps == 3
     assert r.check(live.records[:-1]).ok
