@@ -5,7 +5,7 @@ Run on demand, not a test: `python benchmarks/dispatch.py [--users 1000000] [--w
 Two cases, each timed as the best of `--repeat` runs with the garbage collector off:
 
 - full dispatch: from an idle cluster, one step to all the users (spawn rate = user count), so the whole
-  assignment is computed at once. horde: `decide(SetTarget)` plus `apply`. Locust: `new_dispatch` plus the
+  assignment is computed at once. horde: `decide(RampTo)` plus `apply`. Locust: `new_dispatch` plus the
   first `next()`.
 - rebalance: with all the users running, one worker leaves. horde: `decide(RemoveWorker)` plus `apply`. Locust:
   `remove_worker` plus `new_dispatch` and `next()`, which is what its runner does.
@@ -33,7 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from horde.actors.dispatcher_logic import apply, decide, initial_state
-from horde.protocol.dispatcher_vocabulary import AddWorker, DispatchState, RemoveWorker, SetTarget, UserClassSpec
+from horde.protocol.dispatcher_vocabulary import AddWorker, DispatchState, RampTo, RemoveWorker, UserClassSpec
 
 LOCUST_VERSION = "2.47.0"
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "horde-bench"
@@ -70,7 +70,7 @@ def idle_cluster(classes: int, workers: int) -> DispatchState:
     return state
 
 
-def fold(state: DispatchState, command: SetTarget | RemoveWorker) -> DispatchState:
+def fold(state: DispatchState, command: RampTo | RemoveWorker) -> DispatchState:
     for step in decide(state, command):
         state = apply(state, step)
     return state
@@ -78,9 +78,9 @@ def fold(state: DispatchState, command: SetTarget | RemoveWorker) -> DispatchSta
 
 def measure_horde(users: int, workers: int, classes: int, repeat: int) -> dict[str, float]:
     idle = idle_cluster(classes, workers)
-    set_target = SetTarget(1.0, users, float(users))
-    full = best_of(repeat, lambda: fold(idle, set_target))
-    running = fold(idle, set_target)
+    ramp_to = RampTo(1.0, users, float(users))
+    full = best_of(repeat, lambda: fold(idle, ramp_to))
+    running = fold(idle, ramp_to)
     leave = RemoveWorker(2.0, worker_ids(workers)[workers // 2], "left")
     rebalance = best_of(repeat, lambda: fold(running, leave))
     return {"full_dispatch": full, "rebalance": rebalance}

@@ -53,7 +53,7 @@ class Dispatcher(EventSourcedActor[dsp.DispatchState]):
             self._halted = True
             self._cancel_timer()
             return None
-        if self._halted and isinstance(message, dsp.Tick | dsp.SetTarget):
+        if self._halted and isinstance(message, dsp.Tick | dsp.RampTo):
             return None
         result = super().on_receive(message)
         if not isinstance(message, Query):

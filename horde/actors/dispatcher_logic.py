@@ -29,8 +29,8 @@ from horde.protocol.dispatcher_vocabulary import (
     DispatchCommand,
     DispatchState,
     DispatchStep,
+    RampTo,
     RemoveWorker,
-    SetTarget,
     Tick,
     UserClassSpec,
 )
@@ -158,8 +158,8 @@ def _ramp_total(ramp_from: int, goal: int, spawn_rate: float, steps: int) -> int
 def decide(state: DispatchState, command: DispatchCommand) -> list[DispatchStep]:
     """The steps a command calls for; none when it changes nothing (a repeated target, an early tick)."""
     match command:
-        case SetTarget():
-            return _on_set_target(state, command)
+        case RampTo():
+            return _on_ramp_to(state, command)
         case Tick():
             return _on_tick(state, command)
         case AddWorker():
@@ -169,7 +169,7 @@ def decide(state: DispatchState, command: DispatchCommand) -> list[DispatchStep]
     raise TypeError(f"the Dispatcher has no command {type(command).__name__}")
 
 
-def _on_set_target(state: DispatchState, command: SetTarget) -> list[DispatchStep]:
+def _on_ramp_to(state: DispatchState, command: RampTo) -> list[DispatchStep]:
     if command.user_count < 0:
         raise ValueError(f"user_count must be >= 0, got {command.user_count}")
     if not math.isfinite(command.spawn_rate) or command.spawn_rate <= 0:

@@ -367,13 +367,13 @@ class Master(EventSourcedActor[MasterState]):
             links.retire(event.worker_id)
             links.dispatcher.tell(dsp.RemoveWorker(now=now, worker_id=event.worker_id, reason="left"))
         elif isinstance(event, RunTargetChanged) and self.state.run_state in (SPAWNING, RUNNING):
-            links.dispatcher.tell(self._set_target(now))
+            links.dispatcher.tell(self._ramp_to_target(now))
         elif isinstance(event, RunStateChanged):
             self._on_run_state(event, now)
 
-    def _set_target(self, now: float) -> dsp.SetTarget:
+    def _ramp_to_target(self, now: float) -> dsp.RampTo:
         state = self.state
-        return dsp.SetTarget(
+        return dsp.RampTo(
             now=now,
             user_count=state.target_users or 0,
             spawn_rate=state.spawn_rate,
@@ -383,7 +383,7 @@ class Master(EventSourcedActor[MasterState]):
     def _on_run_state(self, event: RunStateChanged, now: float) -> None:
         log.info("run state", state=event.state, reason=event.reason)
         if event.state == SPAWNING and event.previous == READY:
-            self._links.dispatcher.tell(self._set_target(now))
+            self._links.dispatcher.tell(self._ramp_to_target(now))
         elif event.state == STOPPING:
             self._links.dispatcher.tell(Halt())
             for worker_id in self.state.active_workers():

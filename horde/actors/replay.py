@@ -25,8 +25,8 @@ from horde.protocol.dispatcher_vocabulary import (
     DispatchCommand,
     DispatchState,
     DispatchStep,
+    RampTo,
     RemoveWorker,
-    SetTarget,
     Tick,
     UserClassSpec,
 )
@@ -422,9 +422,7 @@ def _fields(struct: msgspec.Struct) -> str:
 def command_of(step: DispatchStep) -> DispatchCommand:
     """The command that made the first step of a decision: its cause and its fields say which, and with what."""
     if step.cause == "new_target":
-        return SetTarget(
-            now=step.at, user_count=step.target, spawn_rate=step.spawn_rate, user_classes=step.user_classes
-        )
+        return RampTo(now=step.at, user_count=step.target, spawn_rate=step.spawn_rate, user_classes=step.user_classes)
     if step.cause == "worker_joined" and step.worker_id is not None:
         return AddWorker(now=step.at, worker_id=step.worker_id)
     if step.cause in ("worker_left", "worker_missing") and step.worker_id is not None:

@@ -27,11 +27,13 @@ class UserClassSpec(msgspec.Struct, frozen=True):
     fixed_count: int = 0
 
 
-class SetTarget(msgspec.Struct, frozen=True, tag="dispatch.set_target", tag_field="type"):
+class RampTo(msgspec.Struct, frozen=True, tag="dispatch.set_target", tag_field="type"):
     """Ramp the cluster to `user_count` users at `spawn_rate` users per second, from wherever it is now.
 
     `user_classes`, when given (a LoadTestShape stage, a class picker), limits the target to those classes.
     """
+
+    cause: ClassVar[str] = "SetTarget"
 
     now: float
     user_count: int
@@ -64,7 +66,7 @@ class RemoveWorker(msgspec.Struct, frozen=True, tag="dispatch.worker_left", tag_
     reason: str
 
 
-DispatchCommand = SetTarget | Tick | AddWorker | RemoveWorker
+DispatchCommand = RampTo | Tick | AddWorker | RemoveWorker
 
 
 class DispatchStep(msgspec.Struct, frozen=True, kw_only=True, tag="dispatch.step", tag_field="type"):

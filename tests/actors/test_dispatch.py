@@ -27,8 +27,8 @@ from horde.protocol.dispatcher_vocabulary import (
     DispatchCommand,
     DispatchState,
     DispatchStep,
+    RampTo,
     RemoveWorker,
-    SetTarget,
     Tick,
     UserClassSpec,
 )
@@ -177,7 +177,7 @@ def test_only_fixed_classes_stop_at_their_sum_like_locust() -> None:
     dispatcher = Dispatcher(classes)
     dispatcher.join("w1")
 
-    (step,) = dispatcher.send(SetTarget(0.0, 10, 100.0))
+    (step,) = dispatcher.send(RampTo(0.0, 10, 100.0))
 
     assert step.total == 5
     assert step.ramp_done
@@ -203,7 +203,7 @@ def test_three_workers_seven_users_two_weighted_classes_and_one_fixed() -> None:
     dispatcher = Dispatcher(classes)
     dispatcher.join("w1", "w2", "w3")
 
-    (step,) = dispatcher.send(SetTarget(0.0, 7, 7.0))
+    (step,) = dispatcher.send(RampTo(0.0, 7, 7.0))
 
     assert step.cause == "new_target"
     assert step.ramp_done
@@ -216,10 +216,10 @@ def test_five_workers_seven_users_and_two_users_like_locust() -> None:
     dispatcher = Dispatcher([UserClassSpec("TestUser", 1)])
     dispatcher.join(*(f"w{i}" for i in range(5)))
 
-    dispatcher.send(SetTarget(0.0, 7, 7.0))
+    dispatcher.send(RampTo(0.0, 7, 7.0))
     assert sorted(per_worker_totals(dispatcher.state).values()) == [1, 1, 1, 2, 2]
 
-    dispatcher.send(SetTarget(1.0, 2, 100.0))
+    dispatcher.send(RampTo(1.0, 2, 100.0))
     assert sorted(per_worker_totals(dispatcher.state).values()) == [0, 0, 0, 1, 1]
 
 
@@ -227,7 +227,7 @@ def test_classes_and_workers_aligned_do_not_give_each_worker_one_class() -> None
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join("w1", "w2", "w3")
 
-    dispatcher.send(SetTarget(0.0, 9, 9.0))
+    dispatcher.send(RampTo(0.0, 9, 9.0))
 
     # Locust gives worker 1 three User1, worker 2 three User2...; here every worker runs every class.
     assert all(counts == {"User1": 1, "User2": 1, "User3": 1} for counts in dispatcher.state.assignment.values())
@@ -237,7 +237,7 @@ def test_a_local_run_is_one_worker_named_local() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join(LOCAL_WORKER_ID)
 
-    dispatcher.send(SetTarget(0.0, 10, 100.0))
+    dispatcher.send(RampTo(0.0, 10, 100.0))
 
     assert assignment_of(dispatcher.state) == {LOCAL_WORKER_ID: {"User1": 4, "User2": 3, "User3": 3}}
 
@@ -246,7 +246,7 @@ def test_a_local_run_is_one_worker_named_local() -> None:
 
 
 def ramp_totals(dispatcher: Dispatcher, user_count: int, spawn_rate: float) -> list[tuple[float, int]]:
-    first = dispatcher.send(SetTarget(dispatcher.now, user_count, spawn_rate))
+    first = dispatcher.send(RampTo(dispatcher.now, user_count, spawn_rate))
     steps = first + dispatcher.run_until(dispatcher.now + 1000.0)
     return [(step.at, step.total) for step in steps]
 
@@ -277,7 +277,7 @@ def test_a_rate_below_one_adds_one_user_every_one_over_rate_seconds() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join("w1")
 
-    dispatcher.send(SetTarget(10.0, 3, 0.5))
+    dispatcher.send(RampTo(10.0, 3, 0.5))
     assert dispatcher.state.total == 1
     assert next_tick_at(dispatcher.state) == 12.0
     assert decide(dispatcher.state, Tick(11.9)) == []
@@ -290,9 +290,9 @@ def test_a_rate_below_one_adds_one_user_every_one_over_rate_seconds() -> None:
 def test_ramp_down_removes_users_evenly() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join("w1", "w2", "w3")
-    dispatcher.send(SetTarget(0.0, 9, 100.0))
+    dispatcher.send(RampTo(0.0, 9, 100.0))
 
-    steps = dispatcher.send(SetTarget(5.0, 0, 2.4)) + dispatcher.run_until(100.0)
+    steps = dispatcher.send(RampTo(5.0, 0, 2.4)) + dispatcher.run_until(100.0)
 
     assert [step.total for step in steps] == [7, 5, 2, 0]
     assert [step.at for step in steps] == [5.0, 6.0, 7.0, 8.0]
@@ -301,11 +301,11 @@ def test_ramp_down_removes_users_evenly() -> None:
 def test_a_new_target_mid_ramp_continues_from_where_the_users_are() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join("w1", "w2")
-    dispatcher.send(SetTarget(0.0, 100, 10.0))
+    dispatcher.send(RampTo(0.0, 100, 10.0))
     dispatcher.run_until(2.5)
     assert dispatcher.state.total == 30
 
-    (step,) = dispatcher.send(SetTarget(2.5, 50, 5.0))
+    (step,) = dispatcher.send(RampTo(2.5, 50, 5.0))
 
     assert (step.cause, step.total, step.ramp_from, step.ramp_started_at) == ("new_target", 35, 30, 2.5)
     assert [(s.at, s.total) for s in dispatcher.run_until(100.0)] == [(3.5, 40), (4.5, 45), (5.5, 50)]
@@ -314,7 +314,7 @@ def test_a_new_target_mid_ramp_continues_from_where_the_users_are() -> None:
 def test_a_late_tick_catches_up_in_one_step() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join("w1")
-    dispatcher.send(SetTarget(0.0, 100, 10.0))
+    dispatcher.send(RampTo(0.0, 100, 10.0))
 
     (step,) = dispatcher.send(Tick(3.5))
 
@@ -325,7 +325,7 @@ def test_a_late_tick_catches_up_in_one_step() -> None:
 def test_an_early_tick_changes_nothing() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join("w1")
-    dispatcher.send(SetTarget(0.0, 100, 10.0))
+    dispatcher.send(RampTo(0.0, 100, 10.0))
 
     assert decide(dispatcher.state, Tick(0.5)) == []
 
@@ -334,7 +334,7 @@ def test_no_tick_is_wanted_without_a_ramp() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     assert next_tick_at(dispatcher.state) is None
     dispatcher.join("w1")
-    dispatcher.send(SetTarget(0.0, 10, 100.0))
+    dispatcher.send(RampTo(0.0, 10, 100.0))
 
     assert next_tick_at(dispatcher.state) is None
     assert decide(dispatcher.state, Tick(50.0)) == []
@@ -343,19 +343,19 @@ def test_no_tick_is_wanted_without_a_ramp() -> None:
 def test_repeating_the_same_target_changes_nothing_even_mid_ramp() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join("w1")
-    dispatcher.send(SetTarget(0.0, 100, 10.0))
+    dispatcher.send(RampTo(0.0, 100, 10.0))
 
-    assert decide(dispatcher.state, SetTarget(0.5, 100, 10.0)) == []
+    assert decide(dispatcher.state, RampTo(0.5, 100, 10.0)) == []
     assert next_tick_at(dispatcher.state) == 1.0
 
 
 def test_a_subset_of_classes_changes_the_mix_with_its_first_step() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join("w1", "w2")
-    dispatcher.send(SetTarget(0.0, 10, 100.0, ("User2",)))
+    dispatcher.send(RampTo(0.0, 10, 100.0, ("User2",)))
     assert class_totals(dispatcher.state) == {"User1": 0, "User2": 10, "User3": 0}
 
-    (step,) = dispatcher.send(SetTarget(1.0, 40, 100.0))
+    (step,) = dispatcher.send(RampTo(1.0, 40, 100.0))
 
     # Locust would keep the ten User2 and give {10, 20, 10}; horde keeps every step at the weighted shares.
     assert step.class_totals == {"User1": 14, "User2": 13, "User3": 13}
@@ -367,7 +367,7 @@ def test_a_subset_of_classes_changes_the_mix_with_its_first_step() -> None:
 def test_a_leaving_worker_hands_its_users_to_the_others_at_once() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join("w1", "w2", "w3")
-    dispatcher.send(SetTarget(0.0, 9, 3.0))
+    dispatcher.send(RampTo(0.0, 9, 3.0))
     dispatcher.run_until(10.0)
     before = dispatcher.state
 
@@ -383,7 +383,7 @@ def test_a_leaving_worker_hands_its_users_to_the_others_at_once() -> None:
 def test_a_worker_leaving_mid_ramp_does_not_slow_the_ramp() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join("w1", "w2", "w3")
-    dispatcher.send(SetTarget(0.0, 9, 3.0))
+    dispatcher.send(RampTo(0.0, 9, 3.0))
 
     (step,) = dispatcher.send(RemoveWorker(0.5, "w3", "left"))
 
@@ -394,7 +394,7 @@ def test_a_worker_leaving_mid_ramp_does_not_slow_the_ramp() -> None:
 def test_a_join_moves_only_the_users_the_newcomer_needs() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join("w1", "w2")
-    dispatcher.send(SetTarget(0.0, 10, 100.0))
+    dispatcher.send(RampTo(0.0, 10, 100.0))
     before = dispatcher.state
 
     (step,) = dispatcher.send(AddWorker(1.0, "w3"))
@@ -419,7 +419,7 @@ def test_a_second_worker_after_the_ramp_takes_half_like_locust() -> None:
 def test_the_last_worker_leaving_pauses_the_ramp_and_the_next_join_restarts_it() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join("w1")
-    dispatcher.send(SetTarget(0.0, 30, 10.0))
+    dispatcher.send(RampTo(0.0, 30, 10.0))
 
     (left,) = dispatcher.send(RemoveWorker(0.5, "w1", "missing"))
     assert (left.total, left.ramp_done) == (0, False)
@@ -433,7 +433,7 @@ def test_the_last_worker_leaving_pauses_the_ramp_and_the_next_join_restarts_it()
 def test_a_target_set_before_any_worker_starts_with_the_first_join() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
 
-    (step,) = dispatcher.send(SetTarget(0.0, 6, 3.0))
+    (step,) = dispatcher.send(RampTo(0.0, 6, 3.0))
     assert (step.total, step.ramp_done, step.changed) == (0, False, {})
     assert next_tick_at(dispatcher.state) is None
 
@@ -458,7 +458,7 @@ def sample_run() -> Dispatcher:
     classes = [UserClassSpec("A", 3), UserClassSpec("B", 1), UserClassSpec("Fixed", 1, fixed_count=2)]
     dispatcher = Dispatcher(classes)
     dispatcher.join("w1", "w2", "w3")
-    dispatcher.send(SetTarget(0.0, 50, 7.5))
+    dispatcher.send(RampTo(0.0, 50, 7.5))
     dispatcher.run_until(2.0)
     dispatcher.send(RemoveWorker(2.5, "w2", "missing"))
     dispatcher.now = 3.2
@@ -503,7 +503,7 @@ def test_decide_leaves_the_state_untouched() -> None:
     dispatcher = sample_run()
     snapshot = copy.deepcopy(dispatcher.state)
 
-    decide(dispatcher.state, SetTarget(30.0, 10, 3.0))
+    decide(dispatcher.state, RampTo(30.0, 10, 3.0))
     decide(dispatcher.state, RemoveWorker(30.0, "w1", "left"))
     decide(dispatcher.state, AddWorker(30.0, "w9"))
 
@@ -516,12 +516,12 @@ def test_decide_leaves_the_state_untouched() -> None:
 @pytest.mark.parametrize(
     "command",
     [
-        SetTarget(0.0, -1, 1.0),
-        SetTarget(0.0, 10, 0.0),
-        SetTarget(0.0, 10, -2.0),
-        SetTarget(0.0, 10, math.nan),
-        SetTarget(0.0, 10, math.inf),
-        SetTarget(0.0, 10, 1.0, ("NoSuchUser",)),
+        RampTo(0.0, -1, 1.0),
+        RampTo(0.0, 10, 0.0),
+        RampTo(0.0, 10, -2.0),
+        RampTo(0.0, 10, math.nan),
+        RampTo(0.0, 10, math.inf),
+        RampTo(0.0, 10, 1.0, ("NoSuchUser",)),
         RemoveWorker(0.0, "w1", "vanished"),
     ],
 )

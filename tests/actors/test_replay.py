@@ -103,7 +103,7 @@ def run_scenario() -> Live:
         for event in live.to_master(m.Admit(now, worker, ready(worker))):
             if isinstance(event, ev.WorkerJoined):
                 live.to_dispatcher(dsp.AddWorker(now=now, worker_id=worker))
-    live.to_dispatcher(dsp.SetTarget(now=1.5, user_count=8, spawn_rate=4.0))
+    live.to_dispatcher(dsp.RampTo(now=1.5, user_count=8, spawn_rate=4.0))
     for step in live.to_dispatcher(dsp.Tick(now=2.5)):
         for worker, counts in step.changed.items():
             live.to_proxy(worker, wp.FromWorker(2.6, SpawningComplete(step.step, counts)))
@@ -201,7 +201,7 @@ def test_check_finds_a_step_decide_would_not_make() -> None:
 def test_a_journal_cut_inside_a_multi_step_decision_is_not_a_divergence() -> None:
     live = Live()
     live.journal("master", "cli", CONFIG, 0.0)
-    live.to_dispatcher(dsp.SetTarget(now=0.0, user_count=4, spawn_rate=2.0))
+    live.to_dispatcher(dsp.RampTo(now=0.0, user_count=4, spawn_rate=2.0))
     steps = live.to_dispatcher(dsp.AddWorker(now=1.0, worker_id="w1"))
     assert [s.cause for s in steps] == ["worker_joined", "ramp_tick"]
     assert r.check(live.records).ok and r.check(live.records).steps == 3
