@@ -1,6 +1,6 @@
 """The Dispatcher actor: the shell around the pure dispatch logic of `horde.actors.dispatcher_logic`.
 
-It adds only the clock (a `Tick` when the ramp's next step is due) and the delivery of each step: the users of
+It adds only the clock (a `RampTick` when the ramp's next step is due) and the delivery of each step: the users of
 every worker whose counts changed go out as one `Spawn`, and the Master hears when the ramp is done.
 """
 
@@ -53,7 +53,7 @@ class Dispatcher(EventSourcedActor[dsp.DispatchState]):
             self._halted = True
             self._cancel_timer()
             return None
-        if self._halted and isinstance(message, dsp.Tick | dsp.RampTo):
+        if self._halted and isinstance(message, dsp.RampTick | dsp.RampTo):
             return None
         result = super().on_receive(message)
         if not isinstance(message, Query):
@@ -92,4 +92,4 @@ class Dispatcher(EventSourcedActor[dsp.DispatchState]):
             return
         delay = max(0.0, due - time.monotonic())
         ref = self.actor_ref
-        self._timer = gevent.spawn_later(delay, lambda: ref.tell(dsp.Tick(now=max(due, time.monotonic()))))
+        self._timer = gevent.spawn_later(delay, lambda: ref.tell(dsp.RampTick(now=max(due, time.monotonic()))))

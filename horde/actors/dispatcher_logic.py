@@ -29,9 +29,9 @@ from horde.protocol.dispatcher_vocabulary import (
     DispatchCommand,
     DispatchState,
     DispatchStep,
+    RampTick,
     RampTo,
     RemoveWorker,
-    Tick,
     UserClassSpec,
 )
 
@@ -160,8 +160,8 @@ def decide(state: DispatchState, command: DispatchCommand) -> list[DispatchStep]
     match command:
         case RampTo():
             return _on_ramp_to(state, command)
-        case Tick():
-            return _on_tick(state, command)
+        case RampTick():
+            return _on_ramp_tick(state, command)
         case AddWorker():
             return _on_add_worker(state, command)
         case RemoveWorker():
@@ -198,7 +198,7 @@ def _on_ramp_to(state: DispatchState, command: RampTo) -> list[DispatchStep]:
     return [_ramp_step(state, retargeted, command.now, cause="new_target", step_index=0)]
 
 
-def _on_tick(state: DispatchState, command: Tick) -> list[DispatchStep]:
+def _on_ramp_tick(state: DispatchState, command: RampTick) -> list[DispatchStep]:
     if not ramp_in_progress(state):
         return []
     if command.now + _TIME_SLACK < _step_time(state, state.ramp_steps_done):

@@ -25,9 +25,9 @@ from horde.protocol.dispatcher_vocabulary import (
     DispatchCommand,
     DispatchState,
     DispatchStep,
+    RampTick,
     RampTo,
     RemoveWorker,
-    Tick,
     UserClassSpec,
 )
 from horde.protocol.events import (
@@ -429,7 +429,7 @@ def command_of(step: DispatchStep) -> DispatchCommand:
         return RemoveWorker(
             now=step.at, worker_id=step.worker_id, reason="left" if step.cause == "worker_left" else "missing"
         )
-    return Tick(now=step.at)
+    return RampTick(now=step.at)
 
 
 def check(records: Iterable[Record]) -> CheckResult:

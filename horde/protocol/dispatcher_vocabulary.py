@@ -41,8 +41,10 @@ class RampTo(msgspec.Struct, frozen=True, tag="dispatch.set_target", tag_field="
     user_classes: tuple[str, ...] | None = None
 
 
-class Tick(msgspec.Struct, frozen=True, tag="dispatch.tick", tag_field="type"):
-    """The clock, delivered as a message: the Dispatcher's logic never reads one."""
+class RampTick(msgspec.Struct, frozen=True, tag="dispatch.tick", tag_field="type"):
+    """Take the ramp's steps that are due by `now`: the clock, delivered as a message (the logic never reads one)."""
+
+    cause: ClassVar[str] = "Tick"
 
     now: float
 
@@ -66,7 +68,7 @@ class RemoveWorker(msgspec.Struct, frozen=True, tag="dispatch.worker_left", tag_
     reason: str
 
 
-DispatchCommand = RampTo | Tick | AddWorker | RemoveWorker
+DispatchCommand = RampTo | RampTick | AddWorker | RemoveWorker
 
 
 class DispatchStep(msgspec.Struct, frozen=True, kw_only=True, tag="dispatch.step", tag_field="type"):

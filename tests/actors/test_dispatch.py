@@ -27,9 +27,9 @@ from horde.protocol.dispatcher_vocabulary import (
     DispatchCommand,
     DispatchState,
     DispatchStep,
+    RampTick,
     RampTo,
     RemoveWorker,
-    Tick,
     UserClassSpec,
 )
 
@@ -74,7 +74,7 @@ class Dispatcher:
         steps: list[DispatchStep] = []
         while (due := next_tick_at(self.state)) is not None and due <= until:
             self.now = max(self.now, due)
-            taken = self.send(Tick(self.now))
+            taken = self.send(RampTick(self.now))
             assert len(taken) == 1, f"a tick at next_tick_at ({due}) takes exactly one step"
             steps.extend(taken)
         self.now = max(self.now, until)
@@ -280,7 +280,7 @@ def test_a_rate_below_one_adds_one_user_every_one_over_rate_seconds() -> None:
     dispatcher.send(RampTo(10.0, 3, 0.5))
     assert dispatcher.state.total == 1
     assert next_tick_at(dispatcher.state) == 12.0
-    assert decide(dispatcher.state, Tick(11.9)) == []
+    assert decide(dispatcher.state, RampTick(11.9)) == []
 
     steps = dispatcher.run_until(100.0)
     assert [(step.at, step.total) for step in steps] == [(12.0, 2), (14.0, 3)]
@@ -316,7 +316,7 @@ def test_a_late_tick_catches_up_in_one_step() -> None:
     dispatcher.join("w1")
     dispatcher.send(RampTo(0.0, 100, 10.0))
 
-    (step,) = dispatcher.send(Tick(3.5))
+    (step,) = dispatcher.send(RampTick(3.5))
 
     assert step.total == 40
     assert next_tick_at(dispatcher.state) == 4.0
@@ -327,7 +327,7 @@ def test_an_early_tick_changes_nothing() -> None:
     dispatcher.join("w1")
     dispatcher.send(RampTo(0.0, 100, 10.0))
 
-    assert decide(dispatcher.state, Tick(0.5)) == []
+    assert decide(dispatcher.state, RampTick(0.5)) == []
 
 
 def test_no_tick_is_wanted_without_a_ramp() -> None:
@@ -337,7 +337,7 @@ def test_no_tick_is_wanted_without_a_ramp() -> None:
     dispatcher.send(RampTo(0.0, 10, 100.0))
 
     assert next_tick_at(dispatcher.state) is None
-    assert decide(dispatcher.state, Tick(50.0)) == []
+    assert decide(dispatcher.state, RampTick(50.0)) == []
 
 
 def test_repeating_the_same_target_changes_nothing_even_mid_ramp() -> None:

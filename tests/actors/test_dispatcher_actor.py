@@ -6,14 +6,14 @@ import msgspec
 
 from horde.actors.base import Append
 from horde.actors.dispatcher_actor import Dispatcher, Halt
-from horde.protocol.dispatcher_vocabulary import AddWorker, DispatchStep, RampTo, RemoveWorker, Tick, UserClassSpec
+from horde.protocol.dispatcher_vocabulary import AddWorker, DispatchStep, RampTick, RampTo, RemoveWorker, UserClassSpec
 
 
 def test_each_command_keeps_its_tag_and_the_cause_journals_have_always_carried() -> None:
     """Journals name the command behind each step by its original name, and the commands keep their tags."""
     appends: list[Append] = []
     dispatcher = Dispatcher([UserClassSpec("A", 1)], appends.append, lambda *_: None, lambda *_: None)
-    commands = [AddWorker(0.0, "w1"), RampTo(0.0, 10, 1.0), Tick(1.0), RemoveWorker(1.5, "w1", "left")]
+    commands = [AddWorker(0.0, "w1"), RampTo(0.0, 10, 1.0), RampTick(1.0), RemoveWorker(1.5, "w1", "left")]
     try:
         # Called in place, without starting the actor: nothing yields, so the ramp's own timer never runs.
         for command in commands:

@@ -72,7 +72,7 @@ class Live:
     def to_dispatcher(self, command: dsp.DispatchCommand) -> list[dsp.DispatchStep]:
         steps = d.decide(self.dispatch, command)
         for step in steps:
-            self.journal("dispatcher", getattr(command, "cause", type(command).__name__), step, command.now)
+            self.journal("dispatcher", command.cause, step, command.now)
             self.dispatch = d.apply(self.dispatch, step)
         return steps
 
@@ -104,7 +104,7 @@ def run_scenario() -> Live:
             if isinstance(event, ev.WorkerJoined):
                 live.to_dispatcher(dsp.AddWorker(now=now, worker_id=worker))
     live.to_dispatcher(dsp.RampTo(now=1.5, user_count=8, spawn_rate=4.0))
-    for step in live.to_dispatcher(dsp.Tick(now=2.5)):
+    for step in live.to_dispatcher(dsp.RampTick(now=2.5)):
         for worker, counts in step.changed.items():
             live.to_proxy(worker, wp.FromWorker(2.6, SpawningComplete(step.step, counts)))
         assert step.ramp_done
@@ -186,7 +186,7 @@ def test_check_finds_a_tampered_assignment() -> None:
     result = r.check(_tamper(records, step.event.step, changed=changed))
     assert result.divergence is not None and result.divergence.seq == step.seq
     text = result.divergence.describe()
-    assert f"seq {step.seq}" in text and "changed: expected" in text and "Tick(now=2.5)" in text
+    assert f"seq {step.seq}" in text and "changed: expected" in text and "RampTick(now=2.5)" in text
 
 
 def test_check_finds_a_step_decide_would_not_make() -> None:
