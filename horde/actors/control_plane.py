@@ -24,6 +24,7 @@ from horde.actors.dispatcher_actor import Dispatcher
 from horde.actors.journal import CHECKPOINT_MIN_BYTES, Flush, Journal
 from horde.actors.master import (
     Admit,
+    ClockTick,
     Configure,
     Master,
     MasterLinks,
@@ -33,7 +34,6 @@ from horde.actors.master import (
     RequestStop,
     ShapeTick,
     Start,
-    Tick,
     WorkerGone,
 )
 from horde.actors.replay import Replay, ReplayState
@@ -261,7 +261,7 @@ class ControlPlane:
                 log.warning("the master's clock was held up; liveness is judged again shortly", stalled=now - previous)
                 judge_from = now + interval
             previous = now
-            self.master.tell(Tick(now))
+            self.master.tell(ClockTick(now))
             if now >= next_beat:
                 next_beat = now + interval
                 beats: list[tuple[str, MasterMessageType]] = []

@@ -116,7 +116,9 @@ class RampFinished:
 
 
 @dataclass(frozen=True, slots=True)
-class Tick:
+class ClockTick:
+    """The master's clock, delivered as a message: checks the run time and the stop timeout against `now`."""
+
     now: float
     cause: str = "tick"
 
@@ -146,7 +148,7 @@ class Observed:
     cause: str = "observed"
 
 
-Command = Configure | Start | Admit | WorkerGone | RampFinished | Tick | ShapeTick | RequestStop | Observed
+Command = Configure | Start | Admit | WorkerGone | RampFinished | ClockTick | ShapeTick | RequestStop | Observed
 
 
 # --- decide -------------------------------------------------------------------------------------------------------
@@ -236,7 +238,7 @@ def decide(state: MasterState, command: Command) -> list[Event]:
             return []
         return _to(state, RUNNING, f"ramp finished at step {command.step}", command.now)
 
-    if isinstance(command, Tick):
+    if isinstance(command, ClockTick):
         return _on_tick(state, command.now)
 
     if isinstance(command, ShapeTick):
