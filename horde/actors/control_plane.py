@@ -51,6 +51,7 @@ from horde.protocol.events import (
 )
 from horde.protocol.journal import Header
 from horde.protocol.messages import (
+    AskToStopRun,
     Heartbeat,
     LocustfileReply,
     LocustfileRequest,
@@ -64,7 +65,6 @@ from horde.protocol.messages import (
     SpawningComplete,
     StatsReport,
     Stopped,
-    StopRun,
     WorkerCustom,
     WorkerMessageType,
     WorkerQuit,
@@ -215,7 +215,7 @@ class ControlPlane:
             log.info("message from a peer that is not an admitted worker ignored", peer=worker_id[:64])
         elif isinstance(message, WorkerQuit):
             self.master.tell(WorkerGone(now, worker_id, message.reason))
-        elif isinstance(message, StopRun):
+        elif isinstance(message, AskToStopRun):
             self.master.tell(RequestStop(now, f"{message.reason} (worker {worker_id})"))
         elif isinstance(message, WorkerCustom):
             self._custom(worker_id, message)

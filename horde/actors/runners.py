@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import gevent
 import structlog
 
-from horde.protocol.messages import MasterCustom, StopRun, WorkerCustom
+from horde.protocol.messages import AskToStopRun, MasterCustom, WorkerCustom
 
 if TYPE_CHECKING:
     from horde.actors.control_plane import ControlPlane
@@ -99,7 +99,7 @@ class WorkerRunner(Runner):
         self._worker.send(WorkerCustom(msg_type, data))
 
     def quit(self) -> None:
-        self._worker.send(StopRun("runner.quit() called by user code"))
+        self._worker.send(AskToStopRun("runner.quit() called by user code"))
 
     def stop(self) -> None:
         self.quit()

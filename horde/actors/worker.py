@@ -27,6 +27,7 @@ from horde.protocol.errors import RPCError
 from horde.protocol.messages import (
     PROTOCOL_VERSION,
     Accept,
+    AskToStopRun,
     Heartbeat,
     MasterCustom,
     MasterHeartbeat,
@@ -42,7 +43,6 @@ from horde.protocol.messages import (
     StatsReport,
     Stop,
     Stopped,
-    StopRun,
     WorkerQuit,
 )
 from horde.protocol.transport import InProcessLink, WorkerTransport
@@ -141,7 +141,7 @@ class Worker(HordeActor):
         self.transport = transport
         self.settings = settings
         self.stop_timeout = settings.stop_timeout
-        self.pool = UserPool(environment, on_stop_test=lambda _user: self.send(StopRun("a user raised StopTest")))
+        self.pool = UserPool(environment, on_stop_test=lambda _user: self.send(AskToStopRun("a user raised StopTest")))
         self.state = CONNECTING
         self.worker_index = -1
         self.last_step = 0
