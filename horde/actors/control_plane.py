@@ -69,6 +69,7 @@ from horde.protocol.messages import (
     WorkerMessageType,
     WorkerQuit,
 )
+from horde.protocol.states import GONE_STATES, RunState
 from horde.protocol.transport import MasterTransport
 from horde.runtime.stats import RunStats
 
@@ -148,7 +149,7 @@ class ControlPlane:
         self.append(Append("master", "resume", RunResumed(resume.seq, now)))
         for worker_id, state in resume.workers.items():
             self.links.incarnations.setdefault(worker_id, set()).add(state.incarnation)
-            if state.state in ("missing", "left"):
+            if state.state in GONE_STATES:
                 continue
             proxy = WorkerProxy.start(replace(state, last_heard_at=now), self.append, self._observed)
             self.links.proxies[worker_id] = (state.incarnation, proxy)
@@ -208,7 +209,7 @@ class ControlPlane:
             if entry is not None:
                 entry[1].tell(FromWorker(now, message))
                 self._heard[worker_id] = now
-            elif self.master_state().run_state not in ("stopping", "stopped"):
+            elif self.master_state().run_state not in (RunState.STOPPING, RunState.STOPPED):
                 log.info("a worker this master does not count is asked to rejoin", worker=worker_id)
                 self.links.send(worker_id, Rejoin("this master does not count this worker (missing or unknown)"))
         elif entry is None:

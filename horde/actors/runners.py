@@ -14,6 +14,7 @@ import gevent
 import structlog
 
 from horde.protocol.messages import AskToStopRun, MasterCustom, WorkerCustom
+from horde.protocol.states import RunState
 
 if TYPE_CHECKING:
     from horde.actors.control_plane import ControlPlane
@@ -111,7 +112,7 @@ class MasterRunner(Runner):
         self._control = control
 
     @property
-    def state(self) -> str:
+    def state(self) -> RunState:
         return self._control.master_state().run_state
 
     @property
@@ -146,7 +147,7 @@ class LocalRunner(Runner):
         self._worker_runner = worker_runner
 
     @property
-    def state(self) -> str:
+    def state(self) -> RunState:
         return self._control.master_state().run_state
 
     @property

@@ -35,6 +35,7 @@ from horde.protocol import codec
 from horde.protocol.errors import RPCError, RPCReceiveError
 from horde.protocol.journal import JournalError
 from horde.protocol.messages import LocustfileReply, LocustfileRequest, MasterQuit
+from horde.protocol.states import RunState
 from horde.protocol.zmq_transport import ZmqMasterTransport, ZmqWorkerTransport
 from horde.runtime.stats import StatsRecorder
 
@@ -142,7 +143,7 @@ def resumed_run(path: str) -> ReplayedFile:
     state = replayed.state
     if state.master.config is None:
         raise UsageError(f"{path}: the journal ends before the run was configured; nothing to resume")
-    if state.master.run_state == "stopped":
+    if state.master.run_state == RunState.STOPPED:
         raise UsageError(f"{path}: that run already stopped; nothing to resume")
     print(f"horde master: resuming the run of {path} after event {state.seq} ({state.master.run_state})", flush=True)
     return replayed
@@ -152,7 +153,7 @@ def _wait_for_workers(control: ControlPlane, options: RunOptions) -> bool:
     """False when --expect-workers-max-wait ran out before the run could start."""
     started = time.monotonic()
     next_note = started + 5.0
-    while control.master_state().run_state == "ready" and not control.links.stopped.is_set():
+    while control.master_state().run_state == RunState.READY and not control.links.stopped.is_set():
         now = time.monotonic()
         if options.expect_workers_max_wait and now - started > options.expect_workers_max_wait:
             return False
