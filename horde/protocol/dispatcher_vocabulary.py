@@ -10,13 +10,22 @@ had when journals began, kept so that journals stay alike whatever the command i
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import ClassVar
 
 import msgspec
 
-CAUSES = ("new_target", "ramp_tick", "worker_joined", "worker_left", "worker_missing")
-LEAVE_REASONS = ("left", "missing")
 LOCAL_WORKER_ID = "local"
+
+
+class DispatchCause(StrEnum):
+    """Why the Dispatcher took a step (`DispatchStep.cause`): the same strings in the journal as ever."""
+
+    NEW_TARGET = "new_target"
+    RAMP_TICK = "ramp_tick"
+    WORKER_JOINED = "worker_joined"
+    WORKER_LEFT = "worker_left"
+    WORKER_MISSING = "worker_missing"
 
 
 class UserClassSpec(msgspec.Struct, frozen=True):
@@ -59,7 +68,7 @@ class AddWorker(msgspec.Struct, frozen=True, tag="dispatch.worker_joined", tag_f
 
 
 class RemoveWorker(msgspec.Struct, frozen=True, tag="dispatch.worker_left", tag_field="type"):
-    """Share out the users of `worker_id`: `reason` is "left" (it said goodbye) or "missing" (it went silent)."""
+    """Share out the users of `worker_id`: `reason` is its gone state, left (it said goodbye) or missing (silent)."""
 
     cause: ClassVar[str] = "WorkerLeft"
 
@@ -81,7 +90,7 @@ class DispatchStep(msgspec.Struct, frozen=True, kw_only=True, tag="dispatch.step
 
     step: int
     at: float
-    cause: str
+    cause: DispatchCause
     target: int
     total: int
     ramp_done: bool
