@@ -5,9 +5,9 @@ Run on demand, not a test: `python benchmarks/dispatch.py [--users 1000000] [--w
 Two cases, each timed as the best of `--repeat` runs with the garbage collector off:
 
 - full dispatch: from an idle cluster, one step to all the users (spawn rate = user count), so the whole
-  assignment is computed at once. horde: `decide(SetTarget)` plus `apply`. Locust: `new_dispatch` plus the
+  assignment is computed at once. horde: `decide(RampTo)` plus `apply`. Locust: `new_dispatch` plus the
   first `next()`.
-- rebalance: with all the users running, one worker leaves. horde: `decide(WorkerLeft)` plus `apply`. Locust:
+- rebalance: with all the users running, one worker leaves. horde: `decide(RemoveWorker)` plus `apply`. Locust:
   `remove_worker` plus `new_dispatch` and `next()`, which is what its runner does.
 
 Locust runs in its own virtualenv in a cache directory outside the repository (created and filled from PyPI
@@ -32,8 +32,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from horde.actors.dispatch import apply, decide, initial_state
-from horde.protocol.dispatch import DispatchState, SetTarget, UserClassSpec, WorkerJoined, WorkerLeft
+from horde.actors.dispatcher_logic import apply, decide, initial_state
+from horde.protocol.dispatcher_vocabulary import AddWorker, DispatchState, RampTo, RemoveWorker, UserClassSpec
 
 LOCUST_VERSION = "2.47.0"
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "horde-bench"
@@ -65,12 +65,12 @@ def worker_ids(count: int) -> list[str]:
 def idle_cluster(classes: int, workers: int) -> DispatchState:
     state = initial_state(class_specs(classes))
     for worker in worker_ids(workers):
-        for step in decide(state, WorkerJoined(0.0, worker)):
+        for step in decide(state, AddWorker(0.0, worker)):
             state = apply(state, step)
     return state
 
 
-def fold(state: DispatchState, command: SetTarget | WorkerLeft) -> DispatchState:
+def fold(state: DispatchState, command: RampTo | RemoveWorker) -> DispatchState:
     for step in decide(state, command):
         state = apply(state, step)
     return state
@@ -78,10 +78,10 @@ def fold(state: DispatchState, command: SetTarget | WorkerLeft) -> DispatchState
 
 def measure_horde(users: int, workers: int, classes: int, repeat: int) -> dict[str, float]:
     idle = idle_cluster(classes, workers)
-    set_target = SetTarget(1.0, users, float(users))
-    full = best_of(repeat, lambda: fold(idle, set_target))
-    running = fold(idle, set_target)
-    leave = WorkerLeft(2.0, worker_ids(workers)[workers // 2], "left")
+    ramp_to = RampTo(1.0, users, float(users))
+    full = best_of(repeat, lambda: fold(idle, ramp_to))
+    running = fold(idle, ramp_to)
+    leave = RemoveWorker(2.0, worker_ids(workers)[workers // 2], "left")
     rebalance = best_of(repeat, lambda: fold(running, leave))
     return {"full_dispatch": full, "rebalance": rebalance}
 

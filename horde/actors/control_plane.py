@@ -20,10 +20,11 @@ import pykka
 import structlog
 
 from horde.actors.base import Append, GetState
-from horde.actors.dispatcher import Dispatcher
+from horde.actors.dispatcher_actor import Dispatcher
 from horde.actors.journal import CHECKPOINT_MIN_BYTES, Flush, Journal
 from horde.actors.master import (
     Admit,
+    ClockTick,
     Configure,
     Master,
     MasterLinks,
@@ -34,14 +35,13 @@ from horde.actors.master import (
     RequestStop,
     ShapeTick,
     Start,
-    Tick,
     WorkerGone,
 )
 from horde.actors.replay import Replay, ReplayState
 from horde.actors.runners import MessageHandlers
 from horde.actors.stats_aggregator import GetStats, ReportReceived, StatsAggregator, TakeSnapshot
 from horde.actors.worker_proxy import FromWorker, GetWorker, LivenessTick, WorkerProxy, WorkerProxyState
-from horde.protocol.dispatch import UserClassSpec
+from horde.protocol.dispatcher_vocabulary import UserClassSpec
 from horde.protocol.events import (
     Event,
     RunConfigured,
@@ -49,6 +49,7 @@ from horde.protocol.events import (
 )
 from horde.protocol.journal import Header
 from horde.protocol.messages import (
+    AskToStopRun,
     Heartbeat,
     LocustfileReply,
     LocustfileRequest,
@@ -61,11 +62,11 @@ from horde.protocol.messages import (
     SpawningComplete,
     StatsReport,
     Stopped,
-    StopRun,
     WorkerCustom,
     WorkerMessageType,
     WorkerQuit,
 )
+from horde.protocol.states import GONE_STATES, RunState
 from horde.protocol.transport import MasterTransport
 from horde.runtime.stats import RunStats
 
@@ -143,7 +144,7 @@ class ControlPlane:
         self.append(Append("master", "resume", RunResumed(resume.seq, now)))
         for worker_id, state in resume.workers.items():
             self.links.incarnations.setdefault(worker_id, set()).add(state.incarnation)
-            if state.state in ("missing", "left"):
+            if state.state in GONE_STATES:
                 continue
             proxy = WorkerProxy.start(replace(state, last_heard_at=now), self.append, self._observed)
             self.links.proxies[worker_id] = (state.incarnation, proxy)
@@ -198,14 +199,14 @@ class ControlPlane:
             if entry is not None:
                 entry[1].tell(FromWorker(now, message))
                 self._heard[worker_id] = now
-            elif self.master_state().run_state not in ("stopping", "stopped"):
+            elif self.master_state().run_state not in (RunState.STOPPING, RunState.STOPPED):
                 log.info("a worker this master does not count is asked to rejoin", worker=worker_id)
                 self.links.send(worker_id, Rejoin("this master does not count this worker (missing or unknown)"))
         elif entry is None:
             log.info("message from a peer that is not an admitted worker ignored", peer=worker_id[:64])
         elif isinstance(message, WorkerQuit):
             self.master.tell(WorkerGone(now, worker_id, message.reason))
-        elif isinstance(message, StopRun):
+        elif isinstance(message, AskToStopRun):
             self.master.tell(RequestStop(now, f"{message.reason} (worker {worker_id})"))
         elif isinstance(message, WorkerCustom):
             self._custom(worker_id, message)
@@ -247,7 +248,7 @@ class ControlPlane:
                 log.warning("the master's clock was held up; liveness is judged again shortly", stalled=now - previous)
                 judge_from = now + interval
             previous = now
-            self.master.tell(Tick(now))
+            self.master.tell(ClockTick(now))
             if now >= next_beat:
                 next_beat = now + interval
                 beats: list[tuple[str, MasterMessageType]] = []

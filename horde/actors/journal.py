@@ -26,6 +26,7 @@ from horde.actors.base import Append, HordeActor, Query
 from horde.actors.replay import CHECKPOINT_IMAGE_VERSION, Replay
 from horde.protocol.events import EVENT_NAMES, JournalCheckpoint, JournalGap, RunStateChanged, StatsSnapshot
 from horde.protocol.journal import Header, encode_header, encode_record
+from horde.protocol.states import RunState
 
 log = structlog.get_logger("horde.journal")
 
@@ -165,7 +166,7 @@ class Journal(HordeActor):
                 self._write_checkpoint(seq, len(line))
             self._snapshot_requested = False  # only now: writing the batch must not ask for another one
         elif isinstance(event, RunStateChanged):
-            self._sync() if event.state in ("spawning", "stopped") else self._flush()
+            self._sync() if event.state in (RunState.SPAWNING, RunState.STOPPED) else self._flush()
         elif self._batch_bytes >= MAX_BATCH_BYTES or self.actor_inbox.empty():
             self._write_batch()
         for subscriber in self._subscribers:

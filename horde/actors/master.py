@@ -16,9 +16,9 @@ import pykka
 import structlog
 
 from horde.actors.base import EventSourcedActor, JournalSink, Query
-from horde.actors.dispatcher import Halt
+from horde.actors.dispatcher_actor import Halt
 from horde.actors.worker_proxy import WorkerProxy
-from horde.protocol import dispatch as dsp
+from horde.protocol import dispatcher_vocabulary as dsp
 from horde.protocol.errors import RPCError
 from horde.protocol.events import (
     Event,
@@ -34,11 +34,11 @@ from horde.protocol.events import (
     WorkerStateChanged,
 )
 from horde.protocol.messages import PROTOCOL_VERSION, Accept, MasterMessageType, Ready, Reject, Stop
+from horde.protocol.states import GONE_STATES, RunState, WorkerState
 from horde.protocol.transport import MasterTransport
 
 log = structlog.get_logger("horde.master")
 
-READY, SPAWNING, RUNNING, STOPPING, STOPPED = "ready", "spawning", "running", "stopping", "stopped"
 STOP_GRACE = 10.0
 REJOIN_MIN_INTERVAL = 1.0
 MAX_MEMBERS = 10_000
@@ -48,13 +48,13 @@ MAX_MEMBERS = 10_000
 class Member:
     incarnation: str
     index: int
-    state: str = "ready"
+    state: WorkerState = WorkerState.READY
     joined_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
 class MasterState:
-    run_state: str = READY
+    run_state: RunState = RunState.READY
     config: RunConfigured | None = None
     target_users: int | None = None
     spawn_rate: float = 1.0
@@ -66,7 +66,7 @@ class MasterState:
     stop_reason: str = ""
 
     def active_workers(self) -> list[str]:
-        return sorted(w for w, m in self.members.items() if m.state not in ("missing", "left"))
+        return sorted(w for w, m in self.members.items() if m.state not in GONE_STATES)
 
 
 # --- commands -----------------------------------------------------------------------------------------------------
@@ -134,7 +134,9 @@ class RampFinished:
 
 
 @dataclass(frozen=True, slots=True)
-class Tick:
+class ClockTick:
+    """The master's clock, delivered as a message: checks the run time and the stop timeout against `now`."""
+
     now: float
     cause: str = "tick"
 
@@ -165,7 +167,7 @@ class Observed:
 
 
 Command = (
-    Configure | Start | Admit | RejectFrame | WorkerGone | RampFinished | Tick | ShapeTick | RequestStop | Observed
+    Configure | Start | Admit | RejectFrame | WorkerGone | RampFinished | ClockTick | ShapeTick | RequestStop | Observed
 )
 
 BAD_FRAMES_JOURNALED = 100
@@ -177,21 +179,21 @@ BAD_FRAMES_SAMPLE = 1000
 # --- decide -------------------------------------------------------------------------------------------------------
 
 
-def _to(state: MasterState, new: str, reason: str, now: float) -> list[Event]:
+def _to(state: MasterState, new: RunState, reason: str, now: float) -> list[Event]:
     return [] if state.run_state == new else [RunStateChanged(new, state.run_state, reason, now)]
 
 
 def _maybe_start(state: MasterState, now: float) -> list[Event]:
     """Spawning begins once a target is set and the expected workers are there."""
-    if state.run_state != READY or state.config is None or state.target_users is None:
+    if state.run_state != RunState.READY or state.config is None or state.target_users is None:
         return []
     if len(state.active_workers()) < max(1, state.config.expect_workers):
         return []
-    return _to(state, SPAWNING, "workers ready", now)
+    return _to(state, RunState.SPAWNING, "workers ready", now)
 
 
 def _all_stopped(state: MasterState) -> bool:
-    return all(m.state in ("stopped", "missing", "left") for m in state.members.values())
+    return all(m.state == WorkerState.STOPPED or m.state in GONE_STATES for m in state.members.values())
 
 
 def decide(state: MasterState, command: Command) -> list[Event]:
@@ -199,13 +201,13 @@ def decide(state: MasterState, command: Command) -> list[Event]:
         return [command.config] if state.config is None else []
 
     if isinstance(command, Start):
-        if state.run_state in (STOPPING, STOPPED):
+        if state.run_state in (RunState.STOPPING, RunState.STOPPED):
             return []
         target = RunTargetChanged(command.user_count, command.spawn_rate, command.user_classes)
         events: list[Event] = [target]
-        if state.run_state == RUNNING:
-            events += _to(state, SPAWNING, "new target", command.now)
-        elif state.run_state == READY:
+        if state.run_state == RunState.RUNNING:
+            events += _to(state, RunState.SPAWNING, "new target", command.now)
+        elif state.run_state == RunState.READY:
             events += _maybe_start(apply(state, target), command.now)
         return events
 
@@ -220,19 +222,19 @@ def decide(state: MasterState, command: Command) -> list[Event]:
                     f"protocol version {ready.protocol_version} != master's {PROTOCOL_VERSION}",
                 )
             ]
-        if state.run_state in (STOPPING, STOPPED):
+        if state.run_state in (RunState.STOPPING, RunState.STOPPED):
             return [WorkerRejected(command.worker_id, "the run is over")]
         member = state.members.get(command.worker_id)
-        if member is not None and member.incarnation == ready.incarnation and member.state not in ("missing", "left"):
+        if member is not None and member.incarnation == ready.incarnation and member.state not in GONE_STATES:
             return []
-        if member is not None and member.state not in ("missing", "left"):
+        if member is not None and member.state not in GONE_STATES:
             if command.now - member.joined_at < REJOIN_MIN_INTERVAL:
                 # A restart loop (or a hostile peer) must not reshuffle every user; a real worker tries again.
                 return [WorkerRejected(command.worker_id, "a new incarnation less than 1 s after the last", retry=True)]
         elif member is None and len(state.members) >= MAX_MEMBERS:
             return [WorkerRejected(command.worker_id, f"this master already knows {MAX_MEMBERS} workers")]
         events = []
-        if member is not None and member.state not in ("missing", "left"):
+        if member is not None and member.state not in GONE_STATES:
             events.append(WorkerLeft(command.worker_id, "replaced by a new incarnation"))
         joined = WorkerJoined(
             worker_id=command.worker_id,
@@ -258,50 +260,52 @@ def decide(state: MasterState, command: Command) -> list[Event]:
 
     if isinstance(command, WorkerGone):
         member = state.members.get(command.worker_id)
-        if member is None or member.state == "left":
+        if member is None or member.state == WorkerState.LEFT:
             return []
         events = [WorkerLeft(command.worker_id, command.reason)]
         return events + _after_membership_change(apply(state, events[0]), command.now)
 
     if isinstance(command, RampFinished):
-        if state.run_state != SPAWNING or command.target != state.target_users:
+        if state.run_state != RunState.SPAWNING or command.target != state.target_users:
             return []
-        return _to(state, RUNNING, f"ramp finished at step {command.step}", command.now)
+        return _to(state, RunState.RUNNING, f"ramp finished at step {command.step}", command.now)
 
-    if isinstance(command, Tick):
+    if isinstance(command, ClockTick):
         return _on_tick(state, command.now)
 
     if isinstance(command, ShapeTick):
-        if state.run_state not in (READY, SPAWNING, RUNNING):
+        if state.run_state not in (RunState.READY, RunState.SPAWNING, RunState.RUNNING):
             return []
         if command.result is None:
-            return _to(state, STOPPING, "shape finished", command.now) if state.run_state != READY else []
+            if state.run_state == RunState.READY:
+                return []
+            return _to(state, RunState.STOPPING, "shape finished", command.now)
         users, rate, classes = command.result
         if (users, rate, classes) == (state.target_users, state.spawn_rate, state.user_classes):
             return []
         return [ShapeTicked(users, rate, classes), *decide(state, Start(command.now, users, rate, classes))]
 
     if isinstance(command, RequestStop):
-        if state.run_state in (SPAWNING, RUNNING):
-            return _to(state, STOPPING, command.reason, command.now)
-        if state.run_state in (READY, STOPPING):
-            return _to(state, STOPPED, command.reason, command.now)
+        if state.run_state in (RunState.SPAWNING, RunState.RUNNING):
+            return _to(state, RunState.STOPPING, command.reason, command.now)
+        if state.run_state in (RunState.READY, RunState.STOPPING):
+            return _to(state, RunState.STOPPED, command.reason, command.now)
         return []
 
     # Observed: the proxy's event is already folded by the shell before decide runs.
     event = command.event
     if isinstance(event, WorkerMissing):
         return _after_membership_change(state, command.now)
-    if isinstance(event, WorkerStateChanged) and state.run_state == STOPPING and _all_stopped(state):
-        return _to(state, STOPPED, "all workers stopped", command.now)
+    if isinstance(event, WorkerStateChanged) and state.run_state == RunState.STOPPING and _all_stopped(state):
+        return _to(state, RunState.STOPPED, "all workers stopped", command.now)
     return []
 
 
 def _after_membership_change(state: MasterState, now: float) -> list[Event]:
-    if state.run_state in (SPAWNING, RUNNING) and not state.active_workers():
-        return _to(state, STOPPING, "no worker left", now)
-    if state.run_state == STOPPING and _all_stopped(state):
-        return _to(state, STOPPED, "all workers stopped", now)
+    if state.run_state in (RunState.SPAWNING, RunState.RUNNING) and not state.active_workers():
+        return _to(state, RunState.STOPPING, "no worker left", now)
+    if state.run_state == RunState.STOPPING and _all_stopped(state):
+        return _to(state, RunState.STOPPED, "all workers stopped", now)
     return []
 
 
@@ -310,12 +314,14 @@ def _on_tick(state: MasterState, now: float) -> list[Event]:
     if config is None:
         return []
     if (
-        state.run_state in (SPAWNING, RUNNING) and config.run_time is not None and state.started_at is not None
+        state.run_state in (RunState.SPAWNING, RunState.RUNNING)
+        and config.run_time is not None
+        and state.started_at is not None
     ) and now - state.started_at >= config.run_time:
-        return _to(state, STOPPING, "run time reached", now)
+        return _to(state, RunState.STOPPING, "run time reached", now)
     stop_deadline = None if state.stopping_since is None else state.stopping_since + config.stop_timeout + STOP_GRACE
-    if state.run_state == STOPPING and stop_deadline is not None and now > stop_deadline:
-        return _to(state, STOPPED, "workers did not confirm the stop in time", now)
+    if state.run_state == RunState.STOPPING and stop_deadline is not None and now > stop_deadline:
+        return _to(state, RunState.STOPPED, "workers did not confirm the stop in time", now)
     return []
 
 
@@ -339,7 +345,7 @@ def apply(state: MasterState, event: Event) -> MasterState:
         member = state.members.get(event.worker_id)
         if member is None:
             return state
-        new_state = {WorkerLeft: "left", WorkerMissing: "missing"}.get(type(event))
+        new_state = {WorkerLeft: WorkerState.LEFT, WorkerMissing: WorkerState.MISSING}.get(type(event))
         if isinstance(event, WorkerStateChanged):
             new_state = event.state
         members = dict(state.members)
@@ -350,9 +356,9 @@ def apply(state: MasterState, event: Event) -> MasterState:
 
 def _apply_run_state(state: MasterState, event: RunStateChanged) -> MasterState:
     state = replace(state, run_state=event.state)
-    if event.state == SPAWNING and state.started_at is None:
+    if event.state == RunState.SPAWNING and state.started_at is None:
         state = replace(state, started_at=event.at)
-    if event.state == STOPPING:
+    if event.state == RunState.STOPPING:
         state = replace(state, stopping_since=event.at, stop_reason=event.reason)
     return state
 
@@ -381,8 +387,10 @@ class Master(EventSourcedActor[MasterState]):
             if isinstance(message.event, WorkerMissing):
                 # Its users go to the others at once, whatever the run decides next.
                 self._links.retire(message.event.worker_id)
-                worker_left = dsp.WorkerLeft(now=message.now, worker_id=message.event.worker_id, reason="missing")
-                self._links.dispatcher.tell(worker_left)
+                remove = dsp.RemoveWorker(
+                    now=message.now, worker_id=message.event.worker_id, reason=WorkerState.MISSING
+                )
+                self._links.dispatcher.tell(remove)
         return super().on_receive(message)
 
     def answer(self, query: Query) -> MasterState:
@@ -392,7 +400,7 @@ class Master(EventSourcedActor[MasterState]):
         links, now = self._links, getattr(message, "now", 0.0)
         if isinstance(event, WorkerJoined):
             links.admit(event)
-            links.dispatcher.tell(dsp.WorkerJoined(now=now, worker_id=event.worker_id))
+            links.dispatcher.tell(dsp.AddWorker(now=now, worker_id=event.worker_id))
         elif isinstance(event, WorkerRejected) and not event.retry:
             links.send(message.worker_id, Reject(event.reason))  # the event's id may be cut short for the journal
         elif isinstance(event, FrameRejected) and event.count == 1:
@@ -401,15 +409,15 @@ class Master(EventSourcedActor[MasterState]):
                 links.send(message.peer, Reject(message.reason))
         elif isinstance(event, WorkerLeft):
             links.retire(event.worker_id)
-            links.dispatcher.tell(dsp.WorkerLeft(now=now, worker_id=event.worker_id, reason="left"))
-        elif isinstance(event, RunTargetChanged) and self.state.run_state in (SPAWNING, RUNNING):
-            links.dispatcher.tell(self._set_target(now))
+            links.dispatcher.tell(dsp.RemoveWorker(now=now, worker_id=event.worker_id, reason=WorkerState.LEFT))
+        elif isinstance(event, RunTargetChanged) and self.state.run_state in (RunState.SPAWNING, RunState.RUNNING):
+            links.dispatcher.tell(self._ramp_to_target(now))
         elif isinstance(event, RunStateChanged):
             self._on_run_state(event, now)
 
-    def _set_target(self, now: float) -> dsp.SetTarget:
+    def _ramp_to_target(self, now: float) -> dsp.RampTo:
         state = self.state
-        return dsp.SetTarget(
+        return dsp.RampTo(
             now=now,
             user_count=state.target_users or 0,
             spawn_rate=state.spawn_rate,
@@ -418,13 +426,13 @@ class Master(EventSourcedActor[MasterState]):
 
     def _on_run_state(self, event: RunStateChanged, now: float) -> None:
         log.info("run state", state=event.state, reason=event.reason)
-        if event.state == SPAWNING and event.previous == READY:
-            self._links.dispatcher.tell(self._set_target(now))
-        elif event.state == STOPPING:
+        if event.state == RunState.SPAWNING and event.previous == RunState.READY:
+            self._links.dispatcher.tell(self._ramp_to_target(now))
+        elif event.state == RunState.STOPPING:
             self._links.dispatcher.tell(Halt())
             for worker_id in self.state.active_workers():
                 self._links.send(worker_id, Stop())
-        elif event.state == STOPPED:
+        elif event.state == RunState.STOPPED:
             self._links.dispatcher.tell(Halt())
             self._links.stopped.set()
 

@@ -16,20 +16,20 @@ from typing import IO
 
 import msgspec
 
-from horde.actors import dispatch, master, stats_aggregator, worker_proxy
+from horde.actors import dispatcher_logic, master, stats_aggregator, worker_proxy
 from horde.actors.master import MasterState
 from horde.actors.stats_aggregator import AggregatorState
 from horde.actors.worker_proxy import WorkerProxyState
-from horde.protocol.dispatch import (
+from horde.protocol.dispatcher_vocabulary import (
+    AddWorker,
     DispatchCommand,
     DispatchState,
     DispatchStep,
-    SetTarget,
-    Tick,
+    RampTick,
+    RampTo,
+    RemoveWorker,
     UserClassSpec,
 )
-from horde.protocol.dispatch import WorkerJoined as JoinCommand
-from horde.protocol.dispatch import WorkerLeft as LeaveCommand
 from horde.protocol.events import (
     EVENT_TYPES,
     FrameRejected,
@@ -144,7 +144,7 @@ class Replay:
     def __init__(self, *, fold_stats: bool = True) -> None:
         self.master = MasterState()
         self.workers: dict[str, WorkerProxyState] = {}
-        self.dispatch = dispatch.initial_state(())
+        self.dispatch = dispatcher_logic.initial_state(())
         self.aggregator = AggregatorState()
         self.seq = 0
         self.mono_ns = 0
@@ -167,7 +167,7 @@ class Replay:
             self.opaque[type_name] += 1
             return
         if isinstance(event, DispatchStep):
-            self.dispatch = dispatch.apply(self.dispatch, event)
+            self.dispatch = dispatcher_logic.apply(self.dispatch, event)
             return
         if isinstance(event, StatsReported | StatsReportDropped):
             # The StatsAggregator decides every drop (ADR 0013). Journals written before that have the drops of
@@ -181,7 +181,7 @@ class Replay:
         # The Master folds its own events and the worker facts it observes; its `apply` ignores the rest.
         self.master = master.apply(self.master, event)  # type: ignore[arg-type]
         if isinstance(event, RunConfigured):
-            self.dispatch = dispatch.initial_state(class_specs(event))
+            self.dispatch = dispatcher_logic.initial_state(class_specs(event))
         elif isinstance(event, WorkerJoined):
             self.workers[event.worker_id] = worker_proxy.initial_state(event)
         else:
@@ -425,16 +425,14 @@ def _fields(struct: msgspec.Struct) -> str:
 def command_of(step: DispatchStep) -> DispatchCommand:
     """The command that made the first step of a decision: its cause and its fields say which, and with what."""
     if step.cause == "new_target":
-        return SetTarget(
-            now=step.at, user_count=step.target, spawn_rate=step.spawn_rate, user_classes=step.user_classes
-        )
+        return RampTo(now=step.at, user_count=step.target, spawn_rate=step.spawn_rate, user_classes=step.user_classes)
     if step.cause == "worker_joined" and step.worker_id is not None:
-        return JoinCommand(now=step.at, worker_id=step.worker_id)
+        return AddWorker(now=step.at, worker_id=step.worker_id)
     if step.cause in ("worker_left", "worker_missing") and step.worker_id is not None:
-        return LeaveCommand(
+        return RemoveWorker(
             now=step.at, worker_id=step.worker_id, reason="left" if step.cause == "worker_left" else "missing"
         )
-    return Tick(now=step.at)
+    return RampTick(now=step.at)
 
 
 def check(records: Iterable[Record]) -> CheckResult:
@@ -444,7 +442,7 @@ def check(records: Iterable[Record]) -> CheckResult:
     `ramp_tick`), so each rebuilt command is compared with as many recorded steps as `decide` returns now.
     A journal that ends inside such a group (a killed master) is not a divergence.
     """
-    state = dispatch.initial_state(())
+    state = dispatcher_logic.initial_state(())
     steps: list[tuple[int, DispatchStep]] = []
     commands = checked = 0
 
@@ -456,7 +454,7 @@ def check(records: Iterable[Record]) -> CheckResult:
             command = command_of(first)
             commands += 1
             try:
-                expected = dispatch.decide(state, command)
+                expected = dispatcher_logic.decide(state, command)
             except (ValueError, TypeError) as exc:
                 return Divergence(seq, command, None, first, reason=f"decide refused it: {exc}")
             if not expected:
@@ -467,7 +465,7 @@ def check(records: Iterable[Record]) -> CheckResult:
                 recorded_seq, recorded = steps[i + k]
                 if step != recorded:
                     return Divergence(recorded_seq, command, step, recorded)
-                state = dispatch.apply(state, recorded)
+                state = dispatcher_logic.apply(state, recorded)
                 checked += 1
             i += len(expected)
         steps.clear()
@@ -486,7 +484,7 @@ def check(records: Iterable[Record]) -> CheckResult:
             divergence = first(flush())
             if divergence is not None:
                 return CheckResult(commands, checked, divergence)
-            state = dispatch.initial_state(class_specs(event))
+            state = dispatcher_logic.initial_state(class_specs(event))
         elif isinstance(event, WorkerMissing | WorkerLeft):
             facts[event.worker_id] = "missing" if isinstance(event, WorkerMissing) else "left"
         elif isinstance(event, DispatchStep):

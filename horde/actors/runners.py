@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 import gevent
 import structlog
 
-from horde.protocol.messages import MasterCustom, StopRun, WorkerCustom
+from horde.protocol.messages import AskToStopRun, MasterCustom, WorkerCustom
+from horde.protocol.states import RunState
 
 if TYPE_CHECKING:
     from horde.actors.control_plane import ControlPlane
@@ -99,7 +100,7 @@ class WorkerRunner(Runner):
         self._worker.send(WorkerCustom(msg_type, data))
 
     def quit(self) -> None:
-        self._worker.send(StopRun("runner.quit() called by user code"))
+        self._worker.send(AskToStopRun("runner.quit() called by user code"))
 
     def stop(self) -> None:
         self.quit()
@@ -111,7 +112,7 @@ class MasterRunner(Runner):
         self._control = control
 
     @property
-    def state(self) -> str:
+    def state(self) -> RunState:
         return self._control.master_state().run_state
 
     @property
@@ -146,7 +147,7 @@ class LocalRunner(Runner):
         self._worker_runner = worker_runner
 
     @property
-    def state(self) -> str:
+    def state(self) -> RunState:
         return self._control.master_state().run_state
 
     @property

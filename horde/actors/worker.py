@@ -65,6 +65,7 @@ from horde.actors.worker_logic import (
 from horde.protocol.errors import RPCError
 from horde.protocol.messages import (
     PROTOCOL_VERSION,
+    AskToStopRun,
     Heartbeat,
     MasterMessageType,
     Ready,
@@ -73,7 +74,6 @@ from horde.protocol.messages import (
     SpawningComplete,
     StatsReport,
     Stopped,
-    StopRun,
     WorkerQuit,
 )
 from horde.protocol.states import WorkerState
@@ -163,7 +163,7 @@ class Worker(HordeActor):
         self.recorder = recorder
         self.transport = transport
         self.settings = settings
-        self.pool = UserPool(environment, on_stop_test=lambda _user: self.send(StopRun("a user raised StopTest")))
+        self.pool = UserPool(environment, on_stop_test=lambda _user: self.send(AskToStopRun("a user raised StopTest")))
         self.finished = gevent.event.Event()
         self._process = psutil.Process()
         self._process.cpu_percent()
@@ -348,4 +348,3 @@ class Worker(HordeActor):
     def _send_report(self, final: bool) -> None:
         """Numbered by `decide` only now, with the delta in hand: a final report waits for on_stop to finish."""
         self._handle(ReportDue(final, self.recorder.take_delta(), time.time()))
-

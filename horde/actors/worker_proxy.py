@@ -22,6 +22,7 @@ from horde.protocol.events import (
     WorkerUsersReported,
 )
 from horde.protocol.messages import Heartbeat, Spawning, SpawningComplete, Stopped
+from horde.protocol.states import GONE_STATES, WorkerState
 
 CPU_WARNING_PERCENT = 90.0
 
@@ -32,7 +33,7 @@ class WorkerProxyState:
     incarnation: str
     index: int
     hostname: str
-    state: str = "ready"
+    state: WorkerState = WorkerState.READY
     last_heard_at: float = 0.0
     cpu_percent: float = 0.0
     memory_bytes: int = 0
@@ -59,7 +60,10 @@ class GetWorker(Query):
     __slots__ = ()
 
 
-LIVE_STATES = ("ready", "spawning", "running", "stopping", "stopped")
+LIVE_STATES = frozenset(
+    (WorkerState.READY, WorkerState.SPAWNING, WorkerState.RUNNING, WorkerState.STOPPING, WorkerState.STOPPED)
+)
+"""The states of a worker's heartbeat that the proxy takes over (a connecting or quitting worker's are not)."""
 
 
 def initial_state(joined: WorkerJoined) -> WorkerProxyState:
@@ -68,14 +72,14 @@ def initial_state(joined: WorkerJoined) -> WorkerProxyState:
     )
 
 
-def _state_change(state: WorkerProxyState, new: str, now: float) -> list[Event]:
+def _state_change(state: WorkerProxyState, new: WorkerState, now: float) -> list[Event]:
     if new == state.state:
         return []
     return [WorkerStateChanged(state.worker_id, new, state.state, now)]
 
 
 def decide(state: WorkerProxyState, message: FromWorker | LivenessTick) -> list[Event]:
-    if state.state in ("missing", "left"):
+    if state.state in GONE_STATES:
         return []
     if isinstance(message, LivenessTick):
         silent_for = message.now - state.last_heard_at
@@ -98,16 +102,16 @@ def decide(state: WorkerProxyState, message: FromWorker | LivenessTick) -> list[
         if msg.cpu_percent > CPU_WARNING_PERCENT and not state.cpu_warned:
             events.append(WorkerCpuWarning(state.worker_id, msg.cpu_percent))
         if msg.state in LIVE_STATES:
-            events += _state_change(state, msg.state, now)
+            events += _state_change(state, WorkerState(msg.state), now)
         return events
     if isinstance(msg, Spawning):
-        return _state_change(state, "spawning", now)
+        return _state_change(state, WorkerState.SPAWNING, now)
     if isinstance(msg, SpawningComplete):
         return [
             WorkerUsersReported(state.worker_id, msg.step, dict(msg.user_counts)),
-            *_state_change(state, "running", now),
+            *_state_change(state, WorkerState.RUNNING, now),
         ]
-    return _state_change(state, "stopped", now)
+    return _state_change(state, WorkerState.STOPPED, now)
 
 
 def apply(state: WorkerProxyState, event: Event) -> WorkerProxyState:
@@ -126,9 +130,9 @@ def apply(state: WorkerProxyState, event: Event) -> WorkerProxyState:
     if isinstance(event, WorkerCpuWarning):
         return replace(state, cpu_warned=True)
     if isinstance(event, WorkerMissing):
-        return replace(state, state="missing", user_counts={}, user_count=0)
+        return replace(state, state=WorkerState.MISSING, user_counts={}, user_count=0)
     if isinstance(event, WorkerLeft):
-        return replace(state, state="left", user_counts={}, user_count=0)
+        return replace(state, state=WorkerState.LEFT, user_counts={}, user_count=0)
     return state
 
 

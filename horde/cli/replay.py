@@ -12,7 +12,7 @@ import json
 import sys
 from typing import Any, NoReturn
 
-from horde.actors import dispatch
+from horde.actors import dispatcher_logic
 from horde.actors.replay import (
     TIMELINE_DECODERS,
     ReplayState,
@@ -173,8 +173,8 @@ def state_dict(header: Header, state: ReplayState, now_ns: int | None = None) ->
             "total": dsp.total,
             "spawn_rate": dsp.spawn_rate,
             "user_classes": None if dsp.user_classes is None else list(dsp.user_classes),
-            "ramp_in_progress": dispatch.ramp_in_progress(dsp),
-            "class_totals": dispatch.class_totals(dsp),
+            "ramp_in_progress": dispatcher_logic.ramp_in_progress(dsp),
+            "class_totals": dispatcher_logic.class_totals(dsp),
             "assignment": dsp.assignment,
         },
         "reports": {"merged": state.aggregator.reports_merged, "dropped": state.aggregator.reports_dropped},
@@ -202,7 +202,7 @@ def format_state(header: Header, state: ReplayState, now_ns: int, *, final: bool
             f"  {worker_id:<12} {w.state:<9} heard {now - w.last_heard_at:6.1f} s ago  cpu {w.cpu_percent:5.1f} %"
             f"  {w.user_count} users: {_counts(w.user_counts)}"
         )
-    ramp = "ramping" if dispatch.ramp_in_progress(dsp) else "steady"
+    ramp = "ramping" if dispatcher_logic.ramp_in_progress(dsp) else "steady"
     lines.append(f"Dispatch: step {dsp.last_step}, {dsp.total}/{dsp.target} users ({ramp}) at {dsp.spawn_rate:g}/s")
     for worker_id, counts in sorted(dsp.assignment.items()):
         lines.append(f"  {worker_id:<12} {_counts(counts)}")

@@ -15,14 +15,22 @@ import structlog
 from gevent.pywsgi import WSGIServer
 
 from horde.actors.plugin import Plugin, option
+from horde.protocol.states import RunState, WorkerState
 from horde.runtime import histogram
 from horde.runtime.stats import EntryStats
 
 log = structlog.get_logger("horde.plugins.prometheus")
 
 BUCKETS_MS: tuple[float, ...] = (1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
-RUN_STATES = ("ready", "spawning", "running", "stopping", "stopped")
-WORKER_STATES = ("ready", "spawning", "running", "stopping", "stopped", "missing")
+RUN_STATES = tuple(RunState)
+WORKER_STATES = (
+    WorkerState.READY,
+    WorkerState.SPAWNING,
+    WorkerState.RUNNING,
+    WorkerState.STOPPING,
+    WorkerState.STOPPED,
+    WorkerState.MISSING,
+)
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
@@ -92,8 +100,8 @@ class PrometheusPlugin(Plugin):
         for worker in workers.values():
             by_state[worker.state] = by_state.get(worker.state, 0) + 1
         yield "# HELP horde_workers Workers, per state.\n# TYPE horde_workers gauge\n"
-        for state, count in by_state.items():
-            yield f'horde_workers{{state="{_label(state)}"}} {count}\n'
+        for worker_state, count in by_state.items():
+            yield f'horde_workers{{state="{_label(worker_state)}"}} {count}\n'
         run_state = self.context.master_state().run_state
         yield "# HELP horde_run_state The run's state (1 for the current one).\n# TYPE horde_run_state gauge\n"
         for state in RUN_STATES:

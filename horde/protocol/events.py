@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import msgspec
 
-from horde.protocol.dispatch import DispatchStep
+from horde.protocol.dispatcher_vocabulary import DispatchStep
+from horde.protocol.states import RunState, WorkerState
 from horde.protocol.stats import StatsDelta, StatsImage
 
 
 class RunStateChanged(msgspec.Struct, frozen=True):
     """The master's run state moved: ready -> spawning -> running -> stopping -> stopped."""
 
-    state: str
-    previous: str
+    state: RunState
+    previous: RunState
     reason: str
     at: float
 
@@ -75,8 +76,8 @@ class WorkerRejected(msgspec.Struct, frozen=True):
 
 class WorkerStateChanged(msgspec.Struct, frozen=True):
     worker_id: str
-    state: str
-    previous: str
+    state: WorkerState
+    previous: WorkerState
     at: float
 
 

@@ -76,8 +76,8 @@ class WorkerQuit(WorkerMessage, frozen=True, tag="quit"):
     reason: str
 
 
-class StopRun(WorkerMessage, frozen=True, tag="stop_run"):
-    """User code raised StopTest: the whole run stops, not just this worker."""
+class AskToStopRun(WorkerMessage, frozen=True, tag="stop_run"):
+    """User code raised StopTest or called `runner.quit()`: the whole run stops, not just this worker."""
 
     reason: str
 
@@ -165,7 +165,7 @@ WorkerMessageType = (
     | StatsReport
     | Stopped
     | WorkerQuit
-    | StopRun
+    | AskToStopRun
     | LocustfileRequest
     | WorkerCustom
 )

@@ -18,7 +18,7 @@ import structlog
 
 from horde.actors.runners import LocalRunner, MasterRunner, MessageHandlers, Runner
 from horde.actors.worker import MasterClock, QuitRequest, Worker, WorkerOutcome, WorkerSettings
-from horde.protocol.dispatch import LOCAL_WORKER_ID
+from horde.protocol.dispatcher_vocabulary import LOCAL_WORKER_ID
 from horde.protocol.errors import RPCError
 from horde.protocol.messages import MasterMessageType, MasterQuit
 from horde.protocol.states import RunState

@@ -28,7 +28,7 @@ from horde.actors.control_plane import ControlPlane, ShapeFunction
 from horde.actors.journal import JournalUnwritable, journal_header, open_journal_file, reopen_journal_file
 from horde.actors.plugin import PluginError, PluginHost
 from horde.actors.replay import ReplayedFile, replay_file
-from horde.protocol.dispatch import UserClassSpec
+from horde.protocol.dispatcher_vocabulary import UserClassSpec
 from horde.protocol.events import RunConfigured
 from horde.protocol.journal import Header, JournalError
 from horde.protocol.states import RunState

@@ -12,7 +12,7 @@ from functools import reduce
 import msgspec
 import pytest
 
-from horde.actors.dispatch import (
+from horde.actors.dispatcher_logic import (
     apply,
     assignment_of,
     class_totals,
@@ -21,16 +21,16 @@ from horde.actors.dispatch import (
     next_tick_at,
     target_counts,
 )
-from horde.protocol.dispatch import (
+from horde.protocol.dispatcher_vocabulary import (
     LOCAL_WORKER_ID,
+    AddWorker,
     DispatchCommand,
     DispatchState,
     DispatchStep,
-    SetTarget,
-    Tick,
+    RampTick,
+    RampTo,
+    RemoveWorker,
     UserClassSpec,
-    WorkerJoined,
-    WorkerLeft,
 )
 
 # --- a driver and the invariants, shared with the property tests --------------------------------------------
@@ -59,12 +59,12 @@ class Dispatcher:
 
     def join(self, *workers: str) -> None:
         for worker in workers:
-            self.send(WorkerJoined(self.now, worker))
+            self.send(AddWorker(self.now, worker))
 
     def join_unchecked(self, *workers: str) -> None:
         """Joins many workers fast (checking each join of a large cluster is quadratic); checks the end."""
         for worker in workers:
-            self.events.extend(steps := decide(self.state, WorkerJoined(self.now, worker)))
+            self.events.extend(steps := decide(self.state, AddWorker(self.now, worker)))
             for step in steps:
                 self.state = apply(self.state, step)
         assert_even_spread(self.state)
@@ -74,7 +74,7 @@ class Dispatcher:
         steps: list[DispatchStep] = []
         while (due := next_tick_at(self.state)) is not None and due <= until:
             self.now = max(self.now, due)
-            taken = self.send(Tick(self.now))
+            taken = self.send(RampTick(self.now))
             assert len(taken) == 1, f"a tick at next_tick_at ({due}) takes exactly one step"
             steps.extend(taken)
         self.now = max(self.now, until)
@@ -177,7 +177,7 @@ def test_only_fixed_classes_stop_at_their_sum_like_locust() -> None:
     dispatcher = Dispatcher(classes)
     dispatcher.join("w1")
 
-    (step,) = dispatcher.send(SetTarget(0.0, 10, 100.0))
+    (step,) = dispatcher.send(RampTo(0.0, 10, 100.0))
 
     assert step.total == 5
     assert step.ramp_done
@@ -203,7 +203,7 @@ def test_three_workers_seven_users_two_weighted_classes_and_one_fixed() -> None:
     dispatcher = Dispatcher(classes)
     dispatcher.join("w1", "w2", "w3")
 
-    (step,) = dispatcher.send(SetTarget(0.0, 7, 7.0))
+    (step,) = dispatcher.send(RampTo(0.0, 7, 7.0))
 
     assert step.cause == "new_target"
     assert step.ramp_done
@@ -216,10 +216,10 @@ def test_five_workers_seven_users_and_two_users_like_locust() -> None:
     dispatcher = Dispatcher([UserClassSpec("TestUser", 1)])
     dispatcher.join(*(f"w{i}" for i in range(5)))
 
-    dispatcher.send(SetTarget(0.0, 7, 7.0))
+    dispatcher.send(RampTo(0.0, 7, 7.0))
     assert sorted(per_worker_totals(dispatcher.state).values()) == [1, 1, 1, 2, 2]
 
-    dispatcher.send(SetTarget(1.0, 2, 100.0))
+    dispatcher.send(RampTo(1.0, 2, 100.0))
     assert sorted(per_worker_totals(dispatcher.state).values()) == [0, 0, 0, 1, 1]
 
 
@@ -227,7 +227,7 @@ def test_classes_and_workers_aligned_do_not_give_each_worker_one_class() -> None
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join("w1", "w2", "w3")
 
-    dispatcher.send(SetTarget(0.0, 9, 9.0))
+    dispatcher.send(RampTo(0.0, 9, 9.0))
 
     # Locust gives worker 1 three User1, worker 2 three User2...; here every worker runs every class.
     assert all(counts == {"User1": 1, "User2": 1, "User3": 1} for counts in dispatcher.state.assignment.values())
@@ -237,7 +237,7 @@ def test_a_local_run_is_one_worker_named_local() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join(LOCAL_WORKER_ID)
 
-    dispatcher.send(SetTarget(0.0, 10, 100.0))
+    dispatcher.send(RampTo(0.0, 10, 100.0))
 
     assert assignment_of(dispatcher.state) == {LOCAL_WORKER_ID: {"User1": 4, "User2": 3, "User3": 3}}
 
@@ -246,7 +246,7 @@ def test_a_local_run_is_one_worker_named_local() -> None:
 
 
 def ramp_totals(dispatcher: Dispatcher, user_count: int, spawn_rate: float) -> list[tuple[float, int]]:
-    first = dispatcher.send(SetTarget(dispatcher.now, user_count, spawn_rate))
+    first = dispatcher.send(RampTo(dispatcher.now, user_count, spawn_rate))
     steps = first + dispatcher.run_until(dispatcher.now + 1000.0)
     return [(step.at, step.total) for step in steps]
 
@@ -277,10 +277,10 @@ def test_a_rate_below_one_adds_one_user_every_one_over_rate_seconds() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join("w1")
 
-    dispatcher.send(SetTarget(10.0, 3, 0.5))
+    dispatcher.send(RampTo(10.0, 3, 0.5))
     assert dispatcher.state.total == 1
     assert next_tick_at(dispatcher.state) == 12.0
-    assert decide(dispatcher.state, Tick(11.9)) == []
+    assert decide(dispatcher.state, RampTick(11.9)) == []
 
     steps = dispatcher.run_until(100.0)
     assert [(step.at, step.total) for step in steps] == [(12.0, 2), (14.0, 3)]
@@ -290,9 +290,9 @@ def test_a_rate_below_one_adds_one_user_every_one_over_rate_seconds() -> None:
 def test_ramp_down_removes_users_evenly() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join("w1", "w2", "w3")
-    dispatcher.send(SetTarget(0.0, 9, 100.0))
+    dispatcher.send(RampTo(0.0, 9, 100.0))
 
-    steps = dispatcher.send(SetTarget(5.0, 0, 2.4)) + dispatcher.run_until(100.0)
+    steps = dispatcher.send(RampTo(5.0, 0, 2.4)) + dispatcher.run_until(100.0)
 
     assert [step.total for step in steps] == [7, 5, 2, 0]
     assert [step.at for step in steps] == [5.0, 6.0, 7.0, 8.0]
@@ -301,11 +301,11 @@ def test_ramp_down_removes_users_evenly() -> None:
 def test_a_new_target_mid_ramp_continues_from_where_the_users_are() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join("w1", "w2")
-    dispatcher.send(SetTarget(0.0, 100, 10.0))
+    dispatcher.send(RampTo(0.0, 100, 10.0))
     dispatcher.run_until(2.5)
     assert dispatcher.state.total == 30
 
-    (step,) = dispatcher.send(SetTarget(2.5, 50, 5.0))
+    (step,) = dispatcher.send(RampTo(2.5, 50, 5.0))
 
     assert (step.cause, step.total, step.ramp_from, step.ramp_started_at) == ("new_target", 35, 30, 2.5)
     assert [(s.at, s.total) for s in dispatcher.run_until(100.0)] == [(3.5, 40), (4.5, 45), (5.5, 50)]
@@ -314,9 +314,9 @@ def test_a_new_target_mid_ramp_continues_from_where_the_users_are() -> None:
 def test_a_late_tick_catches_up_in_one_step() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join("w1")
-    dispatcher.send(SetTarget(0.0, 100, 10.0))
+    dispatcher.send(RampTo(0.0, 100, 10.0))
 
-    (step,) = dispatcher.send(Tick(3.5))
+    (step,) = dispatcher.send(RampTick(3.5))
 
     assert step.total == 40
     assert next_tick_at(dispatcher.state) == 4.0
@@ -325,37 +325,37 @@ def test_a_late_tick_catches_up_in_one_step() -> None:
 def test_an_early_tick_changes_nothing() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join("w1")
-    dispatcher.send(SetTarget(0.0, 100, 10.0))
+    dispatcher.send(RampTo(0.0, 100, 10.0))
 
-    assert decide(dispatcher.state, Tick(0.5)) == []
+    assert decide(dispatcher.state, RampTick(0.5)) == []
 
 
 def test_no_tick_is_wanted_without_a_ramp() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     assert next_tick_at(dispatcher.state) is None
     dispatcher.join("w1")
-    dispatcher.send(SetTarget(0.0, 10, 100.0))
+    dispatcher.send(RampTo(0.0, 10, 100.0))
 
     assert next_tick_at(dispatcher.state) is None
-    assert decide(dispatcher.state, Tick(50.0)) == []
+    assert decide(dispatcher.state, RampTick(50.0)) == []
 
 
 def test_repeating_the_same_target_changes_nothing_even_mid_ramp() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join("w1")
-    dispatcher.send(SetTarget(0.0, 100, 10.0))
+    dispatcher.send(RampTo(0.0, 100, 10.0))
 
-    assert decide(dispatcher.state, SetTarget(0.5, 100, 10.0)) == []
+    assert decide(dispatcher.state, RampTo(0.5, 100, 10.0)) == []
     assert next_tick_at(dispatcher.state) == 1.0
 
 
 def test_a_subset_of_classes_changes_the_mix_with_its_first_step() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join("w1", "w2")
-    dispatcher.send(SetTarget(0.0, 10, 100.0, ("User2",)))
+    dispatcher.send(RampTo(0.0, 10, 100.0, ("User2",)))
     assert class_totals(dispatcher.state) == {"User1": 0, "User2": 10, "User3": 0}
 
-    (step,) = dispatcher.send(SetTarget(1.0, 40, 100.0))
+    (step,) = dispatcher.send(RampTo(1.0, 40, 100.0))
 
     # Locust would keep the ten User2 and give {10, 20, 10}; horde keeps every step at the weighted shares.
     assert step.class_totals == {"User1": 14, "User2": 13, "User3": 13}
@@ -367,11 +367,11 @@ def test_a_subset_of_classes_changes_the_mix_with_its_first_step() -> None:
 def test_a_leaving_worker_hands_its_users_to_the_others_at_once() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join("w1", "w2", "w3")
-    dispatcher.send(SetTarget(0.0, 9, 3.0))
+    dispatcher.send(RampTo(0.0, 9, 3.0))
     dispatcher.run_until(10.0)
     before = dispatcher.state
 
-    (step,) = dispatcher.send(WorkerLeft(10.0, "w2", "missing"))
+    (step,) = dispatcher.send(RemoveWorker(10.0, "w2", "missing"))
 
     assert (step.cause, step.worker_id, step.removed, step.total) == ("worker_missing", "w2", ("w2",), 9)
     assert sorted(per_worker_totals(dispatcher.state).values()) == [4, 5]
@@ -383,9 +383,9 @@ def test_a_leaving_worker_hands_its_users_to_the_others_at_once() -> None:
 def test_a_worker_leaving_mid_ramp_does_not_slow_the_ramp() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join("w1", "w2", "w3")
-    dispatcher.send(SetTarget(0.0, 9, 3.0))
+    dispatcher.send(RampTo(0.0, 9, 3.0))
 
-    (step,) = dispatcher.send(WorkerLeft(0.5, "w3", "left"))
+    (step,) = dispatcher.send(RemoveWorker(0.5, "w3", "left"))
 
     assert (step.cause, step.total, step.ramp_done) == ("worker_left", 3, False)
     assert [(s.at, s.total) for s in dispatcher.run_until(10.0)] == [(1.0, 6), (2.0, 9)]
@@ -394,10 +394,10 @@ def test_a_worker_leaving_mid_ramp_does_not_slow_the_ramp() -> None:
 def test_a_join_moves_only_the_users_the_newcomer_needs() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join("w1", "w2")
-    dispatcher.send(SetTarget(0.0, 10, 100.0))
+    dispatcher.send(RampTo(0.0, 10, 100.0))
     before = dispatcher.state
 
-    (step,) = dispatcher.send(WorkerJoined(1.0, "w3"))
+    (step,) = dispatcher.send(AddWorker(1.0, "w3"))
 
     assert step.cause == "worker_joined"
     assert per_worker_totals(dispatcher.state)["w3"] == 3
@@ -411,7 +411,7 @@ def test_a_second_worker_after_the_ramp_takes_half_like_locust() -> None:
     dispatcher.join("w1")
     ramp_totals(dispatcher, 100, 20.0)
 
-    dispatcher.send(WorkerJoined(dispatcher.now, "w2"))
+    dispatcher.send(AddWorker(dispatcher.now, "w2"))
 
     assert assignment_of(dispatcher.state) == {"w1": {"TestUser": 50}, "w2": {"TestUser": 50}}
 
@@ -419,13 +419,13 @@ def test_a_second_worker_after_the_ramp_takes_half_like_locust() -> None:
 def test_the_last_worker_leaving_pauses_the_ramp_and_the_next_join_restarts_it() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join("w1")
-    dispatcher.send(SetTarget(0.0, 30, 10.0))
+    dispatcher.send(RampTo(0.0, 30, 10.0))
 
-    (left,) = dispatcher.send(WorkerLeft(0.5, "w1", "missing"))
+    (left,) = dispatcher.send(RemoveWorker(0.5, "w1", "missing"))
     assert (left.total, left.ramp_done) == (0, False)
     assert next_tick_at(dispatcher.state) is None
 
-    joined, first = dispatcher.send(WorkerJoined(7.0, "w2"))
+    joined, first = dispatcher.send(AddWorker(7.0, "w2"))
     assert (joined.cause, joined.total, first.cause, first.total) == ("worker_joined", 0, "ramp_tick", 10)
     assert [(s.at, s.total) for s in dispatcher.run_until(100.0)] == [(8.0, 20), (9.0, 30)]
 
@@ -433,7 +433,7 @@ def test_the_last_worker_leaving_pauses_the_ramp_and_the_next_join_restarts_it()
 def test_a_target_set_before_any_worker_starts_with_the_first_join() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
 
-    (step,) = dispatcher.send(SetTarget(0.0, 6, 3.0))
+    (step,) = dispatcher.send(RampTo(0.0, 6, 3.0))
     assert (step.total, step.ramp_done, step.changed) == (0, False, {})
     assert next_tick_at(dispatcher.state) is None
 
@@ -447,8 +447,8 @@ def test_joining_twice_or_leaving_unknown_changes_nothing() -> None:
     dispatcher = Dispatcher(EQUAL_ABC)
     dispatcher.join("w1")
 
-    assert decide(dispatcher.state, WorkerJoined(1.0, "w1")) == []
-    assert decide(dispatcher.state, WorkerLeft(1.0, "nobody", "left")) == []
+    assert decide(dispatcher.state, AddWorker(1.0, "w1")) == []
+    assert decide(dispatcher.state, RemoveWorker(1.0, "nobody", "left")) == []
 
 
 # --- the event and replay -----------------------------------------------------------------------------------
@@ -458,9 +458,9 @@ def sample_run() -> Dispatcher:
     classes = [UserClassSpec("A", 3), UserClassSpec("B", 1), UserClassSpec("Fixed", 1, fixed_count=2)]
     dispatcher = Dispatcher(classes)
     dispatcher.join("w1", "w2", "w3")
-    dispatcher.send(SetTarget(0.0, 50, 7.5))
+    dispatcher.send(RampTo(0.0, 50, 7.5))
     dispatcher.run_until(2.0)
-    dispatcher.send(WorkerLeft(2.5, "w2", "missing"))
+    dispatcher.send(RemoveWorker(2.5, "w2", "missing"))
     dispatcher.now = 3.2
     dispatcher.join("w4")
     dispatcher.run_until(20.0)
@@ -503,9 +503,9 @@ def test_decide_leaves_the_state_untouched() -> None:
     dispatcher = sample_run()
     snapshot = copy.deepcopy(dispatcher.state)
 
-    decide(dispatcher.state, SetTarget(30.0, 10, 3.0))
-    decide(dispatcher.state, WorkerLeft(30.0, "w1", "left"))
-    decide(dispatcher.state, WorkerJoined(30.0, "w9"))
+    decide(dispatcher.state, RampTo(30.0, 10, 3.0))
+    decide(dispatcher.state, RemoveWorker(30.0, "w1", "left"))
+    decide(dispatcher.state, AddWorker(30.0, "w9"))
 
     assert dispatcher.state == snapshot
 
@@ -516,13 +516,13 @@ def test_decide_leaves_the_state_untouched() -> None:
 @pytest.mark.parametrize(
     "command",
     [
-        SetTarget(0.0, -1, 1.0),
-        SetTarget(0.0, 10, 0.0),
-        SetTarget(0.0, 10, -2.0),
-        SetTarget(0.0, 10, math.nan),
-        SetTarget(0.0, 10, math.inf),
-        SetTarget(0.0, 10, 1.0, ("NoSuchUser",)),
-        WorkerLeft(0.0, "w1", "vanished"),
+        RampTo(0.0, -1, 1.0),
+        RampTo(0.0, 10, 0.0),
+        RampTo(0.0, 10, -2.0),
+        RampTo(0.0, 10, math.nan),
+        RampTo(0.0, 10, math.inf),
+        RampTo(0.0, 10, 1.0, ("NoSuchUser",)),
+        RemoveWorker(0.0, "w1", "vanished"),
     ],
 )
 def test_invalid_commands_are_refused(command: DispatchCommand) -> None:

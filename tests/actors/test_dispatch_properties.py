@@ -15,8 +15,8 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from horde.actors.dispatch import class_totals, next_tick_at, target_counts
-from horde.protocol.dispatch import SetTarget, UserClassSpec, WorkerJoined, WorkerLeft
+from horde.actors.dispatcher_logic import class_totals, next_tick_at, target_counts
+from horde.protocol.dispatcher_vocabulary import AddWorker, RampTo, RemoveWorker, UserClassSpec
 from tests.actors.test_dispatch import Dispatcher, per_worker_totals
 
 SETTINGS = settings(max_examples=40, deadline=None)
@@ -77,7 +77,7 @@ def run_scenario(classes: list[UserClassSpec], worker_count: int, script: list[o
         match operation:
             case Retarget(user_count, spawn_rate, subset_size):
                 subset = None if subset_size is None else tuple(sorted(spec.name for spec in classes)[:subset_size])
-                dispatcher.send(SetTarget(dispatcher.now, user_count, spawn_rate, subset))
+                dispatcher.send(RampTo(dispatcher.now, user_count, spawn_rate, subset))
             case Wait(seconds):
                 dispatcher.run_until(dispatcher.now + seconds)
             case Join():
@@ -91,7 +91,7 @@ def run_scenario(classes: list[UserClassSpec], worker_count: int, script: list[o
 
 def check_join(dispatcher: Dispatcher, newcomer: str) -> None:
     before = dispatcher.state
-    dispatcher.send(WorkerJoined(dispatcher.now, newcomer))
+    dispatcher.send(AddWorker(dispatcher.now, newcomer))
     after = dispatcher.state
     assert newcomer in after.assignment
     if before.workers:
@@ -100,7 +100,7 @@ def check_join(dispatcher: Dispatcher, newcomer: str) -> None:
 
 def check_leave(dispatcher: Dispatcher, leaver: str, reason: str) -> None:
     before = dispatcher.state
-    (step,) = dispatcher.send(WorkerLeft(dispatcher.now, leaver, reason))
+    (step,) = dispatcher.send(RemoveWorker(dispatcher.now, leaver, reason))
     assert step.cause == ("worker_left" if reason == "left" else "worker_missing")
     after = dispatcher.state
     assert leaver not in after.assignment
@@ -155,14 +155,14 @@ def test_a_ramp_reaches_its_target_in_time_at_the_spawn_rate(
 ) -> None:
     dispatcher = Dispatcher(classes)
     dispatcher.join_unchecked(*workers_named(worker_count))
-    dispatcher.send(SetTarget(0.0, start, 1e9))
+    dispatcher.send(RampTo(0.0, start, 1e9))
     ramp_from = dispatcher.state.total
     goal = sum(target_counts(classes, user_count).values())
     distance = abs(goal - ramp_from)
     spawn_rate = max(spawn_rate, distance / 30)  # at most 30 or so steps, to keep the test quick
     interval = 1.0 if spawn_rate >= 1 else 1.0 / spawn_rate
 
-    steps = dispatcher.send(SetTarget(10.0, user_count, spawn_rate)) + dispatcher.run_until(1e9)
+    steps = dispatcher.send(RampTo(10.0, user_count, spawn_rate)) + dispatcher.run_until(1e9)
 
     assert steps[0].at == 10.0, "the first step is immediate"
     assert steps[-1].ramp_done and dispatcher.state.total == goal
@@ -184,7 +184,7 @@ def test_removing_then_re_adding_a_worker_ends_in_a_valid_spread(
 ) -> None:
     dispatcher = Dispatcher(classes)
     dispatcher.join_unchecked(*workers_named(worker_count))
-    dispatcher.send(SetTarget(0.0, user_count, 1e9))
+    dispatcher.send(RampTo(0.0, user_count, 1e9))
     leaver = dispatcher.state.workers[pick % worker_count]
     total = dispatcher.state.total
 
@@ -219,7 +219,7 @@ def test_a_join_or_a_leave_moves_about_as_few_users_as_possible(
 ) -> None:
     dispatcher = Dispatcher([UserClassSpec(f"User{i}", weight) for i, weight in enumerate(weights)])
     dispatcher.join(*workers_named(worker_count))
-    dispatcher.send(SetTarget(0.0, user_count, 1e9))
+    dispatcher.send(RampTo(0.0, user_count, 1e9))
     before = dispatcher.state
     if joining or worker_count == 1:
         check_join(dispatcher, "newcomer")

@@ -75,9 +75,9 @@ def test_an_old_ramp_does_not_end_spawning_but_the_current_one_does() -> None:
 
 def test_run_time_then_all_workers_stopped() -> None:
     state = started()
-    state, events = step(state, m.Tick(11.9))
+    state, events = step(state, m.ClockTick(11.9))
     assert run_states(events) == []
-    state, events = step(state, m.Tick(12.0))
+    state, events = step(state, m.ClockTick(12.0))
     assert run_states(events) == ["stopping"] and events[0].reason == "run time reached"
     for worker in ("w1", "w2"):
         state = m.apply(state, WorkerStateChanged(worker, "stopped", "running", 12.5))
@@ -96,8 +96,8 @@ def test_losing_every_worker_stops_the_run() -> None:
 def test_stopping_gives_up_after_the_stop_timeout_and_grace() -> None:
     state = started()
     state, _ = step(state, m.RequestStop(5.0, "SIGINT"))
-    assert m.decide(state, m.Tick(5.0 + CONFIG.stop_timeout + m.STOP_GRACE)) == []
-    _, events = step(state, m.Tick(5.1 + CONFIG.stop_timeout + m.STOP_GRACE))
+    assert m.decide(state, m.ClockTick(5.0 + CONFIG.stop_timeout + m.STOP_GRACE)) == []
+    _, events = step(state, m.ClockTick(5.1 + CONFIG.stop_timeout + m.STOP_GRACE))
     assert run_states(events) == ["stopped"]
 
 
@@ -119,7 +119,7 @@ commands = st.lists(
             st.builds(ready, st.sampled_from(["w1", "w2", "w3"]), st.sampled_from(["i1", "i2"])),
         ),
         st.builds(m.Start, st.floats(0, 100), st.integers(0, 50), st.floats(0.1, 10)),
-        st.builds(m.Tick, st.floats(0, 100)),
+        st.builds(m.ClockTick, st.floats(0, 100)),
         st.builds(m.RequestStop, st.floats(0, 100), st.just("test")),
         st.builds(m.WorkerGone, st.floats(0, 100), st.sampled_from(["w1", "w2", "w3"]), st.just("quit")),
         st.builds(m.RampFinished, st.floats(0, 100), st.integers(0, 9), st.integers(0, 50)),

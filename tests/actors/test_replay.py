@@ -9,12 +9,12 @@ from typing import Any
 import msgspec
 import pytest
 
-from horde.actors import dispatch as d
+from horde.actors import dispatcher_logic as d
 from horde.actors import master as m
 from horde.actors import replay as r
 from horde.actors import stats_aggregator as sa
 from horde.actors import worker_proxy as wp
-from horde.protocol import dispatch as dsp
+from horde.protocol import dispatcher_vocabulary as dsp
 from horde.protocol import events as ev
 from horde.protocol.journal import FORMAT_NAME, FORMAT_VERSION, Header, JournalError, Record, encode_header
 from horde.protocol.journal import encode_record as encode
@@ -72,7 +72,7 @@ class Live:
     def to_dispatcher(self, command: dsp.DispatchCommand) -> list[dsp.DispatchStep]:
         steps = d.decide(self.dispatch, command)
         for step in steps:
-            self.journal("dispatcher", type(command).__name__, step, command.now)
+            self.journal("dispatcher", command.cause, step, command.now)
             self.dispatch = d.apply(self.dispatch, step)
         return steps
 
@@ -102,9 +102,9 @@ def run_scenario() -> Live:
     for now, worker in ((1.0, "w1"), (1.5, "w2")):
         for event in live.to_master(m.Admit(now, worker, ready(worker))):
             if isinstance(event, ev.WorkerJoined):
-                live.to_dispatcher(dsp.WorkerJoined(now=now, worker_id=worker))
-    live.to_dispatcher(dsp.SetTarget(now=1.5, user_count=8, spawn_rate=4.0))
-    for step in live.to_dispatcher(dsp.Tick(now=2.5)):
+                live.to_dispatcher(dsp.AddWorker(now=now, worker_id=worker))
+    live.to_dispatcher(dsp.RampTo(now=1.5, user_count=8, spawn_rate=4.0))
+    for step in live.to_dispatcher(dsp.RampTick(now=2.5)):
         for worker, counts in step.changed.items():
             live.to_proxy(worker, wp.FromWorker(2.6, SpawningComplete(step.step, counts)))
         assert step.ramp_done
@@ -120,7 +120,7 @@ def run_scenario() -> Live:
     live.to_aggregator("w2", StatsReport("w2-i1", 1, delta(5), 99.3), 3.6)
     for event in live.to_proxy("w2", wp.LivenessTick(7.0, 3.0)):
         if isinstance(event, ev.WorkerMissing):
-            live.to_dispatcher(dsp.WorkerLeft(now=7.0, worker_id="w2", reason="missing"))
+            live.to_dispatcher(dsp.RemoveWorker(now=7.0, worker_id="w2", reason="missing"))
     live.to_master(m.RequestStop(8.0, "SIGINT"))
     live.to_proxy("w1", wp.FromWorker(8.1, Heartbeat("stopped", 1.0, 1000, 0, 104.0)))
     return live
@@ -186,7 +186,7 @@ def test_check_finds_a_tampered_assignment() -> None:
     result = r.check(_tamper(records, step.event.step, changed=changed))
     assert result.divergence is not None and result.divergence.seq == step.seq
     text = result.divergence.describe()
-    assert f"seq {step.seq}" in text and "changed: expected" in text and "Tick(now=2.5)" in text
+    assert f"seq {step.seq}" in text and "changed: expected" in text and "RampTick(now=2.5)" in text
 
 
 def test_check_finds_a_step_decide_would_not_make() -> None:
@@ -201,8 +201,8 @@ def test_check_finds_a_step_decide_would_not_make() -> None:
 def test_a_journal_cut_inside_a_multi_step_decision_is_not_a_divergence() -> None:
     live = Live()
     live.journal("master", "cli", CONFIG, 0.0)
-    live.to_dispatcher(dsp.SetTarget(now=0.0, user_count=4, spawn_rate=2.0))
-    steps = live.to_dispatcher(dsp.WorkerJoined(now=1.0, worker_id="w1"))
+    live.to_dispatcher(dsp.RampTo(now=0.0, user_count=4, spawn_rate=2.0))
+    steps = live.to_dispatcher(dsp.AddWorker(now=1.0, worker_id="w1"))
     assert [s.cause for s in steps] == ["worker_joined", "ramp_tick"]
     assert r.check(live.records).ok and r.check(live.records).steps == 3
     assert r.check(live.records[:-1]).ok

@@ -9,7 +9,7 @@ import gevent
 from horde.actors.control_plane import ControlPlane
 from horde.actors.journal import journal_header, open_journal_file
 from horde.actors.worker import WorkerSettings
-from horde.protocol.dispatch import LOCAL_WORKER_ID
+from horde.protocol.dispatcher_vocabulary import LOCAL_WORKER_ID
 from horde.protocol.journal import read_journal
 from horde.protocol.messages import MasterQuit
 from horde.protocol.transport import InProcessLink

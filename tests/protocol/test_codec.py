@@ -13,6 +13,7 @@ from horde.protocol import codec
 from horde.protocol.errors import RPCError, RPCReceiveError
 from horde.protocol.messages import (
     Accept,
+    AskToStopRun,
     Heartbeat,
     MasterCustom,
     Ready,
@@ -40,6 +41,15 @@ DELTA = StatsDelta(
 )
 def test_worker_messages_round_trip(message: object) -> None:
     assert codec.decode_from_worker(codec.encode(message)) == message  # type: ignore[arg-type]
+
+
+def test_a_worker_asking_to_stop_the_run_sends_the_stop_run_frame() -> None:
+    """The tag is the name on the wire, whatever the class is called: workers and masters of one version agree."""
+    message = AskToStopRun("a user raised StopTest")
+    frames = codec.encode(message)
+
+    assert frames[1] == msgspec.msgpack.encode({"type": "stop_run", "reason": "a user raised StopTest"})
+    assert codec.decode_from_worker(frames) == message
 
 
 @pytest.mark.parametrize("message", [Accept(3), Spawn(4, {"A": 2}, "http://h", 1.5), Stop(), MasterCustom("x", None)])

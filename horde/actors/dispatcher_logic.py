@@ -23,17 +23,18 @@ from fractions import Fraction
 
 from msgspec.structs import replace
 
-from horde.protocol.dispatch import (
-    LEAVE_REASONS,
+from horde.protocol.dispatcher_vocabulary import (
+    AddWorker,
+    DispatchCause,
     DispatchCommand,
     DispatchState,
     DispatchStep,
-    SetTarget,
-    Tick,
+    RampTick,
+    RampTo,
+    RemoveWorker,
     UserClassSpec,
-    WorkerJoined,
-    WorkerLeft,
 )
+from horde.protocol.states import GONE_STATES, WorkerState
 
 # Float slack when comparing a tick's time with a step's due time; far below any meaningful timer resolution.
 _TIME_SLACK = 1e-9
@@ -158,18 +159,18 @@ def _ramp_total(ramp_from: int, goal: int, spawn_rate: float, steps: int) -> int
 def decide(state: DispatchState, command: DispatchCommand) -> list[DispatchStep]:
     """The steps a command calls for; none when it changes nothing (a repeated target, an early tick)."""
     match command:
-        case SetTarget():
-            return _on_set_target(state, command)
-        case Tick():
-            return _on_tick(state, command)
-        case WorkerJoined():
-            return _on_worker_joined(state, command)
-        case WorkerLeft():
-            return _on_worker_left(state, command)
+        case RampTo():
+            return _on_ramp_to(state, command)
+        case RampTick():
+            return _on_ramp_tick(state, command)
+        case AddWorker():
+            return _on_add_worker(state, command)
+        case RemoveWorker():
+            return _on_remove_worker(state, command)
     raise TypeError(f"the Dispatcher has no command {type(command).__name__}")
 
 
-def _on_set_target(state: DispatchState, command: SetTarget) -> list[DispatchStep]:
+def _on_ramp_to(state: DispatchState, command: RampTo) -> list[DispatchStep]:
     if command.user_count < 0:
         raise ValueError(f"user_count must be >= 0, got {command.user_count}")
     if not math.isfinite(command.spawn_rate) or command.spawn_rate <= 0:
@@ -194,11 +195,11 @@ def _on_set_target(state: DispatchState, command: SetTarget) -> list[DispatchSte
         ramp_from=state.total,
     )
     if not state.workers:
-        return [_step(state, retargeted, at=command.now, cause="new_target", assignment={})]
-    return [_ramp_step(state, retargeted, command.now, cause="new_target", step_index=0)]
+        return [_step(state, retargeted, at=command.now, cause=DispatchCause.NEW_TARGET, assignment={})]
+    return [_ramp_step(state, retargeted, command.now, cause=DispatchCause.NEW_TARGET, step_index=0)]
 
 
-def _on_tick(state: DispatchState, command: Tick) -> list[DispatchStep]:
+def _on_ramp_tick(state: DispatchState, command: RampTick) -> list[DispatchStep]:
     if not ramp_in_progress(state):
         return []
     if command.now + _TIME_SLACK < _step_time(state, state.ramp_steps_done):
@@ -206,10 +207,10 @@ def _on_tick(state: DispatchState, command: Tick) -> list[DispatchStep]:
     elapsed_steps = (command.now - state.ramp_started_at) / _step_interval(state.spawn_rate)
     # A late tick catches up in one step: the total follows rate x time, whatever the tick's delay.
     due = max(state.ramp_steps_done, math.floor(elapsed_steps + _TIME_SLACK))
-    return [_ramp_step(state, state, command.now, cause="ramp_tick", step_index=due)]
+    return [_ramp_step(state, state, command.now, cause=DispatchCause.RAMP_TICK, step_index=due)]
 
 
-def _on_worker_joined(state: DispatchState, command: WorkerJoined) -> list[DispatchStep]:
+def _on_add_worker(state: DispatchState, command: AddWorker) -> list[DispatchStep]:
     if command.worker_id in state.assignment:
         return []
     workers = tuple(sorted((*state.workers, command.worker_id)))
@@ -223,7 +224,7 @@ def _on_worker_joined(state: DispatchState, command: WorkerJoined) -> list[Dispa
                 state,
                 state,
                 at=command.now,
-                cause="worker_joined",
+                cause=DispatchCause.WORKER_JOINED,
                 assignment=assignment,
                 worker_id=command.worker_id,
             )
@@ -234,22 +235,22 @@ def _on_worker_joined(state: DispatchState, command: WorkerJoined) -> list[Dispa
         state,
         restarted,
         at=command.now,
-        cause="worker_joined",
+        cause=DispatchCause.WORKER_JOINED,
         assignment=_spread(state, 0, workers),
         worker_id=command.worker_id,
     )
     after = apply(state, joined)
     if not ramp_in_progress(after):
         return [joined]
-    return [joined, _ramp_step(after, after, command.now, cause="ramp_tick", step_index=0)]
+    return [joined, _ramp_step(after, after, command.now, cause=DispatchCause.RAMP_TICK, step_index=0)]
 
 
-def _on_worker_left(state: DispatchState, command: WorkerLeft) -> list[DispatchStep]:
-    if command.reason not in LEAVE_REASONS:
-        raise ValueError(f"reason must be one of {LEAVE_REASONS}, got {command.reason!r}")
+def _on_remove_worker(state: DispatchState, command: RemoveWorker) -> list[DispatchStep]:
+    if command.reason not in GONE_STATES:
+        raise ValueError(f"reason must be one of {', '.join(sorted(GONE_STATES))}, got {command.reason!r}")
     if command.worker_id not in state.assignment:
         return []
-    cause = "worker_left" if command.reason == "left" else "worker_missing"
+    cause = DispatchCause.WORKER_LEFT if command.reason == WorkerState.LEFT else DispatchCause.WORKER_MISSING
     workers = tuple(worker for worker in state.workers if worker != command.worker_id)
     # Its users go to the others at once: waiting for the spawn rate would leave the load short meanwhile.
     assignment = _spread(state, state.total if workers else 0, workers)
@@ -261,7 +262,9 @@ def _with_ramp(state: DispatchState, **changes: object) -> DispatchState:
     return replace(state, **{"ramp_steps_done": 0, **changes})
 
 
-def _ramp_step(state: DispatchState, ramp: DispatchState, now: float, *, cause: str, step_index: int) -> DispatchStep:
+def _ramp_step(
+    state: DispatchState, ramp: DispatchState, now: float, *, cause: DispatchCause, step_index: int
+) -> DispatchStep:
     """Step `step_index` of the ramp described by `ramp` (its target and ramp fields), taken from `state`."""
     total = _ramp_total(ramp.ramp_from, goal_of(ramp), ramp.spawn_rate, step_index + 1)
     stepped = _with_ramp(ramp, ramp_steps_done=step_index + 1)
@@ -274,7 +277,7 @@ def _step(
     ramp: DispatchState,
     *,
     at: float,
-    cause: str,
+    cause: DispatchCause,
     assignment: dict[str, dict[str, int]],
     worker_id: str | None = None,
 ) -> DispatchStep:

@@ -1,6 +1,6 @@
-"""The Dispatcher actor: the shell around the pure dispatch logic of `horde.actors.dispatch`.
+"""The Dispatcher actor: the shell around the pure dispatch logic of `horde.actors.dispatcher_logic`.
 
-It adds only the clock (a `Tick` when the ramp's next step is due) and the delivery of each step: the users of
+It adds only the clock (a `RampTick` when the ramp's next step is due) and the delivery of each step: the users of
 every worker whose counts changed go out as one `Spawn`, and the Master hears when the ramp is done.
 """
 
@@ -12,9 +12,9 @@ from typing import Any
 
 import gevent
 
-from horde.actors import dispatch
+from horde.actors import dispatcher_logic
 from horde.actors.base import EventSourcedActor, JournalSink, Query
-from horde.protocol import dispatch as dsp
+from horde.protocol import dispatcher_vocabulary as dsp
 from horde.protocol.events import Event
 
 SendUsers = Callable[[str, int, dict[str, int]], None]
@@ -42,21 +42,18 @@ class Dispatcher(EventSourcedActor[dsp.DispatchState]):
         ramp_done: RampDone,
         state: dsp.DispatchState | None = None,
     ) -> None:
-        super().__init__(state or dispatch.initial_state(classes), journal)
+        super().__init__(state or dispatcher_logic.initial_state(classes), journal)
         self._send_users = send_users
         self._ramp_done = ramp_done
         self._timer: gevent.Greenlet | None = None
         self._halted = False
-
-    def cause_of(self, message: Any) -> str:
-        return str(getattr(message, "type", "")) or type(message).__name__
 
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, Halt):
             self._halted = True
             self._cancel_timer()
             return None
-        if self._halted and isinstance(message, dsp.Tick | dsp.SetTarget):
+        if self._halted and isinstance(message, dsp.RampTick | dsp.RampTo):
             return None
         result = super().on_receive(message)
         if not isinstance(message, Query):
@@ -64,11 +61,11 @@ class Dispatcher(EventSourcedActor[dsp.DispatchState]):
         return result
 
     def decide(self, state: dsp.DispatchState, message: dsp.DispatchCommand) -> list[Event]:
-        return list(dispatch.decide(state, message))
+        return list(dispatcher_logic.decide(state, message))
 
     def apply(self, state: dsp.DispatchState, event: Event) -> dsp.DispatchState:
         assert isinstance(event, dsp.DispatchStep)
-        return dispatch.apply(state, event)
+        return dispatcher_logic.apply(state, event)
 
     def react(self, event: Event, message: object) -> None:
         assert isinstance(event, dsp.DispatchStep)
@@ -78,7 +75,7 @@ class Dispatcher(EventSourcedActor[dsp.DispatchState]):
             self._ramp_done(event.step, event.target)
 
     def answer(self, query: Query) -> Mapping[str, Mapping[str, int]]:
-        return dispatch.assignment_of(self.state)
+        return dispatcher_logic.assignment_of(self.state)
 
     def on_stop(self) -> None:
         self._cancel_timer()
@@ -90,9 +87,9 @@ class Dispatcher(EventSourcedActor[dsp.DispatchState]):
 
     def _schedule_tick(self) -> None:
         self._cancel_timer()
-        due = dispatch.next_tick_at(self.state)
+        due = dispatcher_logic.next_tick_at(self.state)
         if due is None or self._halted:
             return
         delay = max(0.0, due - time.monotonic())
         ref = self.actor_ref
-        self._timer = gevent.spawn_later(delay, lambda: ref.tell(dsp.Tick(now=max(due, time.monotonic()))))
+        self._timer = gevent.spawn_later(delay, lambda: ref.tell(dsp.RampTick(now=max(due, time.monotonic()))))

@@ -3,15 +3,29 @@
 These types cross time (the journal) and so live in the protocol package. `DispatchStep` carries a delta of
 the assignment plus every ramp parameter, so that replay rebuilds the Dispatcher's state from events alone,
 without the commands that caused them (ADR 0006).
+
+Each command's `cause` is what the journal records as the cause of the steps it leads to: the name the command
+had when journals began, kept so that journals stay alike whatever the command is called.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import ClassVar
+
 import msgspec
 
-CAUSES = ("new_target", "ramp_tick", "worker_joined", "worker_left", "worker_missing")
-LEAVE_REASONS = ("left", "missing")
 LOCAL_WORKER_ID = "local"
+
+
+class DispatchCause(StrEnum):
+    """Why the Dispatcher took a step (`DispatchStep.cause`): the same strings in the journal as ever."""
+
+    NEW_TARGET = "new_target"
+    RAMP_TICK = "ramp_tick"
+    WORKER_JOINED = "worker_joined"
+    WORKER_LEFT = "worker_left"
+    WORKER_MISSING = "worker_missing"
 
 
 class UserClassSpec(msgspec.Struct, frozen=True):
@@ -22,11 +36,13 @@ class UserClassSpec(msgspec.Struct, frozen=True):
     fixed_count: int = 0
 
 
-class SetTarget(msgspec.Struct, frozen=True, tag="dispatch.set_target", tag_field="type"):
+class RampTo(msgspec.Struct, frozen=True, tag="dispatch.set_target", tag_field="type"):
     """Ramp the cluster to `user_count` users at `spawn_rate` users per second, from wherever it is now.
 
     `user_classes`, when given (a LoadTestShape stage, a class picker), limits the target to those classes.
     """
+
+    cause: ClassVar[str] = "SetTarget"
 
     now: float
     user_count: int
@@ -34,26 +50,34 @@ class SetTarget(msgspec.Struct, frozen=True, tag="dispatch.set_target", tag_fiel
     user_classes: tuple[str, ...] | None = None
 
 
-class Tick(msgspec.Struct, frozen=True, tag="dispatch.tick", tag_field="type"):
-    """The clock, delivered as a message: the Dispatcher's logic never reads one."""
+class RampTick(msgspec.Struct, frozen=True, tag="dispatch.tick", tag_field="type"):
+    """Take the ramp's steps that are due by `now`: the clock, delivered as a message (the logic never reads one)."""
+
+    cause: ClassVar[str] = "Tick"
 
     now: float
 
 
-class WorkerJoined(msgspec.Struct, frozen=True, tag="dispatch.worker_joined", tag_field="type"):
+class AddWorker(msgspec.Struct, frozen=True, tag="dispatch.worker_joined", tag_field="type"):
+    """Give `worker_id` its share of the users: it was admitted to the run."""
+
+    cause: ClassVar[str] = "WorkerJoined"
+
     now: float
     worker_id: str
 
 
-class WorkerLeft(msgspec.Struct, frozen=True, tag="dispatch.worker_left", tag_field="type"):
-    """`reason` is "left" (the worker said goodbye) or "missing" (it stopped sending heartbeats)."""
+class RemoveWorker(msgspec.Struct, frozen=True, tag="dispatch.worker_left", tag_field="type"):
+    """Share out the users of `worker_id`: `reason` is its gone state, left (it said goodbye) or missing (silent)."""
+
+    cause: ClassVar[str] = "WorkerLeft"
 
     now: float
     worker_id: str
     reason: str
 
 
-DispatchCommand = SetTarget | Tick | WorkerJoined | WorkerLeft
+DispatchCommand = RampTo | RampTick | AddWorker | RemoveWorker
 
 
 class DispatchStep(msgspec.Struct, frozen=True, kw_only=True, tag="dispatch.step", tag_field="type"):
@@ -66,7 +90,7 @@ class DispatchStep(msgspec.Struct, frozen=True, kw_only=True, tag="dispatch.step
 
     step: int
     at: float
-    cause: str
+    cause: DispatchCause
     target: int
     total: int
     ramp_done: bool
