@@ -22,7 +22,7 @@ import gevent.event
 import psutil
 import structlog
 
-from horde import __version__
+from horde._version import __version__
 from horde.actors.base import HordeActor
 from horde.actors.runners import MessageHandlers, WorkerRunner
 from horde.actors.worker_logic import (

@@ -49,7 +49,7 @@ def run_cli(argv: list[str]) -> int:
 
             return run_replay(rest)
         if command == "version":
-            from horde import __version__
+            from horde._version import __version__
 
             print(f"horde {__version__}")
             return 0

@@ -23,7 +23,7 @@ from typing import IO, Any
 
 import structlog
 
-from horde import __version__
+from horde._version import __version__
 from horde.actors.control_plane import ControlPlane, ShapeFunction
 from horde.actors.journal import JournalUnwritable, journal_header, open_journal_file, reopen_journal_file
 from horde.actors.plugin import PluginError, PluginHost
@@ -245,14 +245,16 @@ class Run:
 
     # --- 2. start -----------------------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Set the target the spec asks for, or let the LoadTestShape drive it; a resumed run keeps its target."""
+    def start(self, users: int | None = None, spawn_rate: float | None = None) -> None:
+        """Set the target (the spec's unless a person asks for another), or let the LoadTestShape drive it; a
+        resumed run keeps the target its journal says it had."""
         started_at = self.replayed.header.started_mono_ns / 1e9 if self.replayed else None
         shape = shape_clock(self.locustfile, self.environment, started_at)
         if shape is not None:
             self.control.set_shape(shape)
         elif self.replayed is None:
-            self.control.start(self.spec.load.users, self.spec.load.spawn_rate)
+            load = self.spec.load
+            self.control.start(load.users if users is None else users, spawn_rate or load.spawn_rate)
 
     def request_stop(self, reason: str) -> None:
         self.control.request_stop(reason)

@@ -1,0 +1,3 @@
+"""horde's version, in a module of its own so every layer can read it without importing the public API."""
+
+__version__ = "0.1.0"
