@@ -156,3 +156,24 @@ def test_the_number_of_workers_a_master_remembers_is_bounded(monkeypatch) -> Non
     state = started()
     _, events = step(state, m.Admit(3.0, "w3", ready("w3")))
     assert [type(e).__name__ for e in events] == ["WorkerRejected"]
+
+
+def test_a_worker_without_the_token_is_rejected_before_anything_else_is_looked_at() -> None:
+    """The shell compares the token; the decision sees only the outcome, so the secret never reaches the journal."""
+    state, _ = step(m.MasterState(), m.Configure(0.0, CONFIG))
+    state, events = step(state, m.Admit(1.0, "w" * 100, ready("w1", version=PROTOCOL_VERSION + 1), authorised=False))
+    assert [(type(e).__name__, e.worker_id, e.reason) for e in events] == [
+        ("WorkerRejected", "w" * 64, "not authorised: wrong or missing --auth-token")
+    ]
+    assert state.members == {}
+
+
+def test_bad_frames_are_journaled_one_by_one_then_sampled() -> None:
+    state, _ = step(m.MasterState(), m.Configure(0.0, CONFIG))
+    journaled = [
+        count for count in range(1, 5001) if m.decide(state, m.RejectFrame(1.0, "peer", "garbage", False, count))
+    ]
+    assert journaled == [*range(1, m.BAD_FRAMES_JOURNALED + 1), 1000, 2000, 3000, 4000, 5000]
+    (event,) = m.decide(state, m.RejectFrame(1.0, "p" * 100, "x" * 1000, True, 1))
+    assert (event.peer, len(event.reason), event.count) == ("p" * 64, 300, 1)
+    assert m.apply(state, event) == state  # a rejected frame changes nothing the master knows

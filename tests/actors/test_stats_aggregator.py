@@ -49,3 +49,40 @@ def test_replaying_the_events_rebuilds_equal_stats(reports: list[tuple[str, int,
     replayed = reduce(sa.apply, journal, sa.AggregatorState())
     assert replayed.stats == live.stats
     assert replayed.last_seq == live.last_seq
+
+
+def test_the_aggregator_decides_the_drop_of_a_report_from_a_peer_it_does_not_count() -> None:
+    state = sa.AggregatorState()
+    report = StatsReport("i9", 1, delta(5), 0.0)  # type: ignore[arg-type]
+    events = sa.decide(state, sa.ReportReceived("stranger", report, admitted=False, known_worker=False))
+    assert [(type(e).__name__, e.reason) for e in events] == [("StatsReportDropped", "not an admitted worker")]
+    state = reduce(sa.apply, events, state)
+    assert state.stats.total.num_requests == 0 and state.reports_dropped == 1 and state.last_seq == {}
+
+
+def test_only_reports_of_known_workers_are_acknowledged() -> None:
+    """An admitted worker's report of an old incarnation is acknowledged (lost, never resent); a stranger's not."""
+    acknowledged: list[tuple[str, str, int]] = []
+    actor = sa.StatsAggregator.start(lambda _append: None, None, lambda *ack: acknowledged.append(ack))
+    try:
+        report = StatsReport("old", 3, delta(2), 0.0)  # type: ignore[arg-type]
+        actor.ask(sa.ReportReceived("w1", report, admitted=False, known_worker=True))
+        actor.ask(sa.ReportReceived("stranger", report, admitted=False, known_worker=False))
+        stats = actor.ask(sa.GetStats())
+        assert acknowledged == [("w1", "old", 3)]
+        assert stats.total.num_requests == 0
+    finally:
+        actor.stop()
+
+
+def test_the_statistics_handed_out_are_a_copy_that_later_reports_do_not_change() -> None:
+    actor = sa.StatsAggregator.start(lambda _append: None)
+    try:
+        actor.ask(sa.ReportReceived("w1", StatsReport("i1", 1, delta(4), 0.0)))  # type: ignore[arg-type]
+        before = actor.ask(sa.GetStats())
+        actor.ask(sa.ReportReceived("w1", StatsReport("i1", 2, delta(6), 0.0)))  # type: ignore[arg-type]
+        after = actor.ask(sa.GetStats())
+        assert before.total.num_requests == 4 and after.total.num_requests == 10
+        assert before is not after
+    finally:
+        actor.stop()
