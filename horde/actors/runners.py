@@ -14,7 +14,7 @@ import gevent
 import structlog
 
 from horde.protocol.messages import AskToStopRun, MasterCustom, WorkerCustom
-from horde.protocol.states import RunState
+from horde.protocol.states import RunState, WorkerState
 
 if TYPE_CHECKING:
     from horde.actors.control_plane import ControlPlane
@@ -81,7 +81,7 @@ class WorkerRunner(Runner):
         self._worker = worker
 
     @property
-    def state(self) -> str:
+    def state(self) -> WorkerState:
         return self._worker.state
 
     @property

@@ -85,7 +85,7 @@ class WorkerHeartbeat(msgspec.Struct, frozen=True):
     """`worker_time` is the worker's own clock; `at` the master's monotonic time of receipt."""
 
     worker_id: str
-    state: str
+    state: WorkerState
     cpu_percent: float
     memory_bytes: int
     user_count: int

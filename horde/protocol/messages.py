@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from horde.protocol.states import WorkerState
 from horde.protocol.stats import StatsDelta
 
 PROTOCOL_VERSION = 2
@@ -51,7 +52,7 @@ class SpawningComplete(WorkerMessage, frozen=True, tag="spawning_complete"):
 
 
 class Heartbeat(WorkerMessage, frozen=True, tag="heartbeat"):
-    state: str
+    state: WorkerState
     cpu_percent: float
     memory_bytes: int
     user_count: int
