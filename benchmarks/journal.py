@@ -48,7 +48,7 @@ from horde.protocol.dispatch import DispatchStep  # noqa: E402
 from horde.protocol.journal import FORMAT_NAME, FORMAT_VERSION, Header, encode_header, encode_record  # noqa: E402
 from horde.protocol.messages import StatsReport  # noqa: E402
 from horde.protocol.stats import StatsDelta  # noqa: E402
-from horde.runtime.stats import StatsRecorder  # noqa: E402
+from horde.stats.recorder import StatsRecorder  # noqa: E402
 
 START_NS = 10**12
 

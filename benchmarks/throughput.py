@@ -519,7 +519,7 @@ BUCKETS: list[tuple[str, str, str]] = [
     ("          gevent recv (incl. waits)", "SocketMixin.recv", "gevent/_socketcommon.py"),
     ("      FastResponse.__init__", "FastResponse.__init__", "horde/runtime/fasthttp.py"),
     ("      EventHook.fire (events.request)", "EventHook.fire", "horde/runtime/events.py"),
-    ("        StatsRecorder.record", "StatsRecorder.record", "horde/runtime/stats.py"),
+    ("        StatsRecorder.record", "StatsRecorder.record", "horde/stats/recorder.py"),
     ("  TaskSet.wait (gevent.sleep(0) back to the hub)", "TaskSet.wait", "horde/runtime/tasks.py"),
     ("  random.choice (task pick)", "Random.choice", "random.py"),
     ("gevent timeouts (Timeout start/cancel)", "", "gevent/timeout.py"),

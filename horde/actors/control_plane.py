@@ -70,7 +70,7 @@ from horde.protocol.messages import (
     WorkerQuit,
 )
 from horde.protocol.transport import MasterTransport
-from horde.runtime.stats import RunStats
+from horde.stats.run_stats import RunStats
 
 log = structlog.get_logger("horde.master")
 

@@ -39,7 +39,7 @@ from horde.actors.master import MasterState, RequestStop, Start
 from horde.actors.worker_proxy import WorkerProxyState
 from horde.protocol.events import EVENT_NAMES, Event
 from horde.protocol.journal import decode_record, iter_lines
-from horde.runtime.stats import RunStats
+from horde.stats.run_stats import RunStats
 
 log = structlog.get_logger("horde.plugins")
 

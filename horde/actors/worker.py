@@ -47,8 +47,8 @@ from horde.protocol.messages import (
 )
 from horde.protocol.transport import InProcessLink, WorkerTransport
 from horde.runtime.environment import Environment
-from horde.runtime.stats import StatsRecorder
 from horde.runtime.user_pool import UserPool
+from horde.stats.recorder import StatsRecorder
 
 log = structlog.get_logger("horde.worker")
 

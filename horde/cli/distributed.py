@@ -36,7 +36,7 @@ from horde.protocol.errors import RPCError, RPCReceiveError
 from horde.protocol.journal import JournalError
 from horde.protocol.messages import LocustfileReply, LocustfileRequest, MasterQuit
 from horde.protocol.zmq_transport import ZmqMasterTransport, ZmqWorkerTransport
-from horde.runtime.stats import StatsRecorder
+from horde.stats.recorder import StatsRecorder
 
 log = structlog.get_logger("horde")
 

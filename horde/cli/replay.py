@@ -26,7 +26,7 @@ from horde.cli.options import UsageError, parse_duration
 from horde.protocol.journal import Header, JournalError
 from horde.protocol.journal import read_journal as read
 from horde.runtime.reports import format_errors_table, format_percentiles_table, format_stats_table
-from horde.runtime.stats import summary_dict
+from horde.stats.summary import summary_dict
 
 
 class _Parser(argparse.ArgumentParser):

@@ -33,8 +33,9 @@ from horde.protocol.transport import InProcessLink
 from horde.runtime.environment import Environment
 from horde.runtime.locustfile import Locustfile, LocustfileError, load_locustfile, select_user_classes
 from horde.runtime.shape import LoadTestShape
-from horde.runtime.stats import RunStats, StatsRecorder
 from horde.runtime.users import User
+from horde.stats.recorder import StatsRecorder
+from horde.stats.run_stats import RunStats
 
 log = structlog.get_logger("horde")
 

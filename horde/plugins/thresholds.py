@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from horde.actors.plugin import Plugin, PluginError, RunEnd
-from horde.runtime.stats import EntryStats, RunStats
+from horde.stats.run_stats import EntryStats, RunStats
 
 EXIT_THRESHOLDS_FAILED = 3
 

@@ -19,7 +19,7 @@ from horde.protocol import events as ev
 from horde.protocol.journal import FORMAT_NAME, FORMAT_VERSION, Header, JournalError, Record, encode_header
 from horde.protocol.journal import encode_record as encode
 from horde.protocol.messages import PROTOCOL_VERSION, Heartbeat, Ready, SpawningComplete, StatsReport
-from horde.runtime.stats import StatsRecorder
+from horde.stats.recorder import StatsRecorder
 
 CONFIG = ev.RunConfigured(
     user_classes={"B": (3.0, 0), "A": (1.0, 0)},

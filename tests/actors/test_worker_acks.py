@@ -17,7 +17,7 @@ from horde.protocol.messages import MasterQuit
 from horde.protocol.transport import InProcessLink
 from horde.runtime.environment import Environment
 from horde.runtime.locustfile import load_locustfile, select_user_classes
-from horde.runtime.stats import StatsRecorder
+from horde.stats.recorder import StatsRecorder
 
 SHOP = Path(__file__).resolve().parents[1] / "locustfiles" / "shop.py"
 

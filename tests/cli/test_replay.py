@@ -208,7 +208,7 @@ def test_an_in_process_run_replays_to_its_live_states_exactly(target: Target, tm
     from horde.protocol.transport import InProcessLink
     from horde.runtime.environment import Environment
     from horde.runtime.locustfile import load_locustfile, select_user_classes
-    from horde.runtime.stats import StatsRecorder
+    from horde.stats.recorder import StatsRecorder
 
     options = RunOptions(locustfile=str(DEMO), users=3, spawn_rate=2.0, host=target.url, stats_interval=0.5)
     classes = select_user_classes(load_locustfile(str(DEMO)), [])
