@@ -14,7 +14,7 @@ from typing import Any
 import structlog
 from gevent.pywsgi import WSGIServer
 
-from horde.actors.plugin import Plugin, option
+from horde.plugin import Plugin, option
 from horde.stats import histogram
 from horde.stats.run_stats import EntryStats
 

@@ -13,7 +13,7 @@ import json
 import time
 from typing import Any
 
-from horde.actors.plugin import EventRecord, Plugin, PluginError, RunEnd
+from horde.plugin import EventRecord, Plugin, PluginError, RunEnd
 from horde.protocol.events import WorkerHeartbeat, WorkerLeft, WorkerMissing, WorkerUsersReported
 from horde.runtime.reports import write_csv
 from horde.stats.run_stats import RunStats

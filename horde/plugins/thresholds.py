@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from horde.actors.plugin import Plugin, PluginError, RunEnd
+from horde.plugin import Plugin, PluginError, RunEnd
 from horde.stats.run_stats import EntryStats, RunStats
 
 EXIT_THRESHOLDS_FAILED = 3

@@ -9,18 +9,10 @@ from pathlib import Path
 import gevent
 import pytest
 
-from horde.actors.plugin import (
-    API_VERSION,
-    ENTRY_POINT_GROUP,
-    EventRecord,
-    Plugin,
-    PluginError,
-    PluginHost,
-    load_plugin_class,
-    parse_plugin_opts,
-)
+from horde.actors.plugin_host import ENTRY_POINT_GROUP, PluginHost, parse_plugin_opts
 from horde.cli.console import plugin_list
 from horde.cli.options import UsageError, resolve
+from horde.plugin import API_VERSION, EventRecord, Plugin, PluginError, load_plugin_class
 from horde.plugins.prometheus import _histogram
 from horde.plugins.thresholds import parse_threshold
 from horde.protocol.stats import Buckets
