@@ -1,9 +1,8 @@
-"""Replay: a run's journal folded back into the states its actors held, with their own `apply` functions.
+"""The fold: a run's journal folded back into the states its actors held, with their own `apply` functions.
 
 Nothing here decides what an event means: the Master, the WorkerProxy, the Dispatcher and the StatsAggregator
 each fold their events exactly as they did live, so a replayed state can only differ from the live one if the
-journal does. `check` goes one step further and re-runs the Dispatcher's pure `decide` on the replayed states,
-which turns every journal into a regression test of the dispatch logic.
+journal does. The Journal folds as it writes (`Replay(fold_stats=False)`) to checkpoint the fold (ADR 0009).
 """
 
 from __future__ import annotations
@@ -20,50 +19,28 @@ from horde.actors import dispatch, master, stats_aggregator, worker_proxy
 from horde.actors.master import MasterState
 from horde.actors.stats_aggregator import AggregatorState
 from horde.actors.worker_proxy import WorkerProxyState
-from horde.protocol.dispatch import (
-    DispatchCommand,
-    DispatchState,
-    DispatchStep,
-    SetTarget,
-    Tick,
-    UserClassSpec,
-)
-from horde.protocol.dispatch import WorkerJoined as JoinCommand
-from horde.protocol.dispatch import WorkerLeft as LeaveCommand
+from horde.protocol.dispatch import DispatchState, DispatchStep, UserClassSpec
 from horde.protocol.events import (
     EVENT_TYPES,
-    FrameRejected,
     JournalCheckpoint,
     RunConfigured,
-    RunStateChanged,
-    RunTargetChanged,
-    ShapeTicked,
     StatsReportDropped,
     StatsReported,
     StatsSnapshot,
-    WorkerCpuWarning,
     WorkerJoined,
-    WorkerLeft,
-    WorkerMissing,
-    WorkerRejected,
-    WorkerStateChanged,
 )
 from horde.protocol.journal import (
-    UPCASTERS,  # noqa: F401 - re-exported for replay users
     Header,
     JournalContents,
     JournalError,
     Record,
     last_lines_of_type,
-    lean_decoders,
     line_before,
     open_journal_for_reading,
     read_header,
     records_from,
 )
 from horde.protocol.journal import decode_record as decode_line
-from horde.protocol.journal import read_journal as read  # noqa: F401
-from horde.protocol.stats import ErrorDelta, ExceptionDelta
 
 
 def records_until(
@@ -81,9 +58,6 @@ def records_until(
         if limit_ns is not None and record.mono_ns > limit_ns:
             return
         yield record
-
-
-# --- the fold ---------------------------------------------------------------------------------------------------
 
 
 def class_specs(configured: RunConfigured) -> list[UserClassSpec]:
@@ -342,277 +316,3 @@ def _restore(
         return Replay.from_checkpoint(checkpoint, snapshot.event)
     except (msgspec.DecodeError, msgspec.ValidationError, JournalError, ValueError):
         return None
-
-
-# --- check: would the Dispatcher decide the same today? ---------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Divergence:
-    seq: int
-    command: DispatchCommand
-    expected: DispatchStep | None
-    recorded: DispatchStep | None
-    reason: str = ""
-
-    def describe(self) -> str:
-        command = f"{type(self.command).__name__}({_fields(self.command)})"
-        if self.reason:
-            return f"seq {self.seq}: {command}: {self.reason}"
-        if self.expected is None or self.recorded is None:
-            missing = "recorded step has no counterpart" if self.expected is None else "a step is missing"
-            return f"seq {self.seq}: {command}: {missing}"
-        differences = [
-            f"{name}: expected {getattr(self.expected, name)!r}, recorded {getattr(self.recorded, name)!r}"
-            for name in self.expected.__struct_fields__
-            if getattr(self.expected, name) != getattr(self.recorded, name)
-        ]
-        return f"seq {self.seq}: step {self.recorded.step} ({self.recorded.cause}) after {command}: " + "; ".join(
-            differences
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class CheckResult:
-    commands: int
-    steps: int
-    divergence: Divergence | None
-    checkpoints: int = 0
-    bad_checkpoint: str = ""
-    """Why the first checkpoint that differs from the fold of the events before it does (ADR 0009)."""
-
-    @property
-    def ok(self) -> bool:
-        return self.divergence is None and not self.bad_checkpoint
-
-
-def check_checkpoints(records: Iterable[Record]) -> tuple[int, str]:
-    """Each checkpoint against the fold of every event before it: `(checkpoints equal, first difference)`."""
-    fold = Replay()
-    previous: Record | None = None
-    equal = 0
-    for record in records:
-        event = record.event
-        if isinstance(event, JournalCheckpoint):
-            snapshot = previous.event if previous is not None and previous.seq == event.stats_seq else None
-            if not isinstance(snapshot, StatsSnapshot):
-                return equal, f"seq {record.seq}: no stats.snapshot {event.stats_seq} right before the checkpoint"
-            try:
-                restored = Replay.from_checkpoint(event, snapshot).state()
-            except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
-                return equal, f"seq {record.seq}: the checkpoint cannot be read: {exc}"
-            folded = fold.state()
-            if restored != folded:
-                parts = [
-                    name
-                    for name in ReplayState.__dataclass_fields__
-                    if getattr(restored, name) != getattr(folded, name)
-                ]
-                return equal, f"seq {record.seq}: the checkpoint differs from the fold in {', '.join(parts)}"
-            equal += 1
-        fold.feed(record)
-        previous = record
-    return equal, ""
-
-
-def _fields(struct: msgspec.Struct) -> str:
-    return ", ".join(f"{name}={getattr(struct, name)!r}" for name in struct.__struct_fields__)
-
-
-def command_of(step: DispatchStep) -> DispatchCommand:
-    """The command that made the first step of a decision: its cause and its fields say which, and with what."""
-    if step.cause == "new_target":
-        return SetTarget(
-            now=step.at, user_count=step.target, spawn_rate=step.spawn_rate, user_classes=step.user_classes
-        )
-    if step.cause == "worker_joined" and step.worker_id is not None:
-        return JoinCommand(now=step.at, worker_id=step.worker_id)
-    if step.cause in ("worker_left", "worker_missing") and step.worker_id is not None:
-        return LeaveCommand(
-            now=step.at, worker_id=step.worker_id, reason="left" if step.cause == "worker_left" else "missing"
-        )
-    return Tick(now=step.at)
-
-
-def check(records: Iterable[Record]) -> CheckResult:
-    """Re-decide every recorded dispatch decision from the state before it; the first disagreement is reported.
-
-    One command may make several steps (a first worker joining makes a `worker_joined` step and the ramp's first
-    `ramp_tick`), so each rebuilt command is compared with as many recorded steps as `decide` returns now.
-    A journal that ends inside such a group (a killed master) is not a divergence.
-    """
-    state = dispatch.initial_state(())
-    steps: list[tuple[int, DispatchStep]] = []
-    commands = checked = 0
-
-    def flush() -> Divergence | None:
-        nonlocal state, commands, checked
-        i = 0
-        while i < len(steps):
-            seq, first = steps[i]
-            command = command_of(first)
-            commands += 1
-            try:
-                expected = dispatch.decide(state, command)
-            except (ValueError, TypeError) as exc:
-                return Divergence(seq, command, None, first, reason=f"decide refused it: {exc}")
-            if not expected:
-                return Divergence(seq, command, None, first, reason="decide makes no step for it now")
-            for k, step in enumerate(expected):
-                if i + k >= len(steps):
-                    return None
-                recorded_seq, recorded = steps[i + k]
-                if step != recorded:
-                    return Divergence(recorded_seq, command, step, recorded)
-                state = dispatch.apply(state, recorded)
-                checked += 1
-            i += len(expected)
-        steps.clear()
-        return None
-
-    facts: dict[str, str] = {}  # worker -> "missing" or "left", the latest journaled
-    wrong_cause: Divergence | None = None
-
-    def first(divergence: Divergence | None) -> Divergence | None:
-        candidates = [d for d in (divergence, wrong_cause) if d is not None]
-        return min(candidates, key=lambda d: d.seq) if candidates else None
-
-    for record in records:
-        event = record.event
-        if isinstance(event, RunConfigured):
-            divergence = first(flush())
-            if divergence is not None:
-                return CheckResult(commands, checked, divergence)
-            state = dispatch.initial_state(class_specs(event))
-        elif isinstance(event, WorkerMissing | WorkerLeft):
-            facts[event.worker_id] = "missing" if isinstance(event, WorkerMissing) else "left"
-        elif isinstance(event, DispatchStep):
-            steps.append((record.seq, event))
-            if wrong_cause is None and event.worker_id is not None and event.cause in ("worker_missing", "worker_left"):
-                # The cause is what `command_of` rebuilds the command from, so it must match the journaled fact.
-                said, fact = event.cause.removeprefix("worker_"), facts.get(event.worker_id)
-                if said != fact:
-                    journaled = {"missing": "went missing", "left": "left"}.get(
-                        fact or "", "neither went missing nor left"
-                    )
-                    reason = f"cause {event.cause}, but the journal says {event.worker_id} {journaled}"
-                    wrong_cause = Divergence(record.seq, command_of(event), None, event, reason=reason)
-    divergence = first(flush())
-    return CheckResult(commands, checked, divergence)
-
-
-# --- timeline ---------------------------------------------------------------------------------------------------
-
-
-class _ErrorsOfDelta(msgspec.Struct, frozen=True):
-    errors: tuple[ErrorDelta, ...] = ()
-    exceptions: tuple[ExceptionDelta, ...] = ()
-
-
-class StatsReportedErrors(msgspec.Struct, frozen=True):
-    """What the timeline reads of a `stats.reported`: who reported which errors; the statistics are skipped."""
-
-    worker_id: str
-    delta: _ErrorsOfDelta
-
-
-class _Unread(msgspec.Struct, frozen=True):
-    """A snapshot or checkpoint, skipped whole: the timeline has nothing to say about them."""
-
-
-TIMELINE_DECODERS = lean_decoders(
-    {"stats.reported": StatsReportedErrors, "stats.snapshot": _Unread, "journal.checkpoint": _Unread}
-)
-"""Decoders for `read_journal(path, TIMELINE_DECODERS)`: an hour-long journal reads several times faster."""
-
-
-@dataclass(frozen=True, slots=True)
-class TimelineEntry:
-    seq: int
-    mono_ns: int
-    source: str
-    type: str
-    text: str
-
-
-_RAMP_STATES = frozenset(("ready", "spawning", "running"))
-
-
-def _counts(counts: dict[str, int]) -> str:
-    return ", ".join(f"{name} {count}" for name, count in sorted(counts.items())) or "none"
-
-
-def _rate(rate: float) -> str:
-    return f"{rate:g}/s"
-
-
-def timeline(records: Iterable[Record]) -> Iterator[TimelineEntry]:
-    """The notable events, one sentence each; heartbeats, users reports and repeated errors are left out."""
-    seen_errors: set[tuple[str, str, str]] = set()
-    seen_exceptions: set[str] = set()
-    for record in records:
-        for text in _notable(record, seen_errors, seen_exceptions):
-            yield TimelineEntry(record.seq, record.mono_ns, record.source, record.type, text)
-
-
-def _notable(record: Record, seen_errors: set[tuple[str, str, str]], seen_exceptions: set[str]) -> list[str]:
-    event = record.event
-    if isinstance(event, msgspec.Raw):
-        data = bytes(event).decode(errors="replace")
-        return [f"{record.type} (opaque): {data if len(data) <= 200 else data[:197] + '...'}"]
-    if isinstance(event, RunConfigured):
-        classes = ", ".join(
-            f"{name} (fixed {fixed})" if fixed else f"{name} (weight {weight:g})"
-            for name, (weight, fixed) in sorted(event.user_classes.items())
-        )
-        run_time = "until stopped" if event.run_time is None else f"for {event.run_time:g} s"
-        return [f"configured: {classes}; {run_time}; expects {event.expect_workers} worker(s); host {event.host}"]
-    if isinstance(event, RunTargetChanged | ShapeTicked):
-        who = "shape stage" if isinstance(event, ShapeTicked) else "target"
-        only = "" if event.user_classes is None else f" (only {', '.join(event.user_classes)})"
-        return [f"{who}: {event.user_count} users at {_rate(event.spawn_rate)}{only}"]
-    if isinstance(event, RunStateChanged):
-        return [f"run {event.previous} -> {event.state} ({event.reason})"]
-    if isinstance(event, WorkerJoined):
-        return [
-            f"worker {event.worker_id} joined (index {event.index}, {event.hostname} pid {event.pid},"
-            f" {event.cpu_count} CPUs, horde {event.horde_version}, incarnation {event.incarnation})"
-        ]
-    if isinstance(event, WorkerRejected):
-        return [f"worker {event.worker_id} rejected: {event.reason}"]
-    if isinstance(event, WorkerLeft):
-        return [f"worker {event.worker_id} left: {event.reason}"]
-    if isinstance(event, WorkerMissing):
-        return [f"worker {event.worker_id} missing: silent for {event.silent_for:g} s"]
-    if isinstance(event, WorkerStateChanged):
-        if event.state in _RAMP_STATES and event.previous in _RAMP_STATES:
-            return []
-        return [f"worker {event.worker_id} {event.previous} -> {event.state}"]
-    if isinstance(event, WorkerCpuWarning):
-        return [f"worker {event.worker_id} CPU at {event.cpu_percent:g} % (results may be skewed)"]
-    if isinstance(event, DispatchStep):
-        who = f" {event.worker_id}" if event.worker_id else ""
-        done = ", ramp done" if event.ramp_done else ""
-        changed = "; ".join(f"{w}: {_counts(c)}" for w, c in sorted(event.changed.items()))
-        removed = f"; removed {', '.join(event.removed)}" if event.removed else ""
-        return [
-            f"dispatch step {event.step} ({event.cause}{who}): {event.total}/{event.target} users"
-            f" [{_counts(event.class_totals)}]{done}{'; ' + changed if changed else ''}{removed}"
-        ]
-    if isinstance(event, StatsReported | StatsReportedErrors):
-        lines = []
-        for error in event.delta.errors:
-            key = (error.method, error.name, error.error)
-            if key not in seen_errors:
-                seen_errors.add(key)
-                lines.append(f"first error on {error.method} {error.name}: {error.error}")
-        for exception in event.delta.exceptions:
-            if exception.message not in seen_exceptions:
-                seen_exceptions.add(exception.message)
-                lines.append(f"first exception in user code on {event.worker_id}: {exception.message}")
-        return lines
-    if isinstance(event, StatsReportDropped):
-        return [f"stats report {event.seq} of {event.worker_id} dropped: {event.reason}"]
-    if isinstance(event, FrameRejected):
-        return [f"frame from {event.peer} rejected: {event.reason}"]
-    return []
