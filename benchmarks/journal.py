@@ -41,14 +41,15 @@ monkey.patch_all()  # as `horde run` does (ADR 0002): the actors are gevent-frie
 
 from horde.actors.base import Append, GetState  # noqa: E402
 from horde.actors.journal import Journal, LastSeq  # noqa: E402
-from horde.actors.replay import TIMELINE_DECODERS, read, replay, replay_file, timeline  # noqa: E402
+from horde.actors.replay import read, replay, replay_file  # noqa: E402
 from horde.actors.stats_aggregator import ReportReceived, StatsAggregator, TakeSnapshot  # noqa: E402
+from horde.cli.timeline import TIMELINE_DECODERS, timeline  # noqa: E402
 from horde.protocol import events as ev  # noqa: E402
 from horde.protocol.dispatcher_vocabulary import DispatchStep  # noqa: E402
 from horde.protocol.journal import FORMAT_NAME, FORMAT_VERSION, Header, encode_header, encode_record  # noqa: E402
 from horde.protocol.messages import StatsReport  # noqa: E402
 from horde.protocol.stats import StatsDelta  # noqa: E402
-from horde.runtime.stats import StatsRecorder  # noqa: E402
+from horde.stats.recorder import StatsRecorder  # noqa: E402
 
 START_NS = 10**12
 

@@ -88,7 +88,7 @@ def fake_workers(port: int, count: int, prefix: str, stats_interval: float, hear
         Stopped,
     )
     from horde.protocol.stats import StatsDelta
-    from horde.runtime.stats import StatsRecorder
+    from horde.stats.recorder import StatsRecorder
 
     context = zmq.Context()
     rng = random.Random(prefix)

@@ -27,7 +27,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--endpoints", type=int, default=20)
     args = parser.parse_args(argv)
 
-    from horde.runtime.stats import RunStats, StatsRecorder
+    from horde.stats.recorder import StatsRecorder
+    from horde.stats.run_stats import RunStats
 
     rng = random.Random(5)
     now = 1_700_000_000.0

@@ -12,7 +12,8 @@ import pstats
 import random
 import time
 
-from horde.runtime.stats import RunStats, StatsRecorder
+from horde.stats.recorder import StatsRecorder
+from horde.stats.run_stats import RunStats
 
 ENDPOINTS = [("GET" if i % 3 else "POST", f"/api/endpoint/{i}") for i in range(20)]
 

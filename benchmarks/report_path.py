@@ -36,7 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from horde.protocol.events import StatsReported
     from horde.protocol.journal import encode_record
     from horde.protocol.messages import StatsReport
-    from horde.runtime.stats import RunStats, StatsRecorder
+    from horde.stats.recorder import StatsRecorder
+    from horde.stats.run_stats import RunStats
 
     rng = random.Random(1)
     start = 1_700_000_000.5  # fixed, so every run builds the same report

@@ -68,7 +68,7 @@ from horde.protocol.messages import (
 )
 from horde.protocol.states import GONE_STATES, RunState
 from horde.protocol.transport import MasterTransport
-from horde.runtime.stats import RunStats
+from horde.stats.run_stats import RunStats
 
 log = structlog.get_logger("horde.master")
 

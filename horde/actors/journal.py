@@ -156,7 +156,7 @@ class Journal(HordeActor):
     def _append(self, item: Append) -> None:
         self._seq += 1
         seq = self._seq
-        type_name = getattr(item, "type_name", "")  # set by plugin events (horde.actors.plugin.PluginAppend)
+        type_name = getattr(item, "type_name", "")  # set by plugin events (horde.actors.plugin_host.PluginAppend)
         line = encode_record(seq, item.mono_ns, item.wall_ns, item.source, item.cause, item.event, type_name)
         self._batch.append((seq, item, type_name, line))
         self._batch_bytes += len(line)

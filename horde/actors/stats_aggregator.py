@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from horde.actors.base import EventSourcedActor, JournalSink, Query
 from horde.protocol.events import Event, StatsReportDropped, StatsReported, StatsSnapshot
 from horde.protocol.messages import StatsReport
-from horde.runtime.stats import RunStats
+from horde.stats.run_stats import RunStats
 
 
 @dataclass(slots=True)

@@ -79,8 +79,8 @@ from horde.protocol.messages import (
 from horde.protocol.states import WorkerState
 from horde.protocol.transport import WorkerTransport
 from horde.runtime.environment import Environment
-from horde.runtime.stats import StatsRecorder
 from horde.runtime.user_pool import UserPool
+from horde.stats.recorder import StatsRecorder
 
 __all__ = [
     "MAX_UNACKED_REPORTS",

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from horde.actors.plugin import PluginError, available_plugins, load_plugin_class, parse_plugin_opts
+from horde.actors.plugin import PluginError
+from horde.actors.plugin_host import available_plugins, load_plugin_class, parse_plugin_opts
 from horde.cli.options import RunOptions, UsageError
 
 BUILTIN_ORDER = ("csv", "json", "html", "console", "thresholds")

@@ -55,7 +55,7 @@ class RunOptions:
     journal_checkpoint_mb: float = 16.0
     csv: str | None = None
     json: str | None = None
-    # --- plugins (horde.actors.plugin, ADR 0008) ---
+    # --- plugins (horde.plugin, ADR 0008) ---
     html: str | None = None
     threshold: list[str] = field(default_factory=list)
     plugin: list[str] = field(default_factory=list)
@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--csv", metavar="PREFIX", help="write Locust-compatible CSV files PREFIX_stats.csv etc.")
     parser.add_argument("--json", metavar="PATH", help="write the final summary as JSON to PATH ('-' = stdout)")
-    # --- plugins (horde.actors.plugin, ADR 0008) ---
+    # --- plugins (horde.plugin, ADR 0008) ---
     parser.add_argument("--html", metavar="PATH", help="write a self-contained HTML report to PATH")
     parser.add_argument(
         "--threshold", action="append", metavar="RULE", help="pass/fail rule, e.g. 'p95<500', 'fail_ratio<0.01'"

@@ -13,20 +13,13 @@ import sys
 from typing import Any, NoReturn
 
 from horde.actors import dispatcher_logic
-from horde.actors.replay import (
-    TIMELINE_DECODERS,
-    ReplayState,
-    check,
-    check_checkpoints,
-    records_until,
-    replay_file,
-    timeline,
-)
+from horde.actors.replay import ReplayState, check, check_checkpoints, records_until, replay_file
 from horde.cli.options import UsageError, parse_duration
+from horde.cli.timeline import TIMELINE_DECODERS, timeline
 from horde.protocol.journal import Header, JournalError
 from horde.protocol.journal import read_journal as read
 from horde.runtime.reports import format_errors_table, format_percentiles_table, format_stats_table
-from horde.runtime.stats import summary_dict
+from horde.stats.summary import summary_dict
 
 
 class _Parser(argparse.ArgumentParser):

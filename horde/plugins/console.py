@@ -13,7 +13,7 @@ from typing import Any
 
 import gevent
 
-from horde.actors.plugin import Plugin, RunEnd, option
+from horde.plugin import Plugin, RunEnd, option
 from horde.runtime.reports import format_errors_table, format_percentiles_table, format_stats_table
 
 TABLE_INTERVAL = 2.0

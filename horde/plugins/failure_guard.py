@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from horde.actors.plugin import EventRecord, Plugin, PluginError, option
+from horde.plugin import EventRecord, Plugin, PluginError, option
 from horde.protocol.events import StatsReported
 
 

@@ -14,10 +14,10 @@ from typing import Any
 import structlog
 from gevent.pywsgi import WSGIServer
 
-from horde.actors.plugin import Plugin, option
+from horde.plugin import Plugin, option
 from horde.protocol.states import RunState, WorkerState
-from horde.runtime import histogram
-from horde.runtime.stats import EntryStats
+from horde.stats import histogram
+from horde.stats.run_stats import EntryStats
 
 log = structlog.get_logger("horde.plugins.prometheus")
 

@@ -13,10 +13,11 @@ import json
 import time
 from typing import Any
 
-from horde.actors.plugin import EventRecord, Plugin, PluginError, RunEnd
+from horde.plugin import EventRecord, Plugin, PluginError, RunEnd
 from horde.protocol.events import WorkerHeartbeat, WorkerLeft, WorkerMissing, WorkerUsersReported
 from horde.runtime.reports import write_csv
-from horde.runtime.stats import RunStats, summary_dict
+from horde.stats.run_stats import RunStats
+from horde.stats.summary import summary_dict
 
 
 def _required(options: dict[str, Any], key: str, plugin: str) -> str:

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from horde.actors.plugin import Plugin, PluginError, RunEnd
-from horde.runtime.stats import EntryStats, RunStats
+from horde.plugin import Plugin, PluginError, RunEnd
+from horde.stats.run_stats import EntryStats, RunStats
 
 EXIT_THRESHOLDS_FAILED = 3
 

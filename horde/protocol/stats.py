@@ -3,7 +3,7 @@
 A delta is additive: the master folds deltas into its RunStats by adding counts and histogram buckets, taking
 the min of minima and the max of maxima, so merging is exact and independent of how requests were split across
 workers and reports. Response times are float milliseconds; histogram buckets are the indices defined by
-`horde.runtime.histogram` (ADR 0004). Seconds are integer Unix epoch seconds of the recording process's clock.
+`horde.stats.histogram` (ADR 0004). Seconds are integer Unix epoch seconds of the recording process's clock.
 
 Histograms travel as `Buckets`, two packed arrays rather than a map (ADR 0012): a master merging 500 reports a
 second decodes them as two byte strings each instead of building a dict of a hundred ints. Integer dict keys (the

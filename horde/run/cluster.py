@@ -26,7 +26,7 @@ from horde.protocol.transport import InProcessLink, MasterTransport, WorkerTrans
 from horde.protocol.zmq_transport import ZmqMasterTransport
 from horde.run.spec import ClusterSpec, RunSpec
 from horde.runtime.environment import Environment
-from horde.runtime.stats import StatsRecorder
+from horde.stats.recorder import StatsRecorder
 
 if TYPE_CHECKING:
     from horde.actors.control_plane import ControlPlane

@@ -26,7 +26,8 @@ import structlog
 from horde._version import __version__
 from horde.actors.control_plane import ControlPlane, ShapeFunction
 from horde.actors.journal import JournalUnwritable, journal_header, open_journal_file, reopen_journal_file
-from horde.actors.plugin import PluginError, PluginHost
+from horde.actors.plugin import PluginError
+from horde.actors.plugin_host import PluginHost
 from horde.actors.replay import ReplayedFile, replay_file
 from horde.protocol.dispatcher_vocabulary import UserClassSpec
 from horde.protocol.events import RunConfigured
@@ -36,8 +37,8 @@ from horde.run.cluster import Cluster, ClusterError, LocalCluster, ZmqCluster
 from horde.run.spec import Role, RunSpec
 from horde.runtime.environment import Environment
 from horde.runtime.locustfile import Locustfile, LocustfileError, load_locustfile, select_user_classes
-from horde.runtime.stats import RunStats
 from horde.runtime.users import User
+from horde.stats.run_stats import RunStats
 
 log = structlog.get_logger("horde")
 

@@ -26,7 +26,7 @@ from horde.run.cluster import settings_of, start_worker
 from horde.run.lifecycle import LOCUSTFILE_MAX_BYTES, RunError, load_user_classes, make_environment
 from horde.run.spec import ClusterSpec, Role, RunSpec
 from horde.runtime.environment import Environment
-from horde.runtime.stats import StatsRecorder
+from horde.stats.recorder import StatsRecorder
 
 LOCUSTFILE_WAIT = 60.0
 

@@ -11,7 +11,7 @@ import csv
 import os
 from collections.abc import Iterable, Mapping, Sequence
 
-from horde.runtime.stats import AGGREGATED_NAME, REPORTED_PERCENTILES, EntryStats, RunStats, percentile_label
+from horde.stats.run_stats import AGGREGATED_NAME, REPORTED_PERCENTILES, EntryStats, RunStats, percentile_label
 
 TYPE_WIDTH = 8
 MAX_NAME_WIDTH = 80

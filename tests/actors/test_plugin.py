@@ -9,23 +9,15 @@ from pathlib import Path
 import gevent
 import pytest
 
-from horde.actors.plugin import (
-    API_VERSION,
-    ENTRY_POINT_GROUP,
-    EventRecord,
-    Plugin,
-    PluginError,
-    PluginHost,
-    load_plugin_class,
-    parse_plugin_opts,
-)
+from horde.actors.plugin_host import ENTRY_POINT_GROUP, PluginHost, parse_plugin_opts
 from horde.cli.console import plugin_list
 from horde.cli.options import UsageError, resolve
+from horde.plugin import API_VERSION, EventRecord, Plugin, PluginError, load_plugin_class
 from horde.plugins.prometheus import _histogram
 from horde.plugins.thresholds import parse_threshold
 from horde.protocol.stats import Buckets
-from horde.runtime import histogram
-from horde.runtime.stats import EntryStats, RunSpan, RunStats
+from horde.stats import histogram
+from horde.stats.run_stats import EntryStats, RunSpan, RunStats
 
 BUILTINS = {"console", "csv", "json", "html", "thresholds", "prometheus", "failure_guard"}
 
@@ -43,7 +35,7 @@ def test_a_plugin_for_another_api_version_is_refused() -> None:
     with pytest.raises(PluginError, match="needs plugin API version 99; this horde provides 1"):
         load_plugin_class("tests.plugins.sample_plugins:FromTheFuture")
     with pytest.raises(PluginError, match="not a subclass"):
-        load_plugin_class("horde.runtime.stats:RunStats")
+        load_plugin_class("horde.stats.run_stats:RunStats")
 
 
 def test_plugin_opts_parse_and_name_their_plugin() -> None:

@@ -14,12 +14,13 @@ from horde.actors import master as m
 from horde.actors import replay as r
 from horde.actors import stats_aggregator as sa
 from horde.actors import worker_proxy as wp
+from horde.cli.timeline import timeline
 from horde.protocol import dispatcher_vocabulary as dsp
 from horde.protocol import events as ev
 from horde.protocol.journal import FORMAT_NAME, FORMAT_VERSION, Header, JournalError, Record, encode_header
 from horde.protocol.journal import encode_record as encode
 from horde.protocol.messages import PROTOCOL_VERSION, Heartbeat, Ready, SpawningComplete, StatsReport
-from horde.runtime.stats import StatsRecorder
+from horde.stats.recorder import StatsRecorder
 
 CONFIG = ev.RunConfigured(
     user_classes={"B": (3.0, 0), "A": (1.0, 0)},
@@ -260,7 +261,7 @@ def test_old_event_versions_are_upcast(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_timeline_tells_the_story() -> None:
-    texts = [entry.text for entry in r.timeline(run_scenario().records)]
+    texts = [entry.text for entry in timeline(run_scenario().records)]
     assert texts[0].startswith("configured: A (weight 1), B (weight 3)")
     assert "run ready -> spawning (workers ready)" in texts
     assert any(t.startswith("dispatch step 4 (ramp_tick): 8/8 users [A 2, B 6], ramp done") for t in texts)

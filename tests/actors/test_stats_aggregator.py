@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from horde.actors import stats_aggregator as sa
 from horde.protocol.messages import StatsReport
-from horde.runtime.stats import StatsRecorder
+from horde.stats.recorder import StatsRecorder
 
 
 def delta(requests: int) -> object:

@@ -18,7 +18,7 @@ from horde.run.lifecycle import class_specs, run_configuration
 from horde.run.spec import LoadSpec, RunSpec
 from horde.runtime.environment import Environment
 from horde.runtime.locustfile import load_locustfile, select_user_classes
-from horde.runtime.stats import StatsRecorder
+from horde.stats.recorder import StatsRecorder
 
 SHOP = Path(__file__).resolve().parents[1] / "locustfiles" / "shop.py"
 

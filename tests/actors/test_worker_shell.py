@@ -27,7 +27,7 @@ from horde.protocol.messages import (
 )
 from horde.runtime.environment import Environment
 from horde.runtime.locustfile import load_locustfile, select_user_classes
-from horde.runtime.stats import StatsRecorder
+from horde.stats.recorder import StatsRecorder
 
 SHOP = Path(__file__).resolve().parents[1] / "locustfiles" / "shop.py"
 HOST = "http://127.0.0.1:9"

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from horde.actors import replay as r
+from horde.cli.timeline import TIMELINE_DECODERS, timeline
 from tests.cli.conftest import REPO, Target, horde
 
 DEMO = REPO / "horde" / "examples" / "demo_locustfile.py"
@@ -147,8 +148,8 @@ def test_the_timeline_reads_only_the_errors_of_each_report_and_says_the_same(run
     path = tmp_path / "with-errors.jsonl"
     path.write_bytes(run.journal.read_bytes() + line)
 
-    lean = list(r.timeline(r.read(path, r.TIMELINE_DECODERS).records))
-    full = list(r.timeline(r.read(path).records))
+    lean = list(timeline(r.read(path, TIMELINE_DECODERS).records))
+    full = list(timeline(r.read(path).records))
     assert lean == full
     texts = [entry.text for entry in lean]
     assert "first error on GET /x: HTTP 503" in texts and "first exception in user code on local: boom" in texts

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from horde.protocol.journal import read_journal
 from horde.protocol.stats import StatsDelta
-from horde.runtime.stats import RunStats, summary_dict
+from horde.stats.run_stats import RunStats
+from horde.stats.summary import summary_dict
 from tests.cli.conftest import LOCUSTFILES, Target, horde
 
 

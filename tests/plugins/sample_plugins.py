@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from horde.actors.plugin import EventRecord, Plugin, PluginError, RunEnd
+from horde.plugin import EventRecord, Plugin, PluginError, RunEnd
 
 
 class Recorder(Plugin):

@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from horde.runtime.histogram import RELATIVE_ERROR
 from horde.runtime.reports import (
     format_errors_table,
     format_percentiles_table,
     format_stats_table,
     write_csv,
 )
-from horde.runtime.stats import RunStats, StatsRecorder
+from horde.stats.histogram import RELATIVE_ERROR
+from horde.stats.recorder import StatsRecorder
+from horde.stats.run_stats import RunStats
 
 T0 = 1_700_000_000
 

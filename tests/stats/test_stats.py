@@ -13,14 +13,10 @@ from hypothesis import strategies as st
 
 from horde.protocol.stats import StatsDelta, StatsImage
 from horde.runtime.exceptions import CatchResponseError
-from horde.runtime.histogram import RELATIVE_ERROR, bucket_of
-from horde.runtime.stats import (
-    REPORTED_PERCENTILES,
-    RunStats,
-    StatsRecorder,
-    describe_error,
-    summary_dict,
-)
+from horde.stats.histogram import RELATIVE_ERROR, bucket_of
+from horde.stats.recorder import StatsRecorder, describe_error
+from horde.stats.run_stats import REPORTED_PERCENTILES, RunStats
+from horde.stats.summary import summary_dict
 
 T0 = 1_700_000_000.0
 
@@ -308,7 +304,7 @@ def test_packing_the_seconds_left_behind_changes_nothing_but_memory(batch: list[
     """Reports in any order, late ones for long-packed seconds included, give what never packing gives."""
     from unittest import mock
 
-    from horde.runtime import stats as stats_module
+    from horde.stats import run_stats as stats_module
 
     deltas = []
     for worker in range(4):

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from horde.protocol.stats import Buckets
-from horde.runtime.histogram import (
+from horde.stats.histogram import (
     RELATIVE_ERROR,
     ZERO_BUCKET,
     Histogram,
