@@ -407,15 +407,3 @@ class PluginHost:
             if slot.ref is not None:
                 with contextlib.suppress(Exception):
                     slot.ref.stop(timeout=FINISH_TIMEOUT)
-
-
-def parse_plugin_opts(items: list[str]) -> dict[str, dict[str, str]]:
-    """`NAME.key=value` strings -> {NAME: {key: value}}; anything else is a PluginError."""
-    parsed: dict[str, dict[str, str]] = {}
-    for item in items:
-        head, sep, value = item.partition("=")
-        name, dot, key = head.partition(".")
-        if not sep or not dot or not name or not key:
-            raise PluginError(f"--plugin-opt {item!r}: expected NAME.key=value")
-        parsed.setdefault(name.strip(), {})[key.strip()] = value
-    return parsed

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from horde.actors.plugin import PluginError
-from horde.actors.plugin_host import available_plugins, load_plugin_class, parse_plugin_opts
+from horde.actors.plugin_host import available_plugins, load_plugin_class
 from horde.cli.options import RunOptions, UsageError
 
 BUILTIN_ORDER = ("csv", "json", "html", "console", "thresholds")
@@ -27,15 +27,24 @@ BUILTIN_FALLBACK = {
 """Used only if horde runs from a source tree that was never installed (so it has no entry points)."""
 
 
+def parse_plugin_opts(items: list[str]) -> dict[str, dict[str, str]]:
+    """`--plugin-opt NAME.key=value` strings -> {NAME: {key: value}}."""
+    parsed: dict[str, dict[str, str]] = {}
+    for item in items:
+        head, sep, value = item.partition("=")
+        name, dot, key = head.partition(".")
+        if not sep or not dot or not name or not key:
+            raise UsageError(f"--plugin-opt {item!r}: expected NAME.key=value")
+        parsed.setdefault(name.strip(), {})[key.strip()] = value
+    return parsed
+
+
 def plugin_list(options: RunOptions) -> list[tuple[str, dict[str, Any]]]:
     """(reference, options) of every plugin this run loads: the built-ins its flags ask for, then those named.
 
     A plugin is named by `--plugin NAME|module:Class`, by a `[plugins.NAME]` table, or by `--plugin-opt NAME.k=v`.
     """
-    try:
-        opts = parse_plugin_opts(options.plugin_opt)
-    except PluginError as exc:
-        raise UsageError(str(exc)) from None
+    opts = parse_plugin_opts(options.plugin_opt)
     if not isinstance(options.plugin_config, dict):
         raise UsageError("plugin tables belong in [plugins.NAME] tables, not in a plugin_config option")
     tables: dict[str, dict[str, Any]] = {}

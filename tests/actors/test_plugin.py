@@ -9,8 +9,8 @@ from pathlib import Path
 import gevent
 import pytest
 
-from horde.actors.plugin_host import ENTRY_POINT_GROUP, PluginHost, parse_plugin_opts
-from horde.cli.console import plugin_list
+from horde.actors.plugin_host import ENTRY_POINT_GROUP, PluginHost
+from horde.cli.console import parse_plugin_opts, plugin_list
 from horde.cli.options import UsageError, resolve
 from horde.plugin import API_VERSION, EventRecord, Plugin, PluginError, load_plugin_class
 from horde.plugins.prometheus import _histogram
@@ -41,7 +41,7 @@ def test_a_plugin_for_another_api_version_is_refused() -> None:
 def test_plugin_opts_parse_and_name_their_plugin() -> None:
     assert parse_plugin_opts(["a.x=1", "a.y=two=2", "b.z="]) == {"a": {"x": "1", "y": "two=2"}, "b": {"z": ""}}
     for bad in ["a=1", "a.x", ".x=1"]:
-        with pytest.raises(PluginError):
+        with pytest.raises(UsageError):
             parse_plugin_opts([bad])
 
 
