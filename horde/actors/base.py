@@ -1,4 +1,4 @@
-"""The one actor shape every horde actor shares (DESIGN.md, ADR 0002).
+"""The one actor shape every horde actor shares (docs/architecture.md, ADR 0002).
 
 `decide(state, message) -> events` says what happened, `apply(state, event) -> state` is the only place state
 changes, and the shell in between journals each event before folding it and then performs its side effects.
