@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from horde.actors import replay as r
-from tests.cli.conftest import REPO, Target, horde
+from tests.support.processes import REPO, Target, horde
 
 DEMO = REPO / "horde" / "examples" / "demo_locustfile.py"
 

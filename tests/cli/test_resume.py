@@ -10,11 +10,10 @@ from pathlib import Path
 
 from horde.protocol.events import StatsReportDropped
 from horde.protocol.journal import read_journal
-from tests.cli.conftest import LOCUSTFILES, Target, horde
-from tests.cli.test_distributed import Cluster, cluster  # noqa: F401 - the fixture
+from tests.support.processes import LOCUSTFILES, Cluster, Target, horde
 
 
-def test_a_killed_master_resumes_and_the_totals_match_the_target(cluster: Cluster, fresh_target: Target) -> None:  # noqa: F811
+def test_a_killed_master_resumes_and_the_totals_match_the_target(cluster: Cluster, fresh_target: Target) -> None:
     # Checkpoints every 4 kB: the resumed master starts from one, and goes on writing them (ADR 0009).
     checkpoints = ("--journal-checkpoint-mb", "0.004")
     cluster.start_master(
@@ -28,10 +27,7 @@ def test_a_killed_master_resumes_and_the_totals_match_the_target(cluster: Cluste
     cluster.master.wait(timeout=10)
     killed_at = time.monotonic()
     time.sleep(2)  # the workers notice (liveness window 1.5 s), stop their users and wait for a master
-    cluster.master = cluster._spawn(
-        "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(cluster.port),
-        "--resume", "run.jsonl", "--json", "summary.json", "--only-summary", *checkpoints,
-    )  # fmt: skip
+    cluster.resume_master(*checkpoints)
     assert cluster.wait_master(timeout=60) in (0, 1)
     # The run ends at its original run time, not 9 s after the resume.
     assert time.monotonic() - killed_at < 9
@@ -78,7 +74,7 @@ def test_resume_needs_a_run_that_is_not_over(tmp_path: Path, fresh_target: Targe
     assert result.stderr.strip() == "horde: error: done.jsonl: that run already stopped; nothing to resume"
 
 
-def test_a_resumed_master_keeps_the_shapes_clock(cluster: Cluster, fresh_target: Target) -> None:  # noqa: F811
+def test_a_resumed_master_keeps_the_shapes_clock(cluster: Cluster, fresh_target: Target) -> None:
     shape = str(LOCUSTFILES / "timed_shape.py")
     cluster.start_master("-f", shape, "-H", fresh_target.url, "--expect-workers", "1")
     cluster.start_worker("-f", shape)
@@ -87,10 +83,7 @@ def test_a_resumed_master_keeps_the_shapes_clock(cluster: Cluster, fresh_target:
     os.kill(cluster.master.pid, signal.SIGKILL)
     cluster.master.wait(timeout=10)
     time.sleep(2)
-    cluster.master = cluster._spawn(
-        "-f", shape, "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(cluster.port),
-        "--resume", "run.jsonl", "--json", "summary.json", "--only-summary",
-    )  # fmt: skip
+    cluster.resume_master("-f", shape)
     assert cluster.wait_master(timeout=60) in (0, 1)
 
     contents = read_journal(cluster.cwd / "run.jsonl")

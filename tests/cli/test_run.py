@@ -14,7 +14,7 @@ from pathlib import Path
 from horde.protocol.journal import read_journal
 from horde.protocol.stats import StatsDelta
 from horde.runtime.stats import RunStats, summary_dict
-from tests.cli.conftest import LOCUSTFILES, Target, horde
+from tests.support.processes import LOCUSTFILES, Target, horde
 
 
 def _route_counts(summary: dict) -> dict[str, int]:

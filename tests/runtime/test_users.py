@@ -19,7 +19,7 @@ from horde import (
     task,
 )
 from horde.runtime.user_pool import UserPool
-from tests.runtime.conftest import CountingRecorder
+from tests.support.demo_server import CountingRecorder
 
 
 def test_abstract_applies_only_where_set() -> None:
