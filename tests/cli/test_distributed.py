@@ -11,7 +11,15 @@ import time
 from pathlib import Path
 
 from tests.support.processes import LOCUSTFILES, Cluster, Target, horde
-from tests.support.waiting import last_users
+from tests.support.waiting import (
+    JournalWatch,
+    last_users,
+    wait_for_event,
+    wait_for_exit,
+    wait_for_line,
+    wait_for_users,
+    worker_id_of,
+)
 
 
 def test_three_workers_share_users_by_weight_and_totals_match_the_target(
@@ -36,11 +44,15 @@ def test_three_workers_share_users_by_weight_and_totals_match_the_target(
 
 
 def test_a_killed_worker_is_missing_and_its_users_move_at_once(cluster: Cluster, fresh_target: Target) -> None:
-    cluster.start_master("-H", fresh_target.url, "--expect-workers", "3", "-u", "6", "-r", "100", "-t", "6s")
+    # The test ends the run (SIGTERM) once the users have moved and the survivors run them.
+    master = cluster.start_master("-H", fresh_target.url, "--expect-workers", "3", "-u", "6", "-r", "100", "-t", "60s")
     workers = [cluster.start_worker() for _ in range(3)]
-    time.sleep(2.5)
+    wait_for_users(cluster.watch, [2, 2, 2], alive=[master])
     killed_at = time.time()
     os.kill(workers[0].pid, signal.SIGKILL)
+    (moved,) = wait_for_event(cluster.watch, "dispatch.step", lambda e: e.cause == "worker_missing", alive=[master])
+    wait_for_event(cluster.watch, "worker.users_reported", after=moved.seq, count=2, alive=[master])
+    master.send_signal(signal.SIGTERM)
     assert cluster.wait_master() in (0, 1)
     records = cluster.journal()
     missing = [r for r in records if r.type == "worker.missing"]
@@ -69,12 +81,22 @@ def test_a_killed_worker_is_missing_and_its_users_move_at_once(cluster: Cluster,
 def test_a_stopped_worker_goes_missing_then_rejoins_without_double_counting(
     cluster: Cluster, fresh_target: Target
 ) -> None:
-    cluster.start_master("-H", fresh_target.url, "--expect-workers", "2", "-u", "4", "-r", "100", "-t", "9s")
+    # The test ends the run (SIGTERM) once the stopped worker is back and runs its share again.
+    master = cluster.start_master("-H", fresh_target.url, "--expect-workers", "2", "-u", "4", "-r", "100", "-t", "60s")
     workers = [cluster.start_worker() for _ in range(2)]
-    time.sleep(2)
+    wait_for_users(cluster.watch, [2, 2], alive=[master])
+    stopped = worker_id_of(cluster.watch, workers[1])
     os.kill(workers[1].pid, signal.SIGSTOP)
-    time.sleep(3)
+    wait_for_event(cluster.watch, "worker.missing", lambda e: e.worker_id == stopped, alive=[master])
     os.kill(workers[1].pid, signal.SIGCONT)
+    (_, back) = wait_for_event(
+        cluster.watch, "worker.joined", lambda e: e.worker_id == stopped, count=2, alive=[master]
+    )
+    wait_for_event(
+        cluster.watch, "worker.users_reported", lambda e: e.worker_id == stopped, after=back.seq, alive=[master]
+    )
+    wait_for_users(cluster.watch, [2, 2], alive=[master])
+    master.send_signal(signal.SIGTERM)
     assert cluster.wait_master() in (0, 1)
     records = cluster.journal()
     missing = [r.event.worker_id for r in records if r.type == "worker.missing"]
@@ -91,18 +113,21 @@ def test_a_stopped_worker_goes_missing_then_rejoins_without_double_counting(
 def test_workers_notice_a_dead_master_and_keep_reconnecting_or_quit_when_told(
     cluster: Cluster, fresh_target: Target
 ) -> None:
-    cluster.start_master("-H", fresh_target.url, "--expect-workers", "2", "-u", "2", "-r", "100", "-t", "60s")
+    master = cluster.start_master("-H", fresh_target.url, "--expect-workers", "2", "-u", "2", "-r", "100", "-t", "60s")
     stays = cluster.start_worker()
     quits = cluster.start_worker("--quit-when-master-lost")
-    time.sleep(2)
-    assert cluster.master is not None
-    os.kill(cluster.master.pid, signal.SIGKILL)
+    wait_for_users(cluster.watch, [1, 1], alive=[master])
+    os.kill(master.pid, signal.SIGKILL)
     started = time.monotonic()
-    quits.wait(timeout=10)
-    assert quits.returncode == 1
+    assert wait_for_exit(quits, timeout=10) == 1
     assert time.monotonic() - started < 1.5 + 2.0
     assert "silent" in quits.communicate(timeout=5)[1]
-    time.sleep(1)
+    wait_for_line(stays.err, "the master is silent", alive=[stays])
+    # Keeps reconnecting: a new master on the same port gets it back.
+    again = cluster.start_master(
+        "-H", fresh_target.url, "-u", "1", "-t", "60s", "--journal", "again.jsonl", port=cluster.port
+    )
+    wait_for_users(JournalWatch(cluster.cwd / "again.jsonl"), [1], alive=[again, stays])
     assert stays.poll() is None, "a worker keeps reconnecting by default"
     stays.send_signal(signal.SIGTERM)
     _, err = stays.communicate(timeout=10)
@@ -110,10 +135,13 @@ def test_workers_notice_a_dead_master_and_keep_reconnecting_or_quit_when_told(
 
 
 def test_a_worker_joining_mid_run_gets_its_share(cluster: Cluster, fresh_target: Target) -> None:
-    cluster.start_master("-H", fresh_target.url, "--expect-workers", "1", "-u", "6", "-r", "100", "-t", "5s")
+    # The test ends the run (SIGTERM) once the newcomer runs its share.
+    master = cluster.start_master("-H", fresh_target.url, "--expect-workers", "1", "-u", "6", "-r", "100", "-t", "60s")
     cluster.start_worker()
-    time.sleep(2)
+    wait_for_users(cluster.watch, [6], alive=[master])
     cluster.start_worker()
+    wait_for_users(cluster.watch, [3, 3], alive=[master])
+    master.send_signal(signal.SIGTERM)
     assert cluster.wait_master() in (0, 1)
     records = cluster.journal()
     assert any(r.type == "dispatch.step" and r.event.cause == "worker_joined" and r.event.total == 6 for r in records)
