@@ -1,5 +1,28 @@
-"""The whole test process runs fully gevent-patched, like every horde process (see ADR 0002)."""
+"""The whole test process runs fully gevent-patched, like every horde process (see ADR 0002).
+
+Fixtures more than one test package uses live here; what tests import (helpers, classes) is in tests/support.
+"""
 
 from gevent import monkey
 
 monkey.patch_all()
+
+from collections.abc import Iterator  # noqa: E402 - after the patching, like every import of the suite
+
+import pytest  # noqa: E402
+
+from tests.support.processes import Target, running_target  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def target() -> Iterator[Target]:
+    """The demo target (`horde.cli.target`) in its own process, for the whole session."""
+    with running_target() as t:
+        yield t
+
+
+@pytest.fixture
+def fresh_target(target: Target) -> Target:
+    """The demo target with its request counts reset."""
+    target.reset()
+    return target

@@ -1,8 +1,8 @@
 """Random clusters, classes, targets, rates, joins and leaves: every step keeps the Dispatcher's invariants.
 
 The invariants themselves (exact shares, even spread, a consistent delta) are checked after each step by the
-driver in test_dispatch; these tests add what only holds across steps: ramp timing, minimal moves, replay and
-determinism.
+driver in tests/support/dispatch.py; these tests add what only holds across steps: ramp timing, minimal moves,
+replay and determinism.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from horde.actors.dispatcher_logic import class_totals, next_tick_at, target_counts
 from horde.protocol.dispatcher_vocabulary import AddWorker, RampTo, RemoveWorker, UserClassSpec
-from tests.actors.test_dispatch import Dispatcher, per_worker_totals
+from tests.support.dispatch import Dispatcher, per_worker_totals
 
 SETTINGS = settings(max_examples=40, deadline=None)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import LOCUSTFILES, horde
+from tests.support.processes import LOCUSTFILES, horde
 
 SHOP = str(LOCUSTFILES / "shop.py")
 

@@ -3,95 +3,23 @@
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from horde.protocol.journal import Record, read_journal
-from tests.cli.conftest import LOCUSTFILES, Target, horde
-
-LOCUSTFILE = str(LOCUSTFILES / "two_classes.py")
-
-
-class Cluster:
-    """Starts a master and workers as subprocesses and kills whatever is left at the end."""
-
-    def __init__(self, cwd: Path) -> None:
-        self.cwd = cwd
-        self.processes: list[subprocess.Popen[str]] = []
-        self.master: subprocess.Popen[str] | None = None
-        self.port = 0
-
-    def start_master(self, *args: str) -> None:
-        self.master = self._spawn(
-            "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", "0",
-            "--journal", "run.jsonl", "--json", "summary.json", "--only-summary", *args,
-        )  # fmt: skip
-        assert self.master.stdout is not None
-        line = self.master.stdout.readline()
-        assert "listening on port" in line, line
-        self.port = int(line.split("listening on port ")[1].split(",")[0])
-
-    def start_worker(self, *args: str) -> subprocess.Popen[str]:
-        return self._spawn("--worker", "--master-port", str(self.port), *args)
-
-    def _spawn(self, *args: str) -> subprocess.Popen[str]:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "horde", "run", "-f", LOCUSTFILE, "--heartbeat-interval", "0.5", *args],
-            cwd=self.cwd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.processes.append(process)
-        return process
-
-    def wait_master(self, timeout: float = 60) -> int:
-        assert self.master is not None
-        self.master.wait(timeout=timeout)
-        return self.master.returncode
-
-    def journal(self) -> list[Record]:
-        return read_journal(self.cwd / "run.jsonl").records
-
-    def summary(self) -> dict:
-        return json.loads((self.cwd / "summary.json").read_text())
-
-    def close(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-            process.communicate(timeout=10)
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    c = Cluster(tmp_path)
-    try:
-        yield c
-    finally:
-        c.close()
-
-
-def last_users(records: list[Record]) -> dict[str, dict[str, int]]:
-    counts: dict[str, dict[str, int]] = {}
-    for r in records:
-        if r.type == "worker.users_reported":
-            counts[r.event.worker_id] = r.event.user_counts
-        elif r.type in ("worker.missing", "worker.left"):
-            counts.pop(r.event.worker_id, None)
-    return counts
-
-
-def served_total(target: Target) -> int:
-    return sum(target.counts().values())
+from tests.support.processes import LOCUSTFILES, Cluster, Target, horde
+from tests.support.waiting import (
+    JournalWatch,
+    last_users,
+    wait_for_event,
+    wait_for_exit,
+    wait_for_line,
+    wait_for_users,
+    worker_id_of,
+)
 
 
 def test_three_workers_share_users_by_weight_and_totals_match_the_target(
@@ -116,11 +44,15 @@ def test_three_workers_share_users_by_weight_and_totals_match_the_target(
 
 
 def test_a_killed_worker_is_missing_and_its_users_move_at_once(cluster: Cluster, fresh_target: Target) -> None:
-    cluster.start_master("-H", fresh_target.url, "--expect-workers", "3", "-u", "6", "-r", "100", "-t", "6s")
+    # The test ends the run (SIGTERM) once the users have moved and the survivors run them.
+    master = cluster.start_master("-H", fresh_target.url, "--expect-workers", "3", "-u", "6", "-r", "100", "-t", "60s")
     workers = [cluster.start_worker() for _ in range(3)]
-    time.sleep(2.5)
+    wait_for_users(cluster.watch, [2, 2, 2], alive=[master])
     killed_at = time.time()
     os.kill(workers[0].pid, signal.SIGKILL)
+    (moved,) = wait_for_event(cluster.watch, "dispatch.step", lambda e: e.cause == "worker_missing", alive=[master])
+    wait_for_event(cluster.watch, "worker.users_reported", after=moved.seq, count=2, alive=[master])
+    master.send_signal(signal.SIGTERM)
     assert cluster.wait_master() in (0, 1)
     records = cluster.journal()
     missing = [r for r in records if r.type == "worker.missing"]
@@ -133,7 +65,7 @@ def test_a_killed_worker_is_missing_and_its_users_move_at_once(cluster: Cluster,
     assert reported_after and (reported_after[-1].mono_ns - moved.mono_ns) / 1e9 < 1.0
     assert sorted(sum(c.values()) for c in last_users(records).values()) == [3, 3]
     # Everything the dead worker reported before dying is in the totals; what it had not reported yet is lost.
-    assert 0 < cluster.summary()["aggregated"]["num_requests"] <= served_total(fresh_target)
+    assert 0 < cluster.summary()["aggregated"]["num_requests"] <= fresh_target.served()
 
     # The journal is a regression test of these decisions; a step whose cause was rewritten no longer passes it.
     assert horde("replay", "run.jsonl", "--check", cwd=cluster.cwd).returncode == 0
@@ -149,12 +81,22 @@ def test_a_killed_worker_is_missing_and_its_users_move_at_once(cluster: Cluster,
 def test_a_stopped_worker_goes_missing_then_rejoins_without_double_counting(
     cluster: Cluster, fresh_target: Target
 ) -> None:
-    cluster.start_master("-H", fresh_target.url, "--expect-workers", "2", "-u", "4", "-r", "100", "-t", "9s")
+    # The test ends the run (SIGTERM) once the stopped worker is back and runs its share again.
+    master = cluster.start_master("-H", fresh_target.url, "--expect-workers", "2", "-u", "4", "-r", "100", "-t", "60s")
     workers = [cluster.start_worker() for _ in range(2)]
-    time.sleep(2)
+    wait_for_users(cluster.watch, [2, 2], alive=[master])
+    stopped = worker_id_of(cluster.watch, workers[1])
     os.kill(workers[1].pid, signal.SIGSTOP)
-    time.sleep(3)
+    wait_for_event(cluster.watch, "worker.missing", lambda e: e.worker_id == stopped, alive=[master])
     os.kill(workers[1].pid, signal.SIGCONT)
+    (_, back) = wait_for_event(
+        cluster.watch, "worker.joined", lambda e: e.worker_id == stopped, count=2, alive=[master]
+    )
+    wait_for_event(
+        cluster.watch, "worker.users_reported", lambda e: e.worker_id == stopped, after=back.seq, alive=[master]
+    )
+    wait_for_users(cluster.watch, [2, 2], alive=[master])
+    master.send_signal(signal.SIGTERM)
     assert cluster.wait_master() in (0, 1)
     records = cluster.journal()
     missing = [r.event.worker_id for r in records if r.type == "worker.missing"]
@@ -164,25 +106,28 @@ def test_a_stopped_worker_goes_missing_then_rejoins_without_double_counting(
     assert len(rejoined) == 2 and rejoined[0].incarnation != rejoined[1].incarnation
     assert sorted(sum(c.values()) for c in last_users(records).values()) == [2, 2]
     reported = cluster.summary()["aggregated"]["num_requests"]
-    served = served_total(fresh_target)
+    served = fresh_target.served()
     assert served - 4 <= reported <= served
 
 
 def test_workers_notice_a_dead_master_and_keep_reconnecting_or_quit_when_told(
     cluster: Cluster, fresh_target: Target
 ) -> None:
-    cluster.start_master("-H", fresh_target.url, "--expect-workers", "2", "-u", "2", "-r", "100", "-t", "60s")
+    master = cluster.start_master("-H", fresh_target.url, "--expect-workers", "2", "-u", "2", "-r", "100", "-t", "60s")
     stays = cluster.start_worker()
     quits = cluster.start_worker("--quit-when-master-lost")
-    time.sleep(2)
-    assert cluster.master is not None
-    os.kill(cluster.master.pid, signal.SIGKILL)
+    wait_for_users(cluster.watch, [1, 1], alive=[master])
+    os.kill(master.pid, signal.SIGKILL)
     started = time.monotonic()
-    quits.wait(timeout=10)
-    assert quits.returncode == 1
+    assert wait_for_exit(quits, timeout=10) == 1
     assert time.monotonic() - started < 1.5 + 2.0
     assert "silent" in quits.communicate(timeout=5)[1]
-    time.sleep(1)
+    wait_for_line(stays.err, "the master is silent", alive=[stays])
+    # Keeps reconnecting: a new master on the same port gets it back.
+    again = cluster.start_master(
+        "-H", fresh_target.url, "-u", "1", "-t", "60s", "--journal", "again.jsonl", port=cluster.port
+    )
+    wait_for_users(JournalWatch(cluster.cwd / "again.jsonl"), [1], alive=[again, stays])
     assert stays.poll() is None, "a worker keeps reconnecting by default"
     stays.send_signal(signal.SIGTERM)
     _, err = stays.communicate(timeout=10)
@@ -190,10 +135,13 @@ def test_workers_notice_a_dead_master_and_keep_reconnecting_or_quit_when_told(
 
 
 def test_a_worker_joining_mid_run_gets_its_share(cluster: Cluster, fresh_target: Target) -> None:
-    cluster.start_master("-H", fresh_target.url, "--expect-workers", "1", "-u", "6", "-r", "100", "-t", "5s")
+    # The test ends the run (SIGTERM) once the newcomer runs its share.
+    master = cluster.start_master("-H", fresh_target.url, "--expect-workers", "1", "-u", "6", "-r", "100", "-t", "60s")
     cluster.start_worker()
-    time.sleep(2)
+    wait_for_users(cluster.watch, [6], alive=[master])
     cluster.start_worker()
+    wait_for_users(cluster.watch, [3, 3], alive=[master])
+    master.send_signal(signal.SIGTERM)
     assert cluster.wait_master() in (0, 1)
     records = cluster.journal()
     assert any(r.type == "dispatch.step" and r.event.cause == "worker_joined" and r.event.total == 6 for r in records)
@@ -212,8 +160,8 @@ def test_custom_messages_travel_both_ways(cluster: Cluster, fresh_target: Target
     cluster.start_master("-H", fresh_target.url, "-u", "1", "-t", "2s", "-f", str(LOCUSTFILES / "custom_messages.py"))
     worker = cluster.start_worker("-f", str(LOCUSTFILES / "custom_messages.py"))
     assert cluster.wait_master() in (0, 1)
-    assert cluster.master is not None and cluster.master.stdout is not None
-    master_out = cluster.master.stdout.read()
+    assert cluster.master is not None
+    master_out, _ = cluster.master.communicate(timeout=15)
     worker_out, _ = worker.communicate(timeout=15)
     assert "master got hello from " in master_out
     assert "worker got ack: {'to':" in worker_out

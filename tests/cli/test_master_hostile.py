@@ -32,7 +32,7 @@ from horde.protocol.journal import Record, decode_record, read_journal
 from horde.protocol.messages import PROTOCOL_VERSION, MasterMessageType, Ready, Reject, StatsReport
 from horde.protocol.stats import Buckets, EntryDelta, StatsDelta
 from horde.protocol.zmq_transport import MAX_MESSAGE_BYTES
-from tests.cli.conftest import LOCUSTFILES, Target
+from tests.support.processes import LOCUSTFILES, Target
 
 SHOP = str(LOCUSTFILES / "shop.py")
 RUN_SECONDS_CAP = 60  # the test stops the run itself once the floods are decided

@@ -12,7 +12,7 @@ import pytest
 
 from horde.actors import replay as r
 from horde.cli.timeline import TIMELINE_DECODERS, timeline
-from tests.cli.conftest import REPO, Target, horde
+from tests.support.processes import REPO, Target, horde
 
 DEMO = REPO / "horde" / "examples" / "demo_locustfile.py"
 

@@ -10,31 +10,26 @@ from pathlib import Path
 
 from horde.protocol.events import StatsReportDropped
 from horde.protocol.journal import read_journal
-from tests.cli.conftest import LOCUSTFILES, Target, horde
-from tests.cli.test_distributed import Cluster, cluster  # noqa: F401 - the fixture
+from tests.support.processes import LOCUSTFILES, Cluster, Target, horde
+from tests.support.waiting import wait_for_event, wait_for_line, wait_for_users, wait_until
 
 
-def test_a_killed_master_resumes_and_the_totals_match_the_target(cluster: Cluster, fresh_target: Target) -> None:  # noqa: F811
+def test_a_killed_master_resumes_and_the_totals_match_the_target(cluster: Cluster, fresh_target: Target) -> None:
     # Checkpoints every 4 kB: the resumed master starts from one, and goes on writing them (ADR 0009).
     checkpoints = ("--journal-checkpoint-mb", "0.004")
-    cluster.start_master(
+    master = cluster.start_master(
         "-H", fresh_target.url, "--expect-workers", "3", "-u", "9", "-r", "100", "-t", "9s", *checkpoints
     )
-    for _ in range(3):
-        cluster.start_worker()
-    time.sleep(3)
-    assert cluster.master is not None
-    os.kill(cluster.master.pid, signal.SIGKILL)
-    cluster.master.wait(timeout=10)
-    killed_at = time.monotonic()
-    time.sleep(2)  # the workers notice (liveness window 1.5 s), stop their users and wait for a master
-    cluster.master = cluster._spawn(
-        "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(cluster.port),
-        "--resume", "run.jsonl", "--json", "summary.json", "--only-summary", *checkpoints,
-    )  # fmt: skip
+    workers = [cluster.start_worker() for _ in range(3)]
+    # Killed once its workers run their users and a checkpoint is on disk.
+    wait_for_users(cluster.watch, [3, 3, 3], alive=[master])
+    wait_for_event(cluster.watch, "journal.checkpoint", alive=[master])
+    os.kill(master.pid, signal.SIGKILL)
+    master.wait(timeout=10)
+    for worker in workers:  # they notice (liveness window 1.5 s), stop their users and wait for a master
+        wait_for_line(worker.err, "the master is silent", alive=[worker])
+    cluster.resume_master(*checkpoints)
     assert cluster.wait_master(timeout=60) in (0, 1)
-    # The run ends at its original run time, not 9 s after the resume.
-    assert time.monotonic() - killed_at < 9
 
     records = read_journal(cluster.cwd / "run.jsonl").records
     assert [r.seq for r in records] == list(range(1, len(records) + 1))
@@ -45,6 +40,12 @@ def test_a_killed_master_resumes_and_the_totals_match_the_target(cluster: Cluste
     assert len(rejoined) == 3
     states = [r.event.state for r in records if r.type == "run.state_changed"]
     assert states[-2:] == ["stopping", "stopped"]
+    # The run ends at its original run time, 9 s after it started spawning, not 9 s after the resume.
+    changes = [r for r in records if r.type == "run.state_changed"]
+    spawning = next(r for r in changes if r.event.state == "spawning")  # type: ignore[union-attr]
+    run_time = (changes[-2].mono_ns - spawning.mono_ns) / 1e9
+    assert 9 <= run_time < 9 + 1.5, run_time
+    assert (changes[-2].mono_ns - records[resumed_at].mono_ns) / 1e9 < 9
 
     summary = json.loads((cluster.cwd / "summary.json").read_text())
     served = sum(fresh_target.counts().values())
@@ -78,19 +79,20 @@ def test_resume_needs_a_run_that_is_not_over(tmp_path: Path, fresh_target: Targe
     assert result.stderr.strip() == "horde: error: done.jsonl: that run already stopped; nothing to resume"
 
 
-def test_a_resumed_master_keeps_the_shapes_clock(cluster: Cluster, fresh_target: Target) -> None:  # noqa: F811
+def test_a_resumed_master_keeps_the_shapes_clock(cluster: Cluster, fresh_target: Target) -> None:
     shape = str(LOCUSTFILES / "timed_shape.py")
-    cluster.start_master("-f", shape, "-H", fresh_target.url, "--expect-workers", "1")
-    cluster.start_worker("-f", shape)
-    time.sleep(2.5)
-    assert cluster.master is not None
-    os.kill(cluster.master.pid, signal.SIGKILL)
-    cluster.master.wait(timeout=10)
-    time.sleep(2)
-    cluster.master = cluster._spawn(
-        "-f", shape, "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(cluster.port),
-        "--resume", "run.jsonl", "--json", "summary.json", "--only-summary",
-    )  # fmt: skip
+    master = cluster.start_master("-f", shape, "-H", fresh_target.url, "--expect-workers", "1")
+    worker = cluster.start_worker("-f", shape)
+    wait_for_users(cluster.watch, [2], alive=[master])
+    os.kill(master.pid, signal.SIGKILL)
+    master.wait(timeout=10)
+    wait_for_line(worker.err, "the master is silent", alive=[worker])
+    # What is tested is the shape's clock: the new master must come when the run is past the shape's 4 s stage.
+    started_mono_ns = read_journal(cluster.cwd / "run.jsonl").header.started_mono_ns
+    wait_until(
+        lambda: time.monotonic_ns() - started_mono_ns > 4.5e9, timeout=10, message="the run past its first 4.5 s"
+    )
+    cluster.resume_master("-f", shape)
     assert cluster.wait_master(timeout=60) in (0, 1)
 
     contents = read_journal(cluster.cwd / "run.jsonl")

@@ -8,14 +8,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from horde.protocol.journal import read_journal
 from horde.protocol.stats import StatsDelta
 from horde.stats.run_stats import RunStats
 from horde.stats.summary import summary_dict
-from tests.cli.conftest import LOCUSTFILES, Target, horde
+from tests.support.processes import LOCUSTFILES, Target, horde
+from tests.support.waiting import JournalWatch, wait_for_event, wait_for_served
 
 
 def _route_counts(summary: dict) -> dict[str, int]:
@@ -68,7 +68,10 @@ def test_sigterm_stops_cleanly_and_still_writes_everything(fresh_target: Target,
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        time.sleep(2.5)
+        # Stopped once its 4 users run and the target has served some of their requests.
+        running = JournalWatch(tmp_path / "run.jsonl")
+        wait_for_event(running, "worker.users_reported", lambda e: sum(e.user_counts.values()) == 4, alive=[process])
+        wait_for_served(fresh_target, 20)
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=30)
     finally:

@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 
 from horde.protocol.journal import Record, read_journal
-from tests.cli.conftest import REPO, Target, horde
+from tests.support.processes import REPO, Target, horde
 
 HERE = Path(__file__).resolve().parent
 FAST = str(HERE / "fast.py")

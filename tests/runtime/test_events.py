@@ -11,7 +11,7 @@ import pytest
 import horde
 from horde import Environment, Events, StopUser
 from horde.runtime.events import EventHook
-from tests.runtime.conftest import CountingRecorder
+from tests.support.demo_server import CountingRecorder
 
 LOCUST_HOOKS = {
     "init",

@@ -11,7 +11,7 @@ import requests
 
 from horde import Environment, Events, FastHttpUser, LocustError, task
 from horde.runtime.exceptions import CatchResponseError, ResponseError
-from tests.runtime.conftest import CountingRecorder, DemoServer
+from tests.support.demo_server import CountingRecorder, DemoServer
 
 
 class Client(FastHttpUser):

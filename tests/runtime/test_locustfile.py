@@ -13,7 +13,7 @@ import horde
 from horde import Environment, Events
 from horde.runtime.locustfile import LocustfileError, load_locustfile, select_user_classes
 from horde.runtime.user_pool import UserPool
-from tests.runtime.conftest import CountingRecorder, DemoServer
+from tests.support.demo_server import CountingRecorder, DemoServer
 
 LOCUSTFILES = Path(__file__).parent.parent / "locustfiles"
 

@@ -19,7 +19,8 @@ from horde import (
     task,
 )
 from horde.runtime.user_pool import UserPool
-from tests.runtime.conftest import CountingRecorder
+from tests.support.demo_server import CountingRecorder
+from tests.support.waiting import wait_until
 
 
 def test_abstract_applies_only_where_set() -> None:
@@ -62,7 +63,7 @@ def test_stop_user_runs_on_stop_and_reports_the_exit() -> None:
 
     pool = UserPool(Environment([Once], Events()), on_user_exit=lambda name, user: exits.append(name))
     pool.set_counts({"Once": 2})
-    gevent.sleep(0.05)
+    wait_until(lambda: len(exits) == 2, timeout=5, message="both users to exit")
     assert trace.count("start") == 2 and trace.count("task") == 2 and trace.count("stop") == 2
     assert exits == ["Once", "Once"] and pool.counts() == {} and pool.user_count == 0
 
@@ -82,7 +83,8 @@ def test_reschedule_task_waits_and_reschedule_immediately_does_not() -> None:
 
     pool = UserPool(Environment([Rescheduler], Events()))
     pool.set_counts({"Rescheduler": 1})
-    gevent.sleep(0.08)
+    # Polled finely: the stop must come between the fourth run and the fifth, 0.05 s later.
+    wait_until(lambda: len(runs) >= 4, timeout=5, interval=0.005, message="the task's fourth run")
     pool.stop_all(timeout=1)
     assert len(runs) == 4
     assert runs[2] - runs[0] < 0.01 and runs[3] - runs[2] >= 0.045
@@ -105,7 +107,7 @@ def test_task_error_fires_user_error_is_recorded_and_user_goes_on() -> None:
 
     pool = UserPool(Environment([Buggy], events, stats=recorder))
     pool.set_counts({"Buggy": 1})
-    gevent.sleep(0.05)
+    wait_until(lambda: len(ran) >= 5, timeout=5, message="five runs of the failing task")
     assert pool.counts() == {"Buggy": 1}
     pool.stop_all(timeout=1)
     assert len(ran) >= 5 and len(errors) == len(ran) == len(recorder.exceptions)
@@ -130,7 +132,7 @@ def test_stop_kills_a_waiting_user_at_once_and_runs_on_stop() -> None:
 
     pool = UserPool(Environment([Sleeper], Events(), stop_timeout=30))
     pool.set_counts({"Sleeper": 1})
-    gevent.sleep(0.02)
+    wait_until(lambda: trace == ["task"], timeout=5, message="the task, then the 60 s wait")
     start = time.monotonic()
     pool.stop_all(timeout=30)
     assert time.monotonic() - start < 0.5
@@ -146,7 +148,7 @@ def test_stop_lets_a_running_task_finish_then_on_stop() -> None:
         @task
         def long(self) -> None:
             trace.append("begin")
-            gevent.sleep(0.2)
+            gevent.sleep(0.2)  # the task the stop lets finish
             trace.append("end")
 
         def on_stop(self) -> None:
@@ -154,7 +156,7 @@ def test_stop_lets_a_running_task_finish_then_on_stop() -> None:
 
     pool = UserPool(Environment([Worker], Events(), stop_timeout=5))
     pool.set_counts({"Worker": 1})
-    gevent.sleep(0.05)
+    wait_until(lambda: trace == ["begin"], timeout=5, message="the task to begin")
     pool.set_counts({})
     assert pool.counts() == {} and pool.stopping_count == 1
     assert pool.join_stopping(timeout=2)
@@ -168,7 +170,7 @@ def test_task_overrunning_stop_timeout_is_killed_and_on_stop_runs() -> None:
         @task
         def forever(self) -> None:
             trace.append("begin")
-            gevent.sleep(60)
+            gevent.sleep(60)  # the task that overruns the stop timeout
             trace.append("never")
 
         def on_stop(self) -> None:
@@ -176,7 +178,7 @@ def test_task_overrunning_stop_timeout_is_killed_and_on_stop_runs() -> None:
 
     pool = UserPool(Environment([Stuck], Events(), stop_timeout=0.1))
     pool.set_counts({"Stuck": 1})
-    gevent.sleep(0.02)
+    wait_until(lambda: trace == ["begin"], timeout=5, message="the task to begin")
     start = time.monotonic()
     pool.stop_all(timeout=0.1)
     assert time.monotonic() - start < 1.0
@@ -193,7 +195,7 @@ def test_stop_test_is_reported_to_the_pool_owner() -> None:
 
     pool = UserPool(Environment([Finisher], Events()), on_stop_test=stopped.append)
     pool.set_counts({"Finisher": 1})
-    gevent.sleep(0.02)
+    wait_until(lambda: stopped, timeout=5, message="StopTest to reach the pool's owner")
     assert len(stopped) == 1 and isinstance(stopped[0], Finisher) and pool.user_count == 0
 
 
@@ -211,5 +213,7 @@ def test_failed_on_start_ends_the_user_like_locust() -> None:
 
     pool = UserPool(Environment([BadLogin], Events(), stats=recorder))
     pool.set_counts({"BadLogin": 1})
-    gevent.sleep(0.02)
+    wait_until(
+        lambda: recorder.exceptions and pool.user_count == 0, timeout=5, message="the user to end after on_start failed"
+    )
     assert ran == [] and pool.user_count == 0 and "login failed" in recorder.exceptions[0][0]

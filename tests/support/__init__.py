@@ -1,0 +1,1 @@
+"""What the test packages share: plain modules to import (fixtures live in the conftest.py files)."""
