@@ -196,14 +196,23 @@ class PluginHost:
 
     # loading -----------------------------------------------------------------------------------------------------
 
-    def load(self, plugins: list[tuple[str, dict[str, Any]]]) -> None:
-        """Load and configure each `(reference, options)`, in order; a problem is a PluginError naming it."""
+    def load(
+        self, plugins: list[tuple[str, dict[str, Any]]], named: Mapping[str, Mapping[str, Any]] | None = None
+    ) -> None:
+        """Load and configure each `(reference, options)`, in order; a problem is a PluginError naming it.
+
+        `named` holds options by plugin name (`[plugins.NAME]` tables, `--plugin-opt`): they go on top of the
+        options of the plugin of that name, and a name no listed plugin has is loaded as an installed plugin.
+        """
+        named = named or {}
         try:
-            for reference, options in plugins:
-                name, cls = load_plugin_class(reference)
+            chosen = [(*load_plugin_class(reference), options) for reference, options in plugins]
+            listed = {name for name, _, _ in chosen}
+            chosen += [(*load_plugin_class(name), {}) for name in named if name not in listed]
+            for name, cls, options in chosen:
                 if name in self._slots:
                     raise PluginError(f"plugin {name!r} is named twice")
-                slot = self._slots[name] = _Slot(self, name, cls, dict(options))
+                slot = self._slots[name] = _Slot(self, name, cls, {**options, **named.get(name, {})})
                 self._spawn(slot, strict=True)
         except BaseException:
             self.stop()

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from horde.actors.plugin import PluginError
-from horde.actors.plugin_host import available_plugins, load_plugin_class
+from horde.actors.plugin_host import available_plugins
 from horde.cli.options import RunOptions, UsageError
 
 BUILTIN_ORDER = ("csv", "json", "html", "console", "thresholds")
@@ -39,10 +38,13 @@ def parse_plugin_opts(items: list[str]) -> dict[str, dict[str, str]]:
     return parsed
 
 
-def plugin_list(options: RunOptions) -> list[tuple[str, dict[str, Any]]]:
-    """(reference, options) of every plugin this run loads: the built-ins its flags ask for, then those named.
+def plugin_list(options: RunOptions) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, dict[str, Any]]]:
+    """The plugins a run's options ask for: `(reference, options)` of each chosen one, in the order they finish,
+    and the options given by plugin name, which the plugin host applies to the plugin of that name.
 
-    A plugin is named by `--plugin NAME|module:Class`, by a `[plugins.NAME]` table, or by `--plugin-opt NAME.k=v`.
+    A plugin is chosen by a flag of a built-in (`--csv`, `--json`, ...), by `--plugin NAME|module:Class`, or only
+    by name through a `[plugins.NAME]` table or `--plugin-opt NAME.k=v`. The name of a `module:Class` is the
+    class's own, known once it is loaded: the host loads it, so this module imports no user code.
     """
     opts = parse_plugin_opts(options.plugin_opt)
     if not isinstance(options.plugin_config, dict):
@@ -61,24 +63,13 @@ def plugin_list(options: RunOptions) -> list[tuple[str, dict[str, Any]]]:
         builtin["html"] = {"path": options.html}
     if options.threshold:
         builtin["thresholds"] = {"rules": list(options.threshold)}
-    references: dict[str, str] = {}  # plugin name -> how to load it
-    for reference in options.plugin:
-        if ":" in reference:
-            try:
-                name, _ = load_plugin_class(reference)
-            except PluginError as exc:
-                raise UsageError(str(exc)) from None
-            references[name] = reference
-    for name in [*options.plugin, *tables, *opts]:
-        if ":" not in name and name not in references:
-            references[name] = name
+    named = {name: {**tables.get(name, {}), **opts.get(name, {})} for name in [*tables, *opts]}
+    asked = {*builtin, *named, *options.plugin}
     installed = available_plugins()
-    chosen: list[tuple[str, dict[str, Any]]] = []
-    for name in BUILTIN_ORDER:
-        if name in builtin or name in references:
-            merged = {**builtin.get(name, {}), **tables.get(name, {}), **opts.get(name, {})}
-            chosen.append((name if name in installed else BUILTIN_FALLBACK[name], merged))
-    for name, reference in references.items():
-        if name not in BUILTIN_ORDER:
-            chosen.append((reference, {**tables.get(name, {}), **opts.get(name, {})}))
-    return chosen
+    chosen = [
+        (name if name in installed else BUILTIN_FALLBACK[name], builtin.get(name, {}))
+        for name in BUILTIN_ORDER
+        if name in asked
+    ]
+    chosen += [(reference, {}) for reference in dict.fromkeys(options.plugin) if reference not in BUILTIN_ORDER]
+    return chosen, named

@@ -52,6 +52,7 @@ def spec_from_options(options: RunOptions, argv: list[str]) -> RunSpec:
     """The spec the options describe; a value out of range is a `UsageError` naming its flag."""
     assert options.locustfile is not None
     role = Role.WORKER if options.worker else Role.MASTER if options.master else Role.LOCAL
+    plugins, plugin_options = plugin_list(options) if role is not Role.WORKER else ([], {})
     try:
         return RunSpec(
             locustfile=options.locustfile,
@@ -82,7 +83,8 @@ def spec_from_options(options: RunOptions, argv: list[str]) -> RunSpec:
                 quit_when_master_lost=options.quit_when_master_lost,
                 auth_token=options.auth_token or "",
             ),
-            plugins=() if role is Role.WORKER else tuple(PluginChoice(r, o) for r, o in plugin_list(options)),
+            plugins=tuple(PluginChoice(reference, options) for reference, options in plugins),
+            plugin_options=plugin_options,
             exit_code_on_error=options.exit_code_on_error,
             settings=dataclasses.asdict(options),
             parsed_options=options,

@@ -183,7 +183,7 @@ class Run:
         locustfile, classes = load_user_classes(spec.locustfile, spec.load.user_classes)
         plugins = PluginHost(dict(spec.settings))
         try:
-            plugins.load([(choice.reference, dict(choice.options)) for choice in spec.plugins])
+            plugins.load([(choice.reference, dict(choice.options)) for choice in spec.plugins], spec.plugin_options)
         except PluginError as exc:
             raise RunError(str(exc)) from None
         replayed = resumed_run(spec.journal.resume) if spec.journal.resume else None

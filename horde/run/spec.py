@@ -132,6 +132,9 @@ class RunSpec:
     journal: JournalSpec = field(default_factory=JournalSpec)
     cluster: ClusterSpec = field(default_factory=ClusterSpec)
     plugins: tuple[PluginChoice, ...] = ()
+    plugin_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Options by plugin name, on top of the chosen plugin of that name; a name no chosen plugin has is loaded as
+    the installed plugin of that name (ADR 0008)."""
     exit_code_on_error: int = 1
     settings: Mapping[str, Any] = field(default_factory=dict)
     parsed_options: Any = None

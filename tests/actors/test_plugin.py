@@ -54,14 +54,24 @@ def test_flags_tables_and_opts_decide_which_plugins_load(tmp_path: Path) -> None
          "--plugin", "tests.plugins.sample_plugins:Recorder", "--plugin-opt", "recorder.label=x"],
         environ={}, cwd=str(tmp_path),
     )  # fmt: skip
-    assert plugin_list(options) == [
+    chosen, named = plugin_list(options)
+    assert chosen == [
         ("csv", {"prefix": "out"}),
         ("json", {"path": "-"}),
         ("console", {}),
         ("thresholds", {"rules": ["p95<5"]}),
-        ("tests.plugins.sample_plugins:Recorder", {"label": "x"}),
-        ("failure_guard", {"window": 5, "max_ratio": "0.1"}),
+        ("tests.plugins.sample_plugins:Recorder", {}),
     ]
+    assert named == {"failure_guard": {"window": 5, "max_ratio": "0.1"}, "recorder": {"label": "x"}}
+    host = PluginHost({})
+    try:  # the host names the module:Class plugin and gives every plugin its options by name
+        host.load(chosen, named)
+        assert host.names == ["csv", "json", "console", "thresholds", "recorder", "failure_guard"]
+        assert host.slot("recorder").options == {"label": "x"}
+        assert host.slot("failure_guard").options == {"window": 5, "max_ratio": "0.1"}
+        assert host.slot("csv").options == {"prefix": "out"}
+    finally:
+        host.stop()
     (tmp_path / "horde.toml").write_text("plugins = 3\n")
     with pytest.raises(UsageError, match=r"\[plugins\] must hold one table per plugin"):
         resolve(["-f", "x.py"], environ={}, cwd=str(tmp_path))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 from horde.actors import replay as r
 from horde.cli.timeline import TIMELINE_DECODERS, timeline
 from tests.support.processes import REPO, Target, horde
+from tests.support.waiting import wait_until
 
 DEMO = REPO / "horde" / "examples" / "demo_locustfile.py"
 
@@ -197,8 +197,6 @@ def test_bad_flags_are_usage_errors(tmp_path: Path) -> None:
 
 def test_an_in_process_run_replays_to_its_live_states_exactly(target: Target, tmp_path: Path) -> None:
     """A local run of `horde run`, prepared as the CLI does, so the live actors can be asked for their states."""
-    import gevent
-
     from horde.actors.base import GetState
     from horde.actors.journal import Flush
     from horde.run import JournalSpec, LivenessSpec, LoadSpec, Run, RunSpec
@@ -214,10 +212,10 @@ def test_an_in_process_run_replays_to_its_live_states_exactly(target: Target, tm
     control = run.control
     try:
         run.start()
-        deadline = time.monotonic() + 20  # until the ramp is done and the target has served a few requests
-        while not (control.master_state().run_state == "running" and sum(target.counts().values()) >= 10):
-            assert time.monotonic() < deadline, "the run never ramped up and served requests"
-            gevent.sleep(0.05)
+        wait_until(
+            lambda: control.master_state().run_state == "running" and target.served() >= 10,
+            message="the ramp to 3 users done and 10 requests served",
+        )
         run.request_stop("test over")
         assert control.wait_stopped(10)
         run.cluster.release(control)  # the worker is gone: no heartbeat or report after this, the states are final
