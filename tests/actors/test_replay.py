@@ -77,8 +77,8 @@ class Live:
             self.dispatch = d.apply(self.dispatch, step)
         return steps
 
-    def to_aggregator(self, worker: str, report: StatsReport, now: float) -> None:
-        for event in sa.decide(self.aggregator, sa.ReportReceived(worker, report)):
+    def to_aggregator(self, worker: str, report: StatsReport, now: float, admitted: bool = True) -> None:
+        for event in sa.decide(self.aggregator, sa.ReportReceived(worker, report, admitted, admitted)):
             self.journal("stats", "stats", event, now)
             self.aggregator = sa.apply(self.aggregator, event)
 
@@ -115,8 +115,11 @@ def run_scenario() -> Live:
     report = StatsReport("w1-i1", 1, delta(10, fail=True), 99.2)
     live.to_aggregator("w1", report, 3.2)
     live.to_aggregator("w1", report, 3.3)  # repeated: dropped
-    # A report from a worker that was never admitted: the router journals the drop, the aggregator never sees it.
+    # A report from a worker that was never admitted, as masters before ADR 0013 journaled it: by the router,
+    # under the peer's name as cause, unseen by the aggregator. Replay reads it as it was written.
     live.journal("stats", "worker:w9", ev.StatsReportDropped("w9", "x", 1, "not an admitted worker"), 3.4)
+    # The same today: the aggregator decides the drop, and counts it.
+    live.to_aggregator("w8", StatsReport("y", 1, delta(3), 99.25), 3.45, admitted=False)
     live.journal("plugin", "x", msgspec.Raw(b'{"passed":true}'), 3.5, type_name="threshold.result")
     live.to_aggregator("w2", StatsReport("w2-i1", 1, delta(5), 99.3), 3.6)
     for event in live.to_proxy("w2", wp.LivenessTick(7.0, 3.0)):
@@ -138,7 +141,7 @@ def test_the_fold_reproduces_every_actor_state() -> None:
     assert state.master.run_state == "stopped" and state.master.members["w2"].state == "missing"
     assert state.workers["w2"].state == "missing" and state.workers["w2"].cpu_warned
     assert state.dispatch.assignment == {"w1": {"A": 2, "B": 6}}
-    assert state.aggregator.reports_merged == 2 and state.aggregator.reports_dropped == 1
+    assert state.aggregator.reports_merged == 2 and state.aggregator.reports_dropped == 2
 
 
 def test_the_state_at_a_seq_or_a_time_is_the_fold_up_to_there() -> None:
