@@ -6,22 +6,17 @@ import argparse
 import fnmatch
 import sys
 import time
-from typing import Any, NoReturn
+from typing import Any
 
 import msgspec
 
-from horde.cli.options import UsageError
+from horde.cli.options import Parser, UsageError
 from horde.protocol.journal import JournalError, Record, decode_header, decode_record
 from horde.protocol.stats import Buckets
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="horde events", description="Print a run's journal, filtered.")
+    p = Parser(prog="horde events", description="Print a run's journal, filtered.")
     p.add_argument("file", help="a journal written by horde run (--journal)")
     p.add_argument("--type", action="append", help="only events of this type; wildcards allowed (worker.*)")
     p.add_argument("--source", action="append", help="only events from this source; wildcards allowed")

@@ -97,13 +97,15 @@ _LIST_FIELDS = {"tags", "exclude_tags", "user_classes", "threshold", "plugin", "
 _OPTION_NAMES = {f.name for f in fields(RunOptions)}
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is a `UsageError` (one line, exit 2) like every other bad input."""
+
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+    parser = Parser(
         prog="horde run",
         description="Run a load test described by a locustfile, locally or as master/worker.",
         argument_default=argparse.SUPPRESS,

@@ -10,11 +10,11 @@ import argparse
 import fnmatch
 import json
 import sys
-from typing import Any, NoReturn
+from typing import Any
 
 from horde.actors import dispatcher_logic
 from horde.actors.replay import ReplayState, check, check_checkpoints, records_until, replay_file
-from horde.cli.options import UsageError, parse_duration
+from horde.cli.options import Parser, UsageError, parse_duration
 from horde.cli.timeline import TIMELINE_DECODERS, timeline
 from horde.protocol.journal import Header, JournalError
 from horde.protocol.journal import read_journal as read
@@ -22,13 +22,8 @@ from horde.runtime.reports import format_errors_table, format_percentiles_table,
 from horde.stats.summary import summary_dict
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message)
-
-
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="horde replay", description="Rebuild a past run's state from its journal.")
+    p = Parser(prog="horde replay", description="Rebuild a past run's state from its journal.")
     p.add_argument("file", help="a journal written by horde run (--journal)")
     when = p.add_mutually_exclusive_group()
     when.add_argument("--at", metavar="SECONDS", help="the state this long after the run started (30, 1m30s)")
