@@ -77,6 +77,7 @@ class RunOptions:
     master_bind_host: str = "*"
     master_bind_port: int = 5557
     quit_when_master_lost: bool = False
+    processes: int = 0
     resume: str | None = None
     auth_token: str | None = None
     headless: bool = True
@@ -89,6 +90,7 @@ _INT_FIELDS = {
     "expect_workers",
     "master_port",
     "master_bind_port",
+    "processes",
 }
 _FLOAT_FIELDS = {"spawn_rate", "stats_interval", "heartbeat_interval", "journal_checkpoint_mb"}
 _DURATION_FIELDS = {"run_time", "stop_timeout", "expect_workers_max_wait"}
@@ -157,6 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--master-port", help="the master's port (default 5557)")
     parser.add_argument("--master-bind-host", help="interface the master binds (default *: all)")
     parser.add_argument("--master-bind-port", help="port the master binds (default 5557)")
+    parser.add_argument(
+        "--processes",
+        metavar="N",
+        help="start N worker processes on this machine (-1: one per core); without --worker, this process is "
+        "their master",
+    )
     parser.add_argument(
         "--quit-when-master-lost",
         action="store_true",
@@ -279,6 +287,8 @@ def _validate(options: RunOptions) -> None:
         raise UsageError("--resume JOURNAL takes over a distributed run: it needs --master")
     if options.master and options.worker:
         raise UsageError("--master and --worker cannot be combined")
+    if options.processes < -1:
+        raise UsageError(f"--processes must be -1 (one per core), 0 or more, got {options.processes}")
     if options.expect_workers < 1:
         raise UsageError("--expect-workers must be 1 or more")
     if options.loglevel.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):

@@ -27,6 +27,7 @@ from horde.run import (
     RunError,
     RunSpec,
     SpecError,
+    WorkerGroup,
     WorkerProcess,
 )
 
@@ -82,6 +83,7 @@ def spec_from_options(options: RunOptions, argv: list[str]) -> RunSpec:
                 master_port=options.master_port,
                 quit_when_master_lost=options.quit_when_master_lost,
                 auth_token=options.auth_token or "",
+                processes=(os.cpu_count() or 1) if options.processes == -1 else options.processes,
             ),
             plugins=tuple(PluginChoice(reference, options) for reference, options in plugins),
             plugin_options=plugin_options,
@@ -100,6 +102,20 @@ def _redact(arg: str, secret: str | None) -> str:
     if arg == secret:
         return "<redacted>"
     return arg.replace(secret, "<redacted>")
+
+
+def without_processes_flag(argv: list[str]) -> list[str]:
+    """The command line of one of the worker processes `--worker --processes N` starts: the same, minus N."""
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--processes":
+            skip = True
+        elif not arg.startswith("--processes="):
+            kept.append(arg)
+    return kept
 
 
 def install_stop_signals(request_stop: Callable[[str], None]) -> None:
@@ -122,6 +138,10 @@ def run_command(options: RunOptions, argv: list[str]) -> int:
     """`horde run` in any role: the exit code, or a `UsageError` for the person running it."""
     spec = spec_from_options(options, argv)
     try:
+        if spec.role is Role.WORKER and spec.cluster.processes:
+            group = WorkerGroup.start(spec.cluster.processes, without_processes_flag(argv))
+            install_stop_signals(group.forward)
+            return group.wait()
         if spec.role is Role.WORKER:
             worker = WorkerProcess.prepare(spec)
             install_stop_signals(lambda name: worker.request_quit(f"{name} received"))

@@ -4,7 +4,7 @@
 worker of one. Front ends (the command line, the web UI) only build specs and turn outcomes into exit codes.
 """
 
-from horde.run.cluster import Cluster, LocalCluster, ZmqCluster
+from horde.run.cluster import Cluster, LocalCluster, ProcessCluster, ZmqCluster
 from horde.run.lifecycle import Run, RunError
 from horde.run.spec import (
     ClusterSpec,
@@ -16,7 +16,7 @@ from horde.run.spec import (
     RunSpec,
     SpecError,
 )
-from horde.run.worker_process import WorkerProcess
+from horde.run.worker_process import WorkerGroup, WorkerProcess
 
 __all__ = [
     "Cluster",
@@ -26,11 +26,13 @@ __all__ = [
     "LoadSpec",
     "LocalCluster",
     "PluginChoice",
+    "ProcessCluster",
     "Role",
     "Run",
     "RunError",
     "RunSpec",
     "SpecError",
+    "WorkerGroup",
     "WorkerProcess",
     "ZmqCluster",
 ]

@@ -9,6 +9,9 @@ is a `ZmqCluster` whose worker processes the run starts itself.
 from __future__ import annotations
 
 import contextlib
+import os
+import subprocess
+import sys
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -24,7 +27,7 @@ from horde.protocol.messages import MasterMessageType, MasterQuit
 from horde.protocol.states import RunState
 from horde.protocol.transport import InProcessLink, MasterTransport, WorkerTransport
 from horde.protocol.zmq_transport import ZmqMasterTransport
-from horde.run.spec import ClusterSpec, RunSpec
+from horde.run.spec import ClusterSpec, Role, RunSpec
 from horde.runtime.environment import Environment
 from horde.stats.recorder import StatsRecorder
 
@@ -149,11 +152,14 @@ class LocalCluster:
 class ZmqCluster:
     """Worker processes anywhere on the network, connecting to a ROUTER socket this master binds."""
 
-    def __init__(self, spec: RunSpec, print_line: Any = print) -> None:
+    def __init__(self, spec: RunSpec, print_line: Any = print, bind: tuple[str, int] | None = None) -> None:
+        """`bind` overrides the spec's bind address (a run whose workers are all local binds 127.0.0.1)."""
         self._cluster: ClusterSpec = spec.cluster
+        self._expected = spec.expected_workers
         self._print = print_line
+        host, port = bind or (spec.cluster.bind_host, spec.cluster.bind_port)
         try:
-            self._transport = ZmqMasterTransport(spec.cluster.bind_host, spec.cluster.bind_port)
+            self._transport = ZmqMasterTransport(host, port)
         except RPCError as exc:
             raise ClusterError(str(exc)) from None
         self.transport: MasterTransport = self._transport
@@ -165,7 +171,7 @@ class ZmqCluster:
 
     def join(self, control: ControlPlane, environment: Environment) -> Runner:
         self._print(
-            f"horde master: listening on port {self.port}, waiting for {self._cluster.expect_workers} worker(s)",
+            f"horde master: listening on port {self.port}, waiting for {self._expected} worker(s)",
             flush=True,
         )
         return MasterRunner(control, environment)
@@ -179,14 +185,16 @@ class ZmqCluster:
             now = time.monotonic()
             if max_wait and now - started > max_wait:
                 return False
+            self.check_local_workers()
             if now >= next_note:
                 next_note = now + PROGRESS_NOTE_INTERVAL
                 connected = len(control.master_state().active_workers())
-                self._print(
-                    f"horde master: {connected} of {self._cluster.expect_workers} worker(s) connected", flush=True
-                )
+                self._print(f"horde master: {connected} of {self._expected} worker(s) connected", flush=True)
             gevent.sleep(0.1)
         return True
+
+    def check_local_workers(self) -> None:
+        """Worker processes this run started itself: none here."""
 
     def workers_connected(self, control: ControlPlane) -> int:
         return len(control.links.incarnations)
@@ -197,3 +205,72 @@ class ZmqCluster:
 
     def close(self) -> None:
         self._transport.close()
+
+
+class ProcessCluster(ZmqCluster):
+    """`--processes N`: N worker processes on this machine, started and ended by the run, so one load test uses
+    every core (one Python process uses one). They are ordinary `horde run --worker` processes connected over
+    ZeroMQ on 127.0.0.1: a local run's journal then looks like a distributed one's with N workers.
+    """
+
+    def __init__(self, spec: RunSpec, print_line: Any = print) -> None:
+        local_only = spec.role is Role.LOCAL
+        super().__init__(spec, print_line if not local_only else _quiet, ("127.0.0.1", 0) if local_only else None)
+        self._spec = spec
+        self._children: list[subprocess.Popen[bytes]] = []
+
+    def join(self, control: ControlPlane, environment: Environment) -> Runner:
+        runner = super().join(control, environment)
+        command = worker_command(self._spec, self.port)
+        env = (
+            {**os.environ, "HORDE_AUTH_TOKEN": self._spec.cluster.auth_token} if self._spec.cluster.auth_token else None
+        )
+        for _ in range(self._spec.cluster.processes):
+            # A session of their own: a Ctrl-C stops the run through its master, which then tells them to quit.
+            self._children.append(subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, start_new_session=True))
+        return runner
+
+    def check_local_workers(self) -> None:
+        for child in self._children:
+            if child.poll() is not None:
+                raise ClusterError(f"a worker process exited with code {child.returncode} before the run started")
+
+    def close(self) -> None:
+        """Workers leave on the master's MasterQuit; one that does not within the grace is ended."""
+        deadline = time.monotonic() + WORKER_QUIT_TIMEOUT
+        for child in self._children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        super().close()
+
+    @property
+    def exit_codes(self) -> list[int | None]:
+        return [child.returncode for child in self._children]
+
+
+def worker_command(spec: RunSpec, port: int) -> list[str]:
+    """The command line of one local worker process: what a worker needs of the spec, nothing a master uses.
+
+    It quits when its master is lost, so a killed run leaves no process behind.
+    """
+    liveness, load = spec.liveness, spec.load
+    command = [
+        sys.executable, "-m", "horde", "run", "--worker", "-f", spec.locustfile,
+        "--master-host", "127.0.0.1", "--master-port", str(port),
+        "--heartbeat-interval", repr(liveness.heartbeat_interval),
+        "--heartbeat-liveness", str(liveness.heartbeat_liveness),
+        "--stats-interval", repr(liveness.stats_interval),
+        "--quit-when-master-lost",
+    ]  # fmt: skip
+    if load.tags is not None:
+        command += ["--tags", *load.tags]
+    if load.exclude_tags is not None:
+        command += ["--exclude-tags", *load.exclude_tags]
+    return command + list(load.user_classes)
+
+
+def _quiet(*_args: object, **_kwargs: object) -> None:
+    """A local run with `--processes` says nothing of listening: its workers are its own."""

@@ -33,7 +33,7 @@ from horde.protocol.dispatcher_vocabulary import UserClassSpec
 from horde.protocol.events import RunConfigured
 from horde.protocol.journal import Header, JournalError
 from horde.protocol.states import RunState
-from horde.run.cluster import Cluster, ClusterError, LocalCluster, ZmqCluster
+from horde.run.cluster import Cluster, ClusterError, LocalCluster, ProcessCluster, ZmqCluster
 from horde.run.spec import Role, RunSpec
 from horde.runtime.environment import Environment
 from horde.runtime.locustfile import Locustfile, LocustfileError, load_locustfile, select_user_classes
@@ -136,11 +136,11 @@ def resumed_run(path: str) -> ReplayedFile:
 
 
 def cluster_for(spec: RunSpec, say: Any = print) -> Cluster:
-    if spec.role is Role.LOCAL:
+    if spec.role is Role.LOCAL and not spec.cluster.processes:
         return LocalCluster(spec)
-    if spec.role is Role.MASTER:
+    if spec.role in (Role.LOCAL, Role.MASTER):
         try:
-            return ZmqCluster(spec, say)
+            return ProcessCluster(spec, say) if spec.cluster.processes else ZmqCluster(spec, say)
         except ClusterError as exc:
             raise RunError(str(exc)) from None
     raise RunError("a worker takes part in a run; it does not run one (see horde.run.WorkerProcess)")
@@ -168,7 +168,8 @@ class Run:
         self.control = control
         self.journal_path = journal_path
         self.replayed = replayed
-        self._gave_up = False
+        self._gave_up = ""
+        """Why the run could not start (its workers never came), or empty."""
 
     # --- 1. prepare ---------------------------------------------------------------------------------------------
 
@@ -264,8 +265,16 @@ class Run:
 
     def wait(self) -> None:
         """Until the run stopped; gives up if the expected workers never came (`finish` then says so)."""
-        if not self.cluster.wait_for_workers(self.control):
-            self._gave_up = True
+        try:
+            if not self.cluster.wait_for_workers(self.control):
+                cluster = self.spec.cluster
+                self._gave_up = (
+                    f"only {self.cluster.workers_connected(self.control)} of {self.spec.expected_workers} workers "
+                    f"connected within {cluster.expect_workers_max_wait:g} s (--expect-workers-max-wait)"
+                )
+        except ClusterError as exc:
+            self._gave_up = str(exc)
+        if self._gave_up:
             self.control.request_stop("expected workers did not connect")
         self.control.wait_stopped()
 
@@ -285,11 +294,7 @@ class Run:
             self.control.shutdown()
             self.cluster.close()
         if self._gave_up:
-            cluster = self.spec.cluster
-            raise RunError(
-                f"only {self.cluster.workers_connected(self.control)} of {cluster.expect_workers} workers connected "
-                f"within {cluster.expect_workers_max_wait:g} s (--expect-workers-max-wait)"
-            )
+            raise RunError(self._gave_up)
         code = self.exit_code(stats)
         if plugin_code and environment.process_exit_code is None:  # e.g. a failed threshold
             code = plugin_code

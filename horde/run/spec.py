@@ -104,9 +104,13 @@ class ClusterSpec:
     master_port: int = 5557
     quit_when_master_lost: bool = False
     auth_token: str = field(default="", repr=False)
+    processes: int = 0
+    """Worker processes the run starts on this machine (Locust's `--processes`): a local run becomes a master
+    on 127.0.0.1 with that many local workers, a master adds them to its remote ones. 0: none."""
 
     def __post_init__(self) -> None:
         _check(self.expect_workers >= 1, "cluster.expect_workers", "must be 1 or more")
+        _check(self.processes >= 0, "cluster.processes", f"must be 0 or more, got {self.processes}")
         _check(self.expect_workers_max_wait >= 0, "cluster.expect_workers_max_wait", "must be 0 or more")
         for name, port in (("bind_port", self.bind_port), ("master_port", self.master_port)):
             _check(0 <= port <= 65535, f"cluster.{name}", f"must be a port number (0-65535), got {port}")
@@ -152,5 +156,8 @@ class RunSpec:
 
     @property
     def expected_workers(self) -> int:
-        """The workers the run waits for before it spawns: a local run has exactly its own."""
-        return 1 if self.role is Role.LOCAL else self.cluster.expect_workers
+        """The workers the run waits for before it spawns: a local run has exactly its own (one in this process,
+        or its `--processes`); a master its `--expect-workers`, and at least its own local processes."""
+        if self.role is Role.LOCAL:
+            return self.cluster.processes or 1
+        return max(self.cluster.expect_workers, self.cluster.processes)

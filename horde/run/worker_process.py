@@ -8,7 +8,9 @@ Worker quits, fire `quitting`, exit with the Worker's outcome.
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -118,3 +120,28 @@ class WorkerProcess:
         reason = self._outcome.reason or "done"
         print(f"horde worker {self.node_id}: quit: {reason}", file=sys.stderr, flush=True)
         return self._outcome.exit_code
+
+
+class WorkerGroup:
+    """`--worker --processes N`: N worker processes of the same command line, and their exit code, the worst of
+    theirs (as Locust's parent process gives)."""
+
+    def __init__(self, children: list[subprocess.Popen[bytes]]) -> None:
+        self._children = children
+
+    @classmethod
+    def start(cls, count: int, argv: list[str]) -> WorkerGroup:
+        command = [sys.executable, "-m", "horde", "run", *argv]
+        # A session of their own: a Ctrl-C reaches this process only, which passes it on once (a second one
+        # would make each worker exit at once).
+        return cls([subprocess.Popen(command, start_new_session=True) for _ in range(count)])
+
+    def forward(self, name: str) -> None:
+        """A stop signal for this process is one for each of its workers."""
+        for child in self._children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT if name == "SIGINT" else signal.SIGTERM)
+
+    def wait(self) -> int:
+        codes = [child.wait() for child in self._children]
+        return max(codes, default=0)
