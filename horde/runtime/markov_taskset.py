@@ -76,33 +76,29 @@ def weighted_targets(table: Mapping[str, int]) -> list[str]:
     return [name for name, weight in table.items() for _ in range(weight)]
 
 
-def _check_chain(classname: str, class_dict: dict[str, Any]) -> list[Any]:
-    tasks = [value for value in class_dict.values() if is_markov_task(value)]
+def _check_chain(classname: str, class_dict: dict[str, Any]) -> dict[str, Any]:
+    """The class's Markov tasks by attribute name, in declaration order, once the chain is known to be sound."""
+    tasks = {key: value for key, value in class_dict.items() if is_markov_task(value)}
     if not tasks:
         raise NoMarkovTasksError(
             f"No Markov tasks defined in class {classname}. Use the @transition(s) decorators to define some."
         )
-    for func in tasks:
+    for key, func in tasks.items():
         for target in func.transitions:
             found = class_dict.get(target)
             if not found:
                 raise InvalidTransitionError(
-                    f"Transition to {target} from {func.__name__} is invalid since no such element exists on "
-                    f"class {classname}"
+                    f"Transition to {target} from {key} is invalid since no such element exists on class {classname}"
                 )
             if not is_markov_task(found):
                 raise NonMarkovTaskTransitionError(
                     f"{classname}.{target} cannot be used as a target for a transition since it does not define "
-                    f"any transitions of its own. Used as a transition from {func.__name__}."
+                    f"any transitions of its own. Used as a transition from {key}."
                 )
-    for func in tasks:
-        if func.__name__ in ("on_start", "on_stop"):
-            logger.warning(
-                "%s.%s has transitions: it will run both as a Markov task and on start/stop",
-                classname,
-                func.__name__,
-            )
-        if func.__name__ == "run":
+    for key, func in tasks.items():
+        if key in ("on_start", "on_stop"):
+            logger.warning("%s.%s has transitions: it will run both as a Markov task and on start/stop", classname, key)
+        if key == "run":
             raise LocustError(
                 "TaskSet.run() is a method used internally by Locust, and you must not override it or annotate it "
                 "with transitions"
@@ -110,16 +106,16 @@ def _check_chain(classname: str, class_dict: dict[str, Any]) -> list[Any]:
         if hasattr(func, "locust_tag_set"):
             raise MarkovTaskTagError(
                 "Tags are unsupported for MarkovTaskSet since they can make the markov chain invalid. "
-                f"Tags detected on {classname}.{func.__name__}: {func.locust_tag_set}"
+                f"Tags detected on {classname}.{key}: {func.locust_tag_set}"
             )
     reached: set[str] = set()
-    pending = [tasks[0].__name__]
+    pending = [next(iter(tasks))]
     while pending:
-        name = pending.pop()
-        if name not in reached:
-            reached.add(name)
-            pending.extend(set(weighted_targets(class_dict[name].transitions)))
-    unreachable = {func.__name__ for func in tasks} - reached
+        key = pending.pop()
+        if key not in reached:
+            reached.add(key)
+            pending.extend(set(weighted_targets(tasks[key].transitions)))
+    unreachable = set(tasks) - reached
     if unreachable:
         logger.warning("The following markov tasks are unreachable in class %s: %s", classname, unreachable)
     return tasks
@@ -131,8 +127,10 @@ class MarkovTaskSetMeta(TaskSetMeta):
     def __new__(mcs, classname: str, bases: tuple[type, ...], class_dict: dict[str, Any]) -> MarkovTaskSetMeta:
         if not class_dict.get("abstract"):
             tasks = _check_chain(classname, class_dict)
-            class_dict["current"] = tasks[0]
-            class_dict["_markov_targets"] = {func.__name__: weighted_targets(func.transitions) for func in tasks}
+            first = next(iter(tasks))
+            class_dict["current"] = tasks[first]
+            class_dict["_markov_current"] = first
+            class_dict["_markov_targets"] = {key: weighted_targets(func.transitions) for key, func in tasks.items()}
             class_dict.setdefault("abstract", False)
         return super().__new__(mcs, classname, bases, class_dict)  # type: ignore[return-value]
 
@@ -144,11 +142,13 @@ class MarkovTaskSet(TaskSet, metaclass=MarkovTaskSetMeta):
     """
 
     abstract = True
+    #: the task that runs next (Locust's attribute)
     current: Any
+    _markov_current: str
     _markov_targets: dict[str, list[str]] = {}
 
     def get_next_task(self) -> Any:
-        running = self.current
-        name = running.__name__
-        self.current = getattr(self, random.choice(self._markov_targets[name]))
+        running = getattr(self, self._markov_current)
+        self._markov_current = random.choice(self._markov_targets[self._markov_current])
+        self.current = getattr(self, self._markov_current)
         return running
