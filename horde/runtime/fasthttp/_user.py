@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: Locust attributes horde accepts but does not act on yet (docs/locust-compatibility.md)
+#: Locust attributes horde accepts but does not act on yet (docs/locust-modules.md)
 _NOT_HONOURED = ("max_retries", "client_pool", "proxy_host", "proxy_port", "ssl_context_factory")
 _warned: set[tuple[type, str]] = set()
 
