@@ -1,8 +1,9 @@
 """horde: a load-testing framework in the line of Locust, built as an event-sourced actor system.
 
-The public API keeps Locust's names, so a locustfile runs after changing ``from locust import`` to
-``from horde import``. Importing horde patches nothing, and the names load on first use: the ``horde`` command
-must patch the standard library with gevent before the HTTP clients (and ssl) are imported (ADR 0002).
+The public API keeps Locust's names and module map (``horde.user.task``, ``horde.contrib.fasthttp``, ...), and
+while horde loads a locustfile ``import locust`` means horde (ADR 0015), so a locustfile runs unchanged.
+Importing horde patches nothing, and the names load on first use: the ``horde`` command must patch the
+standard library with gevent before the HTTP clients (and ssl) are imported (ADR 0002).
 """
 
 from __future__ import annotations
@@ -36,7 +37,14 @@ _EXPORTS = {
     "constant": "horde.runtime.wait_time",
     "constant_pacing": "horde.runtime.wait_time",
     "constant_throughput": "horde.runtime.wait_time",
+    "MarkovTaskSet": "horde.runtime.markov_taskset",
+    "transition": "horde.runtime.markov_taskset",
+    "transitions": "horde.runtime.markov_taskset",
+    "run_single_user": "horde.runtime.debug",
 }
+
+# names that are modules, as `from locust import wait_time`
+_MODULES = {"wait_time": "horde.user.wait_time"}
 
 # a literal list, so linters see the lazily loaded names as exported
 __all__ = [
@@ -48,6 +56,7 @@ __all__ = [
     "InterruptTaskSet",
     "LoadTestShape",
     "LocustError",
+    "MarkovTaskSet",
     "RescheduleTask",
     "RescheduleTaskImmediately",
     "ResponseError",
@@ -62,16 +71,23 @@ __all__ = [
     "constant_pacing",
     "constant_throughput",
     "events",
+    "run_single_user",
     "tag",
     "task",
+    "transition",
+    "transitions",
+    "wait_time",
 ]
 
 
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
-    if module is None:
+    if module is not None:
+        value = getattr(import_module(module), name)
+    elif name in _MODULES:
+        value = import_module(_MODULES[name])
+    else:
         raise AttributeError(f"module 'horde' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
     globals()[name] = value
     return value
 
@@ -81,6 +97,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from horde.runtime.debug import run_single_user
     from horde.runtime.environment import Environment
     from horde.runtime.events import EventHook, Events, events
     from horde.runtime.exceptions import (
@@ -94,7 +111,9 @@ if TYPE_CHECKING:
     )
     from horde.runtime.fasthttp import FastHttpUser
     from horde.runtime.http import HttpUser
+    from horde.runtime.markov_taskset import MarkovTaskSet, transition, transitions
     from horde.runtime.shape import LoadTestShape
     from horde.runtime.tasks import SequentialTaskSet, TaskSet, tag, task
     from horde.runtime.users import User
     from horde.runtime.wait_time import between, constant, constant_pacing, constant_throughput
+    from horde.user import wait_time

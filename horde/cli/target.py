@@ -29,7 +29,8 @@ _ITEM = re.compile(r"^/items/(\d+)$")
 
 
 class DemoTarget:
-    """A WSGI app: `/` fast, `/slow` about 100 ms, `/flaky` a 500 one time in ten, `/items/<id>`, login and cart."""
+    """A WSGI app: `/` fast, `/slow` about 100 ms, `/flaky` a 500 one time in ten, `/items/<id>`, login and cart;
+    `/text` is plain text, for clients that expect JSON."""
 
     def __init__(self, seed: int = 0, slow_seconds: float = 0.1) -> None:
         self.counts: Counter[str] = Counter()
@@ -55,6 +56,8 @@ class DemoTarget:
             if self._random.random() < 0.1:
                 return self._reply(start_response, 500, {"error": "flaky"})
             return self._reply(start_response, 200, {"flaky": False})
+        if path == "/text" and method == "GET":
+            return self._reply(start_response, 200, "not json", text=True)
         if item and method == "GET":
             return self._reply(start_response, 200, {"id": int(item.group(1))})
         if path == "/login" and method == "POST":
@@ -66,10 +69,11 @@ class DemoTarget:
         return self._reply(start_response, 404, {"error": "not found"})
 
     @staticmethod
-    def _reply(start_response: StartResponse, status: int, body: Any) -> list[bytes]:
-        data = json.dumps(body).encode()
+    def _reply(start_response: StartResponse, status: int, body: Any, text: bool = False) -> list[bytes]:
+        data = body.encode() if text else json.dumps(body).encode()
+        kind = "text/plain" if text else "application/json"
         reason = {200: "OK", 404: "Not Found", 500: "Internal Server Error"}[status]
-        start_response(f"{status} {reason}", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        start_response(f"{status} {reason}", [("Content-Type", kind), ("Content-Length", str(len(data)))])
         return [data]
 
 

@@ -46,6 +46,10 @@ class RescheduleTaskImmediately(Exception):
     """Ends the running task early; the user picks another task without waiting."""
 
 
+class RunnerAlreadyExistsError(Exception):
+    """An Environment was asked for a second runner; it has one for its whole life (Locust's name)."""
+
+
 #: exceptions that steer a user's run loop; event listeners let them through instead of swallowing them
 CONTROL_FLOW_EXCEPTIONS: tuple[type[BaseException], ...] = (
     StopUser,

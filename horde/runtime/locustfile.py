@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
 
+from horde.runtime.locust_alias import locust_alias
 from horde.runtime.shape import LoadTestShape
 from horde.runtime.users import User
 
@@ -42,7 +43,9 @@ def _import(path: str) -> ModuleType:
     previous = sys.modules.get(module_name)
     sys.modules[module_name] = module
     try:
-        spec.loader.exec_module(module)
+        # `from locust import ...` in the locustfile and in what it imports means horde (ADR 0015)
+        with locust_alias():
+            spec.loader.exec_module(module)
     except SyntaxError as e:
         _restore(module_name, previous)
         where = f"{e.filename or path}:{e.lineno}" if e.lineno else (e.filename or path)

@@ -10,9 +10,9 @@ and precomputed headers, `_response` is what a task gets back, `_session` builds
 gives each user its session. The names below are the public ones.
 """
 
-from horde.runtime.fasthttp._response import FastResponse
+from horde.runtime.fasthttp._response import FastResponse, RestResponseContextManager
 from horde.runtime.fasthttp._session import FastHttpSession
 from horde.runtime.fasthttp._user import FastHttpUser
 from horde.runtime.fasthttp._wire import HTTPProtocolError
 
-__all__ = ["FastHttpSession", "FastHttpUser", "FastResponse", "HTTPProtocolError"]
+__all__ = ["FastHttpSession", "FastHttpUser", "FastResponse", "HTTPProtocolError", "RestResponseContextManager"]

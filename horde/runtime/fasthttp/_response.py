@@ -24,6 +24,7 @@ class FastResponse:
         "_manual_result",
         "content",
         "error",
+        "js",
         "request_meta",
         "status_code",
         "url",
@@ -130,3 +131,10 @@ class FastResponse:
 
     def __repr__(self) -> str:
         return f"<FastResponse [{self.status_code}]>"
+
+
+class RestResponseContextManager(FastResponse):
+    """The response ``FastHttpUser.rest()`` yields: ``js`` is the parsed JSON body (None when there is none)."""
+
+    __slots__ = ()
+    js: Any

@@ -1,0 +1,1 @@
+"""Locust's ``locust.contrib``: optional clients; horde provides ``fasthttp``."""
