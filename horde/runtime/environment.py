@@ -35,6 +35,10 @@ class Environment:
     ``events`` defaults to the module-level ``horde.events``, because locustfiles add their listeners to that
     one at import time. The statistics recorder's ``on_request`` is registered before every other request
     listener, so a request reaches it in one call from ``fire``.
+
+    ``recorder`` is what this process's users record into; ``stats`` is what user code reads. On a worker they
+    are the same object; a local run or a master sets ``stats`` to Locust's reading API over the run's merged
+    statistics (ADR 0016), and the recorder stays the request hook's first listener.
     """
 
     def __init__(
@@ -62,6 +66,7 @@ class Environment:
         self.runner: Any = None
         self.process_exit_code: int | None = None
         self.stats: Any = None
+        self.recorder: RequestListener | None = None
         self._tags_applied = False
         names = [cls.__name__ for cls in self.user_classes]
         duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -75,18 +80,22 @@ class Environment:
         return {cls.__name__: cls for cls in self.user_classes}
 
     def attach_stats(self, stats: RequestListener) -> None:
-        """Makes ``stats`` the recorder: ``environment.stats``, first listener of ``events.request``."""
-        if self.stats is not None:
+        """Makes ``stats`` the recorder (and ``environment.stats``), first listener of ``events.request``."""
+        if self.recorder is not None:
             self.detach_stats()
+        self.recorder = stats
         self.stats = stats
         self.events.request.insert_listener(stats.on_request)
 
     def detach_stats(self) -> None:
-        """Unregisters the recorder, so a later Environment on the shared ``events`` does not feed it."""
-        if self.stats is not None:
+        """Unregisters the recorder, so a later Environment on the shared ``events`` does not feed it; statistics
+        that are not the recorder (a local run's final ones) stay readable."""
+        recorder, self.recorder = self.recorder, None
+        if recorder is not None:
             with contextlib.suppress(ValueError):
-                self.events.request.remove_listener(self.stats.on_request)
-            self.stats = None
+                self.events.request.remove_listener(recorder.on_request)
+            if self.stats is recorder:
+                self.stats = None
 
     def apply_tag_filters(self) -> None:
         """Filters the user classes' tasks by tags, once per test (it edits the classes)."""
