@@ -182,21 +182,23 @@ class Run:
         if spec.role is Role.WORKER:
             raise RunError("a worker takes part in a run; it does not run one (see horde.run.WorkerProcess)")
         locustfile, classes = load_user_classes(spec.locustfile, spec.load.user_classes)
-        return cls._assemble(spec, locustfile, classes, None, cluster, say)
+        return cls._assemble(spec, locustfile, classes, None, cluster, say, fire_init=True)
 
     @classmethod
     def prepare_loaded(
         cls, spec: RunSpec, environment: Environment, cluster: Cluster | None = None, say: Any = print
     ) -> Run:
         """`prepare` for user classes already loaded, in an Environment made by user code (Environment as a
-        library): the run uses that Environment, and `spec.locustfile` only names the run in its journal."""
+        library): the run uses that Environment, and `spec.locustfile` only names the run in its journal. As in
+        Locust, the script fires `init` itself once it has its runner."""
         if spec.role is Role.WORKER:
             raise RunError("a worker takes part in a run; it does not run one (see horde.run.WorkerProcess)")
         if not environment.user_classes:
             raise RunError("the Environment has no user classes to run")
         classes = environment.user_classes_by_name
         shape = environment.shape_class if isinstance(environment.shape_class, type) else None
-        return cls._assemble(spec, Locustfile(spec.locustfile, classes, shape), classes, environment, cluster, say)
+        locustfile = Locustfile(spec.locustfile, classes, shape)
+        return cls._assemble(spec, locustfile, classes, environment, cluster, say, fire_init=False)
 
     @classmethod
     def _assemble(
@@ -207,6 +209,7 @@ class Run:
         environment: Environment | None,
         cluster: Cluster | None,
         say: Any,
+        fire_init: bool,
     ) -> Run:
         plugins = PluginHost(dict(spec.settings))
         try:
@@ -247,7 +250,8 @@ class Run:
         environment.runner = cluster.join(control, environment)
         control.environment = environment
         environment.stats = RequestStats(control.stats)  # a worker's recorder stays its own `stats`
-        environment.events.init.fire(environment=environment, runner=environment.runner, web_ui=None)
+        if fire_init:
+            environment.events.init.fire(environment=environment, runner=environment.runner, web_ui=None)
         return cls(spec, locustfile, environment, plugins, cluster, control, journal_path, replayed)
 
     @staticmethod

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from horde.runtime.events import Events
 from horde.runtime.events import events as default_events
@@ -27,6 +28,24 @@ class RequestListener(Protocol):
         exception: BaseException | None = None,
         **kwargs: Any,
     ) -> None: ...
+
+
+class RunnerFactory(Protocol):
+    """How an Environment made by user code gets a runner (Environment as a library, ADR 0016).
+
+    `horde.run` owns the lifecycle of a run and implements this; the runtime only declares it, so it never
+    imports the layers above it.
+    """
+
+    def local(self, environment: Environment) -> Any: ...
+
+    def master(self, environment: Environment, bind_host: str, bind_port: int) -> Any: ...
+
+    def worker(self, environment: Environment, master_host: str, master_port: int) -> Any: ...
+
+
+RUNNER_FACTORY_MODULE = "horde.run.library"
+"""The module that installs the RunnerFactory when it is imported; loaded on the first create_*_runner."""
 
 
 class Environment:
@@ -64,6 +83,7 @@ class Environment:
         self.shape_class = shape_class
         self.catch_exceptions = catch_exceptions
         self.runner: Any = None
+        self.web_ui: Any = None
         self.process_exit_code: int | None = None
         self.stats: Any = None
         self.recorder: RequestListener | None = None
@@ -74,6 +94,30 @@ class Environment:
             raise ValueError(f"user class names must be unique, found several {', '.join(duplicates)}")
         if stats is not None:
             self.attach_stats(stats)
+
+    runner_factory: ClassVar[RunnerFactory | None] = None
+    """Installed by `horde.run.library`."""
+
+    def create_local_runner(self) -> Any:
+        """A run of this Environment's user classes in this process; start it with `runner.start(users, rate)`,
+        end it with `runner.quit()`, wait for its end with `runner.greenlet.join()`."""
+        return self._runners().local(self)
+
+    def create_master_runner(self, master_bind_host: str = "*", master_bind_port: int = 5557) -> Any:
+        """A master for worker processes (`horde run --worker` or `create_worker_runner`) to connect to."""
+        return self._runners().master(self, master_bind_host, master_bind_port)
+
+    def create_worker_runner(self, master_host: str, master_port: int) -> Any:
+        """A worker of the master at `master_host:master_port`, running this Environment's user classes."""
+        return self._runners().worker(self, master_host, master_port)
+
+    def _runners(self) -> RunnerFactory:
+        if self.runner is not None:
+            raise RuntimeError("this Environment already has a runner; make a new Environment for another run")
+        if Environment.runner_factory is None:
+            importlib.import_module(RUNNER_FACTORY_MODULE)
+        assert Environment.runner_factory is not None, f"{RUNNER_FACTORY_MODULE} installs the runner factory"
+        return Environment.runner_factory
 
     @property
     def user_classes_by_name(self) -> dict[str, type[User]]:

@@ -38,9 +38,7 @@ def test_failures_under_the_recipes_threshold_pass_the_run(fresh_target: Target,
 
 def test_a_slow_average_fails_the_run_that_had_no_failure(fresh_target: Target, tmp_path: Path) -> None:
     """Without the listener this run exits 0; the recipe reads an average over its (zero) limit and sets 1."""
-    code, read, output = recipe_run(
-        fresh_target, tmp_path, CI_RECIPE_MAX_FAIL_RATIO="0.01", CI_RECIPE_MAX_AVG_MS="0"
-    )
+    code, read, output = recipe_run(fresh_target, tmp_path, CI_RECIPE_MAX_FAIL_RATIO="0.01", CI_RECIPE_MAX_AVG_MS="0")
     assert code == 1, output
     assert read["failures"] == 0 and read["avg"] > 0
     assert "average response time above threshold" in output
