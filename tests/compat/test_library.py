@@ -34,3 +34,18 @@ def test_a_library_script_runs_a_local_load_test_and_reads_the_targets_counts(
     assert history >= 1  # stats_history ran while the run did
     assert "Aggregated" in result.stdout  # stats_printer printed the table
     assert list(tmp_path.glob("horde-runs/*.jsonl"))  # the run is journaled like any other
+
+
+def test_a_script_that_did_not_patch_with_gevent_is_told_how_in_one_line(tmp_path: Path) -> None:
+    script = (
+        "from horde import Environment, User, task\n"
+        "class Idle(User):\n"
+        "    @task\n"
+        "    def nothing(self):\n"
+        "        pass\n"
+        "Environment(user_classes=[Idle]).create_local_runner()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "monkey.patch_all()" in result.stderr.splitlines()[-1]
+    assert not (tmp_path / "horde-runs").exists()
