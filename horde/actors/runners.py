@@ -1,7 +1,9 @@
 """What user code sees as `environment.runner`, under Locust's names: WorkerRunner, MasterRunner, LocalRunner.
 
-These are views for locustfiles (custom messages, user counts, state); the actors stay the only owners of state.
-Locustfiles tell the three apart with `isinstance`, exactly as with Locust (`from horde.runners import ...`).
+These are views for locustfiles and library scripts (custom messages, user counts, state, start and quit); the
+actors stay the only owners of state, and every property asks them. Locustfiles tell the three apart with
+`isinstance`, exactly as with Locust (`from horde.runners import ...`). `state` compares equal to Locust's state
+strings (`horde.runners.STATE_RUNNING`, ...).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import gevent
+import gevent.pool
+import pykka
 import structlog
 
 from horde.protocol.messages import AskToStopRun, MasterCustom, WorkerCustom
@@ -19,10 +23,17 @@ from horde.protocol.states import RunState, WorkerState
 if TYPE_CHECKING:
     from horde.actors.control_plane import ControlPlane
     from horde.actors.worker import Worker
+    from horde.actors.worker_proxy import WorkerProxyState
 
 log = structlog.get_logger("horde")
 
 Listener = Callable[..., Any]
+
+SPAWN_POLL_INTERVAL = 0.05
+"""How often `start(..., wait=True)` looks whether the ramp is done."""
+
+WORKER_STATE_AS_LOCUST = {WorkerState.CONNECTING: WorkerState.READY, WorkerState.QUIT: WorkerState.STOPPED}
+"""A worker's own states that Locust's runner does not have, as the Locust state they mean."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,14 +76,34 @@ class MessageHandlers:
 
 
 class Runner:
-    """Shared by the three views: the environment and custom message listeners."""
+    """Shared by the three views: the environment, custom message listeners, and Locust's greenlet group.
+
+    `greenlet` is a gevent Group, as Locust's: a library script joins it to wait for the end of the run, and a
+    locustfile may spawn its own background greenlets into it. `spawning_greenlet` follows the latest `start`.
+    """
 
     def __init__(self, environment: Any, handlers: MessageHandlers) -> None:
         self.environment = environment
         self.handlers = handlers
+        self.greenlet = gevent.pool.Group()
+        self.spawning_greenlet: gevent.Greenlet | None = None
 
     def register_message(self, msg_type: str, listener: Listener, concurrent: bool = False) -> None:
         self.handlers.register(msg_type, listener, concurrent)
+
+    @property
+    def stats(self) -> Any:
+        """Locust's `runner.stats`: the environment's statistics."""
+        return self.environment.stats
+
+    @property
+    def user_count(self) -> int:
+        return sum(self.user_classes_count.values())
+
+    @property
+    def user_classes_count(self) -> dict[str, int]:
+        """Running users per User class name."""
+        raise NotImplementedError
 
 
 class WorkerRunner(Runner):
@@ -82,11 +113,21 @@ class WorkerRunner(Runner):
 
     @property
     def state(self) -> WorkerState:
-        return self._worker.state
+        state = self._worker.state
+        return WORKER_STATE_AS_LOCUST.get(state, state)
 
     @property
     def user_count(self) -> int:
         return self._worker.pool.user_count
+
+    @property
+    def user_classes_count(self) -> dict[str, int]:
+        return self._worker.pool.counts()
+
+    @property
+    def target_user_count(self) -> int:
+        """A worker runs what the master assigns; its target is what it runs."""
+        return self.user_count
 
     @property
     def worker_index(self) -> int:
@@ -95,6 +136,9 @@ class WorkerRunner(Runner):
     @property
     def client_id(self) -> str:
         return self._worker.node_id
+
+    def start(self, user_count: int, spawn_rate: float, wait: bool = False) -> None:
+        raise NotImplementedError("a worker runs the users its master assigns; start the run on the master")
 
     def send_message(self, msg_type: str, data: Any = None, client_id: str | None = None) -> None:
         self._worker.send(WorkerCustom(msg_type, data))
@@ -106,22 +150,90 @@ class WorkerRunner(Runner):
         self.quit()
 
 
-class MasterRunner(Runner):
-    def __init__(self, control: ControlPlane, environment: Any) -> None:
-        super().__init__(environment, control.handlers)
+class _RunView(Runner):
+    """What a master and a local run share: the Master actor owns the run's state, target and ramp."""
+
+    def __init__(self, control: ControlPlane, environment: Any, handlers: MessageHandlers) -> None:
+        super().__init__(environment, handlers)
         self._control = control
 
     @property
     def state(self) -> RunState:
-        return self._control.master_state().run_state
+        try:
+            return self._control.master_state().run_state
+        except pykka.ActorDeadError:  # the run is over and its actors are gone
+            return RunState.STOPPED
+
+    @property
+    def target_user_count(self) -> int:
+        """The users asked for by the latest `start` (or shape tick); 0 before any."""
+        try:
+            return self._control.master_state().target_users or 0
+        except pykka.ActorDeadError:
+            return 0
+
+    def start(
+        self,
+        user_count: int,
+        spawn_rate: float,
+        wait: bool = False,
+        user_classes: list[Any] | None = None,
+    ) -> None:
+        """Ask for `user_count` users, added `spawn_rate` a second; returns at once unless `wait`, which waits
+        until the ramp is done. horde ramps on the master whatever the kind of run, so both wait alike."""
+        names = tuple(c if isinstance(c, str) else c.__name__ for c in user_classes) if user_classes else None
+        self._control.start(user_count, float(spawn_rate), names)
+        if self.spawning_greenlet is not None:
+            self.spawning_greenlet.kill(block=False)
+        self.spawning_greenlet = self.greenlet.spawn(self._until_spawned)
+        if wait:
+            self.spawning_greenlet.join()
+
+    def _until_spawned(self) -> None:
+        """Ends once the run is running (its ramp done) or over: what `spawning_greenlet.join()` waits for."""
+        while True:
+            gevent.sleep(SPAWN_POLL_INTERVAL)
+            if self.state in (RunState.RUNNING, RunState.STOPPING, RunState.STOPPED):
+                return
+
+    def quit(self) -> None:
+        """Stop the run: the users stop, the final statistics are read, the run ends (`greenlet` joins)."""
+        self._control.request_stop("runner.quit() called by user code")
+
+    def stop(self) -> None:
+        """As `quit`: a horde run that stopped is over (a new `start` needs a new run)."""
+        self.quit()
+
+
+class MasterRunner(_RunView):
+    def __init__(self, control: ControlPlane, environment: Any) -> None:
+        super().__init__(control, environment, control.handlers)
+
+    def _workers(self) -> list[WorkerProxyState]:
+        try:
+            return list(self._control.workers().values())
+        except pykka.ActorDeadError:
+            return []
 
     @property
     def user_count(self) -> int:
-        return sum(worker.user_count for worker in self._control.workers().values())
+        return sum(worker.user_count for worker in self._workers())
+
+    @property
+    def user_classes_count(self) -> dict[str, int]:
+        """As the workers last reported them (heartbeats and spawn reports)."""
+        counts: dict[str, int] = {}
+        for worker in self._workers():
+            for name, count in worker.user_counts.items():
+                counts[name] = counts.get(name, 0) + count
+        return counts
 
     @property
     def worker_count(self) -> int:
-        return len(self._control.master_state().active_workers())
+        try:
+            return len(self._control.master_state().active_workers())
+        except pykka.ActorDeadError:
+            return 0
 
     def send_message(self, msg_type: str, data: Any = None, client_id: str | None = None) -> None:
         """To one worker, or to every worker when `client_id` is None."""
@@ -131,34 +243,21 @@ class MasterRunner(Runner):
         else:
             self._control.links.send(client_id, message)
 
-    def quit(self) -> None:
-        self._control.request_stop("runner.quit() called by user code")
 
-    def stop(self) -> None:
-        self.quit()
-
-
-class LocalRunner(Runner):
+class LocalRunner(_RunView):
     """One process: a message sent is a message received, by this same process's listener (as in Locust)."""
 
     def __init__(self, control: ControlPlane, worker_runner: WorkerRunner) -> None:
-        super().__init__(worker_runner.environment, worker_runner.handlers)
-        self._control = control
+        super().__init__(control, worker_runner.environment, worker_runner.handlers)
         self._worker_runner = worker_runner
-
-    @property
-    def state(self) -> RunState:
-        return self._control.master_state().run_state
 
     @property
     def user_count(self) -> int:
         return self._worker_runner.user_count
 
+    @property
+    def user_classes_count(self) -> dict[str, int]:
+        return self._worker_runner.user_classes_count
+
     def send_message(self, msg_type: str, data: Any = None, client_id: str | None = None) -> None:
         self.handlers.dispatch(self.environment, msg_type, data, "local")
-
-    def quit(self) -> None:
-        self._control.request_stop("runner.quit() called by user code")
-
-    def stop(self) -> None:
-        self.quit()

@@ -38,6 +38,7 @@ from horde.run.spec import Role, RunSpec
 from horde.runtime.environment import Environment
 from horde.runtime.locustfile import Locustfile, LocustfileError, load_locustfile, select_user_classes
 from horde.runtime.users import User
+from horde.stats.locust_api import RequestStats
 from horde.stats.run_stats import RunStats
 
 log = structlog.get_logger("horde")
@@ -182,6 +183,35 @@ class Run:
         if spec.role is Role.WORKER:
             raise RunError("a worker takes part in a run; it does not run one (see horde.run.WorkerProcess)")
         locustfile, classes = load_user_classes(spec.locustfile, spec.load.user_classes)
+        return cls._assemble(spec, locustfile, classes, None, cluster, say, fire_init=True)
+
+    @classmethod
+    def prepare_loaded(
+        cls, spec: RunSpec, environment: Environment, cluster: Cluster | None = None, say: Any = print
+    ) -> Run:
+        """`prepare` for user classes already loaded, in an Environment made by user code (Environment as a
+        library): the run uses that Environment, and `spec.locustfile` only names the run in its journal. As in
+        Locust, the script fires `init` itself once it has its runner."""
+        if spec.role is Role.WORKER:
+            raise RunError("a worker takes part in a run; it does not run one (see horde.run.WorkerProcess)")
+        if not environment.user_classes:
+            raise RunError("the Environment has no user classes to run")
+        classes = environment.user_classes_by_name
+        shape = environment.shape_class if isinstance(environment.shape_class, type) else None
+        locustfile = Locustfile(spec.locustfile, classes, shape)
+        return cls._assemble(spec, locustfile, classes, environment, cluster, say, fire_init=False)
+
+    @classmethod
+    def _assemble(
+        cls,
+        spec: RunSpec,
+        locustfile: Locustfile,
+        classes: dict[str, type[User]],
+        environment: Environment | None,
+        cluster: Cluster | None,
+        say: Any,
+        fire_init: bool,
+    ) -> Run:
         plugins = PluginHost(dict(spec.settings))
         try:
             plugins.load([(choice.reference, dict(choice.options)) for choice in spec.plugins], spec.plugin_options)
@@ -197,7 +227,10 @@ class Run:
             )
         cluster = cluster or cluster_for(spec, say)
         try:
-            environment = make_environment(spec, classes, locustfile, cluster.recorder)
+            if environment is None:
+                environment = make_environment(spec, classes, locustfile, cluster.recorder)
+            elif cluster.recorder is not None:
+                environment.attach_stats(cluster.recorder)
             journal_file, header, journal_path, config = cls._open_journal(spec, classes, replayed)
         except BaseException:
             cluster.close()
@@ -217,7 +250,9 @@ class Run:
         control.listen()
         environment.runner = cluster.join(control, environment)
         control.environment = environment
-        environment.events.init.fire(environment=environment, runner=environment.runner, web_ui=None)
+        environment.stats = RequestStats(control.stats)  # a worker's recorder stays its own `stats`
+        if fire_init:
+            environment.events.init.fire(environment=environment, runner=environment.runner, web_ui=None)
         return cls(spec, locustfile, environment, plugins, cluster, control, journal_path, replayed)
 
     @staticmethod
@@ -286,6 +321,8 @@ class Run:
         try:
             self.cluster.release(self.control)
             stats = self.control.stats()
+            if isinstance(environment.stats, RequestStats):
+                environment.stats.freeze(stats)  # what `quitting` listeners read: every request of the run
             if not self._gave_up:
                 environment.events.quitting.fire(environment=environment)  # as Locust: before the summary
             plugin_code = self.plugins.finish(stats, self.journal_path)  # reports, summary, thresholds

@@ -97,10 +97,28 @@ class WorkerProcess:
         path = fetch_locustfile(cluster, node_id) if spec.locustfile == "-" else spec.locustfile
         _, classes = load_user_classes(path, spec.load.user_classes)
         recorder = StatsRecorder()
-        environment = make_environment(spec, classes, None, recorder)
+        process = cls._connect(spec, node_id, make_environment(spec, classes, None, recorder), recorder)
+        environment = process.environment
+        environment.events.init.fire(environment=environment, runner=environment.runner, web_ui=None)
+        return process
+
+    @classmethod
+    def prepare_loaded(cls, spec: RunSpec, environment: Environment, node_id: str | None = None) -> WorkerProcess:
+        """A worker of user classes already loaded, in an Environment made by user code (Environment as a
+        library); as in Locust, the script fires `init` itself."""
+        if spec.role is not Role.WORKER:
+            raise RunError("a WorkerProcess needs a spec with the worker role")
+        if not environment.user_classes:
+            raise RunError("the Environment has no user classes to run")
+        recorder = StatsRecorder()
+        environment.attach_stats(recorder)
+        return cls._connect(spec, node_id or f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}", environment, recorder)
+
+    @classmethod
+    def _connect(cls, spec: RunSpec, node_id: str, environment: Environment, recorder: StatsRecorder) -> WorkerProcess:
+        cluster = spec.cluster
         transport = ZmqWorkerTransport(cluster.master_host, cluster.master_port, node_id)
         worker, outcome = start_worker(node_id, transport, environment, recorder, settings_of(spec))
-        environment.events.init.fire(environment=environment, runner=environment.runner, web_ui=None)
         print(
             f"horde worker {node_id}: connecting to {cluster.master_host}:{cluster.master_port}",
             file=sys.stderr,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from horde.runtime.events import Events
 from horde.runtime.events import events as default_events
@@ -29,12 +30,34 @@ class RequestListener(Protocol):
     ) -> None: ...
 
 
+class RunnerFactory(Protocol):
+    """How an Environment made by user code gets a runner (Environment as a library, ADR 0016).
+
+    `horde.run` owns the lifecycle of a run and implements this; the runtime only declares it, so it never
+    imports the layers above it.
+    """
+
+    def local(self, environment: Environment) -> Any: ...
+
+    def master(self, environment: Environment, bind_host: str, bind_port: int) -> Any: ...
+
+    def worker(self, environment: Environment, master_host: str, master_port: int) -> Any: ...
+
+
+RUNNER_FACTORY_MODULE = "horde.run.library"
+"""The module that installs the RunnerFactory when it is imported; loaded on the first create_*_runner."""
+
+
 class Environment:
     """Everything a test shares: user classes, event hooks, host, options, statistics, and later the runner.
 
     ``events`` defaults to the module-level ``horde.events``, because locustfiles add their listeners to that
     one at import time. The statistics recorder's ``on_request`` is registered before every other request
     listener, so a request reaches it in one call from ``fire``.
+
+    ``recorder`` is what this process's users record into; ``stats`` is what user code reads. On a worker they
+    are the same object; a local run or a master sets ``stats`` to Locust's reading API over the run's merged
+    statistics (ADR 0016), and the recorder stays the request hook's first listener.
     """
 
     def __init__(
@@ -60,8 +83,10 @@ class Environment:
         self.shape_class = shape_class
         self.catch_exceptions = catch_exceptions
         self.runner: Any = None
+        self.web_ui: Any = None
         self.process_exit_code: int | None = None
         self.stats: Any = None
+        self.recorder: RequestListener | None = None
         self._tags_applied = False
         names = [cls.__name__ for cls in self.user_classes]
         duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -70,23 +95,51 @@ class Environment:
         if stats is not None:
             self.attach_stats(stats)
 
+    runner_factory: ClassVar[RunnerFactory | None] = None
+    """Installed by `horde.run.library`."""
+
+    def create_local_runner(self) -> Any:
+        """A run of this Environment's user classes in this process; start it with `runner.start(users, rate)`,
+        end it with `runner.quit()`, wait for its end with `runner.greenlet.join()`."""
+        return self._runners().local(self)
+
+    def create_master_runner(self, master_bind_host: str = "*", master_bind_port: int = 5557) -> Any:
+        """A master for worker processes (`horde run --worker` or `create_worker_runner`) to connect to."""
+        return self._runners().master(self, master_bind_host, master_bind_port)
+
+    def create_worker_runner(self, master_host: str, master_port: int) -> Any:
+        """A worker of the master at `master_host:master_port`, running this Environment's user classes."""
+        return self._runners().worker(self, master_host, master_port)
+
+    def _runners(self) -> RunnerFactory:
+        if self.runner is not None:
+            raise RuntimeError("this Environment already has a runner; make a new Environment for another run")
+        if Environment.runner_factory is None:
+            importlib.import_module(RUNNER_FACTORY_MODULE)
+        assert Environment.runner_factory is not None, f"{RUNNER_FACTORY_MODULE} installs the runner factory"
+        return Environment.runner_factory
+
     @property
     def user_classes_by_name(self) -> dict[str, type[User]]:
         return {cls.__name__: cls for cls in self.user_classes}
 
     def attach_stats(self, stats: RequestListener) -> None:
-        """Makes ``stats`` the recorder: ``environment.stats``, first listener of ``events.request``."""
-        if self.stats is not None:
+        """Makes ``stats`` the recorder (and ``environment.stats``), first listener of ``events.request``."""
+        if self.recorder is not None:
             self.detach_stats()
+        self.recorder = stats
         self.stats = stats
         self.events.request.insert_listener(stats.on_request)
 
     def detach_stats(self) -> None:
-        """Unregisters the recorder, so a later Environment on the shared ``events`` does not feed it."""
-        if self.stats is not None:
+        """Unregisters the recorder, so a later Environment on the shared ``events`` does not feed it; statistics
+        that are not the recorder (a local run's final ones) stay readable."""
+        recorder, self.recorder = self.recorder, None
+        if recorder is not None:
             with contextlib.suppress(ValueError):
-                self.events.request.remove_listener(self.stats.on_request)
-            self.stats = None
+                self.events.request.remove_listener(recorder.on_request)
+            if self.stats is recorder:
+                self.stats = None
 
     def apply_tag_filters(self) -> None:
         """Filters the user classes' tasks by tags, once per test (it edits the classes)."""

@@ -106,7 +106,7 @@ class User(metaclass=UserMeta):
         if not environment.catch_exceptions:
             raise exception
         formatted = "".join(traceback.format_exception(exception))
-        record = getattr(environment.stats, "record_exception", None)
+        record = getattr(environment.recorder, "record_exception", None)
         if record is not None:
             record(repr(exception), formatted)
         logger.error("%r\n%s", exception, formatted)

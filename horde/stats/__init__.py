@@ -9,3 +9,27 @@ that cross processes and the journal), and both `horde.runtime` (a worker's hot 
 `horde.actors` (the StatsAggregator, replay, plugins) import it. Neither side owns it, so neither imports the
 other to reach it.
 """
+
+from horde.stats.locust_api import (
+    CONSOLE_STATS_INTERVAL_SEC,
+    HISTORY_STATS_INTERVAL_SEC,
+    PERCENTILES_TO_CHART,
+    RequestStats,
+    StatsEntry,
+    StatsError,
+    print_stats,
+    stats_history,
+    stats_printer,
+)
+
+__all__ = [
+    "CONSOLE_STATS_INTERVAL_SEC",
+    "HISTORY_STATS_INTERVAL_SEC",
+    "PERCENTILES_TO_CHART",
+    "RequestStats",
+    "StatsEntry",
+    "StatsError",
+    "print_stats",
+    "stats_history",
+    "stats_printer",
+]
