@@ -17,8 +17,9 @@ from horde.runtime.users import User
 class LocustfileError(Exception):
     """The locustfile cannot be used; the message is one line meant for the command line.
 
-    ``exit_code`` is the one Locust gives for the same fault where it has its own: 1 for an unknown or
-    weight-0-only user class, the locustfile's own for a ``sys.exit`` while it is imported; 2 (bad input) else.
+    ``exit_code`` is the one Locust gives for a fault of the locustfile where it has its own: 1 when every class
+    has weight 0, the locustfile's own for a ``sys.exit`` while it is imported; 2 (bad input) else, a class named
+    on the command line that the file does not define included.
     """
 
     def __init__(self, message: str, exit_code: int = 2) -> None:
@@ -136,9 +137,7 @@ def select_user_classes(locustfile: Locustfile, names: Sequence[str]) -> dict[st
         unknown = [name for name in names if name not in locustfile.user_classes]
         if unknown:
             known = ", ".join(locustfile.user_classes)
-            raise LocustfileError(
-                f"unknown user class {', '.join(unknown)}; {locustfile.path} defines: {known}", exit_code=1
-            )
+            raise LocustfileError(f"unknown user class {', '.join(unknown)}; {locustfile.path} defines: {known}")
         chosen = {name: locustfile.user_classes[name] for name in names}
     else:
         chosen = dict(locustfile.user_classes)

@@ -167,10 +167,3 @@ def test_classes_of_weight_0_are_left_out_and_none_left_is_exit_1(tmp_path: Path
     with pytest.raises(LocustfileError, match="no user class with a weight above 0") as e:
         select_user_classes(locustfile, ["Zero"])
     assert e.value.exit_code == 1
-
-
-def test_an_unknown_user_class_is_exit_1_as_in_locust() -> None:
-    mixed = load_locustfile(str(LOCUSTFILES / "mixed.py"))
-    with pytest.raises(LocustfileError) as e:
-        select_user_classes(mixed, ["Nobody"])
-    assert e.value.exit_code == 1
