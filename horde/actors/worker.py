@@ -232,10 +232,16 @@ class Worker(HordeActor):
     # --- decide, apply, react ---------------------------------------------------------------------------------
 
     def on_receive(self, message: MasterMessageType | MasterLost | QuitRequest) -> None:
-        if isinstance(message, Rejoin):
-            self._handle(RejoinAsked(message.reason, new_incarnation()))
-        else:
-            self._handle(message)
+        """Never raises: pykka stops an actor whose on_receive raises, and a worker that is gone without a word
+        leaves the master waiting for its stop. User code runs in the users' own greenlets and listeners are
+        guarded by their hook, so this is the last line, for a fault of horde's own."""
+        try:
+            if isinstance(message, Rejoin):
+                self._handle(RejoinAsked(message.reason, new_incarnation()))
+            else:
+                self._handle(message)
+        except Exception:
+            log.exception("handling a master message failed; the worker goes on", message=type(message).__name__)
 
     def _handle(self, message: WorkerCommand) -> None:
         for event in decide(self.actor_state, message):

@@ -150,4 +150,7 @@ def run_command(options: RunOptions, argv: list[str]) -> int:
         install_stop_signals(run.request_stop)
         return run.execute()
     except RunError as exc:
+        if exc.exit_code != 2:  # a fault Locust gives its own exit code for, still said in one line
+            print(f"horde: error: {exc}", file=sys.stderr)
+            return exc.exit_code
         raise UsageError(str(exc)) from None

@@ -47,7 +47,15 @@ REDACTED = "<redacted>"
 
 
 class RunError(Exception):
-    """What stops a run from being prepared or makes it pointless: one line for the person (exit code 2)."""
+    """What stops a run from being prepared or makes it pointless: one line for the person.
+
+    The exit code is 2 (bad input) unless Locust gives another for the same fault, e.g. 1 when an init listener
+    raised, or the code a locustfile passed to ``sys.exit`` while being imported.
+    """
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def default_journal_path(run_id: str) -> str:
@@ -59,7 +67,7 @@ def load_user_classes(locustfile_path: str, names: tuple[str, ...]) -> tuple[Loc
         locustfile = load_locustfile(locustfile_path)
         return locustfile, select_user_classes(locustfile, list(names))
     except LocustfileError as exc:
-        raise RunError(str(exc)) from None
+        raise RunError(str(exc), exc.exit_code) from None
 
 
 def class_specs(classes: dict[str, type[User]]) -> list[UserClassSpec]:
@@ -171,6 +179,7 @@ class Run:
         self.replayed = replayed
         self._gave_up = ""
         """Why the run could not start (its workers never came), or empty."""
+        self._listener_errors_before = 0
 
     # --- 1. prepare ---------------------------------------------------------------------------------------------
 
@@ -251,9 +260,18 @@ class Run:
         environment.runner = cluster.join(control, environment)
         control.environment = environment
         environment.stats = RequestStats(control.stats)  # a worker's recorder stays its own `stats`
+        listener_errors = environment.events.listener_errors  # the hooks may be shared with an earlier run
         if fire_init:
+            init_errors = environment.events.init.errors
             environment.events.init.fire(environment=environment, runner=environment.runner, web_ui=None)
-        return cls(spec, locustfile, environment, plugins, cluster, control, journal_path, replayed)
+            if environment.events.init.errors > init_errors:  # as Locust: fatal, exit code 1, traceback above
+                plugins.stop()
+                control.shutdown()
+                cluster.close()
+                raise RunError("an init event listener raised an exception (see above); the run does not start", 1)
+        run = cls(spec, locustfile, environment, plugins, cluster, control, journal_path, replayed)
+        run._listener_errors_before = listener_errors
+        return run
 
     @staticmethod
     def _open_journal(
@@ -341,11 +359,14 @@ class Run:
         return code
 
     def exit_code(self, stats: RunStats) -> int:
-        """Locust's rule: a locustfile's own `process_exit_code` first, then any failure or exception."""
+        """Locust's rule: a locustfile's own `process_exit_code` first, then any failure or exception, then 2 if
+        an event listener raised (Locust's "unhandled greenlet exception")."""
         if self.environment.process_exit_code is not None:
             return int(self.environment.process_exit_code)
         if stats.total.num_failures or stats.exceptions:
             return self.spec.exit_code_on_error
+        if self.environment.events.listener_errors > self._listener_errors_before:
+            return 2
         return 0
 
     def execute(self) -> int:

@@ -7,8 +7,8 @@ A task holder (User or TaskSet class) keeps its tasks as a flat list in which a 
 from __future__ import annotations
 
 import logging
+import numbers
 import random
-import traceback
 from collections import deque
 from collections.abc import Callable, Iterable
 from itertools import cycle
@@ -19,12 +19,14 @@ from gevent import GreenletExit
 
 from horde.runtime.exceptions import (
     InterruptTaskSet,
+    LocustError,
     MissingWaitTimeError,
     RescheduleTask,
     RescheduleTaskImmediately,
     StopTest,
     StopUser,
 )
+from horde.runtime.user_errors import report_user_exception
 
 if TYPE_CHECKING:
     from horde.runtime.users import User
@@ -232,13 +234,13 @@ class TaskSet(metaclass=TaskSetMeta):
             self.on_stop()
         except (StopUser, GreenletExit):
             raise
-        except Exception:
-            logger.error("Uncaught exception in %s.on_stop:\n%s", type(self).__name__, traceback.format_exc())
+        except Exception as e:
+            report_user_exception(self._user.environment, e, f"{type(self).__name__}.on_stop", every_time=True)
 
     def get_next_task(self) -> Any:
         if not self.tasks:
-            raise Exception(
-                f"No tasks defined on {type(self).__name__}. Use the @task decorator or set the tasks attribute"
+            raise LocustError(
+                f"no tasks defined on {type(self).__name__}: use the @task decorator or set its tasks attribute"
             )
         return random.choice(self.tasks)
 
@@ -264,8 +266,14 @@ class TaskSet(metaclass=TaskSetMeta):
         """Sleeps the wait time; a user asked to stop is killed here, between tasks."""
         user = self._user
         self._check_stop_condition()
+        seconds = self.wait_time()  # type: ignore[misc]
+        if isinstance(seconds, bool) or not isinstance(seconds, numbers.Real):
+            raise MissingWaitTimeError(
+                f"{type(user).__name__}.wait_time returned {seconds!r}, not a number of seconds "
+                "(e.g. wait_time = between(1, 5))"
+            )
         user._state = STATE_WAITING
-        gevent.sleep(self.wait_time())  # type: ignore[misc]
+        gevent.sleep(seconds)
         self._check_stop_condition()
         user._state = STATE_RUNNING
 
@@ -286,9 +294,9 @@ class DefaultTaskSet(TaskSet):
     def get_next_task(self) -> Any:
         tasks = self._user.tasks
         if not tasks:
-            raise Exception(
-                f"No tasks defined on {type(self._user).__name__}. "
-                "Use the @task decorator or set the tasks attribute of the User"
+            raise LocustError(
+                f"no tasks defined on {type(self._user).__name__} (or only tasks of weight 0): use the @task "
+                "decorator, set its tasks attribute, or mark it abstract = True if it is only meant to be subclassed"
             )
         return random.choice(tasks)
 
@@ -310,5 +318,5 @@ class SequentialTaskSet(TaskSet):
 
     def get_next_task(self) -> Any:
         if not self.tasks:
-            raise Exception(f"No tasks defined on {type(self).__name__}")
+            raise LocustError(f"no tasks defined on {type(self).__name__}")
         return next(self._task_cycle)

@@ -6,9 +6,11 @@ import logging
 from collections.abc import Callable, Mapping
 
 import gevent
+from gevent import GreenletExit
 from gevent.pool import Group
 
 from horde.runtime.environment import Environment
+from horde.runtime.user_errors import report_user_exception, tell_user_ended
 from horde.runtime.users import User
 
 logger = logging.getLogger(__name__)
@@ -17,12 +19,34 @@ logger = logging.getLogger(__name__)
 _KILL_GRACE = 1.0
 
 
+class _Slot:
+    """One user's place in the pool, taken before the user exists: the user is built in its own greenlet, so a
+    slow or failing ``User.__init__`` never holds up the caller (the Worker actor, which must keep handling a
+    stop), and a stop that comes while it is being built kills that greenlet."""
+
+    __slots__ = ("greenlet", "user")
+
+    def __init__(self) -> None:
+        self.user: User | None = None
+        self.greenlet: gevent.Greenlet | None = None
+
+    def stop(self, force: bool) -> bool:
+        """As ``User.stop``; a user still being built is killed at once."""
+        if self.user is not None:
+            return self.user.stop(force=force)
+        if self.greenlet is not None and not self.greenlet.dead:
+            self.greenlet.kill(block=False)
+        return True
+
+
 class UserPool:
     """Users of one process, as greenlets of one ``gevent.pool.Group``.
 
-    ``set_counts`` never waits for stopping users: the surplus leaves the counts at once and is stopped in the
-    background, each user gracefully and all in parallel (killed at once if waiting, else after its current
-    task; hard-killed after the environment's stop_timeout). So the caller, an actor, keeps handling messages.
+    ``set_counts`` never runs user code: each user is built (``User.__init__``) and run in a greenlet of its own,
+    and one whose ``__init__`` raises is counted in the exceptions table and leaves the pool. It never waits for
+    stopping users either: the surplus leaves the counts at once and is stopped in the background, each user
+    gracefully and all in parallel (killed at once if waiting, else after its current task; hard-killed after the
+    environment's stop_timeout). So the caller, an actor, keeps handling messages.
     ``on_user_exit(class_name, user)`` is called when a user ends by itself (StopUser, failed on_start,
     crash), ``on_stop_test(user)`` when a task raised StopTest.
     """
@@ -38,8 +62,8 @@ class UserPool:
         self.on_user_exit = on_user_exit
         self.on_stop_test = on_stop_test
         self._classes = environment.user_classes_by_name
-        self._running: dict[str, dict[User, None]] = {name: {} for name in self._classes}
-        self._stopping: set[User] = set()
+        self._running: dict[str, dict[_Slot, None]] = {name: {} for name in self._classes}
+        self._stopping: set[_Slot] = set()
         self._stoppers = Group()
 
     @property
@@ -55,7 +79,8 @@ class UserPool:
         return {name: len(users) for name, users in self._running.items() if users}
 
     def users(self) -> list[User]:
-        return [user for users in self._running.values() for user in users]
+        """The running users that have been built (a user whose ``__init__`` has not returned is not one yet)."""
+        return [slot.user for slots in self._running.values() for slot in slots if slot.user is not None]
 
     def set_counts(self, counts: Mapping[str, int]) -> None:
         """Makes the running users per class match ``counts`` (absent classes go to zero)."""
@@ -63,59 +88,77 @@ class UserPool:
         if unknown:
             raise KeyError(f"unknown user classes {unknown}; known: {sorted(self._classes)}")
         self.environment.apply_tag_filters()
-        to_stop: list[User] = []
+        to_stop: list[_Slot] = []
         for name, running in self._running.items():
             target = max(0, int(counts.get(name, 0)))
             missing = target - len(running)
             if missing > 0:
                 self._spawn(name, missing)
             while len(running) > target:
-                user, _ = running.popitem()  # most recently started first
-                to_stop.append(user)
+                slot, _ = running.popitem()  # most recently started first
+                to_stop.append(slot)
         if to_stop:
             self._stop_users(to_stop, self.environment.stop_timeout)
 
     def _spawn(self, name: str, count: int) -> None:
-        user_class = self._classes[name]
         running = self._running[name]
         for _ in range(count):
-            user = user_class(self.environment)
-            running[user] = None
-            greenlet = user.start(self.group)
-            greenlet.link(lambda g, user=user, name=name: self._on_exit(name, user, g))
+            slot = _Slot()
+            running[slot] = None
+            slot.greenlet = self.group.spawn(self._live, name, slot)
+            slot.greenlet.link(lambda g, slot=slot, name=name: self._on_exit(name, slot))
 
-    def _on_exit(self, name: str, user: User, greenlet: gevent.Greenlet) -> None:
-        if user in self._stopping:
-            self._stopping.discard(user)
+    def _live(self, name: str, slot: _Slot) -> None:
+        """A user's whole life in its greenlet: built, then run; nothing it raises escapes into gevent's hub."""
+        try:
+            user = self._classes[name](self.environment)
+        except GreenletExit:
+            raise
+        except Exception as e:
+            report_user_exception(self.environment, e, f"{name}.__init__")
+            return
+        slot.user = user
+        if slot in self._stopping:  # stopped while it was being built: it never starts
+            return
+        try:
+            user.run_here(self.group)
+        except GreenletExit:
+            raise
+        except Exception as e:  # counted when first raised; it raised again while that was handled
+            tell_user_ended(self.environment, name, e)
+
+    def _on_exit(self, name: str, slot: _Slot) -> None:
+        if slot in self._stopping:
+            self._stopping.discard(slot)
             return
         running = self._running[name]
-        if user not in running:
+        if slot not in running:
             return
-        del running[user]
-        exception = greenlet.exception
+        del running[slot]
+        user = slot.user
+        if user is None:  # its __init__ failed (counted there)
+            return
         if user.raised_stop_test:
             logger.info("%s raised StopTest, the test stops", name)
             if self.on_stop_test is not None:
                 self.on_stop_test(user)
-        elif exception is not None:
-            logger.error("user %s died: %r", name, exception)
         if self.on_user_exit is not None:
             self.on_user_exit(name, user)
 
-    def _stop_users(self, users: list[User], timeout: float | None) -> None:
-        self._stopping.update(users)
-        self._stoppers.spawn(self._stop_gracefully, users, timeout)
+    def _stop_users(self, slots: list[_Slot], timeout: float | None) -> None:
+        self._stopping.update(slots)
+        self._stoppers.spawn(self._stop_gracefully, slots, timeout)
 
-    def _stop_gracefully(self, users: list[User], timeout: float | None) -> None:
+    def _stop_gracefully(self, slots: list[_Slot], timeout: float | None) -> None:
         waiting = Group()
-        for user in users:
-            if not user.stop(force=not timeout):
-                waiting.add(user.greenlet)
+        for slot in slots:
+            if not slot.stop(force=not timeout):
+                waiting.add(slot.greenlet)
         if timeout and waiting and not waiting.join(timeout=timeout):
             logger.info("%d users did not finish their task within %.1f s, killing them", len(waiting), timeout)
             waiting.kill(block=False)
         # a killed user runs on_stop while unwinding; give that a bounded moment
-        pending = [user.greenlet for user in users if user.greenlet is not None and not user.greenlet.dead]
+        pending = [slot.greenlet for slot in slots if slot.greenlet is not None and not slot.greenlet.dead]
         if pending:
             gevent.joinall(pending, timeout=_KILL_GRACE)
             for greenlet in pending:
@@ -128,9 +171,9 @@ class UserPool:
 
     def stop_all(self, timeout: float | None = None) -> None:
         """Stops every user gracefully (on_stop runs), waiting at most about ``timeout`` before hard kills."""
-        to_stop = [user for users in self._running.values() for user in users]
-        for users in self._running.values():
-            users.clear()
+        to_stop = [slot for slots in self._running.values() for slot in slots]
+        for slots in self._running.values():
+            slots.clear()
         if to_stop:
             self._stop_users(to_stop, timeout)
         self._stoppers.join(timeout=(timeout or 0) + 2 * _KILL_GRACE)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import traceback
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import gevent
@@ -18,6 +17,7 @@ from horde.runtime.tasks import (
     TaskSet,
     get_tasks_from_base_classes,
 )
+from horde.runtime.user_errors import report_user_exception
 from horde.runtime.wait_time import constant
 
 if TYPE_CHECKING:
@@ -84,15 +84,24 @@ class User(metaclass=UserMeta):
             except (StopUser, GreenletExit):
                 raise
             except Exception as e:
-                # as in Locust, a user whose on_start fails ends (without on_stop)
-                self._report_error(self, e)
+                # as in Locust, a user whose on_start fails ends (without on_stop); horde counts it
+                report_user_exception(self.environment, e, f"{type(self).__name__}.on_start", every_time=True)
                 return
             self._taskset_instance.run()
         except (GreenletExit, StopUser):
-            self.on_stop()
+            self._run_on_stop()
         except StopTest:
             self.raised_stop_test = True
+            self._run_on_stop()
+
+    def _run_on_stop(self) -> None:
+        """on_stop, whose exception is counted rather than left to kill the greenlet (Locust prints it only)."""
+        try:
             self.on_stop()
+        except GreenletExit:
+            raise
+        except Exception as e:
+            report_user_exception(self.environment, e, f"{type(self).__name__}.on_stop", every_time=True)
 
     def wait(self) -> None:
         """Sleeps this user's wait time; usable from a task to pause between steps."""
@@ -100,22 +109,24 @@ class User(metaclass=UserMeta):
             self._taskset_instance.wait()
 
     def _report_error(self, source: Any, exception: Exception) -> None:
-        """An exception a task did not handle: event, recorded with its traceback, logged; user goes on."""
+        """An exception a task did not handle: event, counted with its traceback, told; the user goes on."""
         environment = self.environment
         environment.events.user_error.fire(user_instance=source, exception=exception, tb=exception.__traceback__)
         if not environment.catch_exceptions:
             raise exception
-        formatted = "".join(traceback.format_exception(exception))
-        record = getattr(environment.recorder, "record_exception", None)
-        if record is not None:
-            record(repr(exception), formatted)
-        logger.error("%r\n%s", exception, formatted)
+        report_user_exception(environment, exception, type(source).__name__, every_time=True)
 
     def start(self, group: Group) -> gevent.Greenlet:
         """Spawns the run loop as a greenlet of ``group``."""
         self._group = group
         self._greenlet = group.spawn(self.run)
         return self._greenlet
+
+    def run_here(self, group: Group) -> None:
+        """Runs the run loop in the calling greenlet of ``group``, which was spawned to build this user first."""
+        self._group = group
+        self._greenlet = gevent.getcurrent()
+        self.run()
 
     def stop(self, force: bool = False) -> bool:
         """Stops the user: killed at once if forced or waiting between tasks (True), otherwise marked so

@@ -142,3 +142,28 @@ def test_mixed_runs_several_classes_at_their_pace(server: DemoServer) -> None:
     assert 8 <= counts["GET /slow"] <= 14  # 100 ms requests plus 10-20 ms waits
     assert 12 <= counts["GET /cart"] + counts["GET /flaky"] <= 17  # one run every 100 ms
     assert recorder.requests[("GET", "/items/[id]")] == counts["GET /items"]
+
+
+def test_sys_exit_at_import_keeps_its_exit_code(tmp_path: Path) -> None:
+    path = write(tmp_path, "exits_at_import.py", "import sys\n\nsys.exit(3)\n")
+    with pytest.raises(LocustfileError, match=r"exits_at_import.py:3: sys.exit\(3\) called while importing") as e:
+        load_locustfile(path)
+    assert e.value.exit_code == 3
+    path = write(tmp_path, "exits_with_text.py", "import sys\nsys.exit('no config')\n")
+    with pytest.raises(LocustfileError, match=r"sys.exit\('no config'\)") as e:
+        load_locustfile(path)
+    assert e.value.exit_code == 1
+
+
+def test_classes_of_weight_0_are_left_out_and_none_left_is_exit_1(tmp_path: Path) -> None:
+    text = (
+        "from horde import User, task\n"
+        "class Zero(User):\n    weight = 0\n    @task\n    def t(self): pass\n"
+        "class Fixed(User):\n    weight = 0\n    fixed_count = 1\n    @task\n    def t(self): pass\n"
+        "class One(User):\n    @task\n    def t(self): pass\n"
+    )
+    locustfile = load_locustfile(write(tmp_path, "weights.py", text))
+    assert list(select_user_classes(locustfile, [])) == ["Fixed", "One"]
+    with pytest.raises(LocustfileError, match="no user class with a weight above 0") as e:
+        select_user_classes(locustfile, ["Zero"])
+    assert e.value.exit_code == 1

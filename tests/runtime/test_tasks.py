@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 import gevent
+import pytest
 
 from horde import (
     Environment,
@@ -17,7 +18,8 @@ from horde import (
     tag,
     task,
 )
-from horde.runtime.tasks import filter_tasks_by_tags
+from horde.runtime.exceptions import MissingWaitTimeError
+from horde.runtime.tasks import DefaultTaskSet, filter_tasks_by_tags
 from horde.runtime.user_pool import UserPool
 
 
@@ -211,3 +213,17 @@ def test_sequential_taskset_runs_in_declared_order() -> None:
     run_for(Buyer, 0.05)
     assert len(trace) >= 6
     assert trace[:6] == ["checkout", "login", "browse", "checkout", "login", "browse"]
+
+
+def test_a_wait_time_that_is_not_a_number_is_a_missing_wait_time() -> None:
+    class NoneWait(User):
+        def wait_time(self) -> None:  # type: ignore[override]
+            return None
+
+        @task
+        def t(self) -> None:
+            pass
+
+    user = NoneWait(Environment([NoneWait], Events()))
+    with pytest.raises(MissingWaitTimeError, match=r"NoneWait.wait_time returned None, not a number of seconds"):
+        DefaultTaskSet(user).wait()

@@ -9,6 +9,8 @@ import pytest
 
 from horde import Environment, Events, User, constant, task
 from horde.runtime.user_pool import UserPool
+from tests.support.demo_server import CountingRecorder
+from tests.support.waiting import wait_until
 
 
 class Alpha(User):
@@ -44,8 +46,11 @@ def test_set_counts_spawns_and_trims_to_absolute_targets() -> None:
 def test_most_recently_started_users_stop_first() -> None:
     pool = UserPool(Environment([Alpha], Events()))
     pool.set_counts({"Alpha": 2})
+    gevent.sleep(0)  # the users are built in their own greenlets
     first = pool.users()
+    assert len(first) == 2
     pool.set_counts({"Alpha": 4})
+    gevent.sleep(0)
     pool.set_counts({"Alpha": 2})
     assert pool.users() == first
     pool.stop_all(timeout=1)
@@ -78,3 +83,45 @@ def test_unknown_class_is_rejected() -> None:
     with pytest.raises(KeyError, match="Alpha"):
         pool.set_counts({"Nope": 1})
     assert pool.user_count == 0
+
+
+class BrokenInit(User):
+    wait_time = constant(0.01)
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        raise ValueError("cannot build")
+
+    @task
+    def tick(self) -> None:
+        gevent.sleep(0)
+
+
+class SlowInit(User):
+    wait_time = constant(0.01)
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        time.sleep(30)  # patched: it yields, as a slow setup over the network would
+
+    @task
+    def tick(self) -> None:
+        gevent.sleep(0)
+
+
+def test_a_raising_init_is_counted_and_its_user_leaves_the_pool(recorder: CountingRecorder) -> None:
+    pool = UserPool(Environment([BrokenInit, Alpha], Events(), stats=recorder))
+    pool.set_counts({"BrokenInit": 3, "Alpha": 1})  # does not raise: no user code runs in the caller
+    wait_until(lambda: pool.counts() == {"Alpha": 1})
+    assert [message for message, _ in recorder.exceptions] == ["ValueError('cannot build')"] * 3
+    pool.stop_all(timeout=1)
+
+
+def test_a_slow_init_neither_blocks_set_counts_nor_a_stop() -> None:
+    pool = UserPool(Environment([SlowInit], Events()))
+    start = time.monotonic()
+    pool.set_counts({"SlowInit": 2})
+    gevent.sleep(0.05)
+    assert pool.counts() == {"SlowInit": 2} and pool.users() == []  # placed, not built yet
+    pool.stop_all(timeout=1)
+    assert time.monotonic() - start < 2 and len(pool.group) == 0
