@@ -138,6 +138,11 @@ class RunSpec:
     exit_code_on_error: int = 1
     settings: Mapping[str, Any] = field(default_factory=dict)
     parsed_options: Any = None
+    worker_options: Mapping[str, Any] = field(default_factory=dict)
+    """Options the master hands its workers with each spawn, as Locust does: a locustfile's own arguments
+    (`init_command_line_parser`) that are not at their default. Plain values only: they cross the wire."""
+    processes: int = 0
+    """Worker processes to fork (Locust's --processes): 0 none, -1 one per core."""
     command_line: Sequence[str] = ()
 
     def __post_init__(self) -> None:
@@ -149,6 +154,7 @@ class RunSpec:
         )
         _check(self.journal.resume is None or self.role is Role.MASTER, "journal.resume", "needs the master role")
         _check(0 <= self.exit_code_on_error <= 255, "exit_code_on_error", "must be 0-255")
+        _check(self.processes >= -1, "processes", "must be -1 (one per core), 0 (none) or more")
 
     @property
     def expected_workers(self) -> int:
