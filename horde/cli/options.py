@@ -543,7 +543,14 @@ def resolve(
     if extend is not None:
         extend(parser)
     custom = _CustomArguments([a for a in parser._actions if a.dest not in builtin])
-    cli = vars(parser.parse_known_args(list(argv))[0] if partial else parser.parse_args(list(argv)))
+    defaults = {action: action.default for action in custom.actions.values()}
+    for action in defaults:  # so that only what the command line gives is in `cli`, not a default over a file
+        action.default = argparse.SUPPRESS
+    try:
+        cli = vars(parser.parse_known_args(list(argv))[0] if partial else parser.parse_args(list(argv)))
+    finally:
+        for action, default in defaults.items():
+            action.default = default
     config_path = cli.pop("config", None)
     notes: list[str] = []
     if isinstance(cli.get("json"), str):

@@ -104,18 +104,25 @@ def spec_from_options(options: RunOptions, argv: list[str]) -> RunSpec:
             parsed_options=parsed_options(options),
             worker_options=options_for_workers(options),
             processes=options.processes,
-            command_line=[_redact(arg, options.auth_token) for arg in argv],
+            command_line=[_redact(arg, _secrets(options)) for arg in argv],
         )
     except SpecError as exc:
         raise UsageError(f"{flag_of(exc.field)} {exc.problem}") from None
 
 
-def _redact(arg: str, secret: str | None) -> str:
-    if not secret:
-        return arg
-    if arg == secret:
-        return "<redacted>"
-    return arg.replace(secret, "<redacted>")
+def _secrets(options: RunOptions) -> list[str]:
+    """What the journal must not hold: the auth token and the locustfile's `is_secret` arguments."""
+    values = [options.auth_token or ""]
+    values += [str(options.custom[dest]) for dest in options.custom_secret if options.custom.get(dest)]
+    return [value for value in values if value]
+
+
+def _redact(arg: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if arg == secret:
+            return "<redacted>"
+        arg = arg.replace(secret, "<redacted>")
+    return arg
 
 
 def install_stop_signals(request_stop: Callable[[str], None]) -> None:
