@@ -647,12 +647,12 @@ LOCUST_ATTRIBUTES = {
 
 
 def settings_of(options: RunOptions) -> dict[str, Any]:
-    """Every option by name as plugins read it and the journal's header records it: custom arguments too, but
-    never a secret one."""
+    """Every option by name as plugins read it and the journal's header records it: custom arguments too (as
+    their repr if they are not plain data), but never a secret one."""
     settings = {f.name: getattr(options, f.name) for f in fields(RunOptions) if f.name not in _INTERNAL}
     for dest, value in options.custom.items():
         if dest not in options.custom_secret and dest not in settings:
-            settings[dest] = value
+            settings[dest] = value if _plain(value) else repr(value)
     return settings
 
 
