@@ -11,7 +11,7 @@ import contextlib
 import hmac
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import IO, Any, cast
 
@@ -91,11 +91,14 @@ class ControlPlane:
         resume: ReplayState | None = None,
         auth_token: str = "",
         checkpoint_bytes: int = CHECKPOINT_MIN_BYTES,
+        worker_options: Mapping[str, Any] | None = None,
     ) -> None:
         """`resume`, the replayed state of a killed master's journal, makes this master carry that run on.
 
-        `checkpoint_bytes` (0: never) spaces the journal's replay checkpoints (ADR 0009).
+        `checkpoint_bytes` (0: never) spaces the journal's replay checkpoints (ADR 0009). `worker_options` go to
+        every worker with each spawn (a locustfile's own arguments, ADR 0017).
         """
+        self._worker_options = dict(worker_options or {})
         self.config = config
         self.transport = transport
         self._locustfile = locustfile
@@ -164,7 +167,9 @@ class ControlPlane:
         self.master.tell(Observed(time.monotonic(), event))
 
     def _send_users(self, worker_id: str, step: int, counts: dict[str, int]) -> None:
-        self.links.send(worker_id, Spawn(step, counts, self.config.host, self.config.stop_timeout))
+        self.links.send(
+            worker_id, Spawn(step, counts, self.config.host, self.config.stop_timeout, self._worker_options)
+        )
 
     def _ramp_done(self, step: int, target: int) -> None:
         self.master.tell(RampFinished(time.monotonic(), step, target))

@@ -10,6 +10,7 @@ this module is the shell that performs what those decisions call for.
 
 from __future__ import annotations
 
+import argparse
 import os
 import socket
 import time
@@ -40,6 +41,7 @@ from horde.actors.worker_logic import (
     LoadTestStopping,
     MasterLost,
     MasterSilent,
+    OptionsReceived,
     QuitDecided,
     QuitRequest,
     Reconnected,
@@ -276,6 +278,11 @@ class Worker(HordeActor):
             self.send(Spawning(event.step))
         elif isinstance(event, StopTimeoutChanged):
             environment.stop_timeout = event.stop_timeout
+        elif isinstance(event, OptionsReceived):
+            if environment.parsed_options is None:
+                environment.parsed_options = argparse.Namespace()
+            for name, value in event.options.items():
+                setattr(environment.parsed_options, name, value)
         elif isinstance(event, LoadTestStarted):
             if event.host:
                 environment.host = event.host

@@ -18,6 +18,7 @@ incarnation (`RejoinAsked`, `MasterLost`) and takes the recorder's delta and the
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from horde.protocol.messages import (
     Accept,
@@ -149,6 +150,13 @@ class StopTimeoutChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class OptionsReceived:
+    """The master's custom arguments, set on this worker's `parsed_options` before its users run (ADR 0017)."""
+
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class LoadTestStarted:
     """The first step after ready or stopped: host and tag filters set, the `test_start` event fired."""
 
@@ -270,6 +278,7 @@ class Left:
 WorkerEvent = (
     StateChanged
     | Accepted
+    | OptionsReceived
     | Rejected
     | StepStarted
     | StopTimeoutChanged
@@ -347,6 +356,8 @@ def _spawn(state: WorkerActorState, message: Spawn) -> list[WorkerEvent]:
     if message.step <= state.last_step:
         return []  # a duplicate or a step overtaken by a later one
     events: list[WorkerEvent] = [StepStarted(message.step)]
+    if message.options:
+        events.append(OptionsReceived(dict(message.options)))
     if message.stop_timeout is not None:
         events.append(StopTimeoutChanged(message.stop_timeout))
     if state.state in (WorkerState.READY, WorkerState.STOPPED):

@@ -24,18 +24,9 @@ def run_cli(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     try:
         if command == "run":
-            from horde.cli.options import resolve
-            from horde.cli.run import run_command
-            from horde.runtime.process import setup_logging
+            from horde.cli.run import run_main
 
-            if "-h" in rest or "--help" in rest:
-                from horde.cli.options import build_parser
-
-                build_parser().print_help()
-                return 0
-            options = resolve(rest)
-            setup_logging(options.loglevel)
-            return run_command(options, rest)
+            return run_main(rest)
         if command == "demo":
             from horde.cli.demo import run_demo
 

@@ -57,8 +57,10 @@ def plugin_list(options: RunOptions) -> tuple[list[tuple[str, dict[str, Any]]], 
     builtin: dict[str, dict[str, Any]] = {"console": {}}
     if options.csv:
         builtin["csv"] = {"prefix": options.csv}
-    if options.json:
-        builtin["json"] = {"path": options.json}
+    if options.json or options.json_file:
+        builtin["json"] = {"path": options.json_file} if options.json_file else {}
+        if options.json:
+            builtin["json"]["stdout"] = True
     if options.html:
         builtin["html"] = {"path": options.html}
     if options.threshold:

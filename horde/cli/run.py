@@ -6,16 +6,28 @@ from, to name it in an error) and the process (signals).
 
 from __future__ import annotations
 
-import dataclasses
 import os
+import platform
 import signal
 import sys
 from collections.abc import Callable
 
 import gevent
 
+from horde._version import __version__
 from horde.cli.console import plugin_list
-from horde.cli.options import RunOptions, UsageError
+from horde.cli.inspect_user import print_task_ratio, print_task_ratio_json, print_user_classes
+from horde.cli.options import (
+    NOT_YET_EFFECTIVE,
+    Parser,
+    RunOptions,
+    UsageError,
+    build_parser,
+    options_for_workers,
+    parsed_options,
+    resolve,
+    settings_of,
+)
 from horde.run import (
     ClusterSpec,
     JournalSpec,
@@ -30,6 +42,9 @@ from horde.run import (
     WorkerGroup,
     WorkerProcess,
 )
+from horde.runtime.events import events
+from horde.runtime.locustfile import Locustfile, LocustfileError, load_locustfile, select_user_classes
+from horde.runtime.process import setup_logging
 
 MEGABYTE = 1024 * 1024
 
@@ -51,7 +66,6 @@ def flag_of(field: str) -> str:
 
 def spec_from_options(options: RunOptions, argv: list[str]) -> RunSpec:
     """The spec the options describe; a value out of range is a `UsageError` naming its flag."""
-    assert options.locustfile is not None
     role = Role.WORKER if options.worker else Role.MASTER if options.master else Role.LOCAL
     plugins, plugin_options = plugin_list(options) if role is not Role.WORKER else ([], {})
     try:
@@ -88,20 +102,28 @@ def spec_from_options(options: RunOptions, argv: list[str]) -> RunSpec:
             plugins=tuple(PluginChoice(reference, options) for reference, options in plugins),
             plugin_options=plugin_options,
             exit_code_on_error=options.exit_code_on_error,
-            settings=dataclasses.asdict(options),
-            parsed_options=options,
-            command_line=[_redact(arg, options.auth_token) for arg in argv],
+            settings=settings_of(options),
+            parsed_options=parsed_options(options),
+            worker_options=options_for_workers(options),
+            command_line=[_redact(arg, _secrets(options)) for arg in argv],
         )
     except SpecError as exc:
         raise UsageError(f"{flag_of(exc.field)} {exc.problem}") from None
 
 
-def _redact(arg: str, secret: str | None) -> str:
-    if not secret:
-        return arg
-    if arg == secret:
-        return "<redacted>"
-    return arg.replace(secret, "<redacted>")
+def _secrets(options: RunOptions) -> list[str]:
+    """What the journal must not hold: the auth token and the locustfile's `is_secret` arguments."""
+    values = [options.auth_token or ""]
+    values += [str(options.custom[dest]) for dest in options.custom_secret if options.custom.get(dest)]
+    return [value for value in values if value]
+
+
+def _redact(arg: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if arg == secret:
+            return "<redacted>"
+        arg = arg.replace(secret, "<redacted>")
+    return arg
 
 
 def without_processes_flag(argv: list[str]) -> list[str]:
@@ -134,6 +156,69 @@ def install_stop_signals(request_stop: Callable[[str], None]) -> None:
     gevent.signal_handler(signal.SIGTERM, on_signal, "SIGTERM")
 
 
+def version_line() -> str:
+    """As Locust's -V: the version, where it is installed, and the Python running it."""
+    return f"horde {__version__} from {os.path.dirname(os.path.dirname(__file__))} (python {platform.python_version()})"
+
+
+def load_for_options(argv: list[str], quiet: bool = False) -> Locustfile | None:
+    """The locustfile `-f` names (from any source), imported before the full parse so that its
+    `init_command_line_parser` listeners can add arguments, as Locust does; None for a worker's `-f -`.
+    `quiet`: a locustfile that cannot be loaded is None rather than an error (for --help)."""
+    found = resolve([a for a in argv if a not in ("-h", "--help")], partial=True)
+    if found.locustfile == "-":
+        return None
+    try:
+        return load_locustfile(found.locustfile)
+    except LocustfileError:
+        if quiet:
+            return None
+        raise
+
+
+def _fire_parser_event(parser: Parser) -> None:
+    events.init_command_line_parser.fire(parser=parser)
+
+
+def run_main(argv: list[str]) -> int:
+    """`horde run ARGS`: parse (importing the locustfile first), then list, show or run."""
+    if "-V" in argv or "--version" in argv:
+        print(version_line())
+        return 0
+    if "-h" in argv or "--help" in argv:
+        parser = build_parser()
+        if load_for_options(argv, quiet=True) is not None:
+            _fire_parser_event(parser)
+        parser.print_help()
+        return 0
+    try:
+        locustfile = load_for_options(argv)
+    except LocustfileError as exc:
+        return failed(str(exc), exc.exit_code)
+    options = resolve(argv, extend=_fire_parser_event if locustfile is not None else None)
+    for note in options.notes:
+        print(f"horde: {note}", file=sys.stderr)
+    for name, text in NOT_YET_EFFECTIVE.items():
+        if name in options.given and getattr(options, name) not in (False, -1):
+            print(f"horde: {text}", file=sys.stderr)
+    if not options.skip_log_setup:
+        setup_logging(options.loglevel, options.logfile)
+    if locustfile is not None and (options.list_commands or options.show_task_ratio or options.show_task_ratio_json):
+        try:
+            classes = list(select_user_classes(locustfile, options.user_classes).values())
+        except LocustfileError as exc:
+            return failed(str(exc), exc.exit_code)
+        users = options.users if "users" in options.given else None
+        if options.list_commands:
+            print_user_classes(classes)
+        elif options.show_task_ratio:
+            print_task_ratio(classes, users)
+        else:
+            print_task_ratio_json(classes, users)
+        return 0
+    return run_command(options, argv)
+
+
 def run_command(options: RunOptions, argv: list[str]) -> int:
     """`horde run` in any role: the exit code, or a `UsageError` for the person running it."""
     spec = spec_from_options(options, argv)
@@ -150,7 +235,12 @@ def run_command(options: RunOptions, argv: list[str]) -> int:
         install_stop_signals(run.request_stop)
         return run.execute()
     except RunError as exc:
-        if exc.exit_code != 2:  # a fault Locust gives its own exit code for, still said in one line
-            print(f"horde: error: {exc}", file=sys.stderr)
-            return exc.exit_code
-        raise UsageError(str(exc)) from None
+        return failed(str(exc), exc.exit_code)
+
+
+def failed(message: str, exit_code: int) -> int:
+    """One line; the exit code Locust gives for the fault, or a `UsageError` (2) for bad input."""
+    if exit_code == 2:
+        raise UsageError(message)
+    print(f"horde: error: {message}", file=sys.stderr)
+    return exit_code

@@ -33,6 +33,8 @@ class ConsolePlugin(Plugin):
         self._interval = option(options, "interval", float, TABLE_INTERVAL)
         self._greenlet: gevent.Greenlet | None = None
         self._started = time.monotonic()
+        # with Locust's --json, stdout is the JSON alone (Locust prints its tables to stderr)
+        self._out = sys.stderr if _flag(settings.get("json", False)) else sys.stdout
 
     def on_started(self) -> None:
         self._started = time.monotonic()
@@ -54,29 +56,29 @@ class ConsolePlugin(Plugin):
                 f"[{elapsed:5.0f}s] {state.run_state}: {users}/{state.target_users or 0} users"
                 f" on {len(state.active_workers())} worker(s)"
             )
-            print(f"{line}\n{format_stats_table(self.context.stats(), time.time())}\n", flush=True)
+            print(f"{line}\n{format_stats_table(self.context.stats(), time.time())}\n", file=self._out, flush=True)
 
     def on_run_end(self, result: RunEnd) -> int | None:
         if self._greenlet is not None:
             self._greenlet.kill()
             self._greenlet = None
-        print_summary(result, self.context.settings)
+        print_summary(result, self.context.settings, self._out)
         return None
 
 
-def print_summary(result: RunEnd, settings: Any) -> None:
-    stats, out = result.stats, sys.stdout
+def print_summary(result: RunEnd, settings: Any, out: Any = None) -> None:
+    stats, out = result.stats, out or sys.stdout
     print("\n=== Summary ===", file=out)
     print(format_stats_table(stats, time.time(), current=False), file=out)
     print(format_percentiles_table(stats), file=out)
     if stats.errors:
         print(format_errors_table(stats), file=out)
     print(f"\nJournal: {result.journal_path}", file=out)
-    csv_prefix, json_path, html_path = settings.get("csv"), settings.get("json"), settings.get("html")
+    csv_prefix, json_path, html_path = settings.get("csv"), settings.get("json_file"), settings.get("html")
     if csv_prefix:
         print(f"CSV: {csv_prefix}_stats.csv, _stats_history.csv, _failures.csv, _exceptions.csv", file=out)
     if json_path and json_path != "-":
-        print(f"JSON summary: {json_path}", file=out)
+        print(f"JSON summary: {json_path if json_path.endswith('.json') else json_path + '.json'}", file=out)
     if html_path:
         print(f"HTML report: {html_path}", file=out)
     out.flush()

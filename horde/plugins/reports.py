@@ -1,4 +1,5 @@
-"""The file reporters: Locust's CSV files (`--csv PREFIX`), the JSON summary (`--json PATH`), an HTML report.
+"""The file reporters: Locust's CSV files (`--csv PREFIX`), the JSON summary (`--json-file PATH`) and Locust's
+JSON statistics on stdout (`--json`), an HTML report.
 
 Each writes at the run's end from the final merged statistics handed to `on_run_end` (the StatsAggregator's
 fold of every `stats.reported`, exactly what the journal replays to), so the files are the same as before
@@ -13,9 +14,10 @@ import json
 import time
 from typing import Any
 
-from horde.plugin import EventRecord, Plugin, PluginError, RunEnd
+from horde.plugin import EventRecord, Plugin, PluginError, RunEnd, option
 from horde.protocol.events import WorkerHeartbeat, WorkerLeft, WorkerMissing, WorkerUsersReported
 from horde.runtime.reports import write_csv
+from horde.stats.histogram import value_of
 from horde.stats.run_stats import RunStats
 from horde.stats.summary import summary_dict
 
@@ -55,20 +57,67 @@ class CsvPlugin(Plugin):
 
 
 class JsonPlugin(Plugin):
+    """`path`: horde's summary to that file (`.json` added if missing, as Locust's --json-file; `-`: stdout);
+    `stdout`: Locust's `--json`, the final statistics entries as Locust serialises them, on stdout."""
+
     name = "json"
     event_types = ("-",)  # nothing: the summary is the final statistics
 
     def configure(self, options: dict[str, Any]) -> None:
-        self._path = _required(options, "path", self.name)
+        self._stdout = option(options, "stdout", _flag, False)
+        path = str(options.get("path") or "")
+        if not path and not self._stdout:
+            raise PluginError(f"needs path= or stdout=true (--plugin-opt {self.name}.path=...)")
+        self._path = path if not path or path == "-" or path.endswith(".json") else path + ".json"
 
     def on_run_end(self, result: RunEnd) -> int | None:
-        text = json.dumps(summary_dict(result.stats), indent=2, sort_keys=True)
-        if self._path == "-":
-            print(text, flush=True)
-        else:
-            with open(self._path, "w", encoding="utf-8") as f:
-                f.write(text + "\n")
+        if self._path:
+            text = json.dumps(summary_dict(result.stats), indent=2, sort_keys=True)
+            if self._path == "-":
+                print(text, flush=True)
+            else:
+                with open(self._path, "w", encoding="utf-8") as f:
+                    f.write(text + "\n")
+        if self._stdout:
+            print(json.dumps(locust_entries(result.stats), indent=4), flush=True)
         return None
+
+
+def _flag(value: Any) -> bool:
+    return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def locust_entries(stats: RunStats) -> list[dict[str, Any]]:
+    """The final statistics as Locust's `--json` prints them: one object per request name that saw a request,
+    with Locust's keys; `response_times` maps a rounded response time (ms) to its count, from the histogram."""
+    entries = []
+    for entry in stats.sorted_entries():
+        if entry.num_requests == 0 and entry.num_failures == 0:
+            continue
+        response_times: dict[int, int] = {}
+        for bucket, count in entry.buckets.pairs():
+            key = round(value_of(bucket))
+            response_times[key] = response_times.get(key, 0) + count
+        seconds = sorted(entry.requests_per_second) or [0]
+        entries.append(
+            {
+                "name": entry.name,
+                "method": entry.method,
+                "last_request_timestamp": seconds[-1],
+                "start_time": seconds[0],
+                "num_requests": entry.num_requests,
+                "num_none_requests": entry.num_none_requests,
+                "num_failures": entry.num_failures,
+                "total_response_time": entry.total_response_time,
+                "max_response_time": entry.max_response_time or 0,
+                "min_response_time": entry.min_response_time,
+                "total_content_length": entry.total_content_length,
+                "response_times": response_times,
+                "num_reqs_per_sec": dict(sorted(entry.requests_per_second.items())),
+                "num_fail_per_sec": dict(sorted(entry.failures_per_second.items())),
+            }
+        )
+    return entries
 
 
 class HtmlPlugin(Plugin):

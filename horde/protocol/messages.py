@@ -109,12 +109,18 @@ class Reject(MasterMessage, frozen=True, tag="reject"):
 
 
 class Spawn(MasterMessage, frozen=True, tag="spawn"):
-    """Absolute users per class for that worker; `step` orders spawns so a late one is ignored."""
+    """Absolute users per class for that worker; `step` orders spawns so a late one is ignored.
+
+    `options`: the master's custom arguments (a locustfile's `init_command_line_parser`) not at their default,
+    which the worker sets on its `environment.parsed_options`, as Locust's spawn message carries them. It has a
+    default, so a frame from a master without it still decodes (ADR 0017).
+    """
 
     step: int
     user_counts: dict[str, int]
     host: str | None = None
     stop_timeout: float | None = None
+    options: dict[str, Any] = {}
 
 
 class Stop(MasterMessage, frozen=True, tag="stop"):

@@ -250,10 +250,11 @@ class Run:
             journal_file,
             header,
             cluster.transport,
-            locustfile=_locustfile_for_workers(spec),
+            locustfile=_locustfile_for_workers(spec, locustfile),
             resume=replayed.state if replayed else None,
             auth_token=spec.cluster.auth_token,
             checkpoint_bytes=spec.journal.checkpoint_bytes,
+            worker_options=spec.worker_options,
         )
         plugins.attach(control, journal_path)  # plugins: fed from the journal from here on
         control.listen()
@@ -383,15 +384,19 @@ LOCUSTFILE_MAX_BYTES = 1024 * 1024
 """The largest locustfile a master hands to workers started with `-f -`."""
 
 
-def _locustfile_for_workers(spec: RunSpec) -> tuple[str, str] | None:
-    """What the master hands to a worker started with `-f -`: the file's name and text, if small enough."""
+def _locustfile_for_workers(spec: RunSpec, locustfile: Locustfile) -> tuple[str, str] | None:
+    """What the master hands to a worker started with `-f -`: the file's name and text, if it is one file small
+    enough (several files, from a directory or a list, are not handed out)."""
     if spec.role is not Role.MASTER:
         return None
+    if len(locustfile.paths) > 1:
+        return None
+    path = locustfile.paths[0] if locustfile.paths else locustfile.path
     try:
-        if os.path.getsize(spec.locustfile) > LOCUSTFILE_MAX_BYTES:
+        if os.path.getsize(path) > LOCUSTFILE_MAX_BYTES:
             log.warning("locustfile too large to hand to workers", limit=LOCUSTFILE_MAX_BYTES)
             return None
-        with open(spec.locustfile, encoding="utf-8") as f:
-            return os.path.basename(spec.locustfile), f.read()
+        with open(path, encoding="utf-8") as f:
+            return os.path.basename(path), f.read()
     except OSError:
         return None

@@ -142,6 +142,9 @@ class RunSpec:
     exit_code_on_error: int = 1
     settings: Mapping[str, Any] = field(default_factory=dict)
     parsed_options: Any = None
+    worker_options: Mapping[str, Any] = field(default_factory=dict)
+    """Options the master hands its workers with each spawn, as Locust does: a locustfile's own arguments
+    (`init_command_line_parser`) that are not at their default. Plain values only: they cross the wire."""
     command_line: Sequence[str] = ()
 
     def __post_init__(self) -> None:

@@ -33,6 +33,8 @@ class Locustfile:
     path: str
     user_classes: dict[str, type[User]]
     shape_class: type[LoadTestShape] | None = None
+    paths: tuple[str, ...] = ()
+    """Every file imported (one, or several for a directory or a comma-separated list)."""
 
 
 def _one_line(text: str) -> str:
@@ -103,34 +105,133 @@ def _restore(module_name: str, previous: ModuleType | None) -> None:
         sys.modules[module_name] = previous
 
 
+DEFAULT_LOCUSTFILE = "locustfile"
+"""`-f`'s default, as Locust's: `locustfile.py` in the current directory or the nearest parent that has one."""
+
+_loaded: dict[str, tuple[int, ModuleType]] = {}
+"""Modules imported in this process by path, with the file's mtime: the command line imports the locustfile to
+let it add arguments before it parses them (as Locust does), and the run must not import it a second time (its
+module-level listeners would then be registered twice)."""
+
+
+def locustfile_paths(value: str, cwd: str | None = None) -> list[str]:
+    """The files that `-f VALUE` names, by Locust's rules: a `.py` file (the suffix may be left out), a directory
+    (every `.py` file under it but those starting with `_` and `locust.py`), a comma-separated list of `.py`
+    files, or a module importable from the current directory (`pkg.module`)."""
+    cwd = os.path.abspath(cwd or os.getcwd())
+    parts = [part.strip() for part in value.split(",") if part.strip()]
+    if not parts:
+        raise LocustfileError("-f/--locustfile is empty")
+    if len(parts) > 1:
+        for part in parts:
+            if not part.endswith(".py"):
+                raise LocustfileError(f"invalid locustfile {part!r}: each file of a list must end with .py")
+        paths = [os.path.join(cwd, os.path.expanduser(part)) for part in parts]
+        for path in paths:
+            _check_name(path)
+            if not os.path.isfile(path):
+                raise LocustfileError(f"could not find locustfile {path!r}")
+        return [os.path.abspath(path) for path in paths]
+    return [os.path.abspath(path) for path in _one(parts[0], cwd)]
+
+
+def _one(value: str, cwd: str) -> list[str]:
+    expanded = os.path.join(cwd, os.path.expanduser(value))
+    if value == DEFAULT_LOCUSTFILE:
+        folder = cwd
+        while True:
+            candidate = os.path.join(folder, "locustfile.py")
+            if os.path.isfile(candidate):
+                return [candidate]
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                raise LocustfileError("could not find locustfile 'locustfile.py' (give one with -f FILE)")
+            folder = parent
+    if not value.endswith(".py") and os.path.isfile(expanded + ".py"):
+        return [_check_name(expanded + ".py")]
+    if os.path.isdir(expanded):
+        found = sorted(
+            os.path.join(root, name)
+            for root, _, names in os.walk(expanded)
+            for name in names
+            if name.endswith(".py") and not name.startswith("_") and name.lower() != "locust.py"
+        )
+        if not found:
+            raise LocustfileError(f"could not find any locustfile in directory {value!r}")
+        return found
+    if os.path.isfile(expanded):
+        return [_check_name(expanded)]
+    module = _module_file(value, cwd)
+    if module is not None:
+        return [module]
+    raise LocustfileError(f"could not find locustfile {value!r}")
+
+
+def _check_name(path: str) -> str:
+    if os.path.basename(path) == "locust.py":
+        raise LocustfileError(f"{path}: a locustfile must not be named locust.py (it would hide the locust package)")
+    return path
+
+
+def _module_file(name: str, cwd: str) -> str | None:
+    """The file of module `name` (`pkg.module`) as imported from `cwd`, if it is a Python source file."""
+    if not all(part.isidentifier() for part in name.split(".")):
+        return None
+    candidate = os.path.join(cwd, *name.split(".")) + ".py"
+    return candidate if os.path.isfile(candidate) else None
+
+
 def load_locustfile(path: str) -> Locustfile:
-    """Imports the locustfile at ``path`` and finds its non-abstract User classes (defined or imported there)
-    and its LoadTestShape, if any."""
-    if not path.endswith(".py") and os.path.exists(path + ".py"):
-        path += ".py"
-    if not os.path.isfile(path):
-        raise LocustfileError(f"could not find locustfile {path!r}")
-    path = os.path.abspath(path)
-    module = _import(path)
+    """Imports the locustfile(s) `-f` names (see `locustfile_paths`) and finds their non-abstract User classes
+    (defined or imported there) and their LoadTestShape, if any; several files are merged into one `Locustfile`."""
+    paths = locustfile_paths(path)
     users: dict[str, type[User]] = {}
-    shapes: list[type[LoadTestShape]] = []
-    for value in vars(module).values():
-        if not inspect.isclass(value):
-            continue
-        if issubclass(value, User) and not value.abstract:
-            users[value.__name__] = value
-        elif issubclass(value, LoadTestShape) and not value.abstract:
-            shapes.append(value)
+    shapes: dict[str, type[LoadTestShape]] = {}
+    for one in paths:
+        module = _import_once(one)
+        for value in vars(module).values():
+            if not inspect.isclass(value):
+                continue
+            if issubclass(value, User) and not value.abstract:
+                known = users.get(value.__name__)
+                if known is not None and known is not value:
+                    raise LocustfileError(
+                        f"duplicate user class name {value.__name__}: defined in {_file_of(known)} "
+                        f"and in {_file_of(value)}"
+                    )
+                users[value.__name__] = value
+            elif issubclass(value, LoadTestShape) and not value.abstract:
+                shapes[f"{value.__module__}.{value.__qualname__}"] = value
+    where = paths[0] if len(paths) == 1 else f"{path} ({len(paths)} files)"
     if not users:
-        raise LocustfileError(f"no User class found in {path} (a non-abstract subclass of User)")
+        raise LocustfileError(f"no User class found in {where} (a non-abstract subclass of User)")
     if len(shapes) > 1:
-        names = ", ".join(sorted(shape.__name__ for shape in shapes))
-        raise LocustfileError(f"{path} defines several LoadTestShape classes ({names}); keep one")
+        names = ", ".join(sorted(shape.__name__ for shape in shapes.values()))
+        raise LocustfileError(f"{where} defines several LoadTestShape classes ({names}); keep one")
     return Locustfile(
-        path=path,
+        path=paths[0] if len(paths) == 1 else path,
         user_classes=dict(sorted(users.items())),
-        shape_class=shapes[0] if shapes else None,
+        shape_class=next(iter(shapes.values())) if shapes else None,
+        paths=tuple(paths),
     )
+
+
+def _file_of(cls: type) -> str:
+    try:
+        return inspect.getfile(cls)
+    except TypeError:
+        return cls.__module__
+
+
+def _import_once(path: str) -> ModuleType:
+    """The module of `path`, imported once per process unless the file changed since."""
+    mtime = os.stat(path).st_mtime_ns
+    cached = _loaded.get(path)
+    if cached is not None and cached[0] == mtime:
+        return cached[1]
+    module = _import(path)
+    _loaded[path] = (mtime, module)
+    return module
 
 
 def select_user_classes(locustfile: Locustfile, names: Sequence[str]) -> dict[str, type[User]]:

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 import structlog
 
 
-def setup_logging(level: str = "INFO") -> None:
-    """Human-readable log lines on stderr; the journal, not the log, is the record of a run."""
+def setup_logging(level: str = "INFO", logfile: str | None = None) -> None:
+    """Human-readable log lines on stderr (or appended to `logfile`, Locust's --logfile); the journal, not the
+    log, is the record of a run."""
     numeric = logging.getLevelName(level.upper())
-    logging.basicConfig(level=numeric, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s", force=True)
+    stream: TextIO = open(logfile, "a", encoding="utf-8") if logfile else sys.stderr  # noqa: SIM115 (process-long)
+    logging.basicConfig(level=numeric, stream=stream, format="%(levelname)s %(name)s: %(message)s", force=True)
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,
@@ -22,6 +25,6 @@ def setup_logging(level: str = "INFO") -> None:
             structlog.dev.ConsoleRenderer(colors=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=stream),
         cache_logger_on_first_use=False,
     )

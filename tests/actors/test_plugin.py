@@ -50,7 +50,7 @@ def test_flags_tables_and_opts_decide_which_plugins_load(tmp_path: Path) -> None
         "csv = 'out'\n[plugins.failure_guard]\nwindow = 5\n[plugins.prometheus]\nenabled = false\n"
     )
     options = resolve(
-        ["-f", "x.py", "--json", "-", "--threshold", "p95<5", "--plugin-opt", "failure_guard.max_ratio=0.1",
+        ["-f", "x.py", "--json-file", "-", "--threshold", "p95<5", "--plugin-opt", "failure_guard.max_ratio=0.1",
          "--plugin", "tests.plugins.sample_plugins:Recorder", "--plugin-opt", "recorder.label=x"],
         environ={}, cwd=str(tmp_path),
     )  # fmt: skip

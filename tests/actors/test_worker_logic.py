@@ -23,6 +23,7 @@ from horde.actors.worker_logic import (
     LoadTestStopping,
     MasterLost,
     MasterSilent,
+    OptionsReceived,
     QuitDecided,
     QuitRequest,
     Reconnected,
@@ -118,6 +119,14 @@ def test_the_first_step_after_ready_or_stopped_starts_the_test(state: WorkerStat
         StateChanged(W.RUNNING),
     ]
     assert (after.state, after.last_step, after.stop_timeout) == (W.RUNNING, 1, 5.0)
+
+
+def test_the_masters_options_are_set_before_the_test_starts_and_with_every_step() -> None:
+    options = {"my_arg": "from-master"}
+    _, first = handle(worker(W.READY), Spawn(1, {"Shopper": 2}, None, None, options))
+    assert first[:3] == [StepStarted(1), OptionsReceived(options), LoadTestStarted(None)]
+    _, later = handle(worker(W.RUNNING, last_step=1), Spawn(2, {"Shopper": 3}, None, None, options))
+    assert later[:2] == [StepStarted(2), OptionsReceived(options)]
 
 
 def test_a_later_step_while_running_changes_the_counts_without_starting_the_test_again() -> None:

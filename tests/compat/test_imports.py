@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,8 +118,14 @@ def test_a_real_locust_is_set_aside_while_loading_and_put_back_after(tmp_path: P
 
         assert locust.REAL
         real, real_exception = locust, locust.exception
-        sys.modules.pop("import_lib", None)  # so the helper is imported afresh, with the real Locust there
-        loaded = load_locustfile(str(LOCUSTFILES / "import_shop.py"))
+        # A copy of the locustfile and its helper, so both are imported afresh with the real Locust there (a
+        # locustfile already loaded in this process is not imported again).
+        copies = tmp_path / "copies"
+        copies.mkdir()
+        for name in ("import_shop.py", "import_lib.py"):
+            shutil.copy(LOCUSTFILES / name, copies / name)
+        sys.modules.pop("import_lib", None)
+        loaded = load_locustfile(str(copies / "import_shop.py"))
         assert issubclass(loaded.user_classes["Shopper"], horde.HttpUser)
         assert sys.modules["import_lib"].StopUser is horde.StopUser
 

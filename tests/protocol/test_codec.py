@@ -57,6 +57,14 @@ def test_master_messages_round_trip(message: object) -> None:
     assert codec.decode_from_master(codec.encode(message)) == message  # type: ignore[arg-type]
 
 
+def test_a_spawn_carries_the_masters_options_and_an_old_masters_frame_still_decodes() -> None:
+    with_options = Spawn(4, {"A": 2}, "http://h", 1.5, {"my_arg": "x", "my_list": [1, 2]})
+    assert codec.decode_from_master(codec.encode(with_options)) == with_options
+    frames = codec.encode(Spawn(4, {"A": 2}))
+    old = msgspec.msgpack.encode({"type": "spawn", "step": 4, "user_counts": {"A": 2}, "host": None})
+    assert codec.decode_from_master([frames[0], old]).options == {}  # type: ignore[union-attr]
+
+
 def test_messages_are_frozen_and_slotted() -> None:
     with pytest.raises(AttributeError):
         READY.pid = 1  # type: ignore[misc]

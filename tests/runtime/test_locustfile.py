@@ -11,7 +11,13 @@ import pytest
 
 import horde
 from horde import Environment, Events
-from horde.runtime.locustfile import LocustfileError, load_locustfile, select_user_classes
+from horde.runtime.locustfile import (
+    DEFAULT_LOCUSTFILE,
+    LocustfileError,
+    load_locustfile,
+    locustfile_paths,
+    select_user_classes,
+)
 from horde.runtime.user_pool import UserPool
 from tests.support.demo_server import CountingRecorder, DemoServer
 
@@ -167,3 +173,76 @@ def test_classes_of_weight_0_are_left_out_and_none_left_is_exit_1(tmp_path: Path
     with pytest.raises(LocustfileError, match="no user class with a weight above 0") as e:
         select_user_classes(locustfile, ["Zero"])
     assert e.value.exit_code == 1
+
+
+# --- -f as Locust takes it: a directory, a list, a module, the default -------------------------------------------
+
+
+USER = "from horde import User, task\n\nclass {name}(User):\n    @task\n    def t(self):\n        pass\n"
+
+
+def test_a_directory_is_every_py_file_under_it_but_underscored_ones_and_locust_py(tmp_path: Path) -> None:
+    folder = tmp_path / "suite_dir"
+    (folder / "deeper").mkdir(parents=True)
+    write(folder, "dir_a.py", USER.format(name="DirA"))
+    write(folder / "deeper", "dir_b.py", USER.format(name="DirB"))
+    write(folder, "_dir_helper.py", "raise RuntimeError('must not be imported')\n")
+    write(folder, "locust.py", "raise RuntimeError('must not be imported')\n")
+    write(folder, "notes.txt", "not python\n")
+    assert locustfile_paths(str(folder)) == [str(folder / "deeper" / "dir_b.py"), str(folder / "dir_a.py")]
+    loaded = load_locustfile(str(folder))
+    assert list(loaded.user_classes) == ["DirA", "DirB"] and len(loaded.paths) == 2
+
+
+def test_a_comma_separated_list_merges_users_and_refuses_duplicate_names(tmp_path: Path) -> None:
+    one = write(tmp_path, "list_one.py", USER.format(name="ListOne"))
+    two = write(tmp_path, "list_two.py", USER.format(name="ListTwo"))
+    assert list(load_locustfile(f"{one}, {two}").user_classes) == ["ListOne", "ListTwo"]
+    clash = write(tmp_path, "list_clash.py", USER.format(name="ListOne"))
+    with pytest.raises(LocustfileError, match="duplicate user class name ListOne"):
+        load_locustfile(f"{one},{clash}")
+    with pytest.raises(LocustfileError, match=r"must end with \.py"):
+        locustfile_paths(f"{one},list_two")
+
+
+def test_a_class_imported_by_two_files_is_one_class(tmp_path: Path) -> None:
+    shared = write(tmp_path, "shared_users.py", USER.format(name="SharedOne"))
+    other = write(tmp_path, "imports_shared.py", "from shared_users import SharedOne\n")
+    assert list(load_locustfile(f"{shared},{other}").user_classes) == ["SharedOne"]
+
+
+def test_the_default_is_locustfile_py_here_or_in_a_parent(tmp_path: Path) -> None:
+    write(tmp_path, "locustfile.py", USER.format(name="Found"))
+    below = tmp_path / "a" / "b"
+    below.mkdir(parents=True)
+    assert locustfile_paths(DEFAULT_LOCUSTFILE, str(below)) == [str(tmp_path / "locustfile.py")]
+    with pytest.raises(LocustfileError, match=r"locustfile\.py"):
+        locustfile_paths(DEFAULT_LOCUSTFILE, "/")
+
+
+def test_a_module_name_and_a_name_without_py(tmp_path: Path) -> None:
+    package = tmp_path / "mod_pkg"
+    package.mkdir()
+    write(package, "__init__.py", "")
+    target = write(package, "mod_users.py", USER.format(name="ModUser"))
+    assert locustfile_paths("mod_pkg.mod_users", str(tmp_path)) == [target]
+    assert locustfile_paths("mod_pkg/mod_users", str(tmp_path)) == [target]
+    with pytest.raises(LocustfileError, match=r"must not be named locust\.py"):
+        write(tmp_path, "locust.py", "")
+        locustfile_paths("locust.py", str(tmp_path))
+
+
+def test_a_locustfile_is_imported_once_per_process_unless_it_changed(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "counted_once.py",
+        "import builtins\nbuiltins.horde_imports = getattr(builtins, 'horde_imports', 0) + 1\n"
+        + USER.format(name="Once"),
+    )
+    import builtins
+
+    first = load_locustfile(path)
+    second = load_locustfile(path)
+    assert first.user_classes["Once"] is second.user_classes["Once"]
+    assert builtins.horde_imports == 1  # type: ignore[attr-defined]
+    del builtins.horde_imports  # type: ignore[attr-defined]
