@@ -167,7 +167,7 @@ NOT_YET_EFFECTIVE = {
 """Locust's options horde accepts but cannot honour yet: set, each says so in one line on stderr."""
 
 
-_EXTRAS = ("include_in_web_ui", "is_secret", "env_var")
+_EXTRAS = ("include_in_web_ui", "is_secret", "env_var", "is_required", "is_multiple")
 """What Locust's parser takes beside argparse's keywords; a locustfile's `add_argument` may pass any of them."""
 
 
@@ -177,6 +177,8 @@ def _add_with_extras(add: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
     action.include_in_web_ui = extras.get("include_in_web_ui", True)  # type: ignore[attr-defined]
     action.is_secret = extras.get("is_secret", False)  # type: ignore[attr-defined]
     action.env_var = extras.get("env_var")  # type: ignore[attr-defined]
+    action.is_required = extras.get("is_required", False)  # type: ignore[attr-defined] - the web UI's form
+    action.is_multiple = extras.get("is_multiple", False)  # type: ignore[attr-defined]
     return action
 
 
@@ -187,8 +189,8 @@ class _Group(argparse._ArgumentGroup):
 
 class Parser(argparse.ArgumentParser):
     """argparse, but a bad argument is a `UsageError` (one line, exit 2) like every other bad input, and
-    `add_argument` takes Locust's `include_in_web_ui`, `is_secret` and `env_var`, so a locustfile's
-    `init_command_line_parser` listener runs unchanged."""
+    `add_argument` takes Locust's `include_in_web_ui`, `is_secret`, `env_var`, `is_required` and `is_multiple`,
+    so a locustfile's `init_command_line_parser` listener runs unchanged."""
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)

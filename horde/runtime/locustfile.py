@@ -18,12 +18,12 @@ from horde.runtime.users import User
 class LocustfileError(Exception):
     """The locustfile cannot be used; the message is one line meant for the command line.
 
-    ``exit_code`` is the one Locust gives for a fault of the locustfile where it has its own: 1 when every class
-    has weight 0, the locustfile's own for a ``sys.exit`` while it is imported; 2 (bad input) else, a class named
-    on the command line that the file does not define included.
+    ``exit_code`` is the one Locust gives: 1 for a locustfile it cannot find, import or use (no User class, an
+    unknown class named on the command line, every class of weight 0), the locustfile's own for a ``sys.exit``
+    while it is imported. A bad flag is 2 (argparse's), not this.
     """
 
-    def __init__(self, message: str, exit_code: int = 2) -> None:
+    def __init__(self, message: str, exit_code: int = 1) -> None:
         super().__init__(message)
         self.exit_code = exit_code
 

@@ -1,4 +1,5 @@
-"""Bad input gets one clear line on stderr and exit code 2: never a traceback."""
+"""Bad input gets one clear line on stderr and a non-zero exit, never a traceback: Locust's code, 1 for a
+locustfile that cannot be found, imported or used, and 2 for a bad flag or value."""
 
 from __future__ import annotations
 
@@ -18,20 +19,20 @@ def _write(tmp_path: Path, name: str, text: str) -> str:
 
 
 @pytest.mark.parametrize(
-    ("make_args", "expected"),
+    ("make_args", "expected", "code"),
     [
-        (lambda p: ["-f", str(p / "nope.py")], "nope.py"),
-        (lambda p: ["-f", _write(p, "syntax.py", "from horde import User\nclass A(User:\n    pass\n")], "syntax.py:2"),
-        (lambda p: ["-f", _write(p, "imports.py", "import not_a_module_anywhere\n")], "not_a_module_anywhere"),
-        (lambda p: ["-f", _write(p, "empty.py", "x = 1\n")], "no User class"),
-        (lambda p: ["-f", SHOP, "NoSuchUser"], "NoSuchUser"),
-        (lambda p: ["-f", SHOP, "-u", "-5"], "-u"),
-        (lambda p: ["-f", SHOP, "-r", "0"], "spawn-rate"),
-        (lambda p: ["-f", SHOP, "-t", "30x"], "30x"),
-        (lambda p: ["-f", SHOP, "--no-such-flag"], "--no-such-flag"),
-        (lambda p: ["-f", SHOP, "--journal", str(p)], "journal"),
-        (lambda p: ["-f", SHOP, "--journal-checkpoint-mb", "-1"], "--journal-checkpoint-mb"),
-        (lambda p: ["-f", SHOP, "--journal-checkpoint-mb", "lots"], "--journal-checkpoint-mb: invalid value"),
+        (lambda p: ["-f", str(p / "nope.py")], "nope.py", 1),
+        (lambda p: ["-f", _write(p, "syntax.py", "from horde import User\nclass A(User:\n")], "syntax.py:2", 1),
+        (lambda p: ["-f", _write(p, "imports.py", "import not_a_module_anywhere\n")], "not_a_module_anywhere", 1),
+        (lambda p: ["-f", _write(p, "empty.py", "x = 1\n")], "no User class", 1),
+        (lambda p: ["-f", SHOP, "NoSuchUser"], "NoSuchUser", 1),
+        (lambda p: ["-f", SHOP, "-u", "-5"], "-u", 2),
+        (lambda p: ["-f", SHOP, "-r", "0"], "spawn-rate", 2),
+        (lambda p: ["-f", SHOP, "-t", "30x"], "30x", 2),
+        (lambda p: ["-f", SHOP, "--no-such-flag"], "--no-such-flag", 2),
+        (lambda p: ["-f", SHOP, "--journal", str(p)], "journal", 2),
+        (lambda p: ["-f", SHOP, "--journal-checkpoint-mb", "-1"], "--journal-checkpoint-mb", 2),
+        (lambda p: ["-f", SHOP, "--journal-checkpoint-mb", "lots"], "--journal-checkpoint-mb: invalid value", 2),
     ],
     ids=[
         "missing-file", "syntax-error", "import-error", "no-user-class", "unknown-class",
@@ -39,13 +40,13 @@ def _write(tmp_path: Path, name: str, text: str) -> str:
         "negative-checkpoint-size", "bad-checkpoint-size",
     ],
 )  # fmt: skip
-def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, make_args, expected: str) -> None:
+def test_bad_input_is_one_line_and_a_non_zero_exit(tmp_path: Path, make_args, expected: str, code: int) -> None:
     result = (
         horde("run", *make_args(tmp_path), "-t", "1s", cwd=tmp_path, timeout=30)
         if "-t" not in make_args(tmp_path)
         else horde("run", *make_args(tmp_path), cwd=tmp_path, timeout=30)
     )
-    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.returncode == code, (result.stdout, result.stderr)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("horde: error: ")
