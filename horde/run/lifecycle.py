@@ -88,6 +88,7 @@ def run_configuration(spec: RunSpec, classes: dict[str, type[User]]) -> RunConfi
         heartbeat_interval=spec.liveness.heartbeat_interval,
         heartbeat_liveness=spec.liveness.heartbeat_liveness,
         host=spec.load.host,
+        reset_stats=spec.load.reset_stats,
     )
 
 
@@ -103,6 +104,7 @@ def make_environment(
         exclude_tags=list(load.exclude_tags) if load.exclude_tags is not None else None,
         stop_timeout=load.stop_timeout,
         parsed_options=spec.parsed_options,
+        reset_stats=load.reset_stats,
         shape_class=locustfile.shape_class if locustfile is not None else None,
         stats=recorder,
     )
