@@ -158,8 +158,6 @@ LOCUST_KEYS = {
 """Locust's attribute names, accepted as keys beside the option names."""
 
 NOT_YET_EFFECTIVE = {
-    "csv_full_history": "--csv-full-history is accepted but not yet effective: PREFIX_stats_history.csv has "
-    "the aggregated rows only",
     "autostart": "--autostart is accepted for Locust compatibility: horde has no web UI yet, runs start at once",
     "autoquit": "--autoquit is accepted for Locust compatibility: horde has no web UI yet, runs quit when done",
 }
@@ -257,7 +255,7 @@ def build_parser() -> Parser:
     parser.add_argument(
         "--csv-full-history",
         action="store_true",
-        help="accepted for Locust compatibility (needs --csv); not yet effective: the history has aggregated rows only",
+        help="PREFIX_stats_history.csv gets a row per endpoint too, as Locust's (needs --csv)",
     )
     parser.add_argument(
         "--json",
