@@ -262,7 +262,8 @@ class Run:
         control.listen()
         environment.runner = cluster.join(control, environment)
         control.environment = environment
-        environment.stats = RequestStats(control.stats)  # a worker's recorder stays its own `stats`
+        # a worker's recorder stays its own `stats`; a local run's is where `log_request` records
+        environment.stats = RequestStats(control.stats, recorder=environment.recorder)
         listener_errors = environment.events.listener_errors  # the hooks may be shared with an earlier run
         if fire_init:
             init_errors = environment.events.init.errors
