@@ -289,6 +289,10 @@ class ControlPlane:
         """A LoadTestShape drives the target from now on, ticked once a second."""
         self._shape = shape
 
+    @property
+    def shape_running(self) -> bool:
+        return self._shape is not None
+
     def request_stop(self, reason: str) -> None:
         with contextlib.suppress(pykka.ActorDeadError):
             self.master.tell(RequestStop(time.monotonic(), reason))

@@ -37,6 +37,7 @@ from horde.run.cluster import Cluster, ClusterError, LocalCluster, ProcessCluste
 from horde.run.spec import Role, RunSpec
 from horde.runtime.environment import Environment
 from horde.runtime.locustfile import Locustfile, LocustfileError, load_locustfile, select_user_classes
+from horde.runtime.shape import shape_target
 from horde.runtime.users import User
 from horde.stats.locust_api import RequestStats
 from horde.stats.run_stats import RunStats
@@ -121,15 +122,7 @@ def shape_clock(locustfile: Locustfile, environment: Environment, started_at: fl
     if started_at is not None:  # perf_counter and monotonic share no epoch: carry the elapsed time over
         shape.start_time -= time.monotonic() - started_at
 
-    def tick() -> tuple[int, float, tuple[str, ...] | None] | None:
-        result = shape.tick()
-        if result is None:
-            return None
-        users, rate, *rest = result
-        classes = tuple(sorted(c if isinstance(c, str) else c.__name__ for c in rest[0])) if rest and rest[0] else None
-        return int(users), float(rate), classes
-
-    return tick
+    return lambda: shape_target(shape.tick())
 
 
 def resumed_run(path: str) -> ReplayedFile:
