@@ -39,7 +39,7 @@ from horde.actors.master import (
 )
 from horde.actors.replay import Replay, ReplayState
 from horde.actors.runners import MessageHandlers
-from horde.actors.stats_aggregator import GetStats, ReportReceived, StatsAggregator, TakeSnapshot
+from horde.actors.stats_aggregator import GetStats, ReportReceived, ResetStats, StatsAggregator, TakeSnapshot
 from horde.actors.worker_proxy import FromWorker, GetWorker, LivenessTick, WorkerProxy, WorkerProxyState
 from horde.protocol.dispatcher_vocabulary import UserClassSpec
 from horde.protocol.events import (
@@ -125,7 +125,7 @@ class ControlPlane:
         self.dispatcher = Dispatcher.start(
             classes, self.append, self._send_users, self._ramp_done, resume.dispatch if resume else None
         )
-        self.links = MasterLinks(transport, self.dispatcher, self.append, self._observed)
+        self.links = MasterLinks(transport, self.dispatcher, self.append, self._observed, self._reset_stats)
         self.master = Master.start(self.append, self.links, resume.master if resume else None)
         if resume is None:
             self.master.tell(Configure(time.monotonic(), config))
@@ -162,6 +162,10 @@ class ControlPlane:
         acks = self._acks.setdefault(worker_id, {})
         if seq > acks.get(incarnation, 0):
             acks[incarnation] = seq
+
+    def _reset_stats(self, now: float, reason: str) -> None:
+        with contextlib.suppress(pykka.ActorDeadError):
+            self.aggregator.tell(ResetStats(now, reason))
 
     def _observed(self, event: Event) -> None:
         self.master.tell(Observed(time.monotonic(), event))
@@ -284,6 +288,10 @@ class ControlPlane:
     def set_shape(self, shape: ShapeFunction) -> None:
         """A LoadTestShape drives the target from now on, ticked once a second."""
         self._shape = shape
+
+    @property
+    def shape_running(self) -> bool:
+        return self._shape is not None
 
     def request_stop(self, reason: str) -> None:
         with contextlib.suppress(pykka.ActorDeadError):

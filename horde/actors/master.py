@@ -428,6 +428,12 @@ class Master(EventSourcedActor[MasterState]):
         log.info("run state", state=event.state, reason=event.reason)
         if event.state == RunState.SPAWNING and event.previous == RunState.READY:
             self._links.dispatcher.tell(self._ramp_to_target(now))
+        elif event.state == RunState.RUNNING and event.previous == RunState.SPAWNING:
+            config = self.state.config
+            if config is not None and config.reset_stats:
+                # Locust resets at each spawning_complete: every completed ramp, a shape's stages included.
+                log.info("resetting stats", reason=event.reason)
+                self._links.reset_stats(now, event.reason)
         elif event.state == RunState.STOPPING:
             self._links.dispatcher.tell(Halt())
             for worker_id in self.state.active_workers():
@@ -449,14 +455,21 @@ class MasterLinks:
         dispatcher: pykka.ActorRef[Any],
         journal: JournalSink,
         notify_master: Callable[[Event], None],
+        reset_stats: Callable[[float, str], None] | None = None,
     ) -> None:
+        """`reset_stats(now, reason)` asks the StatsAggregator for fresh statistics (`--reset-stats`)."""
         self.transport = transport
+        self._reset_stats = reset_stats
         self.dispatcher = dispatcher
         self.journal = journal
         self.notify_master = notify_master
         self.proxies: dict[str, tuple[str, pykka.ActorRef[Any]]] = {}
         self.incarnations: dict[str, set[str]] = {}
         self.stopped = gevent.event.Event()
+
+    def reset_stats(self, now: float, reason: str) -> None:
+        if self._reset_stats is not None:
+            self._reset_stats(now, reason)
 
     def send(self, worker_id: str, message: MasterMessageType) -> None:
         try:

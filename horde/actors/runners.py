@@ -19,6 +19,7 @@ import structlog
 
 from horde.protocol.messages import AskToStopRun, MasterCustom, WorkerCustom
 from horde.protocol.states import RunState, WorkerState
+from horde.runtime.shape import shape_target
 
 if TYPE_CHECKING:
     from horde.actors.control_plane import ControlPlane
@@ -188,6 +189,21 @@ class _RunView(Runner):
         self.spawning_greenlet = self.greenlet.spawn(self._until_spawned)
         if wait:
             self.spawning_greenlet.join()
+
+    def start_shape(self) -> None:
+        """Locust's: the Environment's LoadTestShape drives the run from now on, its clock started now, ticked
+        once a second (a tick of None stops the run). A second call while one drives is refused, as in Locust."""
+        if self._control.shape_running:
+            log.warning("a shape already drives this run; start_shape() ignored")
+            return
+        shape = self.environment.shape_class
+        if shape is None:
+            raise RuntimeError("start_shape() needs a LoadTestShape: Environment(shape_class=MyShape())")
+        if isinstance(shape, type):
+            shape = shape()
+        shape.runner = self
+        shape.reset_time()
+        self._control.set_shape(lambda: shape_target(shape.tick()))
 
     def _until_spawned(self) -> None:
         """Ends once the run is running (its ramp done) or over: what `spawning_greenlet.join()` waits for."""

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from horde.actors.base import EventSourcedActor, JournalSink, Query
-from horde.protocol.events import Event, StatsReportDropped, StatsReported, StatsSnapshot
+from horde.protocol.events import Event, StatsReportDropped, StatsReported, StatsReset, StatsSnapshot
 from horde.protocol.messages import StatsReport
 from horde.stats.run_stats import RunStats
 
@@ -45,6 +45,15 @@ class TakeSnapshot:
     cause: str = "checkpoint"
 
 
+@dataclass(frozen=True, slots=True)
+class ResetStats:
+    """Start the merged statistics afresh (Locust's `--reset-stats`, asked by the Master when a ramp completes)."""
+
+    now: float
+    reason: str = "ramp finished"
+    cause: str = "reset"
+
+
 class GetStats(Query):
     __slots__ = ()
 
@@ -53,9 +62,14 @@ def _key(worker_id: str, incarnation: str) -> str:
     return f"{worker_id}/{incarnation}"
 
 
-def decide(state: AggregatorState, message: ReportReceived | TakeSnapshot) -> list[Event]:
+Command = ReportReceived | TakeSnapshot | ResetStats
+
+
+def decide(state: AggregatorState, message: Command) -> list[Event]:
     if isinstance(message, TakeSnapshot):
         return [snapshot_of(state)]
+    if isinstance(message, ResetStats):
+        return [StatsReset(message.reason, message.now)]
     report = message.report
     if not message.admitted:
         return [StatsReportDropped(message.worker_id, report.incarnation, report.seq, "not an admitted worker")]
@@ -74,6 +88,9 @@ def apply(state: AggregatorState, event: Event) -> AggregatorState:
         state.reports_merged += 1
     elif isinstance(event, StatsReportDropped):
         state.reports_dropped += 1
+    elif isinstance(event, StatsReset):
+        # Only the numbers start afresh: the seqs stay, so a report merged before the reset is never merged again.
+        state.stats = RunStats()
     return state
 
 
@@ -101,7 +118,7 @@ class StatsAggregator(EventSourcedActor[AggregatorState]):
         super().__init__(state or AggregatorState(), journal)
         self._acknowledge = acknowledge
 
-    def decide(self, state: AggregatorState, message: ReportReceived | TakeSnapshot) -> list[Event]:
+    def decide(self, state: AggregatorState, message: Command) -> list[Event]:
         return decide(state, message)
 
     def apply(self, state: AggregatorState, event: Event) -> AggregatorState:

@@ -56,7 +56,7 @@ def plugin_list(options: RunOptions) -> tuple[list[tuple[str, dict[str, Any]]], 
             tables[name] = table
     builtin: dict[str, dict[str, Any]] = {"console": {}}
     if options.csv:
-        builtin["csv"] = {"prefix": options.csv}
+        builtin["csv"] = {"prefix": options.csv, **({"full_history": True} if options.csv_full_history else {})}
     if options.json or options.json_file:
         builtin["json"] = {"path": options.json_file} if options.json_file else {}
         if options.json:

@@ -158,9 +158,6 @@ LOCUST_KEYS = {
 """Locust's attribute names, accepted as keys beside the option names."""
 
 NOT_YET_EFFECTIVE = {
-    "csv_full_history": "--csv-full-history is accepted but not yet effective: PREFIX_stats_history.csv has "
-    "the aggregated rows only",
-    "reset_stats": "--reset-stats is accepted but not yet effective: statistics are not reset after spawning",
     "autostart": "--autostart is accepted for Locust compatibility: horde has no web UI yet, runs start at once",
     "autoquit": "--autoquit is accepted for Locust compatibility: horde has no web UI yet, runs quit when done",
 }
@@ -260,7 +257,7 @@ def build_parser() -> Parser:
     parser.add_argument(
         "--csv-full-history",
         action="store_true",
-        help="accepted for Locust compatibility (needs --csv); not yet effective: the history has aggregated rows only",
+        help="PREFIX_stats_history.csv gets a row per endpoint too, as Locust's (needs --csv)",
     )
     parser.add_argument(
         "--json",
@@ -292,7 +289,7 @@ def build_parser() -> Parser:
         "--print-stats", action="store_true", help="print the statistics table periodically (horde always does)"
     )
     parser.add_argument(
-        "--reset-stats", action="store_true", help="accepted for Locust compatibility; not yet effective"
+        "--reset-stats", action="store_true", help="reset the statistics once spawning is complete (as Locust)"
     )
     parser.add_argument("--exit-code-on-error", help="exit code when any request failed (default 1)")
     parser.add_argument("--stats-interval", help="seconds between a worker's statistics reports (default 2)")

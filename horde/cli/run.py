@@ -81,6 +81,7 @@ def spec_from_options(options: RunOptions, argv: list[str]) -> RunSpec:
                 tags=tuple(options.tags) if options.tags is not None else None,
                 exclude_tags=tuple(options.exclude_tags) if options.exclude_tags is not None else None,
                 stop_timeout=options.stop_timeout,
+                reset_stats=options.reset_stats,
             ),
             liveness=LivenessSpec(options.heartbeat_interval, options.heartbeat_liveness, options.stats_interval),
             journal=JournalSpec(

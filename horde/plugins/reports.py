@@ -15,10 +15,18 @@ import time
 from typing import Any
 
 from horde.plugin import EventRecord, Plugin, PluginError, RunEnd, option
-from horde.protocol.events import WorkerHeartbeat, WorkerLeft, WorkerMissing, WorkerUsersReported
+from horde.protocol.events import (
+    StatsReported,
+    StatsReset,
+    WorkerHeartbeat,
+    WorkerLeft,
+    WorkerMissing,
+    WorkerUsersReported,
+)
 from horde.runtime.reports import write_csv
+from horde.stats.current_window import ResponseTimeWindow
 from horde.stats.histogram import value_of
-from horde.stats.run_stats import RunStats
+from horde.stats.run_stats import REPORTED_PERCENTILES, RunStats
 from horde.stats.summary import summary_dict
 
 
@@ -30,16 +38,32 @@ def _required(options: dict[str, Any], key: str, plugin: str) -> str:
 
 
 class CsvPlugin(Plugin):
+    """`prefix`: Locust's CSV files; `full_history` (Locust's `--csv-full-history`): the history gets a row per
+    endpoint as well as the Aggregated one, written for each second in which statistics were merged (ADR 0020)."""
+
     name = "csv"
-    event_types = ("worker.heartbeat", "worker.users_reported", "worker.missing", "worker.left")
+    event_types = (
+        "worker.heartbeat",
+        "worker.users_reported",
+        "worker.missing",
+        "worker.left",
+        "stats.reported",
+        "stats.reset",
+    )
 
     def configure(self, options: dict[str, Any]) -> None:
         self._prefix = _required(options, "prefix", self.name)
+        self._full_history = option(options, "full_history", _flag, False)
         self._users: dict[str, int] = {}
         self.user_counts: dict[int, int] = {}
+        self._history = FullHistory() if self._full_history else None
 
     def on_event(self, record: EventRecord) -> None:
         event = record.data
+        if isinstance(event, StatsReported | StatsReset):
+            if self._history is not None:
+                self._history.fold(record.wall_ns // 1_000_000_000, event, sum(self._users.values()))
+            return
         if isinstance(event, WorkerHeartbeat):
             self._users[event.worker_id] = event.user_count
         elif isinstance(event, WorkerUsersReported):
@@ -52,8 +76,72 @@ class CsvPlugin(Plugin):
 
     def on_run_end(self, result: RunEnd) -> int | None:
         self.user_counts.setdefault(int(time.time()), sum(self._users.values()))
-        write_csv(self._prefix, result.stats, self.user_counts)
+        history = self._history.finish(sum(self._users.values())) if self._history is not None else None
+        write_csv(self._prefix, result.stats, self.user_counts, history)
         return None
+
+
+class FullHistory:
+    """Locust's full history, folded from the journal's statistics events as they come.
+
+    The per-second histograms horde keeps are the whole run's, not each endpoint's, so the rows per endpoint
+    cannot be rebuilt at the end: this fold merges each `stats.reported` into statistics of its own (equal to the
+    StatsAggregator's, as it folds the same events) and writes the rows of a second once a later second begins.
+    Counts, averages, min and max are cumulative; percentiles are current (about the last 10 s), as Locust's.
+    """
+
+    def __init__(self) -> None:
+        self._stats = RunStats()
+        self._windows: dict[tuple[str, str], ResponseTimeWindow] = {}
+        self._second: int | None = None
+        self._users = 0
+        self.rows: list[list[str | int | float]] = []
+
+    def fold(self, second: int, event: StatsReported | StatsReset, users: int) -> None:
+        if self._second is not None and second != self._second:
+            self._write(self._second)
+        if isinstance(event, StatsReported):
+            self._stats.merge(event.delta, event.worker_id)
+        else:
+            self._stats = RunStats()
+            self._windows.clear()
+        self._second, self._users = second, users
+
+    def finish(self, users: int) -> list[list[str | int | float]]:
+        if self._second is not None:
+            self._users = users
+            self._write(self._second)
+            self._second = None
+        return self.rows
+
+    def _write(self, second: int) -> None:
+        now = float(second + 1)
+        for entry in [*self._stats.sorted_entries(), self._stats.total]:
+            window = self._windows.setdefault((entry.method, entry.name), ResponseTimeWindow())
+            if entry.num_requests:
+                current = window.percentiles(second, entry, REPORTED_PERCENTILES)
+                percentiles: list[str | int] = [round(p) for p in current or [0.0] * len(REPORTED_PERCENTILES)]
+            else:
+                percentiles = ["N/A"] * len(REPORTED_PERCENTILES)
+            window.remember(second, entry)
+            self.rows.append(
+                [
+                    second,
+                    self._users,
+                    entry.method,
+                    entry.name,
+                    f"{entry.current_rps(now):2f}",
+                    f"{entry.current_fail_per_sec(now):2f}",
+                    *percentiles,
+                    entry.num_requests,
+                    entry.num_failures,
+                    round(entry.median_response_time),
+                    entry.avg_response_time,
+                    entry.min_response_time or 0,
+                    entry.max_response_time or 0,
+                    entry.avg_content_length,
+                ]
+            )
 
 
 class JsonPlugin(Plugin):

@@ -39,6 +39,9 @@ class RunConfigured(msgspec.Struct, frozen=True):
     heartbeat_interval: float
     heartbeat_liveness: int
     host: str | None = None
+    reset_stats: bool = False
+    """Locust's `--reset-stats`: fresh statistics each time a ramp completes (ADR 0020). Journals from before it
+    lack the field and read as False."""
 
 
 class RunResumed(msgspec.Struct, frozen=True):
@@ -146,6 +149,17 @@ class StatsSnapshot(msgspec.Struct, frozen=True):
     reports_dropped: int
 
 
+class StatsReset(msgspec.Struct, frozen=True):
+    """The merged statistics start afresh (Locust's `--reset-stats`, when a ramp completes; ADR 0020).
+
+    Reports merged before it count no more; the last seq of each worker incarnation is kept, so no report is
+    merged twice across a reset.
+    """
+
+    reason: str
+    at: float
+
+
 class JournalGap(msgspec.Struct, frozen=True):
     """Events `from_seq`..`to_seq` could not be written (disk full, I/O error): the record says where it is blind."""
 
@@ -193,6 +207,7 @@ Event = (
     | StatsReported
     | StatsReportDropped
     | StatsSnapshot
+    | StatsReset
     | FrameRejected
     | JournalGap
     | JournalCheckpoint
@@ -216,6 +231,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     "stats.reported": StatsReported,
     "stats.report_dropped": StatsReportDropped,
     "stats.snapshot": StatsSnapshot,
+    "stats.reset": StatsReset,
     "protocol.frame_rejected": FrameRejected,
     "journal.gap": JournalGap,
     "journal.checkpoint": JournalCheckpoint,

@@ -37,6 +37,7 @@ def library_spec(environment: Environment, role: Role, cluster: ClusterSpec | No
             tags=tuple(environment.tags) if environment.tags is not None else None,
             exclude_tags=tuple(environment.exclude_tags) if environment.exclude_tags is not None else None,
             stop_timeout=float(environment.stop_timeout or 0.0),
+            reset_stats=bool(environment.reset_stats),
         ),
         cluster=cluster or ClusterSpec(),
         parsed_options=environment.parsed_options,

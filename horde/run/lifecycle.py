@@ -37,6 +37,7 @@ from horde.run.cluster import Cluster, ClusterError, LocalCluster, ProcessCluste
 from horde.run.spec import Role, RunSpec
 from horde.runtime.environment import Environment
 from horde.runtime.locustfile import Locustfile, LocustfileError, load_locustfile, select_user_classes
+from horde.runtime.shape import shape_target
 from horde.runtime.users import User
 from horde.stats.locust_api import RequestStats
 from horde.stats.run_stats import RunStats
@@ -88,6 +89,7 @@ def run_configuration(spec: RunSpec, classes: dict[str, type[User]]) -> RunConfi
         heartbeat_interval=spec.liveness.heartbeat_interval,
         heartbeat_liveness=spec.liveness.heartbeat_liveness,
         host=spec.load.host,
+        reset_stats=spec.load.reset_stats,
     )
 
 
@@ -103,6 +105,7 @@ def make_environment(
         exclude_tags=list(load.exclude_tags) if load.exclude_tags is not None else None,
         stop_timeout=load.stop_timeout,
         parsed_options=spec.parsed_options,
+        reset_stats=load.reset_stats,
         shape_class=locustfile.shape_class if locustfile is not None else None,
         stats=recorder,
     )
@@ -119,15 +122,7 @@ def shape_clock(locustfile: Locustfile, environment: Environment, started_at: fl
     if started_at is not None:  # perf_counter and monotonic share no epoch: carry the elapsed time over
         shape.start_time -= time.monotonic() - started_at
 
-    def tick() -> tuple[int, float, tuple[str, ...] | None] | None:
-        result = shape.tick()
-        if result is None:
-            return None
-        users, rate, *rest = result
-        classes = tuple(sorted(c if isinstance(c, str) else c.__name__ for c in rest[0])) if rest and rest[0] else None
-        return int(users), float(rate), classes
-
-    return tick
+    return lambda: shape_target(shape.tick())
 
 
 def resumed_run(path: str) -> ReplayedFile:
@@ -260,7 +255,8 @@ class Run:
         control.listen()
         environment.runner = cluster.join(control, environment)
         control.environment = environment
-        environment.stats = RequestStats(control.stats)  # a worker's recorder stays its own `stats`
+        # a worker's recorder stays its own `stats`; a local run's is where `log_request` records
+        environment.stats = RequestStats(control.stats, recorder=environment.recorder)
         listener_errors = environment.events.listener_errors  # the hooks may be shared with an earlier run
         if fire_init:
             init_errors = environment.events.init.errors

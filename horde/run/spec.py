@@ -57,6 +57,8 @@ class LoadSpec:
     tags: tuple[str, ...] | None = None
     exclude_tags: tuple[str, ...] | None = None
     stop_timeout: float = 0.0
+    reset_stats: bool = False
+    """Locust's `--reset-stats`: the statistics start afresh each time a ramp completes (ADR 0020)."""
 
     def __post_init__(self) -> None:
         _check(self.users >= 0, "users", f"must be 0 or more, got {self.users}")

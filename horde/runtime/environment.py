@@ -72,6 +72,7 @@ class Environment:
         shape_class: type[LoadTestShape] | LoadTestShape | None = None,
         stats: RequestListener | None = None,
         catch_exceptions: bool = True,
+        reset_stats: bool = False,
     ) -> None:
         self.user_classes: list[type[User]] = list(user_classes or [])
         self.events = events if events is not None else default_events
@@ -82,6 +83,7 @@ class Environment:
         self.parsed_options = parsed_options
         self.shape_class = shape_class
         self.catch_exceptions = catch_exceptions
+        self.reset_stats = reset_stats
         self.runner: Any = None
         self.web_ui: Any = None
         self.process_exit_code: int | None = None

@@ -135,15 +135,21 @@ def _ms(value: float) -> str:
 # --- CSV files ----------------------------------------------------------------------------------------------
 
 
-def write_csv(prefix: str, stats: RunStats, user_counts: Mapping[int, int]) -> None:
+def write_csv(
+    prefix: str, stats: RunStats, user_counts: Mapping[int, int], history: Iterable[Row] | None = None
+) -> None:
     """Write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv and PREFIX_exceptions.csv.
+
+    `history` replaces the aggregated history rows built from `stats` (Locust's `--csv-full-history` rows, which
+    the CSV plugin folds as the run goes).
 
     Each file is written whole and renamed into place, so a reader polling it during the run never sees half
     of one. `user_counts` maps epoch seconds to the user count from then on. Percentile and median columns are
     whole milliseconds, as in Locust; averages, min and max keep their fractions, as in Locust.
     """
     _write_rows(f"{prefix}_stats.csv", STATS_COLUMNS, _stats_rows(stats))
-    _write_rows(f"{prefix}_stats_history.csv", STATS_HISTORY_COLUMNS, _history_rows(stats, user_counts))
+    rows = _history_rows(stats, user_counts) if history is None else history
+    _write_rows(f"{prefix}_stats_history.csv", STATS_HISTORY_COLUMNS, rows)
     _write_rows(
         f"{prefix}_failures.csv",
         FAILURES_COLUMNS,

@@ -11,6 +11,15 @@ from horde.runtime.users import User
 ShapeTick = tuple[int, float] | tuple[int, float, list[type[User]]] | None
 
 
+def shape_target(result: Any) -> tuple[int, float, tuple[str, ...] | None] | None:
+    """A `tick()` result as the master takes it: users, rate, and the class names (sorted) or None."""
+    if result is None:
+        return None
+    users, rate, *rest = result
+    classes = tuple(sorted(c if isinstance(c, str) else c.__name__ for c in rest[0])) if rest and rest[0] else None
+    return int(users), float(rate), classes
+
+
 class LoadTestShapeMeta(ABCMeta):
     """Makes ``abstract`` apply only to the class that sets it, as for users."""
 

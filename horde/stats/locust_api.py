@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from horde.stats import histogram
+from horde.stats.current_window import ResponseTimeWindow
 from horde.stats.run_stats import (
     REPORTED_PERCENTILES,
     EntryStats,
@@ -41,9 +42,19 @@ class StatsEntry:
     seconds ending 2 s before now, `total_rps` counts over the run's seconds.
     """
 
-    def __init__(self, entry: EntryStats, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        entry: EntryStats,
+        clock: Callable[[], float] = time.time,
+        window: ResponseTimeWindow | None = None,
+        raw: EntryStats | None = None,
+    ) -> None:
+        """`window`: the copies of this row's cumulative histogram kept as the statistics were read, for
+        `get_current_response_time_percentile`; `raw` is the row as merged (before any `reset_all` baseline)."""
         self._entry = entry
         self._clock = clock
+        self._window = window
+        self._raw = raw if raw is not None else entry
 
     @property
     def name(self) -> str:
@@ -104,6 +115,16 @@ class StatsEntry:
         if not self._entry.num_timed_requests:
             return 0.0
         return self._entry.percentile(percent)
+
+    def get_current_response_time_percentile(self, percent: float) -> float | None:
+        """As Locust: the `percent` percentile of about the last 10 s of requests, from the copy of this row read
+        about 10 s ago (now - 10, then - 11, - 9, ... up to 8 s either way); None without such a copy. Copies are
+        taken as the statistics are read (at most once a second), so a script that reads them rarely gets None
+        more often than Locust, which copies as requests come."""
+        if self._window is None:
+            return None
+        current = self._window.percentiles(int(self._clock()), self._raw, (percent,))
+        return None if current is None else current[0]
 
     @property
     def current_rps(self) -> float:
@@ -205,7 +226,12 @@ class RequestStats:
         max_age: float = 1.0,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        recorder: Any = None,
     ) -> None:
+        """`recorder`: this process's `StatsRecorder`, which `log_request` and `log_error` record into (a master
+        has none: its workers record)."""
+        self._recorder = recorder
+        self._windows: dict[tuple[str, str], ResponseTimeWindow] = {}
         self._source: StatsSource | None = None if isinstance(source, RunStats) else source
         self._snapshot: RunStats = source if isinstance(source, RunStats) else RunStats()
         self._read_at: float | None = None
@@ -240,12 +266,15 @@ class RequestStats:
         self._snapshot = stats
         self._read_at = self._monotonic()
         self._view = None
+        second = int(self._clock())
+        for entry in [*stats.entries.values(), stats.total]:
+            self._windows.setdefault((entry.method, entry.name), ResponseTimeWindow()).remember(second, entry)
 
     def _current(self) -> _View:
         if self._source is not None and (self._read_at is None or self._monotonic() - self._read_at >= self._max_age):
             self.refresh()
         if self._view is None:
-            self._view = _View(self._snapshot, self._baseline, self._reset_second, self._clock)
+            self._view = _View(self._snapshot, self._baseline, self._reset_second, self._clock, self._windows)
         return self._view
 
     # --- Locust's reading API -------------------------------------------------------------------------------
@@ -290,6 +319,23 @@ class RequestStats:
             return entry
         return StatsEntry(EntryStats(method=method, name=name, span=RunSpan()), self._clock)
 
+    def log_request(self, method: str, name: str, response_time: float | None, content_length: int) -> None:
+        """Locust's way for a custom client to count a request: through this process's recorder, so it reaches the
+        merged statistics once, in the worker's next report, like every other request."""
+        self._recording().log_request(method, name, response_time, content_length)
+
+    def log_error(self, method: str, name: str, error: object) -> None:
+        """Locust's way for a custom client to count a failure (see `log_request`)."""
+        self._recording().log_error(method, name, error)
+
+    def _recording(self) -> Any:
+        if self._recorder is None:
+            raise RuntimeError(
+                "these statistics record no requests here: on a master the workers record them; record from "
+                "the users (events.request, or environment.stats on a worker)"
+            )
+        return self._recorder
+
     def reset_all(self) -> None:
         """Read from zero from now on; the run's merged statistics (reports, journal) keep every request."""
         self.refresh()
@@ -308,17 +354,24 @@ class _View:
     """The Locust objects of one copy of the statistics, built once per copy."""
 
     def __init__(
-        self, stats: RunStats, baseline: RunStats | None, reset_second: int | None, clock: Callable[[], float]
+        self,
+        stats: RunStats,
+        baseline: RunStats | None,
+        reset_second: int | None,
+        clock: Callable[[], float],
+        windows: dict[tuple[str, str], ResponseTimeWindow] | None = None,
     ) -> None:
+        windows = windows if windows is not None else {}
         span = stats.span
         if baseline is not None and reset_second is not None:
             first = max(reset_second, span.first_second) if span.first_second is not None else None
             span = RunSpan(first, span.last_second if first is not None else None)
-        self.total = StatsEntry(_since(stats.total, baseline.total if baseline else None, span), clock)
+        total = stats.total
+        self.total = _entry(_since(total, baseline.total if baseline else None, span), total, clock, windows)
         self.entries: dict[tuple[str, str], StatsEntry] = {}
         for (method, name), entry in stats.entries.items():
             before = baseline.entries.get((method, name)) if baseline else None
-            self.entries[(name, method)] = StatsEntry(_since(entry, before, span), clock)
+            self.entries[(name, method)] = _entry(_since(entry, before, span), entry, clock, windows)
         self.errors: dict[str, StatsError] = {}
         for key, error in stats.errors.items():
             occurrences = error.occurrences - _occurrences(baseline.errors.get(key) if baseline else None)
@@ -326,6 +379,12 @@ class _View:
                 self.errors[StatsError.create_key(error.method, error.name, error.error)] = StatsError(
                     error.method, error.name, error.error, occurrences
                 )
+
+
+def _entry(
+    since: EntryStats, raw: EntryStats, clock: Callable[[], float], windows: dict[tuple[str, str], ResponseTimeWindow]
+) -> StatsEntry:
+    return StatsEntry(since, clock, windows.get((raw.method, raw.name)), raw)
 
 
 def _occurrences(error: ErrorStats | None) -> int:

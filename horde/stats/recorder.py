@@ -161,6 +161,21 @@ class StatsRecorder:
             slot.num_failures += 1
             self._record_error(method, name, error, now)
 
+    def log_request(self, method: str, name: str, response_time: float | None, content_length: int) -> None:
+        """Locust's `RequestStats.log_request`, which custom clients call: one successful request."""
+        self.record(method, name, response_time, content_length or 0, None)
+
+    def log_error(self, method: str, name: str, error: object) -> None:
+        """Locust's `RequestStats.log_error`: a failure of (method, name), and an occurrence of `error`, without a
+        request (Locust's request hook logs the request and the error apart; so do custom clients)."""
+        now = self._clock()
+        key = (method, name, int(now))
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._slots[key] = _Slot()
+        slot.num_failures += 1
+        self._record_error(method, name, error, now)
+
     def on_request(
         self,
         request_type: str,

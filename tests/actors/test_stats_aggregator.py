@@ -86,3 +86,20 @@ def test_the_statistics_handed_out_are_a_copy_that_later_reports_do_not_change()
         assert before is not after
     finally:
         actor.stop()
+
+
+def test_a_reset_starts_the_numbers_afresh_and_keeps_the_seqs() -> None:
+    """`--reset-stats` (ADR 0020): a report merged before the reset is not merged again if it comes back after it."""
+    state = sa.AggregatorState()
+    first = delta(10)
+    state = reduce(sa.apply, receive(state, "w1", "i1", 1, first), state)
+    events = sa.decide(state, sa.ResetStats(12.5, "ramp finished at step 2"))
+    assert [type(e).__name__ for e in events] == ["StatsReset"]
+    state = reduce(sa.apply, events, state)
+    assert state.stats.total.num_requests == 0 and state.stats.sorted_entries() == []
+    assert state.reports_merged == 1 and state.last_seq == {"w1/i1": 1}
+    assert [type(e).__name__ for e in receive(state, "w1", "i1", 1, first)] == ["StatsReportDropped"]
+    state = reduce(sa.apply, receive(state, "w1", "i1", 2, delta(4)), state)
+    assert state.stats.total.num_requests == 4
+    # The snapshot of a reset state restores to an equal one, as a checkpoint after a reset must.
+    assert sa.restore(sa.snapshot_of(state)).stats == state.stats

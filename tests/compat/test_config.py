@@ -261,7 +261,7 @@ def test_accepted_but_not_yet_effective_flags_say_so(tmp_path: Path) -> None:
         "--list", cwd=tmp_path, env=isolated(tmp_path),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "--reset-stats is accepted but not yet effective" in result.stderr
+    assert "--reset-stats" not in result.stderr  # in effect now (ADR 0020)
     assert "--autostart is accepted" in result.stderr and "--autoquit is accepted" in result.stderr
 
 

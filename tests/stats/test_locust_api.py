@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -186,3 +187,37 @@ def test_the_console_table_has_a_row_per_entry_and_the_aggregate() -> None:
     lines = out.getvalue().splitlines()
     assert any(line.startswith("GET") and "/a" in line for line in lines)
     assert any("Aggregated" in line and "1(50.00%)" in line for line in lines)
+
+
+def test_current_percentiles_read_the_requests_since_the_copy_of_ten_seconds_ago() -> None:
+    """As Locust's `get_current_response_time_percentile`: a copy read ~10 s ago is the window's start."""
+    clock, mono = Clock(), Clock(0.0)
+    recorder = StatsRecorder(clock)
+    live = RunStats()
+    stats = RequestStats(lambda: copy_of(live), clock=clock, monotonic=mono)
+    for _ in range(50):
+        recorder.record("GET", "/", 1000.0, 0, None)
+    merged(recorder, live)
+    assert stats.get("/", "GET").get_current_response_time_percentile(0.5) is None  # no copy of ~10 s ago
+    clock.now += 10
+    mono.now += 10
+    for _ in range(10):
+        recorder.record("GET", "/", 10.0, 0, None)
+    merged(recorder, live)
+    for entry in (stats.get("/", "GET"), stats.total):
+        current = entry.get_current_response_time_percentile(0.5)
+        assert current is not None and math.isclose(current, 10.0, rel_tol=RELATIVE_ERROR)
+        assert entry.get_response_time_percentile(0.5) > 900  # the whole run's median is the slow one
+
+
+def test_log_request_and_log_error_record_through_the_recorder() -> None:
+    recorder = StatsRecorder(Clock())
+    stats = RequestStats(RunStats(), recorder=recorder)
+    stats.log_request("RPC", "call", 12.0, 3)
+    stats.log_error("RPC", "call", "refused")
+    merged_stats = merged(recorder)
+    (entry,) = merged_stats.sorted_entries()
+    assert (entry.num_requests, entry.num_failures, entry.total_content_length) == (1, 1, 3)
+    assert [(e.error, e.occurrences) for e in merged_stats.sorted_errors()] == [("refused", 1)]
+    with pytest.raises(RuntimeError, match="workers record them"):
+        RequestStats(RunStats()).log_request("RPC", "call", 1.0, 0)  # a master's statistics record nothing

@@ -26,6 +26,7 @@ from horde.protocol.events import (
     RunConfigured,
     StatsReportDropped,
     StatsReported,
+    StatsReset,
     StatsSnapshot,
     WorkerJoined,
 )
@@ -143,7 +144,7 @@ class Replay:
         if isinstance(event, DispatchStep):
             self.dispatch = dispatcher_logic.apply(self.dispatch, event)
             return
-        if isinstance(event, StatsReported | StatsReportDropped):
+        if isinstance(event, StatsReported | StatsReportDropped | StatsReset):
             # The StatsAggregator decides every drop (ADR 0013). Journals written before that have the drops of
             # never-admitted peers journaled by the router under the peer's name as cause, unseen by the
             # aggregator: reading those as they were written keeps old journals' checkpoints exact.
