@@ -174,7 +174,8 @@ def _add_with_extras(add: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
     action.include_in_web_ui = extras.get("include_in_web_ui", True)  # type: ignore[attr-defined]
     action.is_secret = extras.get("is_secret", False)  # type: ignore[attr-defined]
     action.env_var = extras.get("env_var")  # type: ignore[attr-defined]
-    action.is_required = extras.get("is_required", False)  # type: ignore[attr-defined] - the web UI's form
+    # is_required and is_multiple shape the web UI's form field for the argument
+    action.is_required = extras.get("is_required", False)  # type: ignore[attr-defined]
     action.is_multiple = extras.get("is_multiple", False)  # type: ignore[attr-defined]
     return action
 
