@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 
 import gevent
+import structlog
 
 from horde._version import __version__
 from horde.cli.console import plugin_list
@@ -45,6 +46,8 @@ from horde.run import (
 from horde.runtime.events import events
 from horde.runtime.locustfile import Locustfile, LocustfileError, load_locustfile, select_user_classes
 from horde.runtime.process import setup_logging
+
+log = structlog.get_logger("horde")
 
 MEGABYTE = 1024 * 1024
 
@@ -177,6 +180,21 @@ def load_for_options(argv: list[str], quiet: bool = False) -> Locustfile | None:
         raise
 
 
+def warn_of_options_a_shape_ignores(options: RunOptions, locustfile: Locustfile) -> None:
+    """Locust's two warnings when -t, -u or -r are given to a run that a LoadTestShape drives: the shape decides
+    (ADR 0021)."""
+    shape = locustfile.shape_class
+    flags = (("run_time", "--run-time"), ("users", "--users"), ("spawn_rate", "--spawn-rate"))
+    ignored = [flag for name, flag in flags if name in options.given]
+    if shape is None or getattr(shape, "use_common_options", False) or not ignored:
+        return
+    log.warning(
+        "--run-time, --users or --spawn-rate have no impact on LoadShapes unless the shape class explicitly reads "
+        "them. See: docs.locust.io/en/stable/custom-load-shape.html#use-common-options"
+    )
+    log.warning(f"The following option(s) will be ignored: {', '.join(ignored)}")
+
+
 def _fire_parser_event(parser: Parser) -> None:
     events.init_command_line_parser.fire(parser=parser)
 
@@ -204,6 +222,8 @@ def run_main(argv: list[str]) -> int:
             print(f"horde: {text}", file=sys.stderr)
     if not options.skip_log_setup:
         setup_logging(options.loglevel, options.logfile)
+    if locustfile is not None:
+        warn_of_options_a_shape_ignores(options, locustfile)
     if locustfile is not None and (options.list_commands or options.show_task_ratio or options.show_task_ratio_json):
         try:
             classes = list(select_user_classes(locustfile, options.user_classes).values())

@@ -79,12 +79,16 @@ def class_specs(classes: dict[str, type[User]]) -> list[UserClassSpec]:
     ]
 
 
-def run_configuration(spec: RunSpec, classes: dict[str, type[User]]) -> RunConfigured:
-    """The run's settings as the journal's first event records them, for the Master and for replay."""
+def run_configuration(spec: RunSpec, classes: dict[str, type[User]], shaped: bool = False) -> RunConfigured:
+    """The run's settings as the journal's first event records them, for the Master and for replay.
+
+    A run driven by a LoadTestShape has no run time of its own: as in Locust, the shape decides when it ends
+    (`--run-time` reaches it only through `parsed_options`, for a shape with `use_common_options`).
+    """
     return RunConfigured(
         user_classes={c.name: (c.weight, c.fixed_count) for c in class_specs(classes)},
         expect_workers=spec.expected_workers,
-        run_time=spec.load.run_time,
+        run_time=None if shaped else spec.load.run_time,
         stop_timeout=spec.load.stop_timeout,
         heartbeat_interval=spec.liveness.heartbeat_interval,
         heartbeat_liveness=spec.liveness.heartbeat_liveness,
@@ -235,7 +239,9 @@ class Run:
                 environment = make_environment(spec, classes, locustfile, cluster.recorder)
             elif cluster.recorder is not None:
                 environment.attach_stats(cluster.recorder)
-            journal_file, header, journal_path, config = cls._open_journal(spec, classes, replayed)
+            journal_file, header, journal_path, config = cls._open_journal(
+                spec, classes, replayed, locustfile.shape_class is not None
+            )
         except BaseException:
             cluster.close()
             raise
@@ -272,7 +278,7 @@ class Run:
 
     @staticmethod
     def _open_journal(
-        spec: RunSpec, classes: dict[str, type[User]], replayed: ReplayedFile | None
+        spec: RunSpec, classes: dict[str, type[User]], replayed: ReplayedFile | None, shaped: bool
     ) -> tuple[IO[bytes], Header | None, str, RunConfigured]:
         if replayed is not None:
             assert spec.journal.resume is not None and replayed.state.master.config is not None
@@ -293,7 +299,7 @@ class Run:
         if settings.get("auth_token"):
             settings["auth_token"] = REDACTED
         header = journal_header(run_id, ["horde", "run", *spec.command_line], settings, seed, __version__)
-        return file, header, path, run_configuration(spec, classes)
+        return file, header, path, run_configuration(spec, classes, shaped)
 
     # --- 2. start -----------------------------------------------------------------------------------------------
 

@@ -111,6 +111,11 @@ def test_a_load_test_shape_drives_the_run_and_fixed_counts_hold(fresh_target: Ta
     records = read_journal(tmp_path / "run.jsonl").records
     ticks = [r.event for r in records if r.type == "shape.ticked"]
     assert [(t.user_count, t.spawn_rate) for t in ticks][:2] == [(10, 5.0), (30, 10.0)]
+    # As in Locust, the shape ends the run (at 5 s), not -t, and the person is told -t is ignored (ADR 0021).
+    assert next(r.event for r in records if r.type == "run.configured").run_time is None
+    stopping = next(r.event for r in records if r.type == "run.state_changed" and r.event.state == "stopping")
+    assert stopping.reason == "shape finished"
+    assert "The following option(s) will be ignored: --run-time" in result.stdout + result.stderr
     configured = next(r.event for r in records if r.type == "run.configured").user_classes
     for report in (r.event for r in records if r.type == "worker.users_reported"):
         for name, (_, fixed) in configured.items():
