@@ -268,6 +268,11 @@ class LocalRunner(_RunView):
         self._worker_runner = worker_runner
 
     @property
+    def worker_count(self) -> int:
+        """One: this process is its own worker (Locust's LocalRunner says 1 too)."""
+        return 1
+
+    @property
     def user_count(self) -> int:
         return self._worker_runner.user_count
 

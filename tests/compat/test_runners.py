@@ -71,6 +71,7 @@ def test_a_local_runner_starts_counts_and_quits_as_locusts(fresh_target: Target)
     assert isinstance(runner, LocalRunner) and runner.environment is env and env.runner is runner
     assert runner.state == STATE_INIT
     assert (runner.user_count, runner.target_user_count, runner.user_classes_count) == (0, 0, {})
+    assert runner.worker_count == 1  # as Locust's LocalRunner: locustfiles divide work by it
     with pytest.raises(RuntimeError, match="already has a runner"):
         env.create_local_runner()
 
