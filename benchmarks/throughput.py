@@ -342,7 +342,7 @@ def run_horde(target: Target, args: argparse.Namespace, workdir: Path, profile_d
         "-t",
         f"{args.seconds}s",
         "--only-summary",
-        "--json",
+        "--json-file",
         str(summary),
         "--journal",
         str(journal),
