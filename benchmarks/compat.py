@@ -12,8 +12,8 @@ behaving alike means: both exited with the same code (or both were still running
 requests or neither did.
 
 Locust's own examples are a good DIR: they are public in its repository; fetch them outside this repository (for
-example `git clone https://github.com/locustio/locust /tmp/locust`, then `python benchmarks/compat.py
-/tmp/locust/examples`). Files that need an external service (a database, a gRPC server) fail under both tools
+example `git clone https://github.com/locustio/locust ../locust-src`, then `python benchmarks/compat.py
+../locust-src/examples`). Files that need an external service (a database, a gRPC server) fail under both tools
 alike, which counts as behaving alike.
 """
 
