@@ -5,18 +5,39 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 import structlog
+
+
+class LogStream:
+    """Where log lines go, never raising: a closed terminal or pipe (`horde run ... 2>&1 | head`) must not stop the
+    run that logs, which would otherwise raise inside whichever actor logged and leave the run without an end. The
+    journal, not the log, is the record of a run."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except (OSError, ValueError):
+            return 0
+
+    def flush(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._stream.flush()
 
 
 def setup_logging(level: str = "INFO", logfile: str | None = None) -> None:
     """Human-readable log lines on stderr (or appended to `logfile`, Locust's --logfile); the journal, not the
     log, is the record of a run."""
     numeric = logging.getLevelName(level.upper())
-    stream: TextIO = open(logfile, "a", encoding="utf-8") if logfile else sys.stderr  # noqa: SIM115 (process-long)
+    target: TextIO = open(logfile, "a", encoding="utf-8") if logfile else sys.stderr  # noqa: SIM115 (process-long)
+    stream: Any = LogStream(target)
     logging.basicConfig(level=numeric, stream=stream, format="%(levelname)s %(name)s: %(message)s", force=True)
     structlog.configure(
         processors=[

@@ -198,3 +198,24 @@ def test_events_prints_histograms_as_bucket_maps_whatever_the_journal_version(tm
     assert result.returncode == 0, result.stderr
     printed = [json.loads(line.split(None, 4)[4]) for line in result.stdout.splitlines()]
     assert printed == reported
+
+
+def test_a_closed_output_pipe_does_not_stop_the_run_from_ending(fresh_target: Target, tmp_path: Path) -> None:
+    """`horde run ... 2>&1 | head -3`: once the reader is gone every log line fails to write; the run must still
+    end at -t and journal its end (a log write that raised inside an actor used to leave the run without one)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "horde", "run", "-f", str(LOCUSTFILES / "shop.py"), "-H", fresh_target.url,
+         "-u", "2", "-r", "10", "-t", "2s", "--journal", "run.jsonl", "-L", "DEBUG"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        process.stdout.readline()
+        process.stdout.close()  # the reader goes away, as `head` does
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    states = [r.event.state for r in read_journal(tmp_path / "run.jsonl").records if r.type == "run.state_changed"]
+    assert states[-1] == "stopped"
