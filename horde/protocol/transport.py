@@ -57,6 +57,36 @@ class WorkerTransport(Protocol):
     def close(self) -> None: ...
 
 
+def deliver_from_worker(
+    peer: str, frames: list[bytes], handler: MasterHandler, on_bad_frame: MasterBadFrameHandler
+) -> bool:
+    """Decode (validate) one frame pair a worker sent and hand the message to the master's handler; False if it
+    did not decode. Every master transport receives through this, so all of them treat a frame alike."""
+    try:
+        message = codec.decode_from_worker(frames)
+    except RPCReceiveError as exc:
+        on_bad_frame(peer, str(exc), exc.version_mismatch)
+        return False
+    try:
+        handler(peer, message)
+    except Exception as exc:  # a bug in the master's handler is not the sender's, and must not stop the listening
+        log.exception("handling a worker message failed", peer=peer, error=repr(exc))
+    return True
+
+
+def deliver_from_master(frames: list[bytes], handler: WorkerHandler, on_bad_frame: WorkerBadFrameHandler) -> None:
+    """`deliver_from_worker`'s twin on a worker: decode one frame pair from the master and hand the message over."""
+    try:
+        message = codec.decode_from_master(frames)
+    except RPCReceiveError as exc:
+        on_bad_frame(str(exc), exc.version_mismatch)
+        return
+    try:
+        handler(message)
+    except Exception as exc:
+        log.exception("handling a master message failed", error=repr(exc))
+
+
 class InProcessLink:
     """One master and one worker in the same process, joined by a function call that carries encoded frames.
 
@@ -99,16 +129,7 @@ class InProcessMasterEnd:
         """A frame pair from the worker's end, handled as the ZeroMQ master's receive loop handles one."""
         if self._handler is None or self._on_bad_frame is None:
             raise RPCSendError("no master is listening")
-        peer = self._link.worker_id
-        try:
-            message = codec.decode_from_worker(frames)
-        except RPCReceiveError as exc:
-            self._on_bad_frame(peer, str(exc), exc.version_mismatch)
-            return
-        try:
-            self._handler(peer, message)
-        except Exception as exc:  # as over ZeroMQ: a bug in the master's handler is not the sender's
-            log.exception("handling a worker message failed", peer=peer, error=repr(exc))
+        deliver_from_worker(self._link.worker_id, frames, self._handler, self._on_bad_frame)
 
     def close(self) -> None:
         self._handler = self._on_bad_frame = None
@@ -131,15 +152,7 @@ class InProcessWorkerEnd:
     def receive(self, frames: list[bytes]) -> None:
         if self._handler is None or self._on_bad_frame is None:
             raise RPCSendError(f"no worker {self._link.worker_id!r} is listening")
-        try:
-            message = codec.decode_from_master(frames)
-        except RPCReceiveError as exc:
-            self._on_bad_frame(str(exc), exc.version_mismatch)
-            return
-        try:
-            self._handler(message)
-        except Exception as exc:
-            log.exception("handling a master message failed", error=repr(exc))
+        deliver_from_master(frames, self._handler, self._on_bad_frame)
 
     def reconnect(self) -> None:
         """Nothing to re-establish within one process."""

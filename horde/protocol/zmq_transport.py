@@ -15,9 +15,16 @@ import zmq as plain_zmq
 import zmq.green as zmq
 
 from horde.protocol import codec
-from horde.protocol.errors import RPCError, RPCReceiveError, RPCSendError
+from horde.protocol.errors import RPCError, RPCSendError
 from horde.protocol.messages import MasterMessageType, WorkerMessageType
-from horde.protocol.transport import MasterBadFrameHandler, MasterHandler, WorkerBadFrameHandler, WorkerHandler
+from horde.protocol.transport import (
+    MasterBadFrameHandler,
+    MasterHandler,
+    WorkerBadFrameHandler,
+    WorkerHandler,
+    deliver_from_master,
+    deliver_from_worker,
+)
 
 log = structlog.get_logger("horde.transport")
 
@@ -93,16 +100,8 @@ class ZmqMasterTransport:
                 continue
             identity, payload = frames[0], frames[1:]
             peer = identity[:MAX_IDENTITY_BYTES].decode("utf-8", "replace")
-            try:
-                message = codec.decode_from_worker(payload)
-            except RPCReceiveError as exc:
+            if not deliver_from_worker(peer, payload, handler, on_bad_frame):
                 self.frames_rejected += 1
-                on_bad_frame(peer, str(exc), exc.version_mismatch)
-                continue
-            try:
-                handler(peer, message)
-            except Exception as exc:  # a bug in one handler must not stop the master listening
-                log.exception("handling a worker message failed", peer=peer, error=repr(exc))
 
     def send(self, worker_id: str, message: MasterMessageType) -> None:
         try:
@@ -174,15 +173,7 @@ class ZmqWorkerTransport:
                 if not socket.closed:
                     log.warning("worker receive failed", error=str(exc))
                 continue
-            try:
-                message = codec.decode_from_master(frames)
-            except RPCReceiveError as exc:
-                self._on_bad_frame(str(exc), exc.version_mismatch)
-                continue
-            try:
-                self._handler(message)
-            except Exception as exc:  # a bug in one handler must not stop the worker listening
-                log.exception("handling a master message failed", error=repr(exc))
+            deliver_from_master(frames, self._handler, self._on_bad_frame)
 
     def send(self, message: WorkerMessageType) -> None:
         try:
