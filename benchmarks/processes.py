@@ -21,23 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from throughput import HORDE_LOCUSTFILE, NginxTarget, find_nginx
-
-
-def tree_cpu(pid: int) -> float:
-    """CPU seconds of a process and all its children alive now."""
-    total = 0.0
-    try:
-        root = psutil.Process(pid)
-        for proc in [root, *root.children(recursive=True)]:
-            times = proc.cpu_times()
-            total += times.user + times.system
-    except psutil.Error:
-        pass
-    return total
+from throughput import HORDE_LOCUSTFILE, NginxTarget, find_nginx, tree_cpu_seconds
 
 
 def run_once(target: NginxTarget, processes: int, args: argparse.Namespace, workdir: Path) -> tuple[float, float]:
@@ -51,9 +36,9 @@ def run_once(target: NginxTarget, processes: int, args: argparse.Namespace, work
         command += ["--processes", str(processes)]
     proc = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(args.warmup)
-    served_before, cpu_before, started = target.served(), tree_cpu(proc.pid), time.monotonic()
+    served_before, cpu_before, started = target.served(), tree_cpu_seconds(proc.pid), time.monotonic()
     time.sleep(args.seconds - args.warmup - 1.0)
-    served_after, cpu_after, ended = target.served(), tree_cpu(proc.pid), time.monotonic()
+    served_after, cpu_after, ended = target.served(), tree_cpu_seconds(proc.pid), time.monotonic()
     proc.wait(timeout=60)
     elapsed = ended - started
     return (served_after - served_before) / elapsed, (cpu_after - cpu_before) / elapsed

@@ -146,17 +146,20 @@ class Target:
 
     def cpu_seconds(self) -> float:
         """CPU used so far by the target and its children (nginx's worker): shows whether it was the limit."""
-        if self.proc is None:
-            return 0.0
-        total = 0.0
-        try:
-            root = psutil.Process(self.proc.pid)
-            for proc in [root, *root.children(recursive=True)]:
-                times = proc.cpu_times()
-                total += times.user + times.system
-        except psutil.Error:
-            pass
-        return total
+        return 0.0 if self.proc is None else tree_cpu_seconds(self.proc.pid)
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds used so far by a process and all its children alive now."""
+    total = 0.0
+    try:
+        root = psutil.Process(pid)
+        for proc in [root, *root.children(recursive=True)]:
+            times = proc.cpu_times()
+            total += times.user + times.system
+    except psutil.Error:
+        pass
+    return total
 
 
 class NginxTarget(Target):
