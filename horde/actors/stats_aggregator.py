@@ -136,5 +136,5 @@ class StatsAggregator(EventSourcedActor[AggregatorState]):
         """A copy of the merged statistics that nobody else holds: the live ones go on merging in this actor only,
         and a plugin reading a copy on another greenlet can never see a half-merged report."""
         if isinstance(query, GetStats):
-            return RunStats.from_image(self.state.stats.image())
+            return self.state.stats.copy()
         return self.state

@@ -409,6 +409,32 @@ class RunStats:
         stats._pack_behind()
         return stats
 
+    def copy(self) -> RunStats:
+        """An independent RunStats equal to this one, for readers that merging must never reach (the
+        StatsAggregator's `GetStats`). Far cheaper than `from_image(image())` on a long run: the packed seconds'
+        histograms are immutable and shared, and nothing is packed again."""
+        other = RunStats()
+        other.span.first_second, other.span.last_second = self.span.first_second, self.span.last_second
+        for key, entry in self.entries.items():
+            other.entries[key] = _copy_entry(other._new_entry(entry.method, entry.name), entry)
+        other._total = _copy_entry(EntryStats(method="", name=AGGREGATED_NAME, span=other.span), self._total)
+        other._total_buckets_stale = self._total_buckets_stale
+        packed_through = self._packed_through
+        for second, tally in self.seconds.items():
+            packed = packed_through is not None and second <= packed_through  # its histogram is in `_packed`
+            buckets = histogram.Histogram() if packed else other._histograms.histogram()
+            other.seconds[second] = _copy_timings(Timings(buckets=buckets), tally)
+        other._packed = dict(self._packed)
+        other._packed_through = packed_through
+        other.errors = {
+            key: ErrorStats(e.method, e.name, e.error, e.occurrences, e.first_seen, e.last_seen)
+            for key, e in self.errors.items()
+        }
+        other.exceptions = {
+            key: ExceptionStats(x.message, x.traceback, x.count, set(x.nodes)) for key, x in self.exceptions.items()
+        }
+        return other
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, RunStats):
             return NotImplemented
@@ -509,6 +535,26 @@ def _timings_from_image(timings: Timings, image: EntryDelta | SecondDelta) -> Ti
     timings.total_content_length = image.total_content_length
     timings.buckets.add(image.buckets)
     return timings
+
+
+def _copy_timings(timings: Timings, source: Timings) -> Timings:
+    """Fields set, as `_timings_from_image` does; the histogram added into the copy's own."""
+    timings.num_requests = source.num_requests
+    timings.num_none_requests = source.num_none_requests
+    timings.num_failures = source.num_failures
+    timings.total_response_time = source.total_response_time
+    timings.min_response_time = source.min_response_time
+    timings.max_response_time = source.max_response_time
+    timings.total_content_length = source.total_content_length
+    timings.buckets.add(source.buckets)
+    return timings
+
+
+def _copy_entry(entry: EntryStats, source: EntryStats) -> EntryStats:
+    entry.requests_per_second = dict(source.requests_per_second)
+    entry.failures_per_second = dict(source.failures_per_second)
+    _copy_timings(entry, source)
+    return entry
 
 
 def _entry_from_image(entry: EntryStats, image: EntryDelta) -> EntryStats:

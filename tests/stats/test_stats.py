@@ -444,3 +444,43 @@ def test_summary_is_sorted_json_with_every_percentile() -> None:
     ]
     assert summary["exceptions"] == [{"count": 1, "message": "boom", "traceback": "tb", "nodes": []}]
     assert summary_dict(merged(*[])) == summary_dict(RunStats())
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=400),  # second of the request: far enough apart to pack some
+            st.one_of(st.none(), st.floats(min_value=0.1, max_value=1e4, allow_nan=False)),
+            st.sampled_from([None, "timeout"]),
+            st.integers(min_value=0, max_value=2),  # which worker, each reporting on its own schedule
+        ),
+        min_size=1,
+        max_size=120,
+    ),
+    st.integers(min_value=0, max_value=400),
+)
+def test_a_copy_equals_its_run_stats_and_merging_never_reaches_it(
+    batch: list[tuple[int, float | None, str | None, int]], late_second: int
+) -> None:
+    clock = FakeClock()
+    recorders = [StatsRecorder(clock) for _ in range(3)]
+    stats = RunStats()
+    for second, response_time, error, worker in sorted(batch, key=lambda r: r[0]):
+        clock.now = T0 + second + 0.5
+        recorders[worker].record("GET", f"/{worker}", response_time, 3, error)
+        if second % (worker + 2) == 0:
+            stats.merge(recorders[worker].take_delta(), f"w{worker}")
+    for worker, recorder in enumerate(recorders):
+        stats.merge(recorder.take_delta(), f"w{worker}")
+
+    copy = stats.copy()
+    assert copy == stats and copy == RunStats.from_image(stats.image())
+    before = summary_dict(copy)
+    clock.now = T0 + late_second + 0.5  # a late report for any second, packed or not
+    recorders[0].record("GET", "/0", 5.0, 3, None)
+    late = recorders[0].take_delta()
+    stats.merge(late, "w0")
+    assert summary_dict(copy) == before  # the copy is its own
+    copy.merge(late, "w0")
+    assert copy == stats  # and a working RunStats, merging as the original does
