@@ -8,10 +8,15 @@ from gevent import monkey
 monkey.patch_all()
 
 from collections.abc import Iterator  # noqa: E402 - after the patching, like every import of the suite
+from typing import TYPE_CHECKING  # noqa: E402
 
 import pytest  # noqa: E402
 
+from tests.support.browser import launched_browser  # noqa: E402
 from tests.support.processes import Target, running_target  # noqa: E402
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 
 @pytest.fixture(scope="session")
@@ -26,3 +31,10 @@ def fresh_target(target: Target) -> Target:
     """The demo target with its request counts reset."""
     target.reset()
     return target
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator["Browser"]:
+    """Headless Chromium for the web UI's tests, one per session (a launch costs about a second)."""
+    with launched_browser() as b:
+        yield b
