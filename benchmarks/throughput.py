@@ -345,7 +345,7 @@ def run_horde(target: Target, args: argparse.Namespace, workdir: Path, profile_d
         "-t",
         f"{args.seconds}s",
         "--only-summary",
-        "--json-file",
+        "--summary-json",
         str(summary),
         "--journal",
         str(journal),

@@ -57,10 +57,12 @@ def plugin_list(options: RunOptions) -> tuple[list[tuple[str, dict[str, Any]]], 
     builtin: dict[str, dict[str, Any]] = {"console": {}}
     if options.csv:
         builtin["csv"] = {"prefix": options.csv, **({"full_history": True} if options.csv_full_history else {})}
-    if options.json or options.json_file:
-        builtin["json"] = {"path": options.json_file} if options.json_file else {}
-        if options.json:
-            builtin["json"]["stdout"] = True
+    if options.json or options.json_file or options.summary_json:
+        builtin["json"] = {
+            **({"path": options.json_file} if options.json_file else {}),
+            **({"summary": options.summary_json} if options.summary_json else {}),
+            **({"stdout": True} if options.json else {}),
+        }
     if options.html:
         builtin["html"] = {"path": options.html}
     if options.threshold:

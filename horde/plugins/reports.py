@@ -1,5 +1,5 @@
-"""The file reporters: Locust's CSV files (`--csv PREFIX`), the JSON summary (`--json-file PATH`) and Locust's
-JSON statistics on stdout (`--json`), an HTML report.
+"""The file reporters: Locust's CSV files (`--csv PREFIX`), Locust's JSON statistics (`--json` on stdout,
+`--json-file PATH`), horde's JSON summary (`--summary-json PATH`), the HTML report (`--html PATH`).
 
 Each writes at the run's end from the final merged statistics handed to `on_run_end` (the StatsAggregator's
 fold of every `stats.reported`, exactly what the journal replays to), so the files are the same as before
@@ -145,54 +145,79 @@ class FullHistory:
 
 
 class JsonPlugin(Plugin):
-    """`path`: horde's summary to that file (`.json` added if missing, as Locust's --json-file; `-`: stdout);
-    `stdout`: Locust's `--json`, the final statistics entries as Locust serialises them, on stdout."""
+    """Locust's JSON outputs and horde's summary (ADR 0030).
+
+    `path` (Locust's `--json-file`): the final statistics entries as Locust serialises them, to that file;
+    `stdout` (Locust's `--json`): the same on stdout; `summary` (`--summary-json`): horde's summary, with the
+    percentiles, errors and exceptions Locust's entries lack. A file name gets `.json` if it lacks it; `-` is stdout.
+    """
 
     name = "json"
-    event_types = ("-",)  # nothing: the summary is the final statistics
+    event_types = ("-",)  # nothing: the outputs are the final statistics
 
     def configure(self, options: dict[str, Any]) -> None:
         self._stdout = option(options, "stdout", _flag, False)
-        path = str(options.get("path") or "")
-        if not path and not self._stdout:
-            raise PluginError(f"needs path= or stdout=true (--plugin-opt {self.name}.path=...)")
-        self._path = path if not path or path == "-" or path.endswith(".json") else path + ".json"
+        self._path = _json_name(str(options.get("path") or ""))
+        self._summary = _json_name(str(options.get("summary") or ""))
+        if not (self._path or self._summary or self._stdout):
+            raise PluginError(f"needs path=, summary= or stdout=true (--plugin-opt {self.name}.path=...)")
 
     def on_run_end(self, result: RunEnd) -> int | None:
-        if self._path:
-            text = json.dumps(summary_dict(result.stats), indent=2, sort_keys=True)
-            if self._path == "-":
+        if self._summary:
+            _write_json(self._summary, json.dumps(summary_dict(result.stats), indent=2, sort_keys=True))
+        if self._path or self._stdout:
+            text = json.dumps(locust_entries(result.stats), indent=4)
+            if self._path:
+                _write_json(self._path, text)
+            if self._stdout and self._path != "-":
                 print(text, flush=True)
-            else:
-                with open(self._path, "w", encoding="utf-8") as f:
-                    f.write(text + "\n")
-        if self._stdout:
-            print(json.dumps(locust_entries(result.stats), indent=4), flush=True)
         return None
+
+
+def _json_name(path: str) -> str:
+    return path if not path or path == "-" or path.endswith(".json") else path + ".json"
+
+
+def _write_json(path: str, text: str) -> None:
+    if path == "-":
+        print(text, flush=True)
+        return
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text + "\n")
 
 
 def _flag(value: Any) -> bool:
     return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
+def locust_response_time_key(value_ms: float) -> int:
+    """Locust's rounding of a response time to a `response_times` key: about two significant digits, so
+    147 -> 150 and 3432 -> 3400 (its `bucket_response_time`); below 100 ms, to the millisecond."""
+    if value_ms < 100:
+        return round(value_ms)
+    digits = -1 if value_ms < 1000 else -2 if value_ms < 10000 else -3
+    return int(round(value_ms, digits))
+
+
 def locust_entries(stats: RunStats) -> list[dict[str, Any]]:
-    """The final statistics as Locust's `--json` prints them: one object per request name that saw a request,
-    with Locust's keys; `response_times` maps a rounded response time (ms) to its count, from the histogram."""
+    """The final statistics as Locust's `--json` and `--json-file` write them: one object per request name that
+    saw a request, with Locust's keys in Locust's order; `response_times` maps a response time rounded as
+    Locust rounds it (ms) to its count, read from the histogram, and the timestamps are whole seconds."""
     entries = []
     for entry in stats.sorted_entries():
         if entry.num_requests == 0 and entry.num_failures == 0:
             continue
         response_times: dict[int, int] = {}
         for bucket, count in entry.buckets.pairs():
-            key = round(value_of(bucket))
+            key = locust_response_time_key(value_of(bucket))
             response_times[key] = response_times.get(key, 0) + count
-        seconds = sorted(entry.requests_per_second) or [0]
+        seconds = sorted({*entry.requests_per_second, *entry.failures_per_second}) or [0]
         entries.append(
             {
                 "name": entry.name,
                 "method": entry.method,
-                "last_request_timestamp": seconds[-1],
-                "start_time": seconds[0],
+                "last_request_timestamp": float(seconds[-1]),
+                "start_time": float(seconds[0]),
                 "num_requests": entry.num_requests,
                 "num_none_requests": entry.num_none_requests,
                 "num_failures": entry.num_failures,

@@ -91,7 +91,7 @@ def test_a_raising_or_hanging_plugin_is_restarted_then_disabled_and_the_run_comp
 ) -> None:
     result = horde(
         "run", "-f", FAST, "-H", fresh_target.url, "-u", "2", "-r", "10", "-t", "2s", "--only-summary",
-        "-s", "5", "--journal", "run.jsonl", "--json-file", "summary.json", "--plugin", f"{SAMPLES}:Exploding",
+        "-s", "5", "--journal", "run.jsonl", "--summary-json", "summary.json", "--plugin", f"{SAMPLES}:Exploding",
         "--plugin", f"{SAMPLES}:Stuck",
         cwd=tmp_path, env=ENV,
     )  # fmt: skip
@@ -122,7 +122,8 @@ def test_a_slow_plugin_drops_events_but_not_throughput(fresh_target: Target, tmp
     def start(name: str, *extra: str) -> subprocess.Popen[str]:
         (tmp_path / name).mkdir()
         args = ["run", "-f", FAST, "-H", fresh_target.url, "-u", "4", "-r", "100", "-t", "3s", "--only-summary",
-                "--stats-interval", "0.5", "--journal", "run.jsonl", "--json-file", "summary.json", *extra]  # fmt: skip
+                "--stats-interval", "0.5", "--journal", "run.jsonl",
+                "--summary-json", "summary.json", *extra]  # fmt: skip
         with (tmp_path / name / "stderr.txt").open("w") as err:
             return subprocess.Popen(
                 [sys.executable, "-m", "horde", *args], cwd=tmp_path / name, env={**os.environ, **ENV},
