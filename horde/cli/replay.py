@@ -15,9 +15,9 @@ from typing import Any
 from horde.actors import dispatcher_logic
 from horde.actors.replay import ReplayState, check, check_checkpoints, records_until, replay_file
 from horde.cli.options import Parser, UsageError, parse_duration
-from horde.cli.timeline import TIMELINE_DECODERS, timeline
 from horde.protocol.journal import Header, JournalError
 from horde.protocol.journal import read_journal as read
+from horde.protocol.timeline import TIMELINE_DECODERS, timeline
 from horde.runtime.reports import format_errors_table, format_percentiles_table, format_stats_table
 from horde.stats.summary import summary_dict
 

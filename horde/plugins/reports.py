@@ -9,13 +9,18 @@ heartbeats and spawn reports, second by second.
 
 from __future__ import annotations
 
-import html
 import json
 import time
-from typing import Any
+from typing import Any, cast
 
+import msgspec
+
+from horde._version import __version__
 from horde.plugin import EventRecord, Plugin, PluginError, RunEnd, option
+from horde.plugins.html_report import render_html
+from horde.plugins.report_story import STORY_EVENT_TYPES, RunStory
 from horde.protocol.events import (
+    Event,
     StatsReported,
     StatsReset,
     WorkerHeartbeat,
@@ -23,6 +28,7 @@ from horde.protocol.events import (
     WorkerMissing,
     WorkerUsersReported,
 )
+from horde.protocol.journal import Record
 from horde.runtime.reports import write_csv
 from horde.stats.current_window import ResponseTimeWindow
 from horde.stats.histogram import value_of
@@ -234,73 +240,26 @@ def locust_entries(stats: RunStats) -> list[dict[str, Any]]:
 
 
 class HtmlPlugin(Plugin):
+    """`path`: the HTML report (`--html`), written at the run's end; the journal's events it tells beside the
+    statistics are folded as they come, so nothing is read back from the file."""
+
     name = "html"
-    event_types = ("-",)
+    event_types = STORY_EVENT_TYPES
 
     def configure(self, options: dict[str, Any]) -> None:
         self._path = _required(options, "path", self.name)
+        self._story = RunStory(config=dict(self.context.settings), horde_version=__version__)
+
+    def on_event(self, record: EventRecord) -> None:
+        data = record.data
+        event = cast(Event, data) if isinstance(data, msgspec.Struct) else msgspec.Raw(msgspec.json.encode(data))
+        self._story.fold(
+            Record(record.seq, 1, record.mono_ns, record.wall_ns, record.source, record.cause, record.type, event)
+        )
 
     def on_run_end(self, result: RunEnd) -> int | None:
+        self._story.stop_reason = self._story.stop_reason or result.stop_reason
+        self._story.read_header_of(result.journal_path)
         with open(self._path, "w", encoding="utf-8") as f:
-            f.write(render_html(result.stats, result.journal_path))
+            f.write(render_html(result.stats, result.journal_path, self._story))
         return None
-
-
-_CSS = (
-    "body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}"
-    "th,td{padding:.3em .7em;border-bottom:1px solid #ddd;text-align:right}th:nth-child(-n+2),td:nth-child(-n+2)"
-    "{text-align:left}tr.total td{font-weight:bold}svg{background:#fafafa;border:1px solid #ddd}"
-)
-
-
-def render_html(stats: RunStats, journal_path: str) -> str:
-    """One self-contained page: the statistics table and an inline SVG of requests/s over time (no JS, no CSS file)."""
-    rows = []
-    for entry in [*stats.sorted_entries(), stats.total]:
-        p50, p95, p99 = entry.percentiles((0.5, 0.95, 0.99)) if entry.num_timed_requests else (0.0, 0.0, 0.0)
-        cells = [
-            entry.method,
-            entry.name,
-            entry.num_requests,
-            entry.num_failures,
-            *(f"{value:.1f}" for value in (p50, p95, p99, entry.avg_response_time)),
-            f"{entry.total_rps:.2f}",
-        ]
-        cls = ' class="total"' if entry is stats.total else ""
-        rows.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
-    header = ["Type", "Name", "Requests", "Failures", "p50 ms", "p95 ms", "p99 ms", "Avg ms", "req/s"]
-    table = "<table><tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>" + "".join(rows) + "</table>"
-    return (
-        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>horde report</title>'
-        f"<style>{_CSS}</style></head><body>\n<h1>horde report</h1>\n"
-        f"<p>Journal: <code>{html.escape(journal_path)}</code></p>\n<h2>Requests per second</h2>\n"
-        f"{_rps_chart(stats)}\n<h2>Statistics</h2>\n{table}\n</body></html>\n"
-    )
-
-
-def _rps_chart(stats: RunStats, width: int = 720, height: int = 200, pad: int = 30) -> str:
-    history = stats.history()
-    if not history:
-        return "<p>No requests.</p>"
-    first = history[0].second
-    span = max(history[-1].second - first, 1)
-    peak = max(max(row.requests for row in history), 1)
-
-    def point(second: int, value: int) -> str:
-        x = pad + (second - first) * (width - 2 * pad) / span
-        y = height - pad - value * (height - 2 * pad) / peak
-        return f"{x:.1f},{y:.1f}"
-
-    requests = " ".join(point(row.second, row.requests) for row in history)
-    failures = " ".join(point(row.second, row.failures) for row in history)
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img"'
-        ' aria-label="requests per second">'
-        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#999"/>'
-        f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="#999"/>'
-        f'<text x="{pad + 4}" y="{pad - 8}" font-size="11">{peak} req/s</text>'
-        f'<text x="{width - pad}" y="{height - 8}" font-size="11" text-anchor="end">{span} s</text>'
-        f'<polyline fill="none" stroke="#2a6fdb" stroke-width="2" points="{requests}"/>'
-        f'<polyline fill="none" stroke="#d33" stroke-width="1.5" points="{failures}"/>'
-        "</svg>"
-    )

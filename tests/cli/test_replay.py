@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from horde.actors import replay as r
-from horde.cli.timeline import TIMELINE_DECODERS, timeline
+from horde.protocol.timeline import TIMELINE_DECODERS, timeline
 from tests.support.processes import REPO, Target, horde
 from tests.support.waiting import wait_until
 
