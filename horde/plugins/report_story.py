@@ -194,6 +194,11 @@ class RunStory:
             if _marks(record):
                 self._marked.add(record.seq)
 
+    def peak_users(self) -> dict[str, int]:
+        """Users per class at the step with the most users: what the task ratios of a run are weighed by, as
+        Locust weighs its report's by the users it ran."""
+        return max((counts for _, counts in self.users), key=lambda counts: sum(counts.values()), default={})
+
     def markers(self) -> list[TimelineEntry]:
         """The notable events the charts mark, at most MAX_MARKERS of them."""
         marked = [entry for entry in self.notable if entry.seq in self._marked]

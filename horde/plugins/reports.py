@@ -30,6 +30,7 @@ from horde.protocol.events import (
 )
 from horde.protocol.journal import Record
 from horde.runtime.reports import write_csv
+from horde.runtime.task_ratio import task_ratio_report, user_distribution
 from horde.stats.current_window import ResponseTimeWindow
 from horde.stats.histogram import value_of
 from horde.stats.run_stats import REPORTED_PERCENTILES, RunStats
@@ -260,6 +261,10 @@ class HtmlPlugin(Plugin):
     def on_run_end(self, result: RunEnd) -> int | None:
         self._story.stop_reason = self._story.stop_reason or result.stop_reason
         self._story.read_header_of(result.journal_path)
+        ratios = None
+        if result.user_classes:
+            counts = self._story.peak_users() or user_distribution(result.user_classes, self._story.config.get("users"))
+            ratios = task_ratio_report(result.user_classes, counts)
         with open(self._path, "w", encoding="utf-8") as f:
-            f.write(render_html(result.stats, result.journal_path, self._story))
+            f.write(render_html(result.stats, result.journal_path, self._story, ratios))
         return None

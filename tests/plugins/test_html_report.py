@@ -95,6 +95,9 @@ def test_report_tells_the_run_its_users_and_its_workers(run: Run) -> None:
     assert max(_values(report, "users", "users")) == 6
     assert max(_values(report, "users", "Buyer")) == 4 and max(_values(report, "users", "Reader")) == 2
     assert _values(report, "users", "users")[-1] == 0  # stopped
+    assert _row(report, "tasks-total", "Buyer")[1] == "66.7 %"  # the users that ran: 4 of 6
+    assert _row(report, "tasks-total", "\u2003item")[1] == "66.7 %"
+    assert _row(report, "tasks-per-class", "\u2003home")[1] == "100.0 %"
     workers = report[report.index('<table id="workers">') :]
     assert workers[: workers.index("</table>")].count(">joined<") == 2
     assert report.count('<g class="marker">') >= 3  # started, ramp done, stopping at least
