@@ -29,10 +29,10 @@ from horde.protocol.journal import (
     Header,
     JournalError,
     Record,
+    decode_record,
     lean_decoders,
     open_journal_for_reading,
     read_header,
-    read_journal,
 )
 from horde.protocol.states import RunState
 from horde.protocol.timeline import TimelineEntry, timeline
@@ -51,6 +51,10 @@ STORY_DECODERS = lean_decoders(
         "worker.users_reported": _Unread,
     }
 )
+
+_SKIPPED = tuple(f'"type":"{name}"'.encode() for name in ("stats.reported", "worker.heartbeat", "stats.snapshot"))
+_HEAD_BYTES = 256
+"""A record's type is written before its data, within about the first hundred bytes (`encode_record`)."""
 
 STORY_EVENT_TYPES = (
     "run.*",
@@ -122,14 +126,27 @@ class RunStory:
 
     @classmethod
     def from_journal(cls, path: str | os.PathLike[str]) -> RunStory:
-        """The story of a journal on disk; an unreadable or empty one (`/dev/null`) tells an empty story."""
-        try:
-            contents = read_journal(path, STORY_DECODERS)
-        except (JournalError, OSError):
-            return cls()
+        """The story of a journal on disk, read to its last whole line (a running master's journal grows);
+        an unreadable or empty one (`/dev/null`) tells an empty story.
+
+        The lines of the busiest types, which the story skips, are recognised by their type near the line's
+        start and never decoded: an hour's journal is mostly statistics reports and heartbeats.
+        """
         story = cls()
-        story.read_header(contents.header)
-        story.fold_all(contents.records)
+        name = os.fspath(path)
+        try:
+            with open_journal_for_reading(path) as file:
+                story.read_header(read_header(file, name))
+                for line in file:
+                    if any(marker in line[:_HEAD_BYTES] for marker in _SKIPPED):
+                        continue
+                    try:
+                        record = decode_record(line, STORY_DECODERS)
+                    except (msgspec.DecodeError, msgspec.ValidationError):
+                        break  # a torn last line
+                    story.fold(record)
+        except (JournalError, OSError, msgspec.DecodeError, msgspec.ValidationError):
+            return story
         return story
 
     def read_header(self, header: Header) -> None:
