@@ -84,7 +84,7 @@ def test_report_totals_equal_the_summary_and_the_targets_counts(run: Run) -> Non
     assert sum(_values(run.report, "rps", "requests/s")) == aggregated["num_requests"]
     assert sum(_values(run.report, "rps", "failures/s")) == 0
     assert len(_values(run.report, "rps", "requests/s")) == run.summary["last_second"] - run.summary["first_second"] + 1
-    assert max(_values(run.report, "response-times", "p99")) <= aggregated["max_response_time"]
+    assert max(_values(run.report, "response-times", "p99")) <= aggregated["max_response_time"] + 0.05  # 0.1 ms
 
 
 def test_report_tells_the_run_its_users_and_its_workers(run: Run) -> None:

@@ -212,7 +212,7 @@ def test_thresholds_pass_and_fail_with_exit_codes_and_journaled_results(fresh_ta
     results = [_data(r) for r in read_journal(tmp_path / "pass.jsonl").records if r.type == "plugin.thresholds.result"]
     assert [r["passed"] for r in results] == [True, True, True]
     report = (tmp_path / "report.html").read_text()
-    assert "<svg" in report and "<polyline" in report and "<table>" in report and "Aggregated" in report
+    assert "<svg" in report and "<polyline" in report and '<table id="requests">' in report and "Aggregated" in report
     assert "<script" not in report and "<link" not in report
     failing = horde(*common, "--journal", "fail.jsonl", "--threshold", "p50<0.0001", cwd=tmp_path)
     assert failing.returncode == 3, failing.stderr
