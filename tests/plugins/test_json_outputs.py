@@ -1,9 +1,13 @@
-"""Locust's JSON (`--json`, `--json-file`) from merged statistics: Locust's keys, order and rounding."""
+"""Locust's JSON (`--json`, `--json-file`) from merged statistics: Locust's keys, order and rounding; the `--html`
+name's placeholders."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+from horde.cli.console import html_file_name, plugin_list
+from horde.cli.options import resolve
 from horde.plugins.reports import locust_entries, locust_response_time_key
 from horde.stats.recorder import StatsRecorder
 from horde.stats.run_stats import RunStats
@@ -55,3 +59,11 @@ def test_entries_have_locusts_keys_and_counts() -> None:
     assert items["total_content_length"] == 2000
     assert (login["num_failures"], login["num_fail_per_sec"]) == (1, {str(T0 + 1): 1})
     assert locust_entries(RunStats()) == []
+
+
+def test_html_name_takes_locusts_placeholders(tmp_path: Path) -> None:
+    options = resolve(["-f", "x.py", "-u", "5", "-r", "2.5", "-t", "1m", "--html", "r_{u}_{r}_{t}.html"],
+                      environ={}, cwd=str(tmp_path))  # fmt: skip
+    assert dict(plugin_list(options)[0])["html"] == {"path": "r_5_2.5_60.html"}
+    no_run_time = resolve(["-f", "x.py", "--html", "r_{t}.html"], environ={}, cwd=str(tmp_path))
+    assert html_file_name(no_run_time) == "r_{t}.html"  # as Locust: a placeholder without a value stays
