@@ -26,6 +26,8 @@ from horde.stats.run_stats import EntryStats, RunStats
 
 REPORT_PERCENTILES = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 """The response-time columns of Locust's report."""
+MAX_ERROR_MARKERS = 10
+"""The first occurrences of at most this many errors (the earliest) join the timeline and the markers."""
 MAX_TIMELINE_ROWS = 1000
 """A longer timeline is cut here, with a line saying how to read the rest (`horde replay --timeline`)."""
 
@@ -62,9 +64,8 @@ def render_html(
     story = story if story is not None else RunStory.from_journal(journal_path)
     series = run_series(stats)
     start, end = _span(stats, story)
-    marked = {entry.seq for entry in story.markers()}
-    numbered = _numbered(story)
-    markers = [Marker(entry.wall_ns / 1e9, str(n), entry.text) for n, entry in numbered if entry.seq in marked]
+    notable = _notable(stats, story)
+    markers = [Marker(entry.wall_ns / 1e9, str(n), entry.text) for n, entry, marked in notable if marked]
     charts: list[str] = []
     if series is not None:
         per = "" if series.bin_seconds == 1 else f" (each point: {series.bin_seconds} s)"
@@ -87,7 +88,8 @@ def render_html(
         sections.append(f"<h2>Task ratios</h2>\n{_task_ratios(task_ratios)}")
     if story.workers:
         sections.append(f"<h2>Workers</h2>\n{_workers(story, start)}")
-    sections.append(f"<h2>Timeline</h2>\n{_timeline(story, start)}")
+    total = len(story.notable) + min(len(stats.errors), MAX_ERROR_MARKERS)
+    sections.append(f"<h2>Timeline</h2>\n{_timeline(notable, total, start)}")
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -105,9 +107,17 @@ def _span(stats: RunStats, story: RunStory) -> tuple[float, float]:
     return start, max([*ends, start + 1])
 
 
-def _numbered(story: RunStory) -> list[tuple[int, TimelineEntry]]:
-    """The notable events as the timeline table numbers them; a marker carries its event's number."""
-    return list(enumerate(story.notable[:MAX_TIMELINE_ROWS], start=1))
+def _notable(stats: RunStats, story: RunStory) -> list[tuple[int, TimelineEntry, bool]]:
+    """The timeline as the report numbers it, each with whether the charts mark it: the journal's notable events
+    and each error's first occurrence (from the statistics, which keep when each error was first seen)."""
+    marked = {entry.seq for entry in story.markers()}
+    entries = [(entry, entry.seq in marked) for entry in story.notable]
+    first_errors = sorted(stats.errors.values(), key=lambda e: e.first_seen)[:MAX_ERROR_MARKERS]
+    for e in first_errors:
+        text = f"first error on {e.method} {e.name}: {e.error}"
+        entries.append((TimelineEntry(0, 0, "stats", "stats.first_error", text, round(e.first_seen * 1e9)), True))
+    entries.sort(key=lambda pair: pair[0].wall_ns)
+    return [(n, entry, mark) for n, (entry, mark) in enumerate(entries[:MAX_TIMELINE_ROWS], start=1)]
 
 
 def _title_suffix(story: RunStory) -> str:
@@ -170,26 +180,26 @@ def _entries(stats: RunStats) -> list[tuple[EntryStats, bool]]:
 
 
 def _request_table(stats: RunStats) -> str:
-    header = ["Type", "Name", "# Requests", "# Fails", "Average (ms)", "Min (ms)", "Max (ms)",
-              "Average size (bytes)", "RPS", "Failures/s"]  # fmt: skip
-    rows = [
-        _row(
-            [
-                entry.method,
-                entry.name,
-                entry.num_requests,
-                entry.num_failures,
-                f"{entry.avg_response_time:.1f}",
-                f"{entry.min_response_time or 0:.1f}",
-                f"{entry.max_response_time or 0:.1f}",
-                f"{entry.avg_content_length:.1f}",
-                f"{entry.total_rps:.2f}",
-                f"{entry.total_fail_per_sec:.2f}",
-            ],
-            total=total,
-        )
-        for entry, total in _entries(stats)
-    ]
+    """Locust's request statistics columns; its "current" rates become the whole run's, as a report is read after."""
+    header = ["Type", "Name", "# Requests", "# Fails", "Median (ms)", "95%ile (ms)", "99%ile (ms)", "Average (ms)",
+              "Min (ms)", "Max (ms)", "Average size (bytes)", "RPS", "Failures/s"]  # fmt: skip
+    rows = []
+    for entry, total in _entries(stats):
+        p50, p95, p99 = entry.percentiles((0.5, 0.95, 0.99)) if entry.num_timed_requests else (0.0, 0.0, 0.0)
+        cells = [
+            entry.method,
+            entry.name,
+            entry.num_requests,
+            entry.num_failures,
+            *(round(value) for value in (p50, p95, p99)),
+            f"{entry.avg_response_time:.1f}",
+            f"{entry.min_response_time or 0:.1f}",
+            f"{entry.max_response_time or 0:.1f}",
+            f"{entry.avg_content_length:.1f}",
+            f"{entry.total_rps:.2f}",
+            f"{entry.total_fail_per_sec:.2f}",
+        ]
+        rows.append(_row(cells, total=total))
     return _table("requests", header, rows)
 
 
@@ -255,15 +265,14 @@ def _workers(story: RunStory, start: float) -> str:
     return f'<p class="note">{html.escape(summary)}</p>\n{table}'
 
 
-def _timeline(story: RunStory, start: float) -> str:
-    if not story.notable:
+def _timeline(notable: list[tuple[int, TimelineEntry, bool]], total: int, start: float) -> str:
+    if not notable:
         return '<p class="note">No journal to read.</p>'
-    marked = {entry.seq for entry in story.markers()}
     rows = []
-    for n, entry in _numbered(story):
-        number = f"{n} *" if entry.seq in marked else str(n)
+    for n, entry, marked in notable:
+        number = f"{n} *" if marked else str(n)
         rows.append(_row([number, _relative(entry.wall_ns / 1e9, start), entry.source, entry.text], left=4))
-    more = len(story.notable) - MAX_TIMELINE_ROWS
+    more = total - len(notable)
     note = (
         f'<p class="note">{more} more notable events: <code>horde replay JOURNAL --timeline</code> lists them.</p>'
         if more > 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from horde.plugins.html_report import render_html
 from horde.plugins.report_story import RunStory
 from horde.protocol.events import RunConfigured, WorkerJoined, WorkerLeft, WorkerMissing, WorkerRejected
 from horde.protocol.journal import FORMAT_NAME, FORMAT_VERSION, Header, encode_header, encode_record, read_journal
+from horde.stats.recorder import StatsRecorder
+from horde.stats.run_stats import RunStats
 from tests.support.browser import assert_not_blank
 from tests.support.processes import LOCUSTFILES, Cluster, Target
 
@@ -187,3 +190,26 @@ def test_the_workers_story_reads_joins_losses_rejoins_and_rejections(tmp_path: P
     assert ">rejoined<" in report and ">rejected<" in report and "bad token" in report
     assert "No requests." in report
     assert RunStory.from_journal(tmp_path / "absent.jsonl").notable == []
+
+
+def test_failures_and_exceptions_are_tabled_and_escaped() -> None:
+    now = [1_700_000_000.0]
+    recorder = StatsRecorder(lambda: now[0])
+    for index in range(10):
+        now[0] += 0.3
+        recorder.record("GET", "/<b>bold</b>", 10.0 + index, 5, "HTTPError('500 <oops>')" if index < 3 else None)
+    recorder.record_exception("ZeroDivisionError: division by zero", 'File "locustfile.py", line 9, in task')
+    stats = RunStats()
+    stats.merge(recorder.take_delta(), node="w1")
+
+    report = render_html(stats, os.devnull)
+
+    assert "<b>bold</b>" not in report and "&lt;b&gt;bold&lt;/b&gt;" in report
+    assert _row(report, "failures", "/<b>bold</b>") == ["GET", "/<b>bold</b>", "HTTPError('500 <oops>')", "3"]
+    _, message, traceback, nodes = _row(report, "exceptions", "1")
+    assert (message, nodes) == ("ZeroDivisionError: division by zero", "w1")
+    assert "line 9, in task" in traceback
+    assert sum(_values(report, "rps", "failures/s")) == 3 and sum(_values(report, "rps", "requests/s")) == 10
+    assert 'data-chart="users"' not in report  # no journal: no dispatch steps
+    assert _row(report, "timeline", "1 *")[3] == "first error on GET /<b>bold</b>: HTTPError('500 <oops>')"
+    assert report.count('<g class="marker">') == 2  # that error, on the two charts
