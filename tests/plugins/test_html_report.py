@@ -24,7 +24,7 @@ from horde.protocol.journal import FORMAT_NAME, FORMAT_VERSION, Header, encode_h
 from horde.stats.recorder import StatsRecorder
 from horde.stats.run_stats import RunStats
 from tests.support.browser import assert_not_blank
-from tests.support.processes import LOCUSTFILES, Cluster, Target
+from tests.support.processes import LOCUSTFILES, Cluster, Target, horde
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Route
@@ -115,6 +115,12 @@ def test_the_same_function_renders_the_report_from_the_journal_alone(run: Run) -
     for chart, series in (("rps", "requests/s"), ("response-times", "p95"), ("users", "users")):
         assert _values(again, chart, series) == _values(run.report, chart, series)
     assert _row(again, "requests", "Aggregated") == _row(run.report, "requests", "Aggregated")
+    # and from the command line, for a past run
+    replayed = horde("replay", "run.jsonl", "--html", "again.html", cwd=run.directory, timeout=30)
+    assert replayed.returncode == 0 and "HTML report: again.html" in replayed.stdout, replayed.stderr
+    assert (run.directory / "again.html").read_text() == again.replace(str(run.directory / "run.jsonl"), "run.jsonl")
+    refused = horde("replay", "run.jsonl", "--html", "no/such/dir/r.html", cwd=run.directory, timeout=30)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "cannot write" in refused.stderr
 
 
 def test_json_file_is_locusts_entries_matching_the_target(run: Run) -> None:
