@@ -79,7 +79,7 @@ def commands(tool: str, args: argparse.Namespace, target: Target, port: int, wor
     if tool == "horde":
         horde = [sys.executable, "-m", "horde", "run", "-f", str(HORDE_LOCUSTFILE), "--loglevel", "WARNING"]
         master = [*horde, "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
-                  "--expect-workers", "2", *common, "--only-summary", "--json-file", str(workdir / "horde.json"),
+                  "--expect-workers", "2", *common, "--only-summary", "--summary-json", str(workdir / "horde.json"),
                   "--journal", str(workdir / "horde.jsonl")]  # fmt: skip
         worker = [*horde, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
     else:

@@ -283,7 +283,7 @@ def load_path_cost(run_seconds: int, rounds: int, users: int, target_choice: str
                     subprocess.run(
                         [sys.executable, "-m", "horde", "run", "-f", str(REPO / "benchmarks/locustfiles/fast_root.py"),
                          "-H", target.url, "-u", str(users), "-r", "1000", "-t", f"{run_seconds}s", "--only-summary",
-                         "--journal", journal, "--json-file", summary],
+                         "--journal", journal, "--summary-json", summary],
                         cwd=REPO, check=True, capture_output=True, timeout=run_seconds + 60,
                     )  # fmt: skip
                     after = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -10,7 +10,7 @@ each, one after the other.
 
 What is measured, for each tool:
 
-- whole run: the requests the tool itself reports (horde's --json summary, Locust's --csv stats), the
+- whole run: the requests the tool itself reports (horde's --summary-json, Locust's --csv stats), the
   process's wall time and its CPU time (user + system, from ``os.wait4`` on the child, so nothing is
   missed between a last sample and the exit). This includes start-up (imports) and ramp-up.
 - steady window: from ``--warmup`` seconds after start to one second before the run ends, CPU from psutil
@@ -345,7 +345,7 @@ def run_horde(target: Target, args: argparse.Namespace, workdir: Path, profile_d
         "-t",
         f"{args.seconds}s",
         "--only-summary",
-        "--json-file",
+        "--summary-json",
         str(summary),
         "--journal",
         str(journal),

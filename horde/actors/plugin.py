@@ -25,6 +25,7 @@ import structlog
 from horde.actors.base import HordeActor
 from horde.actors.master import MasterState
 from horde.actors.worker_proxy import WorkerProxyState
+from horde.runtime.users import User
 from horde.stats.run_stats import RunStats
 
 if TYPE_CHECKING:
@@ -100,6 +101,8 @@ class RunEnd:
     stats: RunStats
     journal_path: str
     stop_reason: str
+    user_classes: tuple[type[User], ...] = ()
+    """The run's user classes (what the journal does not hold: their tasks, for the report's task ratios)."""
 
 
 class PluginContext:

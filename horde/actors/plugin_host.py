@@ -52,6 +52,7 @@ from horde.actors.plugin import (
 )
 from horde.protocol.events import EVENT_NAMES, Event
 from horde.protocol.journal import decode_record, iter_lines
+from horde.runtime.users import User
 from horde.stats.run_stats import RunStats
 
 log = structlog.get_logger("horde.plugins")
@@ -378,12 +379,12 @@ class PluginHost:
 
     # the end -----------------------------------------------------------------------------------------------------
 
-    def finish(self, stats: RunStats, journal_path: str) -> int:
+    def finish(self, stats: RunStats, journal_path: str, user_classes: tuple[type[User], ...] = ()) -> int:
         """Give every plugin the run's end, in load order (reporters write, thresholds judge); -> exit code or 0."""
         stop_reason = ""
         with contextlib.suppress(Exception):
             stop_reason = self.control.master_state().stop_reason
-        result = RunEnd(stats, journal_path, stop_reason)
+        result = RunEnd(stats, journal_path, stop_reason, user_classes)
         code = 0
         for slot in self._slots.values():
             slot.deadline = time.monotonic() + DRAIN_GRACE

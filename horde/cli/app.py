@@ -10,7 +10,7 @@ commands:
   run      run a load test (locally, or --master / --worker)
   demo     start a built-in target on 127.0.0.1 and run an example load test against it
   events   print a run's journal, filtered (horde events FILE [--type T] [--source S])
-  replay   rebuild a run's state from its journal (horde replay FILE [--at S | --seq N] [--json|--timeline|--check])
+  replay   rebuild a run's state from its journal (FILE [--at S|--seq N] [--json|--timeline|--check|--html P])
   version  print horde's version
 """
 

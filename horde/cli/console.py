@@ -57,12 +57,14 @@ def plugin_list(options: RunOptions) -> tuple[list[tuple[str, dict[str, Any]]], 
     builtin: dict[str, dict[str, Any]] = {"console": {}}
     if options.csv:
         builtin["csv"] = {"prefix": options.csv, **({"full_history": True} if options.csv_full_history else {})}
-    if options.json or options.json_file:
-        builtin["json"] = {"path": options.json_file} if options.json_file else {}
-        if options.json:
-            builtin["json"]["stdout"] = True
+    if options.json or options.json_file or options.summary_json:
+        builtin["json"] = {
+            **({"path": options.json_file} if options.json_file else {}),
+            **({"summary": options.summary_json} if options.summary_json else {}),
+            **({"stdout": True} if options.json else {}),
+        }
     if options.html:
-        builtin["html"] = {"path": options.html}
+        builtin["html"] = {"path": html_file_name(options)}
     if options.threshold:
         builtin["thresholds"] = {"rules": list(options.threshold)}
     named = {name: {**tables.get(name, {}), **opts.get(name, {})} for name in [*tables, *opts]}
@@ -75,3 +77,13 @@ def plugin_list(options: RunOptions) -> tuple[list[tuple[str, dict[str, Any]]], 
     ]
     chosen += [(reference, {}) for reference in dict.fromkeys(options.plugin) if reference not in BUILTIN_ORDER]
     return chosen, named
+
+
+def html_file_name(options: RunOptions) -> str:
+    """Locust's placeholders in the `--html` name: `{u}` users, `{r}` spawn rate, `{t}` run time in seconds, so a
+    series of runs writes a report each (`report_{u}u.html`); whole numbers are written without a decimal point."""
+    name = options.html or ""
+    for placeholder, value in (("{u}", options.users), ("{r}", options.spawn_rate), ("{t}", options.run_time)):
+        if value is not None:
+            name = name.replace(placeholder, str(int(value)) if float(value).is_integer() else str(value))
+    return name

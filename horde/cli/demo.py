@@ -54,7 +54,7 @@ def run_demo(argv: list[str]) -> int:
             "-f", locustfile, "-H", host, "-u", "20", "-r", "10", "-t", DEMO_SECONDS, "--headless",
             "--journal", os.path.join(out_dir, "journal.jsonl"),
             "--csv", os.path.join(out_dir, "demo"),
-            "--json-file", os.path.join(out_dir, "summary.json"),
+            "--summary-json", os.path.join(out_dir, "summary.json"),
             *argv,
         ]  # fmt: skip
         options = resolve(args)

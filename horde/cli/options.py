@@ -63,6 +63,7 @@ class RunOptions:
     csv_full_history: bool = False
     json: bool = False
     json_file: str | None = None
+    summary_json: str | None = None
     # --- plugins (horde.plugin, ADR 0008) ---
     html: str | None = None
     threshold: list[str] = field(default_factory=list)
@@ -265,10 +266,15 @@ def build_parser() -> Parser:
         nargs="?",
         const=True,
         metavar="PATH",
-        help="print the final statistics as JSON to stdout, as Locust does (--json PATH: old spelling of --json-file)",
+        help="print the final statistics as JSON to stdout, as Locust does (--json PATH: old --summary-json)",
     )
     parser.add_argument(
-        "--json-file", metavar="PATH", help="write horde's final summary as JSON to PATH (.json added if missing)"
+        "--json-file", metavar="PATH", help="write the final statistics as Locust's --json-file (.json added if absent)"
+    )
+    parser.add_argument(
+        "--summary-json",
+        metavar="PATH",
+        help="write horde's summary (percentiles, errors, exceptions) as JSON to PATH (- for stdout)",
     )
     # --- plugins (horde.plugin, ADR 0008) ---
     parser.add_argument("--html", metavar="PATH", help="write a self-contained HTML report to PATH")
@@ -559,8 +565,8 @@ def resolve(
     config_path = cli.pop("config", None)
     notes: list[str] = []
     if isinstance(cli.get("json"), str):
-        notes.append(f"--json PATH is Locust's --json-file now: writing {cli['json']} (use --json-file)")
-        cli["json_file"] = cli.pop("json")
+        notes.append(f"--json PATH is --summary-json PATH now: writing {cli['json']} (Locust's --json is stdout)")
+        cli["summary_json"] = cli.pop("json")
     files: list[tuple[str, str, Sequence[str]]] = []  # (path, origin, TOML table) lowest first
     home = home if home is not None else os.path.expanduser("~")
     for path, origin in (

@@ -1,4 +1,5 @@
-"""`horde replay FILE`: a past run's state at any moment, its timeline, and a re-check of its dispatch decisions.
+"""`horde replay FILE`: a past run's state at any moment, its timeline, its HTML report, and a re-check of its
+dispatch decisions.
 
 Everything printed here is computed from the journal alone by `horde.actors.replay`, so two people replaying the
 same file see the same thing, and `--json` output can be diffed between horde versions.
@@ -15,9 +16,10 @@ from typing import Any
 from horde.actors import dispatcher_logic
 from horde.actors.replay import ReplayState, check, check_checkpoints, records_until, replay_file
 from horde.cli.options import Parser, UsageError, parse_duration
-from horde.cli.timeline import TIMELINE_DECODERS, timeline
+from horde.plugins.html_report import render_html
 from horde.protocol.journal import Header, JournalError
 from horde.protocol.journal import read_journal as read
+from horde.protocol.timeline import TIMELINE_DECODERS, timeline
 from horde.runtime.reports import format_errors_table, format_percentiles_table, format_stats_table
 from horde.stats.summary import summary_dict
 
@@ -34,6 +36,7 @@ def parser() -> argparse.ArgumentParser:
     mode.add_argument(
         "--check", action="store_true", help="fail if today's Dispatcher would not make the recorded decisions"
     )
+    mode.add_argument("--html", metavar="PATH", help="write the run's HTML report to PATH, as horde run --html does")
     p.add_argument("--type", action="append", help="with --timeline: only these event types (wildcards allowed)")
     p.add_argument("--source", action="append", help="with --timeline: only these sources (wildcards allowed)")
     return p
@@ -46,6 +49,8 @@ def run_replay(argv: list[str]) -> int:
     until_seconds = None if args.at is None else parse_duration(args.at, "--at")
     if args.seq is not None and args.seq < 0:
         raise UsageError(f"--seq must be >= 0, got {args.seq}")
+    if args.html and (args.at is not None or args.seq is not None):
+        raise UsageError("--html reports the whole run: leave out --at and --seq")
     try:
         if args.check or args.timeline:
             return _read_whole(args.file, args, until_seconds)
@@ -58,7 +63,14 @@ def run_replay(argv: list[str]) -> int:
     start = replayed.header.started_mono_ns
     # Asked for a moment between two events, the state is the earlier event's, seen from that moment.
     now_ns = state.mono_ns if replayed.final or until_seconds is None else start + round(until_seconds * 1e9)
-    if args.json:
+    if args.html:
+        try:
+            with open(args.html, "w", encoding="utf-8") as f:
+                f.write(render_html(state.aggregator.stats, args.file))
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.html}: {exc.strerror or exc}") from None
+        print(f"HTML report: {args.html}")
+    elif args.json:
         print(json.dumps(state_dict(replayed.header, state, now_ns), indent=2, sort_keys=True))
     else:
         print(format_state(replayed.header, state, now_ns, final=replayed.final))

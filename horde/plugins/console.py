@@ -74,11 +74,12 @@ def print_summary(result: RunEnd, settings: Any, out: Any = None) -> None:
     if stats.errors:
         print(format_errors_table(stats), file=out)
     print(f"\nJournal: {result.journal_path}", file=out)
-    csv_prefix, json_path, html_path = settings.get("csv"), settings.get("json_file"), settings.get("html")
+    csv_prefix, html_path = settings.get("csv"), settings.get("html")
     if csv_prefix:
         print(f"CSV: {csv_prefix}_stats.csv, _stats_history.csv, _failures.csv, _exceptions.csv", file=out)
-    if json_path and json_path != "-":
-        print(f"JSON summary: {json_path if json_path.endswith('.json') else json_path + '.json'}", file=out)
+    for label, path in (("JSON (Locust's)", settings.get("json_file")), ("JSON summary", settings.get("summary_json"))):
+        if path and path != "-":
+            print(f"{label}: {path if path.endswith('.json') else path + '.json'}", file=out)
     if html_path:
         print(f"HTML report: {html_path}", file=out)
     out.flush()

@@ -1,5 +1,5 @@
-"""The file reporters: Locust's CSV files (`--csv PREFIX`), the JSON summary (`--json-file PATH`) and Locust's
-JSON statistics on stdout (`--json`), an HTML report.
+"""The file reporters: Locust's CSV files (`--csv PREFIX`), Locust's JSON statistics (`--json` on stdout,
+`--json-file PATH`), horde's JSON summary (`--summary-json PATH`), the HTML report (`--html PATH`).
 
 Each writes at the run's end from the final merged statistics handed to `on_run_end` (the StatsAggregator's
 fold of every `stats.reported`, exactly what the journal replays to), so the files are the same as before
@@ -9,13 +9,18 @@ heartbeats and spawn reports, second by second.
 
 from __future__ import annotations
 
-import html
 import json
 import time
-from typing import Any
+from typing import Any, cast
 
+import msgspec
+
+from horde._version import __version__
 from horde.plugin import EventRecord, Plugin, PluginError, RunEnd, option
+from horde.plugins.html_report import render_html
+from horde.plugins.report_story import STORY_EVENT_TYPES, RunStory
 from horde.protocol.events import (
+    Event,
     StatsReported,
     StatsReset,
     WorkerHeartbeat,
@@ -23,7 +28,9 @@ from horde.protocol.events import (
     WorkerMissing,
     WorkerUsersReported,
 )
+from horde.protocol.journal import Record
 from horde.runtime.reports import write_csv
+from horde.runtime.task_ratio import task_ratio_report, user_distribution
 from horde.stats.current_window import ResponseTimeWindow
 from horde.stats.histogram import value_of
 from horde.stats.run_stats import REPORTED_PERCENTILES, RunStats
@@ -145,54 +152,79 @@ class FullHistory:
 
 
 class JsonPlugin(Plugin):
-    """`path`: horde's summary to that file (`.json` added if missing, as Locust's --json-file; `-`: stdout);
-    `stdout`: Locust's `--json`, the final statistics entries as Locust serialises them, on stdout."""
+    """Locust's JSON outputs and horde's summary (ADR 0030).
+
+    `path` (Locust's `--json-file`): the final statistics entries as Locust serialises them, to that file;
+    `stdout` (Locust's `--json`): the same on stdout; `summary` (`--summary-json`): horde's summary, with the
+    percentiles, errors and exceptions Locust's entries lack. A file name gets `.json` if it lacks it; `-` is stdout.
+    """
 
     name = "json"
-    event_types = ("-",)  # nothing: the summary is the final statistics
+    event_types = ("-",)  # nothing: the outputs are the final statistics
 
     def configure(self, options: dict[str, Any]) -> None:
         self._stdout = option(options, "stdout", _flag, False)
-        path = str(options.get("path") or "")
-        if not path and not self._stdout:
-            raise PluginError(f"needs path= or stdout=true (--plugin-opt {self.name}.path=...)")
-        self._path = path if not path or path == "-" or path.endswith(".json") else path + ".json"
+        self._path = _json_name(str(options.get("path") or ""))
+        self._summary = _json_name(str(options.get("summary") or ""))
+        if not (self._path or self._summary or self._stdout):
+            raise PluginError(f"needs path=, summary= or stdout=true (--plugin-opt {self.name}.path=...)")
 
     def on_run_end(self, result: RunEnd) -> int | None:
-        if self._path:
-            text = json.dumps(summary_dict(result.stats), indent=2, sort_keys=True)
-            if self._path == "-":
+        if self._summary:
+            _write_json(self._summary, json.dumps(summary_dict(result.stats), indent=2, sort_keys=True))
+        if self._path or self._stdout:
+            text = json.dumps(locust_entries(result.stats), indent=4)
+            if self._path:
+                _write_json(self._path, text)
+            if self._stdout and self._path != "-":
                 print(text, flush=True)
-            else:
-                with open(self._path, "w", encoding="utf-8") as f:
-                    f.write(text + "\n")
-        if self._stdout:
-            print(json.dumps(locust_entries(result.stats), indent=4), flush=True)
         return None
+
+
+def _json_name(path: str) -> str:
+    return path if not path or path == "-" or path.endswith(".json") else path + ".json"
+
+
+def _write_json(path: str, text: str) -> None:
+    if path == "-":
+        print(text, flush=True)
+        return
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text + "\n")
 
 
 def _flag(value: Any) -> bool:
     return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
+def locust_response_time_key(value_ms: float) -> int:
+    """Locust's rounding of a response time to a `response_times` key: about two significant digits, so
+    147 -> 150 and 3432 -> 3400 (its `bucket_response_time`); below 100 ms, to the millisecond."""
+    if value_ms < 100:
+        return round(value_ms)
+    digits = -1 if value_ms < 1000 else -2 if value_ms < 10000 else -3
+    return int(round(value_ms, digits))
+
+
 def locust_entries(stats: RunStats) -> list[dict[str, Any]]:
-    """The final statistics as Locust's `--json` prints them: one object per request name that saw a request,
-    with Locust's keys; `response_times` maps a rounded response time (ms) to its count, from the histogram."""
+    """The final statistics as Locust's `--json` and `--json-file` write them: one object per request name that
+    saw a request, with Locust's keys in Locust's order; `response_times` maps a response time rounded as
+    Locust rounds it (ms) to its count, read from the histogram, and the timestamps are whole seconds."""
     entries = []
     for entry in stats.sorted_entries():
         if entry.num_requests == 0 and entry.num_failures == 0:
             continue
         response_times: dict[int, int] = {}
         for bucket, count in entry.buckets.pairs():
-            key = round(value_of(bucket))
+            key = locust_response_time_key(value_of(bucket))
             response_times[key] = response_times.get(key, 0) + count
-        seconds = sorted(entry.requests_per_second) or [0]
+        seconds = sorted({*entry.requests_per_second, *entry.failures_per_second}) or [0]
         entries.append(
             {
                 "name": entry.name,
                 "method": entry.method,
-                "last_request_timestamp": seconds[-1],
-                "start_time": seconds[0],
+                "last_request_timestamp": float(seconds[-1]),
+                "start_time": float(seconds[0]),
                 "num_requests": entry.num_requests,
                 "num_none_requests": entry.num_none_requests,
                 "num_failures": entry.num_failures,
@@ -209,73 +241,30 @@ def locust_entries(stats: RunStats) -> list[dict[str, Any]]:
 
 
 class HtmlPlugin(Plugin):
+    """`path`: the HTML report (`--html`), written at the run's end; the journal's events it tells beside the
+    statistics are folded as they come, so nothing is read back from the file."""
+
     name = "html"
-    event_types = ("-",)
+    event_types = STORY_EVENT_TYPES
 
     def configure(self, options: dict[str, Any]) -> None:
         self._path = _required(options, "path", self.name)
+        self._story = RunStory(config=dict(self.context.settings), horde_version=__version__)
+
+    def on_event(self, record: EventRecord) -> None:
+        data = record.data
+        event = cast(Event, data) if isinstance(data, msgspec.Struct) else msgspec.Raw(msgspec.json.encode(data))
+        self._story.fold(
+            Record(record.seq, 1, record.mono_ns, record.wall_ns, record.source, record.cause, record.type, event)
+        )
 
     def on_run_end(self, result: RunEnd) -> int | None:
+        self._story.stop_reason = self._story.stop_reason or result.stop_reason
+        self._story.read_header_of(result.journal_path)
+        ratios = None
+        if result.user_classes:
+            counts = self._story.peak_users() or user_distribution(result.user_classes, self._story.config.get("users"))
+            ratios = task_ratio_report(result.user_classes, counts)
         with open(self._path, "w", encoding="utf-8") as f:
-            f.write(render_html(result.stats, result.journal_path))
+            f.write(render_html(result.stats, result.journal_path, self._story, ratios))
         return None
-
-
-_CSS = (
-    "body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}"
-    "th,td{padding:.3em .7em;border-bottom:1px solid #ddd;text-align:right}th:nth-child(-n+2),td:nth-child(-n+2)"
-    "{text-align:left}tr.total td{font-weight:bold}svg{background:#fafafa;border:1px solid #ddd}"
-)
-
-
-def render_html(stats: RunStats, journal_path: str) -> str:
-    """One self-contained page: the statistics table and an inline SVG of requests/s over time (no JS, no CSS file)."""
-    rows = []
-    for entry in [*stats.sorted_entries(), stats.total]:
-        p50, p95, p99 = entry.percentiles((0.5, 0.95, 0.99)) if entry.num_timed_requests else (0.0, 0.0, 0.0)
-        cells = [
-            entry.method,
-            entry.name,
-            entry.num_requests,
-            entry.num_failures,
-            *(f"{value:.1f}" for value in (p50, p95, p99, entry.avg_response_time)),
-            f"{entry.total_rps:.2f}",
-        ]
-        cls = ' class="total"' if entry is stats.total else ""
-        rows.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
-    header = ["Type", "Name", "Requests", "Failures", "p50 ms", "p95 ms", "p99 ms", "Avg ms", "req/s"]
-    table = "<table><tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>" + "".join(rows) + "</table>"
-    return (
-        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>horde report</title>'
-        f"<style>{_CSS}</style></head><body>\n<h1>horde report</h1>\n"
-        f"<p>Journal: <code>{html.escape(journal_path)}</code></p>\n<h2>Requests per second</h2>\n"
-        f"{_rps_chart(stats)}\n<h2>Statistics</h2>\n{table}\n</body></html>\n"
-    )
-
-
-def _rps_chart(stats: RunStats, width: int = 720, height: int = 200, pad: int = 30) -> str:
-    history = stats.history()
-    if not history:
-        return "<p>No requests.</p>"
-    first = history[0].second
-    span = max(history[-1].second - first, 1)
-    peak = max(max(row.requests for row in history), 1)
-
-    def point(second: int, value: int) -> str:
-        x = pad + (second - first) * (width - 2 * pad) / span
-        y = height - pad - value * (height - 2 * pad) / peak
-        return f"{x:.1f},{y:.1f}"
-
-    requests = " ".join(point(row.second, row.requests) for row in history)
-    failures = " ".join(point(row.second, row.failures) for row in history)
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img"'
-        ' aria-label="requests per second">'
-        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#999"/>'
-        f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="#999"/>'
-        f'<text x="{pad + 4}" y="{pad - 8}" font-size="11">{peak} req/s</text>'
-        f'<text x="{width - pad}" y="{height - 8}" font-size="11" text-anchor="end">{span} s</text>'
-        f'<polyline fill="none" stroke="#2a6fdb" stroke-width="2" points="{requests}"/>'
-        f'<polyline fill="none" stroke="#d33" stroke-width="1.5" points="{failures}"/>'
-        "</svg>"
-    )

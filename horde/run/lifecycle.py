@@ -346,7 +346,7 @@ class Run:
                 environment.stats.freeze(stats)  # what `quitting` listeners read: every request of the run
             if not self._gave_up:
                 environment.events.quitting.fire(environment=environment)  # as Locust: before the summary
-            plugin_code = self.plugins.finish(stats, self.journal_path)  # reports, summary, thresholds
+            plugin_code = self.plugins.finish(stats, self.journal_path, tuple(environment.user_classes))
         finally:
             self.plugins.stop()
             self.control.shutdown()

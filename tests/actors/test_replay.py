@@ -14,12 +14,12 @@ from horde.actors import master as m
 from horde.actors import replay as r
 from horde.actors import stats_aggregator as sa
 from horde.actors import worker_proxy as wp
-from horde.cli.timeline import timeline
 from horde.protocol import dispatcher_vocabulary as dsp
 from horde.protocol import events as ev
 from horde.protocol.journal import FORMAT_NAME, FORMAT_VERSION, Header, JournalError, Record, encode_header
 from horde.protocol.journal import encode_record as encode
 from horde.protocol.messages import PROTOCOL_VERSION, Heartbeat, Ready, SpawningComplete, StatsReport
+from horde.protocol.timeline import timeline
 from horde.stats.recorder import StatsRecorder
 
 CONFIG = ev.RunConfigured(

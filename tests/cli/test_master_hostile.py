@@ -223,7 +223,7 @@ def siege(target: Target, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             [sys.executable, "-m", "horde", "run", "-f", SHOP, "-H", target.url, "--master",
              "--master-bind-host", "127.0.0.1", "--master-bind-port", "0", "--expect-workers", "1",
              "-u", "2", "-r", "100", "-t", f"{RUN_SECONDS_CAP}s", "--journal", "run.jsonl",
-             "--json-file", "summary.json", "--only-summary"],
+             "--summary-json", "summary.json", "--only-summary"],
             cwd=cwd, stdout=subprocess.PIPE, stderr=master_err, text=True,
         )  # fmt: skip
         assert master.stdout is not None

@@ -25,7 +25,7 @@ def test_a_local_run_with_processes_is_a_master_of_that_many_local_workers(
 ) -> None:
     result = horde(
         "run", "-f", SHOP, "-H", fresh_target.url, "-u", "6", "-r", "50", "-t", "3s", "--processes", "2",
-        "--journal", "run.jsonl", "--json-file", "summary.json", "--only-summary", cwd=tmp_path, timeout=60,
+        "--journal", "run.jsonl", "--summary-json", "summary.json", "--only-summary", cwd=tmp_path, timeout=60,
     )  # fmt: skip
     assert result.returncode in (0, 1), result.stderr  # the shop fails some requests on purpose
     records = read_journal(tmp_path / "run.jsonl").records

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from horde.actors import replay as r
-from horde.cli.timeline import TIMELINE_DECODERS, timeline
+from horde.protocol.timeline import TIMELINE_DECODERS, timeline
 from tests.support.processes import REPO, Target, horde
 from tests.support.waiting import wait_until
 
@@ -34,7 +34,8 @@ def run(target: Target, tmp_path_factory: pytest.TempPathFactory) -> Run:
     directory = tmp_path_factory.mktemp("replay")
     result = horde(
         "run", "-f", str(DEMO), "-H", target.url, "-u", "4", "-r", "2", "-t", "3s", "--stats-interval", "0.5",
-        "--journal", "run.jsonl", "--json-file", "summary.json", "--only-summary", "--journal-checkpoint-mb", "0.004",
+        "--journal", "run.jsonl", "--summary-json", "summary.json", "--only-summary",
+        "--journal-checkpoint-mb", "0.004",
         cwd=directory,
     )  # fmt: skip
     assert result.returncode in (0, 1), result.stderr

@@ -26,7 +26,7 @@ def _route_counts(summary: dict) -> dict[str, int]:
 def test_counts_journal_and_reports_agree_with_the_target(fresh_target: Target, tmp_path: Path) -> None:
     result = horde(
         "run", "-f", str(LOCUSTFILES / "shop.py"), "-H", fresh_target.url, "-u", "6", "-r", "20", "-t", "3s", "-s", "5",
-        "--journal", "run.jsonl", "--json-file", "summary.json", "--csv", "out", "--stats-interval", "0.5",
+        "--journal", "run.jsonl", "--summary-json", "summary.json", "--csv", "out", "--stats-interval", "0.5",
         cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode in (0, 1), result.stderr
@@ -64,7 +64,7 @@ def test_counts_journal_and_reports_agree_with_the_target(fresh_target: Target, 
 def test_sigterm_stops_cleanly_and_still_writes_everything(fresh_target: Target, tmp_path: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "horde", "run", "-f", str(LOCUSTFILES / "shop.py"), "-H", fresh_target.url,
-         "-u", "4", "-r", "10", "--journal", "run.jsonl", "--json-file", "summary.json"],
+         "-u", "4", "-r", "10", "--journal", "run.jsonl", "--summary-json", "summary.json"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -92,7 +92,7 @@ def test_sigterm_stops_cleanly_and_still_writes_everything(fresh_target: Target,
 def test_an_unreachable_host_is_counted_not_fatal(tmp_path: Path) -> None:
     result = horde(
         "run", "-f", str(LOCUSTFILES / "shop.py"), "-H", "http://127.0.0.1:9", "-u", "2", "-r", "10", "-t", "2s",
-        "--json-file", "summary.json", "--only-summary",
+        "--summary-json", "summary.json", "--only-summary",
         cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 1, result.stderr
@@ -139,7 +139,7 @@ def test_a_journal_to_dev_null_runs_without_keeping_one(fresh_target: Target, tm
     """A character device is the one existing path a journal may be opened on: it is how to keep none."""
     result = horde(
         "run", "-f", str(LOCUSTFILES / "shop.py"), "-H", fresh_target.url, "-u", "2", "-r", "10", "-t", "1s",
-        "--journal", os.devnull, "--json-file", "summary.json", "--only-summary",
+        "--journal", os.devnull, "--summary-json", "summary.json", "--only-summary",
         cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode in (0, 1), result.stderr

@@ -58,7 +58,7 @@ class Outcome:
 def _start(name: str, cwd: Path, host: str | None, run_time: str) -> HordeProcess:
     cwd.mkdir(parents=True, exist_ok=True)
     args = ["run", "-f", str(LOCUSTFILES / f"{name}.py"), "-u", "2", "-r", "10", "-t", run_time]
-    args += ["--json-file", "summary.json", "--csv", "faults", "--journal", "run.jsonl", "--only-summary"]
+    args += ["--summary-json", "summary.json", "--csv", "faults", "--journal", "run.jsonl", "--only-summary"]
     if host is not None:
         args += ["-H", host]
     return HordeProcess(args, cwd=cwd, name=name)

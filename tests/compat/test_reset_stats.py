@@ -19,7 +19,7 @@ RESET = str(LOCUSTFILES / "stats_reset.py")
 def test_reset_stats_counts_only_what_is_reported_after_the_ramp(fresh_target: Target, tmp_path: Path) -> None:
     result = horde(
         "run", "-f", RESET, "-H", fresh_target.url, "-u", "4", "-r", "2", "-t", "2s", "--reset-stats",
-        "--stats-interval", "0.25", "--journal", "run.jsonl", "--json-file", "summary.json",
+        "--stats-interval", "0.25", "--journal", "run.jsonl", "--summary-json", "summary.json",
         cwd=tmp_path, timeout=60,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
@@ -56,7 +56,7 @@ def test_reset_stats_counts_only_what_is_reported_after_the_ramp(fresh_target: T
 def test_without_the_flag_nothing_is_reset(fresh_target: Target, tmp_path: Path) -> None:
     result = horde(
         "run", "-f", RESET, "-H", fresh_target.url, "-u", "2", "-r", "10", "-t", "1s",
-        "--journal", "run.jsonl", "--json-file", "summary.json", cwd=tmp_path, timeout=60,
+        "--journal", "run.jsonl", "--summary-json", "summary.json", cwd=tmp_path, timeout=60,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert not [r for r in read_journal(tmp_path / "run.jsonl").records if isinstance(r.event, StatsReset)]

@@ -91,7 +91,7 @@ def test_a_raising_or_hanging_plugin_is_restarted_then_disabled_and_the_run_comp
 ) -> None:
     result = horde(
         "run", "-f", FAST, "-H", fresh_target.url, "-u", "2", "-r", "10", "-t", "2s", "--only-summary",
-        "-s", "5", "--journal", "run.jsonl", "--json-file", "summary.json", "--plugin", f"{SAMPLES}:Exploding",
+        "-s", "5", "--journal", "run.jsonl", "--summary-json", "summary.json", "--plugin", f"{SAMPLES}:Exploding",
         "--plugin", f"{SAMPLES}:Stuck",
         cwd=tmp_path, env=ENV,
     )  # fmt: skip
@@ -122,7 +122,8 @@ def test_a_slow_plugin_drops_events_but_not_throughput(fresh_target: Target, tmp
     def start(name: str, *extra: str) -> subprocess.Popen[str]:
         (tmp_path / name).mkdir()
         args = ["run", "-f", FAST, "-H", fresh_target.url, "-u", "4", "-r", "100", "-t", "3s", "--only-summary",
-                "--stats-interval", "0.5", "--journal", "run.jsonl", "--json-file", "summary.json", *extra]  # fmt: skip
+                "--stats-interval", "0.5", "--journal", "run.jsonl",
+                "--summary-json", "summary.json", *extra]  # fmt: skip
         with (tmp_path / name / "stderr.txt").open("w") as err:
             return subprocess.Popen(
                 [sys.executable, "-m", "horde", *args], cwd=tmp_path / name, env={**os.environ, **ENV},
@@ -211,7 +212,7 @@ def test_thresholds_pass_and_fail_with_exit_codes_and_journaled_results(fresh_ta
     results = [_data(r) for r in read_journal(tmp_path / "pass.jsonl").records if r.type == "plugin.thresholds.result"]
     assert [r["passed"] for r in results] == [True, True, True]
     report = (tmp_path / "report.html").read_text()
-    assert "<svg" in report and "<polyline" in report and "<table>" in report and "Aggregated" in report
+    assert "<svg" in report and "<polyline" in report and '<table id="requests">' in report and "Aggregated" in report
     assert "<script" not in report and "<link" not in report
     failing = horde(*common, "--journal", "fail.jsonl", "--threshold", "p50<0.0001", cwd=tmp_path)
     assert failing.returncode == 3, failing.stderr

@@ -160,7 +160,7 @@ class Cluster:
         self.master = self._spawn(
             "master",
             "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
-            "--journal", "run.jsonl", "--json-file", "summary.json", "--only-summary", *args,
+            "--journal", "run.jsonl", "--summary-json", "summary.json", "--only-summary", *args,
         )  # fmt: skip
         (line,) = wait_for_line(self.master.out, "listening on port", alive=[self.master])
         self.port = int(line.split("listening on port ")[1].split(",")[0])
@@ -171,7 +171,7 @@ class Cluster:
         self.master = self._spawn(
             "resumed master",
             "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(self.port),
-            "--resume", "run.jsonl", "--json-file", "summary.json", "--only-summary", *args,
+            "--resume", "run.jsonl", "--summary-json", "summary.json", "--only-summary", *args,
         )  # fmt: skip
         return self.master
 

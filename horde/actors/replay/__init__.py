@@ -2,7 +2,7 @@
 
 `fold` rebuilds every actor's state with the actors' own `apply` functions; `check` re-runs the Dispatcher's
 pure `decide` on the folded states. Both read only the journal, so two people replaying one file get the same.
-The timeline that `horde replay --timeline` prints is presentation, and lives beside it (`horde.cli.timeline`).
+The timeline that `horde replay --timeline` prints and the HTML report marks is `horde.protocol.timeline`.
 """
 
 from horde.actors.replay.check import CheckResult, Divergence, check, check_checkpoints, command_of
