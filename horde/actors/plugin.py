@@ -155,6 +155,15 @@ class _Configure:
         self.strict = strict
 
 
+class _Refused:
+    """A plugin's answer to a strict `_Configure` whose options it cannot take: the error, as a value."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
 class _Started:
     __slots__ = ()
 
@@ -227,7 +236,10 @@ class Plugin(HordeActor):
             self._drain(slot)
         elif isinstance(message, _Configure):
             if message.strict:
-                self.configure(dict(message.options))
+                try:
+                    self.configure(dict(message.options))
+                except Exception as exc:  # answered, not raised: pykka would log a traceback for a bad option
+                    return _Refused(exc)
             else:
                 self._guard(slot, "configure", lambda: self.configure(dict(message.options)))
         elif isinstance(message, _Started):

@@ -59,6 +59,10 @@ FLAGS = {
     "locustfile": "-f/--locustfile",
     "journal.checkpoint_bytes": "--journal-checkpoint-mb",
     "journal.resume": "--resume",
+    "cluster.bind_host": "--master-bind-host",
+    "cluster.bind_port": "--master-bind-port",
+    "cluster.master_host": "--master-host",
+    "cluster.master_port": "--master-port",
 }
 """The flag of each spec field whose flag is not simply `--` and the field's name."""
 
