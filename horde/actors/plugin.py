@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -100,6 +100,9 @@ class RunEnd:
     stats: RunStats
     journal_path: str
     stop_reason: str
+    unwritten: dict[str, str] = field(default_factory=dict)
+    """Files a reporter could not write at the end, with why: filled in load order by the reporters, read by the
+    summary after them, so it never says a file was written when it was not."""
 
 
 class PluginContext:

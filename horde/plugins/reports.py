@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import sys
 import time
 from typing import Any
 
@@ -23,11 +24,28 @@ from horde.protocol.events import (
     WorkerMissing,
     WorkerUsersReported,
 )
-from horde.runtime.reports import write_csv
+from horde.runtime.output_files import OutputUnwritable, check_writable, describe, write_atomically
+from horde.runtime.reports import CSV_SUFFIXES, write_csv
 from horde.stats.current_window import ResponseTimeWindow
 from horde.stats.histogram import value_of
 from horde.stats.run_stats import REPORTED_PERCENTILES, RunStats
 from horde.stats.summary import summary_dict
+
+
+def _writable(path: str) -> str:
+    """`path`, if a file can be written there: checked when the plugin is configured, before any load."""
+    try:
+        check_writable(path)
+    except OutputUnwritable as exc:
+        raise PluginError(str(exc)) from None
+    return path
+
+
+def _not_written(result: RunEnd, path: str, exc: OSError) -> int:
+    """A report that could not be written at the end: said on stderr, named in the summary, exit code 1."""
+    result.unwritten[path] = describe(exc)
+    print(f"horde: error: {path} was not written: {describe(exc)}", file=sys.stderr, flush=True)
+    return 1
 
 
 def _required(options: dict[str, Any], key: str, plugin: str) -> str:
@@ -53,6 +71,7 @@ class CsvPlugin(Plugin):
 
     def configure(self, options: dict[str, Any]) -> None:
         self._prefix = _required(options, "prefix", self.name)
+        _writable(self._prefix + CSV_SUFFIXES[0])
         self._full_history = option(options, "full_history", _flag, False)
         self._users: dict[str, int] = {}
         self.user_counts: dict[int, int] = {}
@@ -77,7 +96,10 @@ class CsvPlugin(Plugin):
     def on_run_end(self, result: RunEnd) -> int | None:
         self.user_counts.setdefault(int(time.time()), sum(self._users.values()))
         history = self._history.finish(sum(self._users.values())) if self._history is not None else None
-        write_csv(self._prefix, result.stats, self.user_counts, history)
+        try:
+            write_csv(self._prefix, result.stats, self.user_counts, history)
+        except OSError as exc:
+            return _not_written(result, f"{self._prefix}_*.csv", exc)
         return None
 
 
@@ -157,18 +179,23 @@ class JsonPlugin(Plugin):
         if not path and not self._stdout:
             raise PluginError(f"needs path= or stdout=true (--plugin-opt {self.name}.path=...)")
         self._path = path if not path or path == "-" or path.endswith(".json") else path + ".json"
+        if self._path and self._path != "-":
+            _writable(self._path)
 
     def on_run_end(self, result: RunEnd) -> int | None:
+        code = None
         if self._path:
             text = json.dumps(summary_dict(result.stats), indent=2, sort_keys=True)
             if self._path == "-":
                 print(text, flush=True)
             else:
-                with open(self._path, "w", encoding="utf-8") as f:
-                    f.write(text + "\n")
+                try:
+                    write_atomically(self._path, lambda f: f.write(text + "\n"))
+                except OSError as exc:
+                    code = _not_written(result, self._path, exc)
         if self._stdout:
             print(json.dumps(locust_entries(result.stats), indent=4), flush=True)
-        return None
+        return code
 
 
 def _flag(value: Any) -> bool:
@@ -213,11 +240,14 @@ class HtmlPlugin(Plugin):
     event_types = ("-",)
 
     def configure(self, options: dict[str, Any]) -> None:
-        self._path = _required(options, "path", self.name)
+        self._path = _writable(_required(options, "path", self.name))
 
     def on_run_end(self, result: RunEnd) -> int | None:
-        with open(self._path, "w", encoding="utf-8") as f:
-            f.write(render_html(result.stats, result.journal_path))
+        page = render_html(result.stats, result.journal_path)
+        try:
+            write_atomically(self._path, lambda f: f.write(page))
+        except OSError as exc:
+            return _not_written(result, self._path, exc)
         return None
 
 
