@@ -362,13 +362,16 @@ class Run:
         return code
 
     def exit_code(self, stats: RunStats) -> int:
-        """Locust's rule: a locustfile's own `process_exit_code` first, then any failure or exception, then 2 if
-        an event listener raised (Locust's "unhandled greenlet exception")."""
+        """Locust's rule: a locustfile's own `process_exit_code` first, then any failure or exception of a running
+        user, then 2 if an event listener or a `User.__init__` raised (Locust's "unhandled greenlet exception":
+        its spawning greenlet dies of it; ADR 0025)."""
         if self.environment.process_exit_code is not None:
             return int(self.environment.process_exit_code)
-        if stats.total.num_failures or stats.exceptions:
+        if stats.total.num_failures or any(not e.at_start for e in stats.exceptions.values()):
             return self.spec.exit_code_on_error
         if self.environment.events.listener_errors > self._listener_errors_before:
+            return 2
+        if stats.exceptions:
             return 2
         return 0
 

@@ -115,7 +115,7 @@ class UserPool:
         except GreenletExit:
             raise
         except Exception as e:
-            report_user_exception(self.environment, e, f"{name}.__init__")
+            report_user_exception(self.environment, e, f"{name}.__init__", at_start=True)
             return
         slot.user = user
         if slot in self._stopping:  # stopped while it was being built: it never starts
