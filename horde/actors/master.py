@@ -224,6 +224,9 @@ def decide(state: MasterState, command: Command) -> list[Event]:
             ]
         if state.run_state in (RunState.STOPPING, RunState.STOPPED):
             return [WorkerRejected(command.worker_id, "the run is over")]
+        unable = _cannot_run(state.config, ready)
+        if unable:
+            return [WorkerRejected(command.worker_id, unable)]
         member = state.members.get(command.worker_id)
         if member is not None and member.incarnation == ready.incarnation and member.state not in GONE_STATES:
             return []
@@ -299,6 +302,20 @@ def decide(state: MasterState, command: Command) -> list[Event]:
     if isinstance(event, WorkerStateChanged) and state.run_state == RunState.STOPPING and _all_stopped(state):
         return _to(state, RunState.STOPPED, "all workers stopped", command.now)
     return []
+
+
+def _cannot_run(config: RunConfigured | None, ready: Ready) -> str:
+    """Why a worker could not run the master's user classes, or empty: admitted, it would make no request and
+    crash every user it started (ADR 0025)."""
+    if config is None:
+        return ""
+    missing = sorted(set(config.user_classes) - set(ready.user_classes))
+    if missing:
+        return f"its locustfile lacks the master's user class(es) {', '.join(missing)}"
+    hostless = sorted(set(ready.hostless) & set(config.user_classes))
+    if hostless and not config.host:
+        return f"no host for {', '.join(hostless)}: give the master -H/--host, or the class a host"
+    return ""
 
 
 def _after_membership_change(state: MasterState, now: float) -> list[Event]:
@@ -402,6 +419,8 @@ class Master(EventSourcedActor[MasterState]):
             links.admit(event)
             links.dispatcher.tell(dsp.AddWorker(now=now, worker_id=event.worker_id))
         elif isinstance(event, WorkerRejected) and not event.retry:
+            if message.authorised:  # an unauthorised peer may flood: it is journaled (sampled), not logged
+                log.warning("worker refused", worker=message.worker_id, reason=event.reason)
             links.send(message.worker_id, Reject(event.reason))  # the event's id may be cut short for the journal
         elif isinstance(event, FrameRejected) and event.count == 1:
             log.warning("invalid frame dropped", peer=message.peer, reason=message.reason)

@@ -81,6 +81,7 @@ from horde.protocol.messages import (
 from horde.protocol.states import WorkerState
 from horde.protocol.transport import WorkerTransport
 from horde.runtime.environment import Environment
+from horde.runtime.hosts import hostless_classes
 from horde.runtime.user_pool import UserPool
 from horde.stats.recorder import StatsRecorder
 
@@ -105,6 +106,8 @@ class WorkerSettings:
     heartbeat_liveness: int = 3
     quit_when_master_lost: bool = False
     auth_token: str = ""
+    declare_hostless: bool = True
+    """Say in `Ready` which classes lack a host; not for a local run's worker, whose classes are the master's."""
 
 
 class MasterClock:
@@ -223,6 +226,11 @@ class Worker(HordeActor):
             cpu_count=os.cpu_count() or 1,
             user_classes=tuple(sorted(self.environment.user_classes_by_name)),
             auth_token=self.settings.auth_token,
+            hostless=(
+                hostless_classes(self.environment.user_classes_by_name, self.environment.host)
+                if self.settings.declare_hostless
+                else ()
+            ),
         )
 
     def send(self, message: Any) -> None:

@@ -7,6 +7,7 @@ from functools import reduce
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from msgspec.structs import replace
 
 from horde.actors import master as m
 from horde.protocol.events import RunConfigured, RunStateChanged, WorkerMissing, WorkerStateChanged
@@ -177,3 +178,19 @@ def test_bad_frames_are_journaled_one_by_one_then_sampled() -> None:
     (event,) = m.decide(state, m.RejectFrame(1.0, "p" * 100, "x" * 1000, True, 1))
     assert (event.peer, len(event.reason), event.count) == ("p" * 64, 300, 1)
     assert m.apply(state, event) == state  # a rejected frame changes nothing the master knows
+
+
+def test_a_worker_that_cannot_run_the_classes_is_rejected_and_never_a_member() -> None:
+    state, _ = step(m.MasterState(), m.Configure(0.0, CONFIG))
+    lacking = Ready("w1", "i1", "0.1.0", PROTOCOL_VERSION, "host", 1, 2, ("B",))
+    state, events = step(state, m.Admit(1.0, "w1", lacking))
+    assert [(type(e).__name__, e.reason) for e in events] == [
+        ("WorkerRejected", "its locustfile lacks the master's user class(es) A")
+    ]
+    hostless = Ready("w2", "i1", "0.1.0", PROTOCOL_VERSION, "host", 1, 2, ("A",), hostless=("A",))
+    state, events = step(state, m.Admit(1.0, "w2", hostless))
+    assert [e.reason for e in events] == ["no host for A: give the master -H/--host, or the class a host"]
+    assert state.members == {}
+    with_host, _ = step(m.MasterState(), m.Configure(0.0, replace(CONFIG, host="http://127.0.0.1:1")))
+    _, events = step(with_host, m.Admit(1.0, "w2", hostless))
+    assert [type(e).__name__ for e in events] == ["WorkerJoined"]
