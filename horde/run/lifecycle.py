@@ -37,6 +37,7 @@ from horde.run.cluster import Cluster, ClusterError, LocalCluster, ProcessCluste
 from horde.run.spec import Role, RunSpec
 from horde.runtime.environment import Environment
 from horde.runtime.locustfile import Locustfile, LocustfileError, load_locustfile, select_user_classes
+from horde.runtime.memory_guard import too_many_users
 from horde.runtime.shape import shape_target
 from horde.runtime.users import User
 from horde.stats.locust_api import RequestStats
@@ -191,6 +192,10 @@ class Run:
         if spec.role is Role.WORKER:
             raise RunError("a worker takes part in a run; it does not run one (see horde.run.WorkerProcess)")
         locustfile, classes = load_user_classes(spec.locustfile, spec.load.user_classes)
+        if spec.role is Role.LOCAL and not spec.cluster.processes and locustfile.shape_class is None:
+            problem = too_many_users(spec.load.users)  # they would all live in this process
+            if problem:
+                raise RunError(f"-u/--users: {problem}")
         return cls._assemble(spec, locustfile, classes, None, cluster, say, fire_init=True)
 
     @classmethod

@@ -34,6 +34,7 @@ def _write(tmp_path: Path, name: str, text: str) -> str:
         (lambda p: ["-f", SHOP, "--journal-checkpoint-mb", "-1"], "--journal-checkpoint-mb", 2),
         (lambda p: ["-f", SHOP, "--journal-checkpoint-mb", "lots"], "--journal-checkpoint-mb: invalid value", 2),
         (lambda p: ["-f", SHOP, "--threshold", "p95<<x"], "threshold 'p95<<x'", 2),
+        (lambda p: ["-f", SHOP, "-u", "100000000000", "-r", "1e7"], "users need at least", 2),  # on any machine
         (lambda p: ["-f", SHOP, "--worker", "--master-port", "-5"], "--master-port", 2),
         (lambda p: ["-f", SHOP, "--worker", "--master-host", "bad host!"], "--master-host", 2),
         (lambda p: ["-f", SHOP, "--master", "--master-bind-port", "70000"], "--master-bind-port", 2),
@@ -51,8 +52,8 @@ def _write(tmp_path: Path, name: str, text: str) -> str:
     ids=[
         "missing-file", "syntax-error", "import-error", "no-user-class", "unknown-class",
         "negative-users", "zero-rate", "bad-run-time", "unknown-flag", "unwritable-journal",
-        "negative-checkpoint-size", "bad-checkpoint-size", "bad-threshold", "negative-master-port",
-        "bad-master-host", "bind-port-out-of-range", "tags-not-a-list-in-horde-table",
+        "negative-checkpoint-size", "bad-checkpoint-size", "bad-threshold", "users-beyond-memory",
+        "negative-master-port", "bad-master-host", "bind-port-out-of-range", "tags-not-a-list-in-horde-table",
         "tags-not-a-list-in-locust-table",
     ],
 )  # fmt: skip
