@@ -41,6 +41,9 @@ log = structlog.get_logger("horde.master")
 
 STOP_GRACE = 10.0
 REJOIN_MIN_INTERVAL = 1.0
+RETURN_WINDOWS = 3
+"""A run whose every worker is missing waits this many liveness windows (9 s by default) for one to come back
+before it ends: a stall (SIGSTOP, a long GC, a CPU-bound task) is not a death (ADR 0025)."""
 MAX_MEMBERS = 10_000
 
 
@@ -50,6 +53,7 @@ class Member:
     index: int
     state: WorkerState = WorkerState.READY
     joined_at: float = 0.0
+    missing_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,22 +324,41 @@ def _cannot_run(config: RunConfigured | None, ready: Ready) -> str:
 
 def _after_membership_change(state: MasterState, now: float) -> list[Event]:
     if state.run_state in (RunState.SPAWNING, RunState.RUNNING) and not state.active_workers():
+        if _last_missing_at(state) is not None:
+            return []  # a missing worker may be stalled, not dead: the clock gives it its return window
         return _to(state, RunState.STOPPING, "no worker left", now)
     if state.run_state == RunState.STOPPING and _all_stopped(state):
         return _to(state, RunState.STOPPED, "all workers stopped", now)
     return []
 
 
+def _last_missing_at(state: MasterState) -> float | None:
+    """When the most recent of the missing workers went missing; None if none is missing."""
+    times = [m.missing_at or 0.0 for m in state.members.values() if m.state == WorkerState.MISSING]
+    return max(times) if times else None
+
+
+def return_window(config: RunConfigured) -> float:
+    return RETURN_WINDOWS * config.heartbeat_interval * config.heartbeat_liveness
+
+
 def _on_tick(state: MasterState, now: float) -> list[Event]:
     config = state.config
     if config is None:
         return []
+    if state.run_state in (RunState.SPAWNING, RunState.RUNNING) and not state.active_workers():
+        missing_at = _last_missing_at(state)
+        if missing_at is not None and now - missing_at >= return_window(config):
+            reason = f"no worker left: the missing workers did not return within {return_window(config):g} s"
+            return _to(state, RunState.STOPPING, reason, now)
     if (
         state.run_state in (RunState.SPAWNING, RunState.RUNNING)
         and config.run_time is not None
         and state.started_at is not None
     ) and now - state.started_at >= config.run_time:
         return _to(state, RunState.STOPPING, "run time reached", now)
+    if state.run_state == RunState.STOPPING and _all_stopped(state):  # e.g. it began while every worker was missing
+        return _to(state, RunState.STOPPED, "all workers stopped", now)
     stop_deadline = None if state.stopping_since is None else state.stopping_since + config.stop_timeout + STOP_GRACE
     if state.run_state == RunState.STOPPING and stop_deadline is not None and now > stop_deadline:
         return _to(state, RunState.STOPPED, "workers did not confirm the stop in time", now)
@@ -366,7 +389,10 @@ def apply(state: MasterState, event: Event) -> MasterState:
         if isinstance(event, WorkerStateChanged):
             new_state = event.state
         members = dict(state.members)
-        members[event.worker_id] = replace(member, state=new_state or member.state)
+        member = replace(member, state=new_state or member.state)
+        if isinstance(event, WorkerMissing):
+            member = replace(member, missing_at=event.at)
+        members[event.worker_id] = member
         return replace(state, members=members)
     return state
 
