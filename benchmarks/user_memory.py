@@ -57,7 +57,8 @@ def main() -> None:
     users = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
     result = {}
     for kind in ("User", "HttpUser", "FastHttpUser"):
-        out = subprocess.run([sys.executable, "-c", PROBE, kind, str(users)], capture_output=True, text=True, check=True)
+        command = [sys.executable, "-c", PROBE, kind, str(users)]
+        out = subprocess.run(command, capture_output=True, text=True, check=True)
         result[kind] = round(float(out.stdout.strip().splitlines()[-1]))
     print(json.dumps({"users": users, "bytes_per_user": result}))
 
