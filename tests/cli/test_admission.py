@@ -59,3 +59,13 @@ def test_a_worker_whose_classes_have_no_host_is_refused(cluster: Cluster, fresh_
     cluster.start_worker("-f", no_host, "-H", fresh_target.url)  # its own host: it can run them
     assert cluster.wait_master() == 0
     assert cluster.summary()["aggregated"]["num_requests"] == fresh_target.served() > 0
+
+
+def test_a_run_whose_every_worker_is_refused_exits_non_zero(cluster: Cluster, tmp_path: Path) -> None:
+    (tmp_path / "reader_only.py").write_text(READER_ONLY)
+    master = cluster.start_master("-u", "2", "-t", "2s", "--expect-workers-max-wait", "3")
+    wrong = cluster.start_worker("-f", str(tmp_path / "reader_only.py"))
+    assert wait_for_exit(wrong) == 2
+    assert cluster.wait_master(timeout=30) == 2
+    _, err = master.communicate(timeout=10)
+    assert "only 0 of 1 workers connected within 3 s" in err and "Traceback" not in err
