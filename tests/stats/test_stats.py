@@ -165,7 +165,6 @@ def test_exceptions_are_counted_per_message_and_traceback() -> None:
     assert [(e.traceback, e.count) for e in delta.exceptions] == [("tb1", 2), ("tb2", 1)]
 
 
-
 def test_an_exception_at_start_keeps_its_mark_through_merge_image_and_old_reports() -> None:
     recorder = StatsRecorder(FakeClock())
     recorder.record_exception("NoHost", "tb", at_start=True)
