@@ -41,6 +41,9 @@ log = structlog.get_logger("horde.master")
 
 STOP_GRACE = 10.0
 REJOIN_MIN_INTERVAL = 1.0
+RETURN_WINDOWS = 3
+"""A run whose every worker is missing waits this many liveness windows (9 s by default) for one to come back
+before it ends: a stall (SIGSTOP, a long GC, a CPU-bound task) is not a death (ADR 0025)."""
 MAX_MEMBERS = 10_000
 
 
@@ -50,6 +53,7 @@ class Member:
     index: int
     state: WorkerState = WorkerState.READY
     joined_at: float = 0.0
+    missing_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +228,9 @@ def decide(state: MasterState, command: Command) -> list[Event]:
             ]
         if state.run_state in (RunState.STOPPING, RunState.STOPPED):
             return [WorkerRejected(command.worker_id, "the run is over")]
+        unable = _cannot_run(state.config, ready)
+        if unable:
+            return [WorkerRejected(command.worker_id, unable)]
         member = state.members.get(command.worker_id)
         if member is not None and member.incarnation == ready.incarnation and member.state not in GONE_STATES:
             return []
@@ -301,24 +308,57 @@ def decide(state: MasterState, command: Command) -> list[Event]:
     return []
 
 
+def _cannot_run(config: RunConfigured | None, ready: Ready) -> str:
+    """Why a worker could not run the master's user classes, or empty: admitted, it would make no request and
+    crash every user it started (ADR 0025)."""
+    if config is None:
+        return ""
+    missing = sorted(set(config.user_classes) - set(ready.user_classes))
+    if missing:
+        return f"its locustfile lacks the master's user class(es) {', '.join(missing)}"
+    hostless = sorted(set(ready.hostless) & set(config.user_classes))
+    if hostless and not config.host:
+        return f"no host for {', '.join(hostless)}: give the master -H/--host, or the class a host"
+    return ""
+
+
 def _after_membership_change(state: MasterState, now: float) -> list[Event]:
     if state.run_state in (RunState.SPAWNING, RunState.RUNNING) and not state.active_workers():
+        if _last_missing_at(state) is not None:
+            return []  # a missing worker may be stalled, not dead: the clock gives it its return window
         return _to(state, RunState.STOPPING, "no worker left", now)
     if state.run_state == RunState.STOPPING and _all_stopped(state):
         return _to(state, RunState.STOPPED, "all workers stopped", now)
     return []
 
 
+def _last_missing_at(state: MasterState) -> float | None:
+    """When the most recent of the missing workers went missing; None if none is missing."""
+    times = [m.missing_at or 0.0 for m in state.members.values() if m.state == WorkerState.MISSING]
+    return max(times) if times else None
+
+
+def return_window(config: RunConfigured) -> float:
+    return RETURN_WINDOWS * config.heartbeat_interval * config.heartbeat_liveness
+
+
 def _on_tick(state: MasterState, now: float) -> list[Event]:
     config = state.config
     if config is None:
         return []
+    if state.run_state in (RunState.SPAWNING, RunState.RUNNING) and not state.active_workers():
+        missing_at = _last_missing_at(state)
+        if missing_at is not None and now - missing_at >= return_window(config):
+            reason = f"no worker left: the missing workers did not return within {return_window(config):g} s"
+            return _to(state, RunState.STOPPING, reason, now)
     if (
         state.run_state in (RunState.SPAWNING, RunState.RUNNING)
         and config.run_time is not None
         and state.started_at is not None
     ) and now - state.started_at >= config.run_time:
         return _to(state, RunState.STOPPING, "run time reached", now)
+    if state.run_state == RunState.STOPPING and _all_stopped(state):  # e.g. it began while every worker was missing
+        return _to(state, RunState.STOPPED, "all workers stopped", now)
     stop_deadline = None if state.stopping_since is None else state.stopping_since + config.stop_timeout + STOP_GRACE
     if state.run_state == RunState.STOPPING and stop_deadline is not None and now > stop_deadline:
         return _to(state, RunState.STOPPED, "workers did not confirm the stop in time", now)
@@ -349,7 +389,10 @@ def apply(state: MasterState, event: Event) -> MasterState:
         if isinstance(event, WorkerStateChanged):
             new_state = event.state
         members = dict(state.members)
-        members[event.worker_id] = replace(member, state=new_state or member.state)
+        member = replace(member, state=new_state or member.state)
+        if isinstance(event, WorkerMissing):
+            member = replace(member, missing_at=event.at)
+        members[event.worker_id] = member
         return replace(state, members=members)
     return state
 
@@ -402,6 +445,8 @@ class Master(EventSourcedActor[MasterState]):
             links.admit(event)
             links.dispatcher.tell(dsp.AddWorker(now=now, worker_id=event.worker_id))
         elif isinstance(event, WorkerRejected) and not event.retry:
+            if message.authorised:  # an unauthorised peer may flood: it is journaled (sampled), not logged
+                log.warning("worker refused", worker=message.worker_id, reason=event.reason)
             links.send(message.worker_id, Reject(event.reason))  # the event's id may be cut short for the journal
         elif isinstance(event, FrameRejected) and event.count == 1:
             log.warning("invalid frame dropped", peer=message.peer, reason=message.reason)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -103,6 +103,9 @@ class RunEnd:
     stop_reason: str
     user_classes: tuple[type[User], ...] = ()
     """The run's user classes (what the journal does not hold: their tasks, for the report's task ratios)."""
+    unwritten: dict[str, str] = field(default_factory=dict)
+    """Files a reporter could not write at the end, with why: filled in load order by the reporters, read by the
+    summary after them, so it never says a file was written when it was not."""
 
 
 class PluginContext:
@@ -156,6 +159,15 @@ class _Configure:
     def __init__(self, options: dict[str, Any], strict: bool) -> None:
         self.options = options
         self.strict = strict
+
+
+class _Refused:
+    """A plugin's answer to a strict `_Configure` whose options it cannot take: the error, as a value."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
 
 
 class _Started:
@@ -230,7 +242,10 @@ class Plugin(HordeActor):
             self._drain(slot)
         elif isinstance(message, _Configure):
             if message.strict:
-                self.configure(dict(message.options))
+                try:
+                    self.configure(dict(message.options))
+                except Exception as exc:  # answered, not raised: pykka would log a traceback for a bad option
+                    return _Refused(exc)
             else:
                 self._guard(slot, "configure", lambda: self.configure(dict(message.options)))
         elif isinstance(message, _Started):

@@ -47,6 +47,7 @@ from horde.actors.plugin import (
     StopRun,
     _Configure,
     _Drain,
+    _Refused,
     _RunEnded,
     _Started,
 )
@@ -226,7 +227,9 @@ class PluginHost:
         slot.scheduled = False
         if strict:
             try:
-                ref.ask(_Configure(slot.options, strict=True), timeout=slot.cls.handler_timeout)
+                answer = ref.ask(_Configure(slot.options, strict=True), timeout=slot.cls.handler_timeout)
+                if isinstance(answer, _Refused):
+                    raise answer.error
             except PluginError as exc:
                 raise PluginError(f"plugin {slot.name!r}: {exc}") from None
             except Exception as exc:

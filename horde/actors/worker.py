@@ -81,6 +81,8 @@ from horde.protocol.messages import (
 from horde.protocol.states import WorkerState
 from horde.protocol.transport import WorkerTransport
 from horde.runtime.environment import Environment
+from horde.runtime.hosts import hostless_classes
+from horde.runtime.memory_guard import capped, users_that_fit
 from horde.runtime.user_pool import UserPool
 from horde.stats.recorder import StatsRecorder
 
@@ -98,6 +100,14 @@ log = structlog.get_logger("horde.worker")
 
 
 @dataclass(frozen=True, slots=True)
+class ResumeSpawning:
+    """The rest of a step's users, placed after the messages that interrupted the placing."""
+
+    step: int
+    user_counts: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
 class WorkerSettings:
     heartbeat_interval: float = 1.0
     stats_interval: float = 2.0
@@ -105,6 +115,8 @@ class WorkerSettings:
     heartbeat_liveness: int = 3
     quit_when_master_lost: bool = False
     auth_token: str = ""
+    declare_hostless: bool = True
+    """Say in `Ready` which classes lack a host; not for a local run's worker, whose classes are the master's."""
 
 
 class MasterClock:
@@ -170,6 +182,8 @@ class Worker(HordeActor):
         self._process = psutil.Process()
         self._process.cpu_percent()
         self._greenlets: list[gevent.Greenlet] = []
+        self._capped = False
+        """Told once that the users asked for did not fit in memory."""
         self.handlers = handlers or MessageHandlers()
         self.runner = WorkerRunner(self, self.handlers)
         environment.runner = self.runner
@@ -223,6 +237,11 @@ class Worker(HordeActor):
             cpu_count=os.cpu_count() or 1,
             user_classes=tuple(sorted(self.environment.user_classes_by_name)),
             auth_token=self.settings.auth_token,
+            hostless=(
+                hostless_classes(self.environment.user_classes_by_name, self.environment.host)
+                if self.settings.declare_hostless
+                else ()
+            ),
         )
 
     def send(self, message: Any) -> None:
@@ -233,12 +252,16 @@ class Worker(HordeActor):
 
     # --- decide, apply, react ---------------------------------------------------------------------------------
 
-    def on_receive(self, message: MasterMessageType | MasterLost | QuitRequest) -> None:
+    def on_receive(self, message: MasterMessageType | MasterLost | QuitRequest | ResumeSpawning) -> None:
         """Never raises: pykka stops an actor whose on_receive raises, and a worker that is gone without a word
         leaves the master waiting for its stop. User code runs in the users' own greenlets and listeners are
         guarded by their hook, so this is the last line, for a fault of horde's own."""
         try:
-            if isinstance(message, Rejoin):
+            if isinstance(message, ResumeSpawning):
+                state = self.actor_state
+                if state.last_step == message.step and state.state in (WorkerState.SPAWNING, WorkerState.RUNNING):
+                    self._place_users(message.step, message.user_counts)  # else overtaken: stopped, or a newer step
+            elif isinstance(message, Rejoin):
                 self._handle(RejoinAsked(message.reason, new_incarnation()))
             else:
                 self._handle(message)
@@ -289,10 +312,7 @@ class Worker(HordeActor):
             environment.apply_tag_filters()
             environment.events.test_start.fire(environment=environment)
         elif isinstance(event, UsersSpawned):
-            self.pool.set_counts(event.user_counts)
-            counts = self.pool.counts()
-            self.send(SpawningComplete(event.step, counts))
-            environment.events.spawning_complete.fire(user_count=sum(counts.values()))
+            self._place_users(event.step, event.user_counts)
         elif isinstance(event, LoadTestStopping):
             environment.events.test_stopping.fire(environment=environment)
         elif isinstance(event, UsersStopped):
@@ -323,6 +343,25 @@ class Worker(HordeActor):
             self.send(WorkerQuit(event.reason))
         elif isinstance(event, Left):
             self.stop()  # the `quitting` event is the process's to fire, once, as it shuts down (not this actor's)
+
+    def _place_users(self, step: int, user_counts: dict[str, int]) -> None:
+        """Bring the pool to a step's counts, giving way to any message that comes meanwhile (a stop, a newer
+        step): the rest is placed by a `ResumeSpawning` queued behind that message (ADR 0025)."""
+        fit = users_that_fit(self.pool.user_count)
+        if sum(user_counts.values()) > fit:
+            if not self._capped:
+                log.warning("not enough memory for the users asked; capped", asked=sum(user_counts.values()), fit=fit)
+            self._capped = True
+            user_counts = capped(user_counts, fit)
+        if not self.pool.set_counts(user_counts, interrupted=self._mail_waiting):
+            self.actor_ref.tell(ResumeSpawning(step, user_counts))
+            return
+        counts = self.pool.counts()
+        self.send(SpawningComplete(step, counts))
+        self.environment.events.spawning_complete.fire(user_count=sum(counts.values()))
+
+    def _mail_waiting(self) -> bool:
+        return not self.actor_inbox.empty()
 
     # --- the two clocks of a worker ---------------------------------------------------------------------------
 

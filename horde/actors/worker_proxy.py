@@ -84,7 +84,7 @@ def decide(state: WorkerProxyState, message: FromWorker | LivenessTick) -> list[
     if isinstance(message, LivenessTick):
         silent_for = message.now - state.last_heard_at
         if silent_for > message.silence_limit:
-            return [WorkerMissing(state.worker_id, round(silent_for, 3))]
+            return [WorkerMissing(state.worker_id, round(silent_for, 3), message.now)]
         return []
     now, msg = message.now, message.message
     if isinstance(msg, Heartbeat):

@@ -76,6 +76,10 @@ def run_events(argv: list[str]) -> int:
                 print("horde: warning: the journal's last line is torn (the run was killed?)", file=sys.stderr)
     except FileNotFoundError:
         raise UsageError(f"journal {args.file!r} does not exist") from None
+    except IsADirectoryError:
+        raise UsageError(f"journal {args.file!r} is a directory, not a journal file") from None
+    except OSError as exc:
+        raise UsageError(f"journal {args.file!r}: {exc.strerror}") from None
     except JournalError as exc:
         raise UsageError(str(exc)) from None
     except KeyboardInterrupt:

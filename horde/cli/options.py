@@ -358,9 +358,11 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
         if name in _LIST_FIELDS:
             if isinstance(value, str):
                 return [part for part in re.split(r"[,\s]+", value) if part]
+            if not isinstance(value, list | tuple):  # e.g. `tags = 5` in a TOML file
+                raise ValueError
             return [str(part) for part in value]
         return None if value is None else str(value)
-    except ValueError:
+    except (ValueError, TypeError):
         raise UsageError(f"{where}: invalid value {value!r}") from None
 
 

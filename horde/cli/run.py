@@ -59,6 +59,10 @@ FLAGS = {
     "locustfile": "-f/--locustfile",
     "journal.checkpoint_bytes": "--journal-checkpoint-mb",
     "journal.resume": "--resume",
+    "cluster.bind_host": "--master-bind-host",
+    "cluster.bind_port": "--master-bind-port",
+    "cluster.master_host": "--master-host",
+    "cluster.master_port": "--master-port",
 }
 """The flag of each spec field whose flag is not simply `--` and the field's name."""
 
@@ -221,7 +225,10 @@ def run_main(argv: list[str]) -> int:
         if name in options.given and getattr(options, name) not in (False, -1):
             print(f"horde: {text}", file=sys.stderr)
     if not options.skip_log_setup:
-        setup_logging(options.loglevel, options.logfile)
+        try:
+            setup_logging(options.loglevel, options.logfile)
+        except OSError as exc:  # before any load: a run whose log goes nowhere is not started
+            return failed(f"--logfile {options.logfile!r}: {exc.strerror or exc}", 2)
     if locustfile is not None:
         warn_of_options_a_shape_ignores(options, locustfile)
     if locustfile is not None and (options.list_commands or options.show_task_ratio or options.show_task_ratio_json):

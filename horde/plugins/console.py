@@ -76,10 +76,18 @@ def print_summary(result: RunEnd, settings: Any, out: Any = None) -> None:
     print(f"\nJournal: {result.journal_path}", file=out)
     csv_prefix, html_path = settings.get("csv"), settings.get("html")
     if csv_prefix:
-        print(f"CSV: {csv_prefix}_stats.csv, _stats_history.csv, _failures.csv, _exceptions.csv", file=out)
+        written = _unless_unwritten(result, f"{csv_prefix}_*.csv")
+        print(f"CSV: {csv_prefix}_stats.csv, _stats_history.csv, _failures.csv, _exceptions.csv{written}", file=out)
     for label, path in (("JSON (Locust's)", settings.get("json_file")), ("JSON summary", settings.get("summary_json"))):
         if path and path != "-":
-            print(f"{label}: {path if path.endswith('.json') else path + '.json'}", file=out)
+            path = path if path.endswith(".json") else path + ".json"
+            print(f"{label}: {path}{_unless_unwritten(result, path)}", file=out)
     if html_path:
-        print(f"HTML report: {html_path}", file=out)
+        print(f"HTML report: {html_path}{_unless_unwritten(result, html_path)}", file=out)
     out.flush()
+
+
+def _unless_unwritten(result: RunEnd, path: str) -> str:
+    """Nothing for a file that was written; what went wrong for one a reporter could not write."""
+    reason = result.unwritten.get(path)
+    return "" if reason is None else f" -- NOT WRITTEN: {reason}"

@@ -10,6 +10,7 @@ heartbeats and spawn reports, second by second.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from typing import Any, cast
 
@@ -29,12 +30,29 @@ from horde.protocol.events import (
     WorkerUsersReported,
 )
 from horde.protocol.journal import Record
-from horde.runtime.reports import write_csv
+from horde.runtime.output_files import OutputUnwritable, check_writable, describe, write_atomically
+from horde.runtime.reports import CSV_SUFFIXES, write_csv
 from horde.runtime.task_ratio import task_ratio_report, user_distribution
 from horde.stats.current_window import ResponseTimeWindow
 from horde.stats.histogram import value_of
 from horde.stats.run_stats import REPORTED_PERCENTILES, RunStats
 from horde.stats.summary import summary_dict
+
+
+def _writable(path: str) -> str:
+    """`path`, if a file can be written there: checked when the plugin is configured, before any load."""
+    try:
+        check_writable(path)
+    except OutputUnwritable as exc:
+        raise PluginError(str(exc)) from None
+    return path
+
+
+def _not_written(result: RunEnd, path: str, exc: OSError) -> int:
+    """A report that could not be written at the end: said on stderr, named in the summary, exit code 1."""
+    result.unwritten[path] = describe(exc)
+    print(f"horde: error: {path} was not written: {describe(exc)}", file=sys.stderr, flush=True)
+    return 1
 
 
 def _required(options: dict[str, Any], key: str, plugin: str) -> str:
@@ -60,6 +78,7 @@ class CsvPlugin(Plugin):
 
     def configure(self, options: dict[str, Any]) -> None:
         self._prefix = _required(options, "prefix", self.name)
+        _writable(self._prefix + CSV_SUFFIXES[0])
         self._full_history = option(options, "full_history", _flag, False)
         self._users: dict[str, int] = {}
         self.user_counts: dict[int, int] = {}
@@ -84,7 +103,10 @@ class CsvPlugin(Plugin):
     def on_run_end(self, result: RunEnd) -> int | None:
         self.user_counts.setdefault(int(time.time()), sum(self._users.values()))
         history = self._history.finish(sum(self._users.values())) if self._history is not None else None
-        write_csv(self._prefix, result.stats, self.user_counts, history)
+        try:
+            write_csv(self._prefix, result.stats, self.user_counts, history)
+        except OSError as exc:
+            return _not_written(result, f"{self._prefix}_*.csv", exc)
         return None
 
 
@@ -168,29 +190,36 @@ class JsonPlugin(Plugin):
         self._summary = _json_name(str(options.get("summary") or ""))
         if not (self._path or self._summary or self._stdout):
             raise PluginError(f"needs path=, summary= or stdout=true (--plugin-opt {self.name}.path=...)")
+        for path in (self._path, self._summary):
+            if path and path != "-":
+                _writable(path)
 
     def on_run_end(self, result: RunEnd) -> int | None:
+        code = None
         if self._summary:
-            _write_json(self._summary, json.dumps(summary_dict(result.stats), indent=2, sort_keys=True))
+            code = _write_json(result, self._summary, json.dumps(summary_dict(result.stats), indent=2, sort_keys=True))
         if self._path or self._stdout:
             text = json.dumps(locust_entries(result.stats), indent=4)
             if self._path:
-                _write_json(self._path, text)
+                code = _write_json(result, self._path, text) or code
             if self._stdout and self._path != "-":
                 print(text, flush=True)
-        return None
+        return code
 
 
 def _json_name(path: str) -> str:
     return path if not path or path == "-" or path.endswith(".json") else path + ".json"
 
 
-def _write_json(path: str, text: str) -> None:
+def _write_json(result: RunEnd, path: str, text: str) -> int | None:
     if path == "-":
         print(text, flush=True)
-        return
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text + "\n")
+        return None
+    try:
+        write_atomically(path, lambda f: f.write(text + "\n"))
+    except OSError as exc:
+        return _not_written(result, path, exc)
+    return None
 
 
 def _flag(value: Any) -> bool:
@@ -248,7 +277,7 @@ class HtmlPlugin(Plugin):
     event_types = STORY_EVENT_TYPES
 
     def configure(self, options: dict[str, Any]) -> None:
-        self._path = _required(options, "path", self.name)
+        self._path = _writable(_required(options, "path", self.name))
         self._story = RunStory(config=dict(self.context.settings), horde_version=__version__)
 
     def on_event(self, record: EventRecord) -> None:
@@ -265,6 +294,9 @@ class HtmlPlugin(Plugin):
         if result.user_classes:
             counts = self._story.peak_users() or user_distribution(result.user_classes, self._story.config.get("users"))
             ratios = task_ratio_report(result.user_classes, counts)
-        with open(self._path, "w", encoding="utf-8") as f:
-            f.write(render_html(result.stats, result.journal_path, self._story, ratios))
+        page = render_html(result.stats, result.journal_path, self._story, ratios)
+        try:
+            write_atomically(self._path, lambda f: f.write(page))
+        except OSError as exc:
+            return _not_written(result, self._path, exc)
         return None

@@ -112,6 +112,9 @@ class WorkerCpuWarning(msgspec.Struct, frozen=True):
 class WorkerMissing(msgspec.Struct, frozen=True):
     worker_id: str
     silent_for: float
+    at: float = 0.0
+    """The master's monotonic time when it was found missing: a run whose workers are all missing waits for them
+    from then (ADR 0025). Journals from before the field read 0.0: long ago, so such a run ends at once."""
 
 
 class WorkerLeft(msgspec.Struct, frozen=True):

@@ -40,6 +40,8 @@ class Ready(WorkerMessage, frozen=True, tag="ready"):
     cpu_count: int
     user_classes: tuple[str, ...]
     auth_token: str = ""
+    hostless: tuple[str, ...] = ()
+    """Its HTTP user classes that have no host on this worker: unusable unless the master gives one (ADR 0025)."""
 
 
 class Spawning(WorkerMessage, frozen=True, tag="spawning"):

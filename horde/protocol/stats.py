@@ -159,6 +159,9 @@ class ExceptionDelta(msgspec.Struct, frozen=True):
     message: str
     traceback: str
     count: int
+    at_start: bool = False
+    """Raised while a user was built (`User.__init__`): Locust's spawning greenlet dies of it, which makes the exit
+    code 2 rather than `--exit-code-on-error` (ADR 0025). Reports from before the field read as False."""
 
 
 class StatsDelta(msgspec.Struct, frozen=True):
@@ -187,6 +190,7 @@ class ExceptionImage(msgspec.Struct, frozen=True):
     traceback: str
     count: int
     nodes: tuple[str, ...]
+    at_start: bool = False
 
 
 class StatsImage(msgspec.Struct, frozen=True):

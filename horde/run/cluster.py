@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import gevent
@@ -119,7 +120,7 @@ class LocalCluster:
         self._link = InProcessLink(LOCAL_WORKER_ID)
         self.transport: MasterTransport = self._link.master_side
         self.recorder: StatsRecorder | None = StatsRecorder()
-        self._settings = settings_of(spec)
+        self._settings = replace(settings_of(spec), declare_hostless=False)
         self._worker: pykka.ActorRef[Worker] | None = None
 
     def join(self, control: ControlPlane, environment: Environment) -> Runner:

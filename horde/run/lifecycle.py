@@ -37,6 +37,7 @@ from horde.run.cluster import Cluster, ClusterError, LocalCluster, ProcessCluste
 from horde.run.spec import Role, RunSpec
 from horde.runtime.environment import Environment
 from horde.runtime.locustfile import Locustfile, LocustfileError, load_locustfile, select_user_classes
+from horde.runtime.memory_guard import too_many_users
 from horde.runtime.shape import shape_target
 from horde.runtime.users import User
 from horde.stats.locust_api import RequestStats
@@ -191,6 +192,10 @@ class Run:
         if spec.role is Role.WORKER:
             raise RunError("a worker takes part in a run; it does not run one (see horde.run.WorkerProcess)")
         locustfile, classes = load_user_classes(spec.locustfile, spec.load.user_classes)
+        if spec.role is Role.LOCAL and not spec.cluster.processes and locustfile.shape_class is None:
+            problem = too_many_users(spec.load.users)  # they would all live in this process
+            if problem:
+                raise RunError(f"-u/--users: {problem}")
         return cls._assemble(spec, locustfile, classes, None, cluster, say, fire_init=True)
 
     @classmethod
@@ -362,13 +367,16 @@ class Run:
         return code
 
     def exit_code(self, stats: RunStats) -> int:
-        """Locust's rule: a locustfile's own `process_exit_code` first, then any failure or exception, then 2 if
-        an event listener raised (Locust's "unhandled greenlet exception")."""
+        """Locust's rule: a locustfile's own `process_exit_code` first, then any failure or exception of a running
+        user, then 2 if an event listener or a `User.__init__` raised (Locust's "unhandled greenlet exception":
+        its spawning greenlet dies of it; ADR 0025)."""
         if self.environment.process_exit_code is not None:
             return int(self.environment.process_exit_code)
-        if stats.total.num_failures or stats.exceptions:
+        if stats.total.num_failures or any(not e.at_start for e in stats.exceptions.values()):
             return self.spec.exit_code_on_error
         if self.environment.events.listener_errors > self._listener_errors_before:
+            return 2
+        if stats.exceptions:
             return 2
         return 0
 

@@ -10,6 +10,7 @@ own words (the CLI as a flag).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -33,6 +34,11 @@ class Role(StrEnum):
     LOCAL = "local"
     MASTER = "master"
     WORKER = "worker"
+
+
+_HOST = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]{0,252})|\[?[0-9A-Fa-f:.]+(%[A-Za-z0-9_.-]+)?\]?")
+"""What ZeroMQ can connect to or bind: a DNS name (underscores allowed, as resolvers do), an IPv4 or IPv6
+address; anything else (`bad host!`) would only fail later, inside libzmq, with a traceback."""
 
 
 def _check(ok: bool, name: str, problem: str) -> None:
@@ -116,6 +122,16 @@ class ClusterSpec:
         _check(self.expect_workers_max_wait >= 0, "cluster.expect_workers_max_wait", "must be 0 or more")
         for name, port in (("bind_port", self.bind_port), ("master_port", self.master_port)):
             _check(0 <= port <= 65535, f"cluster.{name}", f"must be a port number (0-65535), got {port}")
+        _check(
+            _HOST.fullmatch(self.master_host) is not None,
+            "cluster.master_host",
+            f"must be a host name or an IP address, got {self.master_host!r}",
+        )
+        _check(
+            self.bind_host == "*" or _HOST.fullmatch(self.bind_host) is not None,
+            "cluster.bind_host",
+            f"must be *, an interface, a host name or an IP address, got {self.bind_host!r}",
+        )
 
 
 @dataclass(frozen=True, slots=True)

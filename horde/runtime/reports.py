@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import bisect
 import csv
-import os
 from collections.abc import Iterable, Mapping, Sequence
+from typing import IO
 
+from horde.runtime.output_files import write_atomically
 from horde.stats.run_stats import AGGREGATED_NAME, REPORTED_PERCENTILES, EntryStats, RunStats, percentile_label
 
 TYPE_WIDTH = 8
@@ -47,6 +48,9 @@ STATS_HISTORY_COLUMNS = [
     "Total Max Response Time",
     "Total Average Content Size",
 ]
+CSV_SUFFIXES = ("_stats.csv", "_stats_history.csv", "_failures.csv", "_exceptions.csv")
+"""The files of `--csv PREFIX`, in the order they are written."""
+
 FAILURES_COLUMNS = ["Method", "Name", "Error", "Occurrences"]
 EXCEPTIONS_COLUMNS = ["Count", "Message", "Traceback", "Nodes"]
 
@@ -166,12 +170,12 @@ Row = Sequence[str | int | float]
 
 
 def _write_rows(path: str, header: list[str], rows: Iterable[Row]) -> None:
-    partial = f"{path}.partial"
-    with open(partial, "w", newline="", encoding="utf-8") as file:
+    def write(file: IO[str]) -> None:
         writer = csv.writer(file)
         writer.writerow(header)
         writer.writerows(rows)
-    os.replace(partial, path)
+
+    write_atomically(path, write, newline="")
 
 
 def _stats_rows(stats: RunStats) -> Iterable[Row]:

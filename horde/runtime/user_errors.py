@@ -23,16 +23,18 @@ _told: weakref.WeakKeyDictionary[Any, set[tuple[str, str]]] = weakref.WeakKeyDic
 """Per environment, the (place, message) pairs already told once."""
 
 
-def report_user_exception(environment: Any, exception: BaseException, where: str, every_time: bool = False) -> None:
+def report_user_exception(
+    environment: Any, exception: BaseException, where: str, every_time: bool = False, at_start: bool = False
+) -> None:
     """Counts ``exception``, raised by user code at ``where`` (e.g. ``MyUser.on_stop``), and tells it.
 
     ``every_time`` tells an ordinary exception at each occurrence, as Locust logs a failing task each time it
-    fails; otherwise it is told once per place and message.
+    fails; otherwise it is told once per place and message. `at_start`: raised by ``User.__init__``.
     """
     formatted = "".join(traceback.format_exception(exception, chain=False))  # not the GreenletExit it ended on
     record = getattr(getattr(environment, "recorder", None), "record_exception", None)
     if record is not None:
-        record(repr(exception), formatted)
+        record(repr(exception), formatted, at_start)
     message = f"{type(exception).__name__}: {exception}" if str(exception) else type(exception).__name__
     if isinstance(exception, LocustError):
         if _first_time(environment, where, message):

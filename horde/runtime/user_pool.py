@@ -18,6 +18,10 @@ logger = logging.getLogger(__name__)
 #: grace given to on_stop of a user killed after its stop timeout, before it is abandoned
 _KILL_GRACE = 1.0
 
+SPAWN_BATCH = 500
+"""Users placed between two yields: small enough that a stop, `-t` or a heartbeat waits a few milliseconds at any
+user count, large enough that yielding costs nothing measurable (ADR 0025)."""
+
 
 class _Slot:
     """One user's place in the pool, taken before the user exists: the user is built in its own greenlet, so a
@@ -82,8 +86,14 @@ class UserPool:
         """The running users that have been built (a user whose ``__init__`` has not returned is not one yet)."""
         return [slot.user for slots in self._running.values() for slot in slots if slot.user is not None]
 
-    def set_counts(self, counts: Mapping[str, int]) -> None:
-        """Makes the running users per class match ``counts`` (absent classes go to zero)."""
+    def set_counts(self, counts: Mapping[str, int], interrupted: Callable[[], bool] | None = None) -> bool:
+        """Makes the running users per class match ``counts`` (absent classes go to zero); True once they do.
+
+        Users are placed ``SPAWN_BATCH`` at a time with a yield between batches, so the rest of the process (its
+        heartbeats, the run's clock) goes on at any count. ``interrupted``, asked after each yield, may cut the
+        placing short (False is returned): the caller has something more urgent, such as a stop, and calls again
+        with the same counts to carry on.
+        """
         unknown = sorted(set(counts) - set(self._classes))
         if unknown:
             raise KeyError(f"unknown user classes {unknown}; known: {sorted(self._classes)}")
@@ -91,14 +101,23 @@ class UserPool:
         to_stop: list[_Slot] = []
         for name, running in self._running.items():
             target = max(0, int(counts.get(name, 0)))
-            missing = target - len(running)
-            if missing > 0:
-                self._spawn(name, missing)
+            missing = target - len(running)  # once: a user whose __init__ fails during a yield is not replaced
+            while missing > 0:
+                batch = min(SPAWN_BATCH, missing)
+                self._spawn(name, batch)
+                missing -= batch
+                if missing > 0:
+                    gevent.sleep(0)
+                    if interrupted is not None and interrupted():
+                        if to_stop:
+                            self._stop_users(to_stop, self.environment.stop_timeout)
+                        return False
             while len(running) > target:
                 slot, _ = running.popitem()  # most recently started first
                 to_stop.append(slot)
         if to_stop:
             self._stop_users(to_stop, self.environment.stop_timeout)
+        return True
 
     def _spawn(self, name: str, count: int) -> None:
         running = self._running[name]
@@ -115,7 +134,7 @@ class UserPool:
         except GreenletExit:
             raise
         except Exception as e:
-            report_user_exception(self.environment, e, f"{name}.__init__")
+            report_user_exception(self.environment, e, f"{name}.__init__", at_start=True)
             return
         slot.user = user
         if slot in self._stopping:  # stopped while it was being built: it never starts

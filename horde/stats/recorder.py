@@ -123,7 +123,7 @@ class StatsRecorder:
         self._clock = clock
         self._slots: dict[tuple[str, str, int], _Slot] = {}
         self._errors: dict[tuple[str, str, str], _ErrorTally] = {}
-        self._exceptions: dict[tuple[str, str], int] = {}
+        self._exceptions: dict[tuple[str, str, bool], int] = {}
 
     def record(
         self,
@@ -196,9 +196,10 @@ class StatsRecorder:
         tally.occurrences += 1
         tally.last_seen = now
 
-    def record_exception(self, message: str, traceback: str) -> None:
-        """Count an exception raised by user code, once per distinct (message, traceback)."""
-        key = (message, traceback)
+    def record_exception(self, message: str, traceback: str, at_start: bool = False) -> None:
+        """Count an exception raised by user code, once per distinct (message, traceback); `at_start`: raised
+        while the user was being built."""
+        key = (message, traceback, at_start)
         self._exceptions[key] = self._exceptions.get(key, 0) + 1
 
     def take_delta(self) -> StatsDelta:
@@ -246,7 +247,8 @@ class StatsRecorder:
                 for (method, name, error), tally in sorted(errors.items())
             ),
             exceptions=tuple(
-                ExceptionDelta(message, traceback, count) for (message, traceback), count in sorted(exceptions.items())
+                ExceptionDelta(message, traceback, count, at_start)
+                for (message, traceback, at_start), count in sorted(exceptions.items())
             ),
             seconds=tuple(
                 SecondDelta(

@@ -200,6 +200,8 @@ class ExceptionStats:
     traceback: str
     count: int
     nodes: set[str] = field(default_factory=set)
+    at_start: bool = False
+    """Raised while a user was built (`User.__init__`), not while it ran."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +309,7 @@ class RunStats:
                     exception_delta.message, exception_delta.traceback, 0
                 )
             known.count += exception_delta.count
+            known.at_start = known.at_start or exception_delta.at_start
             if node:
                 known.nodes.add(node)
 
@@ -382,7 +385,7 @@ class RunStats:
                 for e in self.errors.values()
             ),
             exceptions=tuple(
-                ExceptionImage(e.message, e.traceback, e.count, tuple(sorted(e.nodes)))
+                ExceptionImage(e.message, e.traceback, e.count, tuple(sorted(e.nodes)), e.at_start)
                 for e in self.exceptions.values()
             ),
             first_second=self.span.first_second,
@@ -405,7 +408,9 @@ class RunStats:
                 e.method, e.name, e.error, e.occurrences, e.first_seen, e.last_seen
             )
         for x in image.exceptions:
-            stats.exceptions[(x.message, x.traceback)] = ExceptionStats(x.message, x.traceback, x.count, set(x.nodes))
+            stats.exceptions[(x.message, x.traceback)] = ExceptionStats(
+                x.message, x.traceback, x.count, set(x.nodes), x.at_start
+            )
         stats._pack_behind()
         return stats
 
@@ -431,7 +436,8 @@ class RunStats:
             for key, e in self.errors.items()
         }
         other.exceptions = {
-            key: ExceptionStats(x.message, x.traceback, x.count, set(x.nodes)) for key, x in self.exceptions.items()
+            key: ExceptionStats(x.message, x.traceback, x.count, set(x.nodes), x.at_start)
+            for key, x in self.exceptions.items()
         }
         return other
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from functools import reduce
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from msgspec.structs import replace
 
 from horde.actors import master as m
 from horde.protocol.events import RunConfigured, RunStateChanged, WorkerMissing, WorkerStateChanged
@@ -85,12 +87,43 @@ def test_run_time_then_all_workers_stopped() -> None:
     assert run_states(events) == ["stopped"] and state.run_state == "stopped"
 
 
-def test_losing_every_worker_stops_the_run() -> None:
+def endless() -> m.MasterState:
+    """A started run without a run time: only its workers can end it."""
+    return dataclasses.replace(started(), config=replace(CONFIG, run_time=None))
+
+
+def test_losing_every_worker_stops_the_run_once_none_can_return() -> None:
+    state = endless()
+    for worker in ("w1", "w2"):
+        state = m.apply(state, WorkerMissing(worker, 3.5, 6.0))
+        state, events = step(state, m.Observed(6.0, WorkerMissing(worker, 3.5, 6.0)))
+    assert run_states(events) == []  # missing may be a stall: the run waits for them one return window
+    window = m.return_window(CONFIG)
+    assert window == 9.0
+    state, events = step(state, m.ClockTick(6.0 + window - 0.1))
+    assert run_states(events) == []
+    state, events = step(state, m.ClockTick(6.0 + window))
+    assert run_states(events) == ["stopping"]
+    assert events[0].reason == "no worker left: the missing workers did not return within 9 s"
+
+
+def test_a_stalled_only_worker_that_returns_rejoins_and_the_run_goes_on() -> None:
+    state = endless()
+    for worker in ("w1", "w2"):
+        state = m.apply(state, WorkerMissing(worker, 3.5, 6.0))
+        state, _ = step(state, m.Observed(6.0, WorkerMissing(worker, 3.5, 6.0)))
+    state, events = step(state, m.Admit(9.0, "w1", ready("w1", incarnation="i2")))
+    assert [type(e).__name__ for e in events] == ["WorkerJoined"]
+    state, events = step(state, m.ClockTick(30.0))
+    assert state.run_state == "spawning" and run_states(events) == []  # as it was: not stopped
+    assert state.active_workers() == ["w1"]
+
+
+def test_workers_that_left_end_the_run_at_once() -> None:
     state = started()
     for worker in ("w1", "w2"):
-        state = m.apply(state, WorkerMissing(worker, 3.5))
-        state, events = step(state, m.Observed(6.0, WorkerMissing(worker, 3.5)))
-    assert run_states(events) == ["stopping"] and events[0].reason == "no worker left"
+        state, events = step(state, m.WorkerGone(6.0, worker, "quit"))
+    assert run_states(events) == ["stopping"] and events[-1].reason == "no worker left"
 
 
 def test_stopping_gives_up_after_the_stop_timeout_and_grace() -> None:
@@ -177,3 +210,30 @@ def test_bad_frames_are_journaled_one_by_one_then_sampled() -> None:
     (event,) = m.decide(state, m.RejectFrame(1.0, "p" * 100, "x" * 1000, True, 1))
     assert (event.peer, len(event.reason), event.count) == ("p" * 64, 300, 1)
     assert m.apply(state, event) == state  # a rejected frame changes nothing the master knows
+
+
+def test_a_worker_that_cannot_run_the_classes_is_rejected_and_never_a_member() -> None:
+    state, _ = step(m.MasterState(), m.Configure(0.0, CONFIG))
+    lacking = Ready("w1", "i1", "0.1.0", PROTOCOL_VERSION, "host", 1, 2, ("B",))
+    state, events = step(state, m.Admit(1.0, "w1", lacking))
+    assert [(type(e).__name__, e.reason) for e in events] == [
+        ("WorkerRejected", "its locustfile lacks the master's user class(es) A")
+    ]
+    hostless = Ready("w2", "i1", "0.1.0", PROTOCOL_VERSION, "host", 1, 2, ("A",), hostless=("A",))
+    state, events = step(state, m.Admit(1.0, "w2", hostless))
+    assert [e.reason for e in events] == ["no host for A: give the master -H/--host, or the class a host"]
+    assert state.members == {}
+    with_host, _ = step(m.MasterState(), m.Configure(0.0, replace(CONFIG, host="http://127.0.0.1:1")))
+    _, events = step(with_host, m.Admit(1.0, "w2", hostless))
+    assert [type(e).__name__ for e in events] == ["WorkerJoined"]
+
+
+def test_a_run_time_reached_while_every_worker_is_missing_stops_without_waiting_for_them() -> None:
+    state = started()
+    for worker in ("w1", "w2"):
+        state = m.apply(state, WorkerMissing(worker, 3.5, 6.0))
+        state, _ = step(state, m.Observed(6.0, WorkerMissing(worker, 3.5, 6.0)))
+    state, events = step(state, m.ClockTick(12.0))
+    assert run_states(events) == ["stopping"]
+    state, events = step(state, m.ClockTick(12.5))
+    assert run_states(events) == ["stopped"] and events[0].reason == "all workers stopped"

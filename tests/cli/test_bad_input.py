@@ -33,11 +33,28 @@ def _write(tmp_path: Path, name: str, text: str) -> str:
         (lambda p: ["-f", SHOP, "--journal", str(p)], "journal", 2),
         (lambda p: ["-f", SHOP, "--journal-checkpoint-mb", "-1"], "--journal-checkpoint-mb", 2),
         (lambda p: ["-f", SHOP, "--journal-checkpoint-mb", "lots"], "--journal-checkpoint-mb: invalid value", 2),
+        (lambda p: ["-f", SHOP, "--threshold", "p95<<x"], "threshold 'p95<<x'", 2),
+        (lambda p: ["-f", SHOP, "-u", "100000000000", "-r", "1e7"], "users need at least", 2),  # on any machine
+        (lambda p: ["-f", SHOP, "--worker", "--master-port", "-5"], "--master-port", 2),
+        (lambda p: ["-f", SHOP, "--worker", "--master-host", "bad host!"], "--master-host", 2),
+        (lambda p: ["-f", SHOP, "--master", "--master-bind-port", "70000"], "--master-bind-port", 2),
+        (
+            lambda p: ["-f", SHOP, "-T", "a"] if _write(p, "pyproject.toml", "[tool.horde]\ntags = 5\n") else [],
+            "--tags (pyproject.toml [tool.horde]): invalid value 5",
+            2,
+        ),
+        (
+            lambda p: ["-f", SHOP] if _write(p, "pyproject.toml", "[tool.locust]\ntags = 5\n") else [],
+            "--tags (pyproject.toml [tool.locust]): invalid value 5",
+            2,
+        ),
     ],
     ids=[
         "missing-file", "syntax-error", "import-error", "no-user-class", "unknown-class",
         "negative-users", "zero-rate", "bad-run-time", "unknown-flag", "unwritable-journal",
-        "negative-checkpoint-size", "bad-checkpoint-size",
+        "negative-checkpoint-size", "bad-checkpoint-size", "bad-threshold", "users-beyond-memory",
+        "negative-master-port", "bad-master-host", "bind-port-out-of-range", "tags-not-a-list-in-horde-table",
+        "tags-not-a-list-in-locust-table",
     ],
 )  # fmt: skip
 def test_bad_input_is_one_line_and_a_non_zero_exit(tmp_path: Path, make_args, expected: str, code: int) -> None:
@@ -64,3 +81,9 @@ def test_events_on_a_file_that_is_not_a_journal(tmp_path: Path) -> None:
     result = horde("events", _write(tmp_path, "x.jsonl", "hello\n"), cwd=tmp_path, timeout=30)
     assert result.returncode == 2
     assert "not a horde journal" in result.stderr
+
+
+def test_events_on_a_directory(tmp_path: Path) -> None:
+    result = horde("events", str(tmp_path), cwd=tmp_path, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"horde: error: journal {str(tmp_path)!r} is a directory, not a journal file"

@@ -114,7 +114,7 @@ def hangs(target: Target, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 def test_a_raising_user_init_is_counted_and_the_run_ends_on_time(hangs: dict[str, Outcome]) -> None:
     outcome = hangs["faults_init_raises"]
     assert outcome.seconds < HANG_LIMIT, outcome.err
-    assert outcome.code == 1, outcome.err  # Locust: exit_code_on_error, since it is in the exceptions table
+    assert outcome.code == 2, outcome.err  # Locust: its spawning greenlet dies, an unhandled greenlet exception
     assert outcome.exceptions() == {"ValueError('broken __init__')": 2}
     assert len(outcome.lines_with("BrokenInit.__init__ raised ValueError: broken __init__")) == 1  # told once for both
     assert "ActorDeadError" not in outcome.err and "Unhandled exception in Worker" not in outcome.err
@@ -135,7 +135,7 @@ def test_a_slow_user_init_does_not_hold_up_the_end_of_the_run(hangs: dict[str, O
 
 def test_a_missing_host_is_one_line_per_class_and_counted(runs: dict[str, Outcome]) -> None:
     outcome = runs["faults_missing_host"]
-    assert outcome.code == 1, outcome.err
+    assert outcome.code == 2, outcome.err  # as Locust (ADR 0025)
     (line,) = outcome.lines_with("You must specify the base host")
     assert "NoHost.__init__" in line
     assert "Traceback" not in outcome.err

@@ -165,6 +165,20 @@ def test_exceptions_are_counted_per_message_and_traceback() -> None:
     assert [(e.traceback, e.count) for e in delta.exceptions] == [("tb1", 2), ("tb2", 1)]
 
 
+def test_an_exception_at_start_keeps_its_mark_through_merge_image_and_old_reports() -> None:
+    recorder = StatsRecorder(FakeClock())
+    recorder.record_exception("NoHost", "tb", at_start=True)
+    recorder.record_exception("boom", "tb")
+    delta = msgspec.json.decode(msgspec.json.encode(recorder.take_delta()), type=StatsDelta)
+    merged = RunStats()
+    merged.merge(delta, "w1")
+    restored = RunStats.from_image(msgspec.json.decode(msgspec.json.encode(merged.image()), type=StatsImage))
+    for stats in (merged, restored, merged.copy()):
+        assert {e.message: e.at_start for e in stats.exceptions.values()} == {"NoHost": True, "boom": False}
+    old = b'{"exceptions":[{"message":"boom","traceback":"tb","count":1}]}'  # a report from before the field
+    assert msgspec.json.decode(old, type=StatsDelta).exceptions[0].at_start is False
+
+
 # --- merging ------------------------------------------------------------------------------------------------
 
 requests = st.lists(

@@ -145,5 +145,5 @@ class CountingRecorder:
                 }
             )
 
-    def record_exception(self, message: str, traceback: str) -> None:
+    def record_exception(self, message: str, traceback: str, at_start: bool = False) -> None:
         self.exceptions.append((message, traceback))

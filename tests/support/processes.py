@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,10 +99,11 @@ class Output:
 class HordeProcess:
     """`horde` in a subprocess; its stdout and stderr are read as they come (`out`, `err`)."""
 
-    def __init__(self, args: list[str], cwd: Path, name: str = "horde") -> None:
+    def __init__(self, args: list[str], cwd: Path, name: str = "horde", prefix: Sequence[str] = ()) -> None:
+        """`prefix` runs it through another command, e.g. `ip netns exec NS` (which execs it: same pid)."""
         self.name = name
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "horde", *args],
+            [*prefix, sys.executable, "-m", "horde", *args],
             cwd=cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
