@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+import pykka
 
 from horde.actors.master import RequestStop, Start
 from horde.actors.plugin_host import PluginAppend
@@ -125,7 +126,11 @@ class RunActions:
         return self.run.locustfile.shape_class is not None
 
     def state(self) -> RunState:
-        return self.run.control.master_state().run_state
+        """The Master's run state; once the run is finished its actors are gone, and the run is stopped."""
+        try:
+            return self.run.control.master_state().run_state
+        except pykka.ActorDeadError:
+            return RunState.STOPPED
 
     def swarm(self, request: SwarmRequest, who: str) -> str:
         state = self.state()
@@ -160,7 +165,17 @@ class RunActions:
         return f"swarming {request.users} users at {request.spawn_rate:g}/s"
 
     def stop(self, who: str) -> None:
-        self.run.control.master.tell(RequestStop(time.monotonic(), f"stopped from the web UI by {who}", f"web:{who}"))
+        try:
+            self.run.control.master.tell(
+                RequestStop(time.monotonic(), f"stopped from the web UI by {who}", f"web:{who}")
+            )
+        except pykka.ActorDeadError:
+            raise Refused("this run has stopped already") from None
 
     def reset(self, who: str) -> None:
-        self.run.control.aggregator.tell(ResetStats(time.monotonic(), f"reset from the web UI by {who}", f"web:{who}"))
+        try:
+            self.run.control.aggregator.tell(
+                ResetStats(time.monotonic(), f"reset from the web UI by {who}", f"web:{who}")
+            )
+        except pykka.ActorDeadError:
+            raise Refused("this run has stopped; its statistics are final") from None
