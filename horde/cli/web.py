@@ -170,7 +170,7 @@ def serve_journal(path: str, host: str, port: int, auth_text: str | None, base_p
     try:
         page = JournalPage(path, timeline)
     except JournalError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(f"{path}: {exc}" if path not in str(exc) else str(exc)) from None
     web = new_web_ui(host, port, auth, base_path, Backend(path, render_html, page=page))
     web.serve()
     print(f"horde: web UI at {web.url} over {path} (Ctrl-C to quit)", file=sys.stderr, flush=True)
