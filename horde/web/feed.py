@@ -73,7 +73,6 @@ class LiveFeed:
         self._new_markers: list[Marker] = []
         self._greenlet: gevent.Greenlet | None = None
         self._attached = False
-        self._last_message = b""
         self.messages_sent = 0
 
     # --- feeding --------------------------------------------------------------------------------------------------
@@ -144,11 +143,8 @@ class LiveFeed:
         self._new_markers = []
         if not self._clients:
             return
-        message = sse(
-            "tick",
-            _encoder.encode({"view": page_view(state, now, self.fold.story()), "point": point, "markers": markers}),
-        )
-        self._last_message = message
+        shown = page_view(state, now, self.fold.story(), time.monotonic())
+        message = sse("tick", _encoder.encode({"view": shown, "point": point, "markers": markers}))
         for client in list(self._clients):
             if not client.offer(message):
                 log.info("a page fell behind the event stream; it reconnects")
@@ -170,7 +166,7 @@ class LiveFeed:
             _encoder.encode(
                 {
                     "mode": "live",
-                    "view": page_view(state, now, self.fold.story()),
+                    "view": page_view(state, now, self.fold.story(), time.monotonic()),
                     "points": list(self.points),
                     "markers": [m.as_json() for m in self.fold.markers],
                 }
@@ -203,7 +199,7 @@ class LiveFeed:
 
     def view(self) -> dict[str, Any]:
         self._drain()
-        return page_view(self.fold.state(), time.time(), self.fold.story())
+        return page_view(self.fold.state(), time.time(), self.fold.story(), time.monotonic())
 
     def stats(self) -> RunStats:
         self._drain()

@@ -109,9 +109,11 @@ class PageFold:
         return story
 
 
-def page_view(state: ReplayState, now: float, story: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def page_view(
+    state: ReplayState, now: float, story: dict[str, dict[str, Any]], mono_now: float | None = None
+) -> dict[str, Any]:
     """The stats view with each worker's story added (missing count, rejoined)."""
-    shown = view.stats_view(state, now)
+    shown = view.stats_view(state, now, mono_now)
     for row in shown["workers"]:
         told = story.get(row["id"], {})
         row["rejoined"] = bool(told.get("rejoined"))

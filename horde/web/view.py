@@ -88,8 +88,9 @@ def users_per_class(state: ReplayState) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def workers(state: ReplayState) -> list[dict[str, Any]]:
-    """The workers panel: one row per worker that ever joined, missing and rejoined ones marked."""
+def workers(state: ReplayState, mono_now: float | None = None) -> list[dict[str, Any]]:
+    """The workers panel: one row per worker that ever joined. `mono_now` (the master's monotonic clock at the
+    moment shown) turns the last heartbeat's time into how long ago it was."""
     rows = []
     for worker_id, worker in state.workers.items():
         rows.append(
@@ -102,14 +103,18 @@ def workers(state: ReplayState) -> list[dict[str, Any]]:
                 "cpu_usage": worker.cpu_percent,
                 "memory_usage": worker.memory_bytes,
                 "last_heard_at": worker.last_heard_at,
+                "heard_ago": max(0.0, mono_now - worker.last_heard_at)
+                if mono_now is not None and worker.last_heard_at
+                else None,
                 "incarnation": worker.incarnation,
             }
         )
     return rows
 
 
-def stats_view(state: ReplayState, now: float | None = None) -> dict[str, Any]:
-    """Locust's `/stats/requests` JSON for `state`, plus horde's panels (workers, users per class, target)."""
+def stats_view(state: ReplayState, now: float | None = None, mono_now: float | None = None) -> dict[str, Any]:
+    """Locust's `/stats/requests` JSON for `state`, plus horde's panels (workers, users per class, target).
+    `now` is the wall clock's time of the moment shown, `mono_now` the master's monotonic clock's."""
     now = time.time() if now is None else now
     stats = state.aggregator.stats
     entries = stats.sorted_entries()[:MAX_ENTRIES]
@@ -117,7 +122,7 @@ def stats_view(state: ReplayState, now: float | None = None) -> dict[str, Any]:
     p50, p95, p99 = current_percentiles(stats, now)
     master = state.master
     user_classes = users_per_class(state)
-    rows = workers(state)
+    rows = workers(state, mono_now)
     return {
         "stats": [*(entry_row(entry, now) for entry in entries), entry_row(total, now)],
         "errors": [

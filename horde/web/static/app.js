@@ -64,7 +64,7 @@ function renderView(view) {
     const story = [w.missed ? `missing ${w.missed}x` : "", w.rejoined ? "rejoined" : ""].filter(Boolean).join(", ");
     tr.append(
       cell(w.id), cell(w.hostname), cell(w.state), cell(number(w.user_count)), cell(number(w.cpu_usage, 1)),
-      cell(`${number(w.memory_usage / 1048576, 0)} MB`), cell(w.last_heard_at ? `${number(w.last_heard_at, 1)} s` : ""),
+      cell(`${number(w.memory_usage / 1048576, 0)} MB`), cell(w.heard_ago === null ? "" : `${number(w.heard_ago, 1)} s ago`),
       cell(story),
     );
     return tr;
@@ -129,7 +129,8 @@ function connect() {
   source.addEventListener("tick", (e) => {
     const tick = JSON.parse(e.data);
     page.points.push(tick.point);
-    page.markers.push(...tick.markers);
+    const known = new Set(page.markers.map((m) => `${m.seq} ${m.text}`));
+    page.markers.push(...tick.markers.filter((m) => !known.has(`${m.seq} ${m.text}`)));
     renderView(tick.view);
     drawCharts();
     if (tick.markers.length) renderTimeline();

@@ -112,7 +112,7 @@ export class LineChart {
 function niceCeiling(v) {
   if (v <= 0) return 1;
   const power = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const step of [1, 2, 2.5, 5, 10]) if (v <= step * power) return step * power;
+  for (const step of [2, 4, 8, 10]) if (v <= step * power) return step * power;
   return 10 * power;
 }
 
