@@ -9,7 +9,7 @@ import signal
 import urllib.request
 from pathlib import Path
 
-from tests.support.processes import Target, horde
+from tests.support.processes import LOCUSTFILES, Target, horde
 from tests.support.waiting import JournalWatch, wait_for_event, wait_for_exit, wait_until
 from tests.web.conftest import LOCUSTFILE, Page, close, serve
 
@@ -140,5 +140,25 @@ def test_past_run_api(tmp_path: Path, fresh_target: Target) -> None:
         hello = json.loads(body.decode().split("data: ", 1)[1])
         assert hello["mode"] == "journal" and hello["duration"] > 2 and len(hello["points"]) >= 2
         assert any(m["text"].startswith("run spawning -> running") for m in hello["markers"])
+    finally:
+        close(page)
+
+
+def test_a_load_test_shape_drives_a_run_started_from_the_page(tmp_path: Path, target: Target) -> None:
+    page = serve(
+        ["run", "-f", str(LOCUSTFILES / "timed_shape.py"), "-H", target.url, "--web-port", "0",
+         "--journal", "run.jsonl", "--autoquit", "0"],
+        tmp_path,
+    )  # fmt: skip
+    try:
+        assert page.json("config")["shape"] is True
+        status, body = page.post("swarm")  # no users nor rate: the shape gives them
+        assert status == 200 and json.loads(body)["message"] == "the LoadTestShape drives the run"
+        watch = JournalWatch(tmp_path / "run.jsonl")
+        (ticked,) = wait_for_event(watch, "shape.ticked", alive=[page.process])
+        assert ticked.event.user_count == 2  # type: ignore[union-attr]
+        wait_until(lambda: page.json("stats/requests")["target_users"] == 2)
+        page.get("stop")
+        assert wait_for_exit(page.process) == 0  # --autoquit 0: gone as soon as the run is over
     finally:
         close(page)

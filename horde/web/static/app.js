@@ -41,6 +41,9 @@ function renderView(view) {
   $("rps").textContent = number(view.current_rps, 1);
   $("fail-ratio").textContent = `${number(view.fail_ratio * 100, 0)}%`;
   $("host").textContent = view.host || "-";
+  const shaped = page.config && page.config.shape;
+  const target = view.target_users === null ? "-" : `${number(view.target_users)} at ${number(view.spawn_rate, 1)}/s`;
+  $("target").textContent = shaped ? `${target} (LoadTestShape drives)` : target;
   fill($("stats-table").tBodies[0], view.stats, (s) => {
     const tr = document.createElement("tr");
     tr.dataset.name = s.name;
