@@ -11,6 +11,7 @@ import base64
 import binascii
 import functools
 import hmac
+import ipaddress
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, cast
 
@@ -23,7 +24,16 @@ from horde.web.app import Backend, create_app
 
 log = structlog.get_logger("horde.web")
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach `host` (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -87,7 +97,7 @@ class WebUI:
         """Answer requests from now on, in a greenlet of the hub every actor runs on."""
         assert self.server is not None
         self.greenlet = gevent.spawn(self.server.serve_forever)
-        if self.host not in LOOPBACK and self.auth is None:
+        if not is_loopback(self.host) and self.auth is None:
             log.warning(
                 "the web UI is reachable from other machines without a password (use --web-auth user:password)",
                 host=self.host,

@@ -72,3 +72,10 @@ def test_auth_and_base_path_guard_and_place_the_page(tmp_path: Path, target: Tar
         assert b"s3cret" not in (tmp_path / "run.jsonl").read_bytes()
     finally:
         close(page)
+
+
+def test_only_loopback_addresses_count_as_private() -> None:
+    from horde.web.server import is_loopback
+
+    assert all(is_loopback(host) for host in ("127.0.0.1", "127.0.0.2", "::1", "localhost"))
+    assert not any(is_loopback(host) for host in ("", "0.0.0.0", "::", "10.1.2.3", "example.org"))
