@@ -75,15 +75,22 @@ class PageFold:
         """Each worker's joins (mono_ns), the first included: more than one is a rejoin."""
         self.silences: dict[str, list[int]] = {}
         """When each worker was judged missing (mono_ns)."""
+        self._story: dict[str, dict[str, Any]] = {}
+        """`story()` up to now, kept as events come (a live page asks for it every second)."""
 
     def feed(self, record: Record) -> Marker | None:
         """Fold one record; the marker it made, if it is notable."""
         self.replay.feed(record)
         event = record.event
         if isinstance(event, WorkerJoined):
-            self.joins.setdefault(event.worker_id, []).append(record.mono_ns)
+            joins = self.joins.setdefault(event.worker_id, [])
+            joins.append(record.mono_ns)
+            told = self._story.setdefault(event.worker_id, {"rejoined": False, "missed": 0})
+            told["rejoined"] = len(joins) > 1
         elif isinstance(event, WorkerMissing):
             self.silences.setdefault(event.worker_id, []).append(record.mono_ns)
+            told = self._story.setdefault(event.worker_id, {"rejoined": False, "missed": 0})
+            told["missed"] += 1
         if self._timeline is None or (isinstance(event, msgspec.Raw) and not record.type.startswith("plugin.")):
             return None
         made = None
@@ -100,7 +107,9 @@ class PageFold:
         return self.replay.state()
 
     def story(self, until_mono_ns: int | None = None) -> dict[str, dict[str, Any]]:
-        """Per worker, up to a moment: how often it went missing and whether it joined again."""
+        """Per worker, up to a moment (None: now): how often it went missing and whether it joined again."""
+        if until_mono_ns is None:
+            return self._story
         story: dict[str, dict[str, Any]] = {}
         for worker_id, joins in self.joins.items():
             seen = [t for t in joins if until_mono_ns is None or t <= until_mono_ns]
