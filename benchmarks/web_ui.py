@@ -21,8 +21,8 @@ Figures, over a steady window after every worker joined and the ramp ended:
 from __future__ import annotations
 
 import argparse
-import json
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from master_capacity import IDLE_LOCUSTFILE, USERS_PER_WORKER, _cpu, _stop, _wait_until_running, reference_us
 
 CLIENTS = 3
+SEQ = re.compile(rb'"seq":(\d+)')
 
 
 # --- the pages (a child process of this script) --------------------------------------------------------------------
@@ -53,14 +54,20 @@ def pages(url: str, count: int, out: str) -> int:
     import gevent
 
     lines: list[str] = []
+    drops: dict[int, int] = {}
 
     def page(index: int) -> None:
-        with urllib.request.urlopen(url + "events", timeout=60) as stream:
-            for raw in stream:
-                if raw.startswith(b"data: "):
-                    arrived = time.time()
-                    view = json.loads(raw[6:])["view"]
-                    lines.append(f"{index} {arrived:.6f} {view['seq']}\n")
+        """One page: reconnects when the master drops it for falling behind, as a browser's EventSource does."""
+        while True:
+            with urllib.request.urlopen(url + "events", timeout=60) as stream:
+                for raw in stream:
+                    if raw.startswith(b"data: "):
+                        arrived = time.time()
+                        # the view's seq is the message's first; reading it costs no parse of the whole view
+                        found = SEQ.search(raw)
+                        if found is not None:
+                            lines.append(f"{index} {arrived:.6f} {found.group(1).decode()}\n")
+            drops[index] = drops.get(index, 0) + 1
 
     greenlets = [gevent.spawn(page, i) for i in range(count)]
 
@@ -68,6 +75,8 @@ def pages(url: str, count: int, out: str) -> int:
         gevent.killall(greenlets)
         with open(out, "w") as f:
             f.writelines(lines)
+        if drops:
+            print(f"  the pages reconnected {sum(drops.values())} time(s) after falling behind", flush=True)
 
     gevent.signal_handler(signal.SIGTERM, finish)
     gevent.joinall(greenlets)
@@ -241,7 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 reference = reference_us(None)
                 results.append(measure(ui, args, Path(tmp), reference))
                 m = results[-1]
-                extra = f", latency p95 {m.latency(0.95):.2f} s over {len(m.latencies)} reports" if ui else ""
+                extra = f", page latency p95 {m.latency(0.95):.2f} s over {len(m.latencies)} reports" if ui else ""
+                extra += f", merge p95 {m.latency(0.95, m.merges):.2f} s"
                 print(f"  master {m.master_percent:.1f} % of a core{extra}; reference {reference:.0f} us", flush=True)
     print()
     print(
