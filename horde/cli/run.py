@@ -254,9 +254,6 @@ def run_command(options: RunOptions, argv: list[str], parser: Parser | None = No
         if serves_web_ui(options):
             builtin = {action.dest for action in build_parser()._actions}
             return run_with_web_ui(spec, options, web_arguments(parser, builtin))
-        note = headless_note(options)
-        if note is not None:
-            print(f"horde: {note}", file=sys.stderr)
         if spec.role is Role.WORKER and spec.cluster.processes:
             group = WorkerGroup.start(spec.cluster.processes, without_processes_flag(argv))
             install_stop_signals(group.forward)
@@ -266,6 +263,9 @@ def run_command(options: RunOptions, argv: list[str], parser: Parser | None = No
             install_stop_signals(lambda name: worker.request_quit(f"{name} received"))
             return worker.execute()
         run = Run.prepare(spec)
+        note = headless_note(options)
+        if note is not None:  # once the run is ready, so that bad input still gets one line alone
+            print(f"horde: {note}", file=sys.stderr)
         install_stop_signals(run.request_stop)
         return run.execute()
     except RunError as exc:
