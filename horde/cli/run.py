@@ -6,6 +6,7 @@ from, to name it in an error) and the process (signals).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import signal
@@ -249,9 +250,12 @@ def run_main(argv: list[str]) -> int:
 
 def run_command(options: RunOptions, argv: list[str], parser: Parser | None = None) -> int:
     """`horde run` in any role: the exit code, or a `UsageError` for the person running it."""
+    web_ui = serves_web_ui(options)
+    note = headless_note(options)
+    options.headless = not web_ui  # what the run is, as `parsed_options.headless` and the journal's header say
     spec = spec_from_options(options, argv)
     try:
-        if serves_web_ui(options):
+        if web_ui:
             builtin = {action.dest for action in build_parser()._actions}
             return run_with_web_ui(spec, options, web_arguments(parser, builtin))
         if spec.role is Role.WORKER and spec.cluster.processes:
@@ -263,9 +267,9 @@ def run_command(options: RunOptions, argv: list[str], parser: Parser | None = No
             install_stop_signals(lambda name: worker.request_quit(f"{name} received"))
             return worker.execute()
         run = Run.prepare(spec)
-        note = headless_note(options)
         if note is not None:  # once the run is ready, so that bad input still gets one line alone
-            print(f"horde: {note}", file=sys.stderr)
+            with contextlib.suppress(OSError):  # stderr may be a closed pipe (`horde run ... 2>&1 | head`)
+                print(f"horde: {note}", file=sys.stderr)
         install_stop_signals(run.request_stop)
         return run.execute()
     except RunError as exc:

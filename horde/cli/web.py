@@ -9,16 +9,19 @@ import argparse
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 import gevent
 import gevent.event
 
 from horde.cli.options import Parser, RunOptions, UsageError
-from horde.cli.timeline import timeline
-from horde.plugins.reports import render_html
-from horde.protocol.journal import JournalError
 from horde.run import Run, RunSpec
-from horde.web import Backend, JournalPage, LiveFeed, RunActions, WebArgument, WebUI
+
+if TYPE_CHECKING:
+    from horde.web import Backend, WebArgument, WebUI
+
+# horde.web (and Flask) is imported when a page is served, not by every `horde run`: a headless run starts as fast
+# as it did without the UI.
 
 LOCUST_HABIT_FLAGS = ("users", "run_time")
 """Given without --headless or --autostart, these mean a headless run, as horde has always run them (ADR 0023)."""
@@ -45,6 +48,8 @@ def web_arguments(parser: Parser | None, builtin: set[str]) -> dict[str, WebArgu
     """The locustfile's arguments registered with `include_in_web_ui`, as the form's fields."""
     if parser is None:
         return {}
+    from horde.web import WebArgument
+
     found: dict[str, WebArgument] = {}
     for dest, action in parser.args_included_in_web_ui.items():
         if dest in builtin or dest == "help" or not action.option_strings:
@@ -78,6 +83,8 @@ def web_auth(options: RunOptions) -> tuple[str, str] | None:
 
 
 def new_web_ui(host: str, port: int, auth: tuple[str, str] | None, base_path: str, backend: Backend) -> WebUI:
+    from horde.web import WebUI
+
     web = WebUI(backend, host=host, port=port, auth=auth, base_path=base_path)
     try:
         web.bind()
@@ -89,6 +96,10 @@ def new_web_ui(host: str, port: int, auth: tuple[str, str] | None, base_path: st
 def run_with_web_ui(spec: RunSpec, options: RunOptions, arguments: dict[str, WebArgument]) -> int:
     """A live run served on the page: prepare, serve, wait for Start (or start at once with --autostart), run,
     then keep the page over the finished run until Ctrl-C, or for --autoquit seconds."""
+    from horde.cli.timeline import timeline
+    from horde.plugins.reports import render_html
+    from horde.web import Backend, LiveFeed, RunActions
+
     backend = Backend("", render_html, arguments=arguments)
     web = new_web_ui(options.web_host, options.web_port, web_auth(options), options.web_base_path, backend)
     try:
@@ -162,6 +173,11 @@ def run_ui(argv: list[str], prog: str = "horde ui") -> int:
 
 
 def serve_journal(path: str, host: str, port: int, auth_text: str | None, base_path: str) -> int:
+    from horde.cli.timeline import timeline
+    from horde.plugins.reports import render_html
+    from horde.protocol.journal import JournalError
+    from horde.web import Backend, JournalPage
+
     if not 0 <= port <= 65535:
         raise UsageError(f"--web-port must be between 0 and 65535, got {port}")
     auth = check_auth(auth_text)

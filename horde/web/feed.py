@@ -143,7 +143,7 @@ class LiveFeed:
         self._new_markers = []
         if not self._clients:
             return
-        shown = page_view(state, now, self.fold.story(), time.monotonic())
+        shown = page_view(state, now, self.fold.story(), time.monotonic(), self.fold.host())
         message = sse("tick", _encoder.encode({"view": shown, "point": point, "markers": markers}))
         for client in list(self._clients):
             if not client.offer(message):
@@ -166,7 +166,7 @@ class LiveFeed:
             _encoder.encode(
                 {
                     "mode": "live",
-                    "view": page_view(state, now, self.fold.story(), time.monotonic()),
+                    "view": page_view(state, now, self.fold.story(), time.monotonic(), self.fold.host()),
                     "points": list(self.points),
                     "markers": [m.as_json() for m in self.fold.markers],
                 }
@@ -199,7 +199,7 @@ class LiveFeed:
 
     def view(self) -> dict[str, Any]:
         self._drain()
-        return page_view(self.fold.state(), time.time(), self.fold.story(), time.monotonic())
+        return page_view(self.fold.state(), time.time(), self.fold.story(), time.monotonic(), self.fold.host())
 
     def stats(self) -> RunStats:
         self._drain()

@@ -77,6 +77,8 @@ class PageFold:
         """When each worker was judged missing (mono_ns)."""
         self._story: dict[str, dict[str, Any]] = {}
         """`story()` up to now, kept as events come (a live page asks for it every second)."""
+        self.hosts: list[tuple[int, str]] = []
+        """Hosts the page set (`web.swarm`), with when (mono_ns): the run's configured host until the first."""
 
     def feed(self, record: Record) -> Marker | None:
         """Fold one record; the marker it made, if it is notable."""
@@ -91,6 +93,10 @@ class PageFold:
             self.silences.setdefault(event.worker_id, []).append(record.mono_ns)
             told = self._story.setdefault(event.worker_id, {"rejoined": False, "missed": 0})
             told["missed"] += 1
+        elif record.type == "web.swarm" and isinstance(event, msgspec.Raw):
+            host = msgspec.json.decode(bytes(event)).get("host")
+            if isinstance(host, str) and host:
+                self.hosts.append((record.mono_ns, host))
         if self._timeline is None or (isinstance(event, msgspec.Raw) and not record.type.startswith("plugin.")):
             return None
         made = None
@@ -106,6 +112,11 @@ class PageFold:
     def state(self) -> ReplayState:
         return self.replay.state()
 
+    def host(self, until_mono_ns: int | None = None) -> str | None:
+        """The host the page last set, up to a moment (None: now); None if it never set one."""
+        chosen = [host for at, host in self.hosts if until_mono_ns is None or at <= until_mono_ns]
+        return chosen[-1] if chosen else None
+
     def story(self, until_mono_ns: int | None = None) -> dict[str, dict[str, Any]]:
         """Per worker, up to a moment (None: now): how often it went missing and whether it joined again."""
         if until_mono_ns is None:
@@ -119,10 +130,16 @@ class PageFold:
 
 
 def page_view(
-    state: ReplayState, now: float, story: dict[str, dict[str, Any]], mono_now: float | None = None
+    state: ReplayState,
+    now: float,
+    story: dict[str, dict[str, Any]],
+    mono_now: float | None = None,
+    host: str | None = None,
 ) -> dict[str, Any]:
-    """The stats view with each worker's story added (missing count, rejoined)."""
+    """The stats view with each worker's story added (missing count, rejoined), and the host the page set."""
     shown = view.stats_view(state, now, mono_now)
+    if host is not None:
+        shown["host"] = host
     for row in shown["workers"]:
         told = story.get(row["id"], {})
         row["rejoined"] = bool(told.get("rejoined"))

@@ -68,7 +68,7 @@ class JournalPage:
         """Every panel at `seconds` after the start (None: the end), as the live page would have shown it."""
         state, now, until = self._at(seconds)
         mono_now = (until if until is not None else self.header.started_mono_ns + self.duration * 1e9) / 1e9
-        shown = page_view(state, now, self.fold.story(until), mono_now)
+        shown = page_view(state, now, self.fold.story(until), mono_now, self.fold.host(until))
         shown["at"] = self.duration if seconds is None else max(0.0, min(seconds, self.duration))
         return shown
 
