@@ -71,9 +71,15 @@ export class LineChart {
       g.beginPath(); g.moveTo(left, yy); g.lineTo(left + w, yy); g.stroke();
       g.fillText(formatValue(v), 2, yy + 4);
     }
-    for (let i = 0; i <= 4; i++) {
-      const t = t0 + ((t1 - t0) * i) / 4;
-      g.fillText(clock(t), Math.min(x(t) - 18, left + w - 44), height - 6);
+    const ticks = Math.max(1, Math.min(4, Math.floor(w / 90)));
+    let said = "";
+    for (let i = 0; i <= ticks; i++) {
+      const label = clock(t0 + ((t1 - t0) * i) / ticks);
+      if (label === said) continue; // a short run: several ticks in one second
+      said = label;
+      const width = g.measureText(label).width;
+      const at = i === 0 ? left : i === ticks ? left + w - width : left + (w * i) / ticks - width / 2;
+      g.fillText(label, at, height - 6);
     }
     // markers
     g.save();
