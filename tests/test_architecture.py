@@ -23,7 +23,10 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "plugin": frozenset({"protocol", "stats", "runtime", "actors"}),
     "run": frozenset({"protocol", "stats", "runtime", "actors", "plugin"}),
     "plugins": frozenset({"protocol", "stats", "runtime", "plugin"}),
-    "cli": frozenset({"protocol", "stats", "runtime", "actors", "plugin", "run", "plugins", "facade", "examples"}),
+    "web": frozenset({"protocol", "stats", "runtime", "actors", "plugin", "run"}),
+    "cli": frozenset(
+        {"protocol", "stats", "runtime", "actors", "plugin", "run", "plugins", "web", "facade", "examples"}
+    ),
     "facade": frozenset({"protocol", "stats", "runtime", "actors"}),
     "main": frozenset({"cli"}),
     "version": frozenset(),

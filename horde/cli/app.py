@@ -11,6 +11,7 @@ commands:
   demo     start a built-in target on 127.0.0.1 and run an example load test against it
   events   print a run's journal, filtered (horde events FILE [--type T] [--source S])
   replay   rebuild a run's state from its journal (FILE [--at S|--seq N] [--json|--timeline|--check|--html P])
+  ui       serve the web UI over a past run's journal, with a time slider (horde ui FILE [--web-port N])
   version  print horde's version
 """
 
@@ -39,6 +40,10 @@ def run_cli(argv: list[str]) -> int:
             from horde.cli.replay import run_replay
 
             return run_replay(rest)
+        if command == "ui":
+            from horde.cli.web import run_ui
+
+            return run_ui(rest)
         if command == "version":
             from horde._version import __version__
 

@@ -98,7 +98,12 @@ class RunOptions:
     processes: int = 0
     resume: str | None = None
     auth_token: str | None = None
-    headless: bool = True
+    headless: bool = False
+    web_host: str = "127.0.0.1"
+    web_port: int = 8089
+    web_auth: str | None = None
+    web_login: bool = False
+    web_base_path: str = ""
     custom: dict[str, Any] = field(default_factory=dict)
     """Values of the arguments the locustfile added (`events.init_command_line_parser`), by dest."""
     custom_secret: set[str] = field(default_factory=set)
@@ -119,6 +124,7 @@ _INT_FIELDS = {
     "master_bind_port",
     "autoquit",
     "processes",
+    "web_port",
 }
 _FLOAT_FIELDS = {"spawn_rate", "stats_interval", "heartbeat_interval", "journal_checkpoint_mb"}
 _DURATION_FIELDS = {"run_time", "stop_timeout", "expect_workers_max_wait"}
@@ -137,6 +143,7 @@ _BOOL_FIELDS = {
     "show_task_ratio",
     "show_task_ratio_json",
     "autostart",
+    "web_login",
 }
 _LIST_FIELDS = {"tags", "exclude_tags", "user_classes", "threshold", "plugin", "plugin_opt"}
 _INTERNAL = {"custom", "custom_secret", "custom_defaults", "given", "notes"}
@@ -158,10 +165,7 @@ LOCUST_KEYS = {
 }
 """Locust's attribute names, accepted as keys beside the option names."""
 
-NOT_YET_EFFECTIVE = {
-    "autostart": "--autostart is accepted for Locust compatibility: horde has no web UI yet, runs start at once",
-    "autoquit": "--autoquit is accepted for Locust compatibility: horde has no web UI yet, runs quit when done",
-}
+NOT_YET_EFFECTIVE: dict[str, str] = {}
 """Locust's options horde accepts but cannot honour yet: set, each says so in one line on stderr."""
 
 
@@ -232,9 +236,16 @@ def build_parser() -> Parser:
     parser.add_argument("-r", "--spawn-rate", help="users started per second, fractions allowed (default 1)")
     parser.add_argument("-t", "--run-time", help="stop after this long, e.g. 300s, 20m, 1h30m (default: forever)")
     parser.add_argument("-H", "--host", help="base URL of the system under test, e.g. http://127.0.0.1:8080")
-    parser.add_argument("--headless", action="store_true", help="accepted for Locust compatibility; always on")
-    parser.add_argument("--autostart", action="store_true", help="accepted for Locust compatibility; no effect yet")
-    parser.add_argument("--autoquit", help="accepted for Locust compatibility; no effect yet")
+    parser.add_argument(
+        "--headless", action="store_true", help="no web UI: start at once (implied by -u or -t without --autostart)"
+    )
+    parser.add_argument("--autostart", action="store_true", help="serve the web UI and start the run at once")
+    parser.add_argument("--autoquit", metavar="SECONDS", help="with the web UI: quit this long after the run ends")
+    parser.add_argument("--web-host", help="interface the web UI serves on (default 127.0.0.1)")
+    parser.add_argument("--web-port", help="port of the web UI (default 8089; 0: any free port)")
+    parser.add_argument("--web-auth", metavar="USER:PASSWORD", help="the web UI asks for this user and password")
+    parser.add_argument("--web-login", action="store_true", help="the web UI asks for a login (needs --web-auth)")
+    parser.add_argument("--web-base-path", metavar="PATH", help="serve the web UI under PATH, e.g. /horde")
     parser.add_argument(
         "-l", "--list", action="store_true", dest="list_commands", help="print the User classes and exit"
     )
@@ -646,6 +657,12 @@ def _validate(options: RunOptions) -> None:
         raise UsageError("-f/--locustfile is empty")
     if options.csv_full_history and not options.csv:
         raise UsageError("--csv-full-history needs --csv PREFIX")
+    if not 0 <= options.web_port <= 65535:
+        raise UsageError(f"--web-port must be between 0 and 65535, got {options.web_port}")
+    if options.web_auth is not None and not re.match(r"^[^:]+:.+$", options.web_auth):
+        raise UsageError("--web-auth must be USER:PASSWORD")
+    if options.web_login and not options.web_auth:
+        raise UsageError("--web-login needs --web-auth USER:PASSWORD (the login it asks for)")
     if options.locustfile == "-" and not options.worker:
         raise UsageError("-f - (ask the master for the locustfile) only works with --worker")
 

@@ -37,12 +37,17 @@ def parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="fail if today's Dispatcher would not make the recorded decisions"
     )
     mode.add_argument("--html", metavar="PATH", help="write the run's HTML report to PATH, as horde run --html does")
+    mode.add_argument("--web", action="store_true", help="serve the web UI over the journal instead (as horde ui)")
     p.add_argument("--type", action="append", help="with --timeline: only these event types (wildcards allowed)")
     p.add_argument("--source", action="append", help="with --timeline: only these sources (wildcards allowed)")
     return p
 
 
 def run_replay(argv: list[str]) -> int:
+    if "--web" in argv:
+        from horde.cli.web import run_ui
+
+        return run_ui([arg for arg in argv if arg != "--web"], prog="horde replay --web")
     args = parser().parse_args(argv)
     if (args.type or args.source) and not args.timeline:
         raise UsageError("--type and --source filter the --timeline")

@@ -6,6 +6,7 @@ from, to name it in an error) and the process (signals).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import signal
@@ -29,6 +30,7 @@ from horde.cli.options import (
     resolve,
     settings_of,
 )
+from horde.cli.web import headless_note, run_with_web_ui, serves_web_ui, web_arguments
 from horde.run import (
     ClusterSpec,
     JournalSpec,
@@ -121,7 +123,7 @@ def spec_from_options(options: RunOptions, argv: list[str]) -> RunSpec:
 
 def _secrets(options: RunOptions) -> list[str]:
     """What the journal must not hold: the auth token and the locustfile's `is_secret` arguments."""
-    values = [options.auth_token or ""]
+    values = [options.auth_token or "", options.web_auth or ""]
     values += [str(options.custom[dest]) for dest in options.custom_secret if options.custom.get(dest)]
     return [value for value in values if value]
 
@@ -218,7 +220,13 @@ def run_main(argv: list[str]) -> int:
         locustfile = load_for_options(argv)
     except LocustfileError as exc:
         return failed(str(exc), exc.exit_code)
-    options = resolve(argv, extend=_fire_parser_event if locustfile is not None else None)
+    extended: list[Parser] = []
+
+    def extend(parser: Parser) -> None:
+        _fire_parser_event(parser)
+        extended.append(parser)
+
+    options = resolve(argv, extend=extend if locustfile is not None else None)
     for note in options.notes:
         print(f"horde: {note}", file=sys.stderr)
     for name, text in NOT_YET_EFFECTIVE.items():
@@ -244,13 +252,19 @@ def run_main(argv: list[str]) -> int:
         else:
             print_task_ratio_json(classes, users)
         return 0
-    return run_command(options, argv)
+    return run_command(options, argv, extended[-1] if extended else None)
 
 
-def run_command(options: RunOptions, argv: list[str]) -> int:
+def run_command(options: RunOptions, argv: list[str], parser: Parser | None = None) -> int:
     """`horde run` in any role: the exit code, or a `UsageError` for the person running it."""
+    web_ui = serves_web_ui(options)
+    note = headless_note(options)
+    options.headless = not web_ui  # what the run is, as `parsed_options.headless` and the journal's header say
     spec = spec_from_options(options, argv)
     try:
+        if web_ui:
+            builtin = {action.dest for action in build_parser()._actions}
+            return run_with_web_ui(spec, options, web_arguments(parser, builtin))
         if spec.role is Role.WORKER and spec.cluster.processes:
             group = WorkerGroup.start(spec.cluster.processes, without_processes_flag(argv))
             install_stop_signals(group.forward)
@@ -260,6 +274,9 @@ def run_command(options: RunOptions, argv: list[str]) -> int:
             install_stop_signals(lambda name: worker.request_quit(f"{name} received"))
             return worker.execute()
         run = Run.prepare(spec)
+        if note is not None:  # once the run is ready, so that bad input still gets one line alone
+            with contextlib.suppress(OSError):  # stderr may be a closed pipe (`horde run ... 2>&1 | head`)
+                print(f"horde: {note}", file=sys.stderr)
         install_stop_signals(run.request_stop)
         return run.execute()
     except RunError as exc:

@@ -184,10 +184,11 @@ class Run:
     # --- 1. prepare ---------------------------------------------------------------------------------------------
 
     @classmethod
-    def prepare(cls, spec: RunSpec, cluster: Cluster | None = None, say: Any = print) -> Run:
+    def prepare(cls, spec: RunSpec, cluster: Cluster | None = None, say: Any = print, web_ui: Any = None) -> Run:
         """Everything up to the moment the run can be told to start; a `RunError` leaves nothing running.
 
         `say` prints a line for the person watching (the master's progress), `print` unless told otherwise.
+        `web_ui` is the web UI serving this run, `environment.web_ui` from before `init` fires (as in Locust).
         """
         if spec.role is Role.WORKER:
             raise RunError("a worker takes part in a run; it does not run one (see horde.run.WorkerProcess)")
@@ -196,7 +197,7 @@ class Run:
             problem = too_many_users(spec.load.users)  # they would all live in this process
             if problem:
                 raise RunError(f"-u/--users: {problem}")
-        return cls._assemble(spec, locustfile, classes, None, cluster, say, fire_init=True)
+        return cls._assemble(spec, locustfile, classes, None, cluster, say, fire_init=True, web_ui=web_ui)
 
     @classmethod
     def prepare_loaded(
@@ -224,6 +225,7 @@ class Run:
         cluster: Cluster | None,
         say: Any,
         fire_init: bool,
+        web_ui: Any = None,
     ) -> Run:
         plugins = PluginHost(dict(spec.settings))
         try:
@@ -269,9 +271,11 @@ class Run:
         # a worker's recorder stays its own `stats`; a local run's is where `log_request` records
         environment.stats = RequestStats(control.stats, recorder=environment.recorder)
         listener_errors = environment.events.listener_errors  # the hooks may be shared with an earlier run
+        if web_ui is not None:
+            environment.web_ui = web_ui
         if fire_init:
             init_errors = environment.events.init.errors
-            environment.events.init.fire(environment=environment, runner=environment.runner, web_ui=None)
+            environment.events.init.fire(environment=environment, runner=environment.runner, web_ui=web_ui)
             if environment.events.init.errors > init_errors:  # as Locust: fatal, exit code 1, traceback above
                 plugins.stop()
                 control.shutdown()
@@ -301,8 +305,9 @@ class Run:
         seed = random.randrange(2**32)
         random.seed(seed)
         settings = dict(spec.settings)
-        if settings.get("auth_token"):
-            settings["auth_token"] = REDACTED
+        for secret in ("auth_token", "web_auth"):
+            if settings.get(secret):
+                settings[secret] = REDACTED
         header = journal_header(run_id, ["horde", "run", *spec.command_line], settings, seed, __version__)
         return file, header, path, run_configuration(spec, classes, shaped)
 

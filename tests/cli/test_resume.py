@@ -81,7 +81,7 @@ def test_resume_needs_a_run_that_is_not_over(tmp_path: Path, fresh_target: Targe
 
 def test_a_resumed_master_keeps_the_shapes_clock(cluster: Cluster, fresh_target: Target) -> None:
     shape = str(LOCUSTFILES / "timed_shape.py")
-    master = cluster.start_master("-f", shape, "-H", fresh_target.url, "--expect-workers", "1")
+    master = cluster.start_master("-f", shape, "-H", fresh_target.url, "--expect-workers", "1", "--headless")
     worker = cluster.start_worker("-f", shape)
     wait_for_users(cluster.watch, [2], alive=[master])
     os.kill(master.pid, signal.SIGKILL)

@@ -255,14 +255,14 @@ def test_version(tmp_path: Path) -> None:
         assert result.returncode == 0 and result.stdout.startswith("horde ") and "(python 3." in result.stdout
 
 
-def test_accepted_but_not_yet_effective_flags_say_so(tmp_path: Path) -> None:
+def test_flags_in_effect_now_say_nothing(tmp_path: Path) -> None:
     result = horde(
         "run", "-f", RATIO, "--reset-stats", "--autostart", "--autoquit", "5", "--print-stats", "--skip-log-setup",
         "--list", cwd=tmp_path, env=isolated(tmp_path),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "--reset-stats" not in result.stderr  # in effect now (ADR 0020)
-    assert "--autostart is accepted" in result.stderr and "--autoquit is accepted" in result.stderr
+    assert "--autostart" not in result.stderr and "--autoquit" not in result.stderr  # the web UI's (ADR 0023)
 
 
 # --- --json on stdout, --json-file, --logfile -------------------------------------------------------------------

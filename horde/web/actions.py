@@ -1,0 +1,181 @@
+"""What a person does from the page, turned into the commands everything else sends the Master.
+
+Start and retarget are the Master's `Start`, stop is its `RequestStop`, reset is the StatsAggregator's
+`ResetStats`: the same commands as the command line, Ctrl-C and plugins, with `web:<who>` as their cause, so the
+journal says who did it. A start also journals a `web.swarm` event with everything the form asked for (users,
+rate, host, the locustfile's own arguments), which replay keeps as an opaque event and the timeline shows.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import pykka
+
+from horde.actors.master import RequestStop, Start
+from horde.actors.plugin_host import PluginAppend
+from horde.actors.stats_aggregator import ResetStats
+from horde.protocol.states import RunState
+from horde.run import Run
+
+MAX_USERS = 10_000_000
+
+
+class BadRequest(Exception):
+    """Bad input from the page or a script: one line, HTTP 400, and the run is left as it was."""
+
+
+class Refused(Exception):
+    """A request the run cannot honour in its state (starting a run that already stopped): HTTP 409."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebArgument:
+    """A locustfile's argument registered with `include_in_web_ui`: a field of the page's form."""
+
+    dest: str
+    default: Any
+    help: str = ""
+    choices: tuple[Any, ...] | None = None
+    is_secret: bool = False
+    is_required: bool = False
+    kind: str = "str"
+    """How the form's text is read back: str, int, float or bool."""
+
+    def convert(self, text: str) -> Any:
+        try:
+            if self.kind == "bool":
+                return text.strip().lower() in ("1", "true", "yes", "on")
+            value: Any = int(text) if self.kind == "int" else float(text) if self.kind == "float" else text
+        except ValueError:
+            raise BadRequest(f"{self.dest}: invalid {self.kind} value {text!r}") from None
+        if self.choices is not None and value not in self.choices:
+            raise BadRequest(f"{self.dest}: {value!r} is not one of {', '.join(map(str, self.choices))}")
+        return value
+
+    def as_json(self) -> dict[str, Any]:
+        default = "" if self.is_secret else self.default
+        return {
+            "dest": self.dest,
+            "default": default if isinstance(default, str | int | float | bool) or default is None else str(default),
+            "help": self.help,
+            "choices": list(self.choices) if self.choices is not None else None,
+            "is_secret": self.is_secret,
+            "is_required": self.is_required,
+            "kind": self.kind,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SwarmRequest:
+    users: int | None
+    spawn_rate: float | None
+    host: str | None
+    arguments: dict[str, Any] = field(default_factory=dict)
+
+
+STANDARD_FIELDS = frozenset({"user_count", "spawn_rate", "host", "run_time", "user_classes", "shape_class"})
+
+
+def parse_swarm(form: Mapping[str, str], arguments: Mapping[str, WebArgument], shaped: bool) -> SwarmRequest:
+    """Locust's `/swarm` form, checked: a bad or unknown field is a `BadRequest` naming it."""
+    unknown = sorted(set(form) - STANDARD_FIELDS - set(arguments))
+    if unknown:
+        raise BadRequest(f"unknown field(s): {', '.join(unknown)}")
+    if form.get("run_time", "").strip():
+        raise BadRequest("run_time: a run time is set on the command line (-t), not from the page")
+    users = rate = None
+    if not shaped or form.get("user_count", "").strip():
+        text = form.get("user_count", "").strip()
+        try:
+            users = int(text)
+        except ValueError:
+            raise BadRequest(f"user_count must be a whole number, got {text!r}") from None
+        if not 0 <= users <= MAX_USERS:
+            raise BadRequest(f"user_count must be between 0 and {MAX_USERS}, got {users}")
+    if not shaped or form.get("spawn_rate", "").strip():
+        text = form.get("spawn_rate", "").strip()
+        try:
+            rate = float(text)
+        except ValueError:
+            raise BadRequest(f"spawn_rate must be a number, got {text!r}") from None
+        if not (rate > 0 and math.isfinite(rate)):
+            raise BadRequest(f"spawn_rate must be a number above 0, got {text!r}")
+    host = form.get("host", "").strip() or None
+    if host is not None and not host.startswith(("http://", "https://")):
+        raise BadRequest(f"host must start with http:// or https://, got {host!r}")
+    values = {dest: arguments[dest].convert(form[dest]) for dest in arguments if dest in form}
+    return SwarmRequest(users, rate, host, values)
+
+
+class RunActions:
+    """The page's hands on one live run."""
+
+    def __init__(self, run: Run, arguments: Mapping[str, WebArgument]) -> None:
+        self.run = run
+        self.arguments = dict(arguments)
+        self.started = False
+
+    @property
+    def shaped(self) -> bool:
+        return self.run.locustfile.shape_class is not None
+
+    def state(self) -> RunState:
+        """The Master's run state; once the run is finished its actors are gone, and the run is stopped."""
+        try:
+            return self.run.control.master_state().run_state
+        except pykka.ActorDeadError:
+            return RunState.STOPPED
+
+    def swarm(self, request: SwarmRequest, who: str) -> str:
+        state = self.state()
+        if state in (RunState.STOPPING, RunState.STOPPED):
+            raise Refused("this run has stopped; start horde again for a new one")
+        control = self.run.control
+        environment = self.run.environment
+        if request.host is not None and request.host != environment.host:
+            environment.host = request.host
+            control.config = msgspec.structs.replace(control.config, host=request.host)  # what the next spawns carry
+        for dest, value in request.arguments.items():
+            setattr(environment.parsed_options, dest, value)
+        recorded = {
+            dest: "<redacted>" if self.arguments[dest].is_secret else value for dest, value in request.arguments.items()
+        }
+        data = {
+            "user_count": request.users,
+            "spawn_rate": request.spawn_rate,
+            "host": request.host,
+            "arguments": recorded,
+            "by": who,
+        }
+        control.append(PluginAppend("web", f"web:{who}", "web.swarm", msgspec.Raw(msgspec.json.encode(data))))
+        if self.shaped:
+            if not self.started:
+                self.run.start()
+            self.started = True
+            return "the LoadTestShape drives the run"
+        assert request.users is not None and request.spawn_rate is not None
+        control.master.tell(Start(time.monotonic(), request.users, request.spawn_rate, None, cause=f"web:{who}"))
+        self.started = True
+        return f"swarming {request.users} users at {request.spawn_rate:g}/s"
+
+    def stop(self, who: str) -> None:
+        try:
+            self.run.control.master.tell(
+                RequestStop(time.monotonic(), f"stopped from the web UI by {who}", f"web:{who}")
+            )
+        except pykka.ActorDeadError:
+            raise Refused("this run has stopped already") from None
+
+    def reset(self, who: str) -> None:
+        try:
+            self.run.control.aggregator.tell(
+                ResetStats(time.monotonic(), f"reset from the web UI by {who}", f"web:{who}")
+            )
+        except pykka.ActorDeadError:
+            raise Refused("this run has stopped; its statistics are final") from None
