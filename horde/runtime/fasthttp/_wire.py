@@ -18,6 +18,7 @@ _RECV_SIZE = 65536
 _STATUS_LINE = rb"HTTP/1\.[01] [0-9]{3}(?: [^\r\n]*)?\r\n"
 _FIELD_LINE = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\r\n]*\r\n"
 _HEAD = re.compile(_STATUS_LINE + b"(?:" + _FIELD_LINE + b")*")
+#: the start of a status line, up to its code: what the first bytes of a response must be a prefix of
 _PARTIAL_STATUS = re.compile(rb"H(?:T(?:T(?:P(?:/(?:1(?:\.(?:[01](?: (?:[0-9](?:[0-9](?:[0-9])?)?)?)?)?)?)?)?)?)?)?")
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
@@ -34,7 +35,7 @@ def _check_partial_head(data: bytes) -> None:
     """Fails now if ``data``, the start of a head whose end has not arrived, can no longer become a valid one."""
     line_end = data.find(b"\r\n")
     if line_end < 0:
-        if b"\n" in data or (len(data) < 14 and _PARTIAL_STATUS.fullmatch(data) is None):
+        if b"\n" in data or _PARTIAL_STATUS.fullmatch(data[:12]) is None or data[12:13] not in (b"", b" ", b"\r"):
             raise HTTPProtocolError(f"invalid status line {data[:40]!r}")
         return
     complete = data[: data.rfind(b"\r\n") + 2]
