@@ -50,7 +50,7 @@ def test_307_308_keep_method_and_body(kind: str, serve: Serve, make_client: Make
     server = serve(routes({"/form": redirect(status, "/done"), "/done": ok(b"done")}))
     client = make_client(kind, server.url)
     client.request("POST", "/form", data=b"payload", headers={"Content-Type": "text/plain"})
-    first, second = server.received
+    _, second = server.received
     assert (second.method, second.target, second.body) == ("POST", "/done", b"payload")
     assert second.header("Content-Type") == "text/plain" and second.header("Content-Length") == "7"
     assert_recorded(client, "POST", "/form", ok=True, length=4)
