@@ -48,6 +48,14 @@ _SAFE_TARGET = "/?&=%:@!$'()*+,;~#[]"
 
 #: connections shared by the users of a class with a ``client_pool``, per pool object and origin
 _shared: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, int], Connections]] = weakref.WeakKeyDictionary()
+_shared_by_id: dict[int, dict[tuple[str, str, int], Connections]] = {}
+
+
+def _shared_connections(client_pool: Any) -> dict[tuple[str, str, int], Connections]:
+    try:
+        return _shared.setdefault(client_pool, {})
+    except TypeError:  # an object without weak references lives as long as its class anyway
+        return _shared_by_id.setdefault(id(client_pool), {})
 
 
 def _basic(user: str | bytes, password: str | bytes) -> str:
@@ -121,12 +129,14 @@ class FastHttpSession:
         self._ssl_context: ssl.SSLContext | None = None
         self._connection_timeout = connection_timeout
         self._network_timeout = network_timeout
-        self._concurrency = concurrency
         self._proxy = Proxy(proxy_host, proxy_port or 8080) if proxy_host else None
-        self._connections: dict[tuple[str, str, int], Connections] = (
-            _shared.setdefault(client_pool, {}) if client_pool is not None else {}
-        )
+        self._connections: dict[tuple[str, str, int], Connections] = {}
         self._owns_connections = client_pool is None
+        if client_pool is not None:
+            self._connections = _shared_connections(client_pool)
+            # as Locust: a pool's own concurrency (geventhttpclient's HTTPClientPool keeps it in client_args)
+            concurrency = int(getattr(client_pool, "client_args", {}).get("concurrency", concurrency))
+        self._concurrency = concurrency
         self._default_headers = dict(default_headers or {})
         self._pools: dict[tuple[str, str, int | None], HostPool] = {}
         self._pool = self._get_pool(parts.scheme, parts.hostname, parts.port)

@@ -73,6 +73,14 @@ def assert_recorded(
     return call
 
 
+@pytest.fixture(autouse=True)
+def _no_insecure_warning() -> None:
+    """HttpUser's cases talk to the test's self-signed server unverified on purpose."""
+    import urllib3
+
+    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+
+
 @pytest.fixture(params=["fast", "http"])
 def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)

@@ -11,6 +11,7 @@ import contextlib
 import ssl as _ssl_module
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from gevent import monkey
 
@@ -194,7 +195,7 @@ class ScriptedServer:
     def _serve(self, sock: _socket, index: int) -> None:
         try:
             if self.tls is not None:
-                sock = self.tls.wrap_socket(sock, server_side=True)
+                sock = TLSStream(sock, self.tls)
             self.scripts[min(index, len(self.scripts) - 1)](Conn(self, sock, index))
         except OSError:
             pass  # the client went away: what some cases are about
@@ -213,6 +214,56 @@ class ScriptedServer:
             for sock in self.open:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
+
+
+class TLSStream:
+    """Server-side TLS over a blocking socket through memory BIOs: the standard library's SSLSocket cannot be
+    used in these threads once gevent has patched the ``ssl`` module's names."""
+
+    def __init__(self, sock: Any, context: _ssl_module.SSLContext) -> None:
+        self.sock = sock
+        self.incoming = _ssl_module.MemoryBIO()
+        self.outgoing = _ssl_module.MemoryBIO()
+        self.tls = context.wrap_bio(self.incoming, self.outgoing, server_side=True)
+        self._io(self.tls.do_handshake)
+
+    def _io(self, operation: Callable[..., Any], *args: Any) -> Any:
+        while True:
+            try:
+                result = operation(*args)
+            except _ssl_module.SSLWantReadError:
+                self._flush()
+                data = self.sock.recv(65536)
+                if data:
+                    self.incoming.write(data)
+                else:
+                    self.incoming.write_eof()
+                continue
+            self._flush()
+            return result
+
+    def _flush(self) -> None:
+        data = self.outgoing.read()
+        if data:
+            self.sock.sendall(data)
+
+    def recv(self, size: int) -> bytes:
+        try:
+            return bytes(self._io(self.tls.read, size))
+        except (_ssl_module.SSLZeroReturnError, _ssl_module.SSLEOFError):
+            return b""
+
+    def sendall(self, data: bytes) -> None:
+        self._io(self.tls.write, data)
+
+    def setsockopt(self, *args: Any) -> None:
+        self.sock.setsockopt(*args)
+
+    def shutdown(self, how: int) -> None:
+        self.sock.shutdown(how)
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 def make_tls_context(cert: str, key: str) -> _ssl_module.SSLContext:
