@@ -248,9 +248,14 @@ class FastHttpSession:
         idempotent = method in _IDEMPOTENT
         retries = self.max_retries if idempotent else 0
         stale_retry = idempotent
-        connections.slots.acquire()
+        slots = connections.slots
+        slots.acquire()
         try:
-            sock, reused = connections.take(fresh_only=not idempotent)
+            idle = connections.idle
+            if idle and idempotent:
+                sock, reused = idle.pop(), True
+            else:
+                sock, reused = connections.take(fresh_only=not idempotent)
             while True:
                 try:
                     try:  # noqa: SIM105 - contextlib.suppress costs a context manager on every request
@@ -283,7 +288,7 @@ class FastHttpSession:
                 sock.close()
             return status, head, lower, body, None
         finally:
-            connections.slots.release()
+            slots.release()
 
     def request(
         self,

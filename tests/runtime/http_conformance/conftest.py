@@ -100,7 +100,7 @@ def serve() -> Iterator[Callable[..., ScriptedServer]]:
     for server in servers:
         server.stop()
     for server in servers:
-        wait_until(lambda s=server: s.running == 0, timeout=10, message="the scripts to end")
+        wait_until(lambda s=server: s.running == 0, timeout=10, interval=0.002, message="the scripts to end")
         assert not server.errors, server.errors
 
 
