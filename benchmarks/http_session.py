@@ -162,7 +162,8 @@ def main() -> None:
             target.stop()
     for name, values in results.items():
         print(
-            f"{name:30} median {statistics.median(values):6.2f} µs CPU per request ({min(values):.2f}-{max(values):.2f})"
+            f"{name:30} median {statistics.median(values):6.2f} µs CPU per request "
+            f"({min(values):.2f}-{max(values):.2f})"
         )
 
 
