@@ -326,10 +326,16 @@ class FastHttpSession:
         ):
             fields: dict[str, tuple[str, str]] | None = None
             body = b""
+            try:
+                target_bytes = target.encode("ascii")
+            except UnicodeError:
+                target_bytes = _target_bytes(target)
+            if b" " in target_bytes:
+                target_bytes = _target_bytes(target)
             payload = (
                 method.encode()
                 + b" "
-                + _target_bytes(target)
+                + target_bytes
                 + b" HTTP/1.1\r\n"
                 + pool.fixed
                 + (b"Content-Length: 0\r\n\r\n" if method in _BODY_METHODS else b"\r\n")
@@ -402,7 +408,7 @@ class FastHttpSession:
             length = response.headers.get("content-length", "") if response._head else ""
             response_length = int(length) if length.isdigit() else 0
         else:
-            response_length = len(response.content)
+            response_length = len(response._content)
         meta: dict[str, Any] = {
             "request_type": asked,
             "name": name or self.request_name or url,
