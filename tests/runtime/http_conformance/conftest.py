@@ -73,6 +73,12 @@ def assert_recorded(
     return call
 
 
+def assert_successes(client: Client, count: int) -> None:
+    """Exactly ``count`` request events, every one a success."""
+    assert len(client.calls) == count, client.calls
+    assert all(call["exception"] is None for call in client.calls), [c["exception"] for c in client.calls]
+
+
 @pytest.fixture(autouse=True)
 def _no_insecure_warning() -> None:
     """HttpUser's cases talk to the test's self-signed server unverified on purpose."""

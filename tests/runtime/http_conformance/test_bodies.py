@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.runtime.http_conformance.conftest import Client, assert_recorded
+from tests.runtime.http_conformance.conftest import Client, assert_recorded, assert_successes
 from tests.runtime.http_conformance.server import ScriptedServer, answer, ok
 
 Make = Callable[..., Client]
@@ -88,6 +88,7 @@ def test_task_content_headers_are_sent_once(kind: str, serve: Serve, make_client
     first, second = server.received
     assert first.all("Content-Type") == ["application/vnd.x+json"] and first.all("Accept") == ["text/plain"]
     assert second.all("content-type") == ["text/x-form"] and second.all("Content-Length") == ["3"]
+    assert_successes(client, 2)
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "OPTIONS"])
@@ -109,3 +110,4 @@ def test_bodyless_methods_send_no_length(kind: str, serve: Serve, make_client: M
     # requests sends "Content-Length: 0" on a DELETE without a body (the clients differ; both are valid)
     length = "0" if kind == "http" and method == "DELETE" else None
     assert received.method == method and received.header("Content-Length") == length and received.body == b""
+    assert_successes(client, 1)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import gevent
 import pytest
 
-from tests.runtime.http_conformance.conftest import Client, assert_recorded
+from tests.runtime.http_conformance.conftest import Client, assert_recorded, assert_successes
 from tests.runtime.http_conformance.server import Conn, ScriptedServer, answer, ok
 
 Make = Callable[..., Client]
@@ -62,6 +62,7 @@ def test_http_1_0_keep_alive_is_reused(kind: str, serve: Serve, make_client: Mak
     client.request("GET", "/a")
     client.request("GET", "/b")
     assert server.connections == 1 and len(server.received) == 2
+    assert_successes(client, 2)
 
 
 def test_idle_connection_closed_by_the_server(kind: str, serve: Serve, make_client: Make) -> None:
@@ -182,3 +183,4 @@ def test_extra_bytes_after_the_body_end_the_connection(kind: str, serve: Serve, 
     second = client.request("GET", "/b")
     assert first.content == b"ok" and second.content == b"ok"
     assert [(r.connection, r.target) for r in server.received] == [(0, "/a"), (1, "/b")]
+    assert_successes(client, 2)

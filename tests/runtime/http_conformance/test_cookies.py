@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.runtime.http_conformance.conftest import Client
+from tests.runtime.http_conformance.conftest import Client, assert_successes
 from tests.runtime.http_conformance.server import Conn, ScriptedServer, answer, ok
 
 Make = Callable[..., Client]
@@ -29,6 +29,7 @@ def test_cookie_is_sent_back_in_one_header(kind: str, serve: Serve, make_client:
     client.request("GET", "/page")
     assert cookies_sent(server) == [[], [server.received[1].header("Cookie") or ""]]
     assert sorted((server.received[1].header("Cookie") or "").split("; ")) == ["a=1", "b=2"]
+    assert_successes(client, 2)
 
 
 def test_path_scopes_a_cookie(kind: str, serve: Serve, make_client: Make) -> None:
@@ -38,6 +39,7 @@ def test_path_scopes_a_cookie(kind: str, serve: Serve, make_client: Make) -> Non
     client.request("GET", "/other")
     client.request("GET", "/account/profile")
     assert cookies_sent(server) == [[], [], ["scoped=1"]]
+    assert_successes(client, 3)
 
 
 def test_expired_cookie_is_removed(kind: str, serve: Serve, make_client: Make) -> None:
@@ -46,6 +48,7 @@ def test_expired_cookie_is_removed(kind: str, serve: Serve, make_client: Make) -
     for path in ("/set", "/unset", "/after"):
         client.request("GET", path)
     assert cookies_sent(server) == [[], ["gone=1"], []]
+    assert_successes(client, 3)
 
 
 def test_cookie_for_another_domain_is_refused(kind: str, serve: Serve, make_client: Make) -> None:
@@ -54,6 +57,7 @@ def test_cookie_for_another_domain_is_refused(kind: str, serve: Serve, make_clie
     client.request("GET", "/set")
     client.request("GET", "/next")
     assert cookies_sent(server) == [[], ["mine=1"]]
+    assert_successes(client, 2)
 
 
 def test_secure_cookie_is_not_sent_over_plain_http(kind: str, serve: Serve, make_client: Make) -> None:
@@ -62,6 +66,7 @@ def test_secure_cookie_is_not_sent_over_plain_http(kind: str, serve: Serve, make
     client.request("GET", "/set")
     client.request("GET", "/next")
     assert cookies_sent(server) == [[], ["plain=1"]]
+    assert_successes(client, 2)
 
 
 def test_cookie_stays_with_its_host(kind: str, serve: Serve, make_client: Make) -> None:
@@ -74,6 +79,7 @@ def test_cookie_stays_with_its_host(kind: str, serve: Serve, make_client: Make) 
     client.request("GET", "/again")
     assert cookies_sent(other) == [[]]
     assert cookies_sent(server) == [[], ["host=1"]]
+    assert_successes(client, 3)
 
 
 def test_task_cookie_header_is_not_doubled(kind: str, serve: Serve, make_client: Make) -> None:
@@ -82,6 +88,7 @@ def test_task_cookie_header_is_not_doubled(kind: str, serve: Serve, make_client:
     client.request("GET", "/set")
     client.request("GET", "/mine", headers={"Cookie": "own=2"})
     assert cookies_sent(server)[1] == ["own=2"]
+    assert_successes(client, 2)
 
 
 def test_cookie_value_is_replaced(kind: str, serve: Serve, make_client: Make) -> None:
@@ -90,3 +97,4 @@ def test_cookie_value_is_replaced(kind: str, serve: Serve, make_client: Make) ->
     for path in ("/1", "/2", "/3"):
         client.request("GET", path)
     assert cookies_sent(server) == [[], ["v=1"], ["v=2"]]
+    assert_successes(client, 3)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import brotli  # type: ignore[import-untyped]
 import pytest
 
-from tests.runtime.http_conformance.conftest import Client, assert_recorded
+from tests.runtime.http_conformance.conftest import Client, assert_recorded, assert_successes
 from tests.runtime.http_conformance.server import ScriptedServer, answer
 
 TEXT = b"the same words, again and again. " * 40
@@ -129,6 +129,7 @@ def test_default_accept_encoding(
         assert accept_encoding.startswith("gzip, deflate")
     assert received.header("Host") == f"127.0.0.1:{server.port}" and received.header("User-Agent")
     assert received.header("Accept") == "*/*"
+    assert_successes(client, 1)
 
 
 def test_text_uses_the_declared_charset(

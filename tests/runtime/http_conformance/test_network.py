@@ -13,7 +13,7 @@ import pytest
 from geventhttpclient.client import HTTPClientPool
 
 from horde.runtime.fasthttp._pool import Connections
-from tests.runtime.http_conformance.conftest import TIMEOUT, Client, assert_recorded
+from tests.runtime.http_conformance.conftest import TIMEOUT, Client, assert_recorded, assert_successes
 from tests.runtime.http_conformance.server import Conn, ScriptedServer, TLSStream, answer, make_tls_context, ok
 
 Make = Callable[..., Client]
@@ -107,6 +107,7 @@ def test_https_redirect_to_http_drops_authorization(
     client = make_client(kind, secure.url)
     client.request("GET", "/start", auth=("u", "p"))
     assert secure.received[0].header("Authorization") and plain.received[0].header("Authorization") is None
+    assert_successes(client, 1)
 
 
 def test_max_retries(serve: Serve, make_client: Make) -> None:
@@ -153,6 +154,8 @@ def test_client_pool_shares_connections_between_users(serve: Serve, make_client:
     assert isinstance(first.client._pool.connections, Connections)
     assert first.client._pool.connections is second.client._pool.connections
     assert first.client._pool.connections.slots.counter == 1
+    assert_successes(first, 2)
+    assert_successes(second, 1)
 
 
 def test_plain_http_through_a_proxy(serve: Serve, make_client: Make) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.runtime.http_conformance.conftest import Client, assert_recorded
+from tests.runtime.http_conformance.conftest import Client, assert_recorded, assert_successes
 from tests.runtime.http_conformance.server import Conn, ScriptedServer, answer, ok
 
 Make = Callable[..., Client]
@@ -99,6 +99,7 @@ def test_headers_go_along_and_auth_stays_on_the_same_origin(kind: str, serve: Se
     assert second.header("X-Custom") == "yes" and second.header("User-Agent") == "agent/1"
     assert second.header("Authorization") == "Basic dXNlcjpwYXNz"
     assert len(second.all("Authorization")) == 1
+    assert_successes(client, 1)
 
 
 @pytest.mark.parametrize("status", [302, 307, 308])
@@ -163,6 +164,7 @@ def test_cookie_set_by_the_redirect_is_sent_once(kind: str, serve: Serve, make_c
     assert home.all("Cookie") == ["sid=abc"]
     client.request("GET", "/home")
     assert server.received[-1].all("Cookie") == ["sid=abc"]
+    assert_successes(client, 2)
 
 
 def test_redirect_to_an_error_is_a_failure_under_the_first_name(kind: str, serve: Serve, make_client: Make) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from horde.runtime.exceptions import ResponseError
-from tests.runtime.http_conformance.conftest import Client, assert_recorded
+from tests.runtime.http_conformance.conftest import Client, assert_recorded, assert_successes
 from tests.runtime.http_conformance.server import Conn, ScriptedServer, answer, ok
 
 Make = Callable[..., Client]
@@ -21,6 +21,7 @@ def test_auth_tuple(kind: str, serve: Serve, make_client: Make) -> None:
     client = make_client(kind, server.url)
     client.request("GET", "/private", auth=("aladdin", "opensesame"))
     assert server.received[0].all("Authorization") == ["Basic YWxhZGRpbjpvcGVuc2VzYW1l"]
+    assert_successes(client, 1)
 
 
 def test_credentials_in_the_host(kind: str, serve: Serve, make_client: Make) -> None:
@@ -48,6 +49,7 @@ def test_non_ascii_path_is_percent_encoded(kind: str, serve: Serve, make_client:
     client = make_client(kind, server.url)
     client.request("GET", "/münchen")
     assert server.received[0].target == "/m%C3%BCnchen"
+    assert_successes(client, 1)
 
 
 def test_name_and_rename_request(kind: str, serve: Serve, make_client: Make) -> None:
@@ -72,6 +74,7 @@ def test_task_headers_override_the_defaults_once(kind: str, serve: Serve, make_c
     (received,) = server.received
     assert received.all("User-Agent") == ["mine/1"] and received.all("Accept") == ["text/html"]
     assert received.all("Accept-Encoding") == ["identity"] and len(received.all("Host")) == 1
+    assert_successes(client, 1)
 
 
 def test_default_headers_attribute(serve: Serve, make_client: Make) -> None:
@@ -83,6 +86,7 @@ def test_default_headers_attribute(serve: Serve, make_client: Make) -> None:
     first, second = server.received
     assert first.all("X-Tenant") == ["t1"] and first.all("User-Agent") == ["bot/2"]
     assert second.all("X-Tenant") == ["t2"] and second.all("User-Agent") == ["bot/2"]
+    assert_successes(client, 2)
 
 
 @pytest.mark.parametrize(
@@ -115,6 +119,7 @@ def test_response_request_is_what_was_sent(kind: str, serve: Serve, make_client:
     assert request.method == "POST" and request.headers["X-Trace"] == "t"
     assert request.url == f"{server.url}/r"
     assert request.body == b"sent"
+    assert_successes(client, 1)
 
 
 def test_stream_does_not_time_the_download(kind: str, serve: Serve, make_client: Make) -> None:
