@@ -91,6 +91,15 @@ def test_task_content_headers_are_sent_once(kind: str, serve: Serve, make_client
     assert_successes(client, 2)
 
 
+def test_task_content_length_is_sent_once(kind: str, serve: Serve, make_client: Make) -> None:
+    server = serve(answer(ok()))
+    client = make_client(kind, server.url)
+    client.request("POST", "/l", data=b"four", headers={"Content-Length": "4", "Cookie": "c=1"})
+    (received,) = server.received
+    assert received.all("Content-Length") == ["4"] and received.all("Cookie") == ["c=1"] and received.body == b"four"
+    assert_successes(client, 1)
+
+
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "OPTIONS"])
 def test_methods_with_a_body(kind: str, serve: Serve, make_client: Make, method: str) -> None:
     server = serve(answer(ok()))

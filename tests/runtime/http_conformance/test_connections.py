@@ -5,14 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import gevent
 import pytest
 
 from tests.runtime.http_conformance.conftest import Client, assert_recorded, assert_successes
 from tests.runtime.http_conformance.server import Conn, ScriptedServer, answer, ok
+from tests.support.waiting import wait_until
 
 Make = Callable[..., Client]
 Serve = Callable[..., ScriptedServer]
+
+
+def closed(server: ScriptedServer) -> None:
+    """Waits until the server's scripts have ended, so their connections are closed on its side."""
+    wait_until(lambda: server.running == 0, timeout=10, interval=0.002, message="the server to close")
 
 
 def answer_then_close(conn: Conn) -> None:
@@ -70,7 +75,7 @@ def test_idle_connection_closed_by_the_server(kind: str, serve: Serve, make_clie
     server = serve(answer_then_close)
     client = make_client(kind, server.url)
     client.request("GET", "/a")
-    gevent.sleep(0.05)  # lets the close reach the client's socket (what an idle timeout would have done)
+    closed(server)  # what an idle timeout would have done
     client.request("GET", "/b")
     assert [(r.connection, r.target) for r in server.received] == [(0, "/a"), (1, "/b")]
     assert client.recorder.requests[("GET", "/b")] == 1 and not client.recorder.failures
@@ -83,7 +88,7 @@ def test_post_after_the_server_closed_the_idle_connection_is_sent_once(
     server = serve(answer_then_close)
     client = make_client(kind, server.url)
     client.request("GET", "/a")
-    gevent.sleep(0.05)
+    closed(server)
     client.request(method, "/order", data=b"one order")
     orders = [r for r in server.received if r.method == method]
     assert len(orders) == 1 and orders[0].body == b"one order"
@@ -180,6 +185,7 @@ def test_extra_bytes_after_the_body_end_the_connection(kind: str, serve: Serve, 
     server = serve(answer(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA", close=True))
     client = make_client(kind, server.url)
     first = client.request("GET", "/a")
+    closed(server)
     second = client.request("GET", "/b")
     assert first.content == b"ok" and second.content == b"ok"
     assert [(r.connection, r.target) for r in server.received] == [(0, "/a"), (1, "/b")]
