@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 import traceback
@@ -17,8 +16,6 @@ from horde.runtime.users import User
 
 if TYPE_CHECKING:
     from horde.runtime.environment import Environment
-
-logger = logging.getLogger(__name__)
 
 
 class FastHttpUser(User):
