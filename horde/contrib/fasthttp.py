@@ -6,6 +6,7 @@ horde's FastResponse is itself the ``catch_response`` context manager, so it is 
 from horde.runtime.fasthttp import (
     FastHttpSession,
     FastHttpUser,
+    FastRequest,
     FastResponse,
     HTTPProtocolError,
     RestResponseContextManager,
@@ -16,6 +17,7 @@ ResponseContextManager = FastResponse
 __all__ = [
     "FastHttpSession",
     "FastHttpUser",
+    "FastRequest",
     "FastResponse",
     "HTTPProtocolError",
     "ResponseContextManager",

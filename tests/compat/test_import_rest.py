@@ -78,7 +78,7 @@ def test_the_default_headers_are_on_every_connection(api: tuple[Any, list[dict[s
     assert "X-Client" in pool.fixed_headers
 
 
-def test_attributes_horde_does_not_honour_are_accepted_with_a_warning(
+def test_locust_client_attributes_are_honoured_without_a_warning(
     fresh_target: Target, caplog: pytest.LogCaptureFixture
 ) -> None:
     from horde.runtime.fasthttp import FastHttpUser
@@ -89,7 +89,7 @@ def test_attributes_horde_does_not_honour_are_accepted_with_a_warning(
         proxy_port = 3128
         max_retries = 2
 
-    Proxied(Environment(events=Events()))
-    assert "Proxied.proxy_host is set, but horde's FastHttpUser does not support it yet" in caplog.text
-    assert "Proxied.max_retries" in caplog.text
+    user = Proxied(Environment(events=Events()))
+    assert "does not support" not in caplog.text
+    assert user.client.max_retries == 2 and user.client._pool.absolute  # plain HTTP goes to the proxy
     assert FastHttpUser.max_redirects == 30 and FastHttpUser.client_pool is None

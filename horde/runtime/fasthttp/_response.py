@@ -10,6 +10,27 @@ from requests.structures import CaseInsensitiveDict
 
 from horde.runtime.events import EventHook
 from horde.runtime.exceptions import CatchResponseError, LocustError, ResponseError
+from horde.runtime.fasthttp._wire import _decode_content, _read_body
+
+
+class FastRequest:
+    """The request a response answers (``response.request``), parsed from the bytes that were sent."""
+
+    __slots__ = ("body", "headers", "method", "url")
+
+    def __init__(self, sent: bytes, url: str) -> None:
+        end = sent.find(b"\r\n\r\n")
+        lines = sent[:end].decode("latin-1").split("\r\n")
+        self.method = lines[0].split(" ", 1)[0]
+        self.url = url
+        self.headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            self.headers[name] = value.strip()
+        self.body = sent[end + 4 :]
+
+    def __repr__(self) -> str:
+        return f"<FastRequest [{self.method}]>"
 
 
 class FastResponse:
@@ -17,12 +38,14 @@ class FastResponse:
     the context manager with ``success()``/``failure()``."""
 
     __slots__ = (
+        "_content",
         "_entered",
         "_event",
         "_head",
         "_headers",
         "_manual_result",
-        "content",
+        "_sent",
+        "_stream",
         "error",
         "js",
         "request_meta",
@@ -33,14 +56,46 @@ class FastResponse:
     def __init__(self, status_code: int, head: bytes, content: bytes, url: str) -> None:
         self.status_code = status_code
         self._head = head
-        self.content = content
+        self._content = content
         self.url = url
+        self._sent = b""
+        self._stream: tuple[Any, str, bytes, bytes, Any] | None = None
         self.error: BaseException | None = None
         self._headers: CaseInsensitiveDict[str] | None = None
         self._entered = False
         self._manual_result: bool | BaseException | None = None
         self._event: EventHook | None = None
         self.request_meta: dict[str, Any] = {}
+
+    @property
+    def content(self) -> bytes:
+        """The body; with ``stream=True`` read on first access (the request's time does not include it)."""
+        if self._stream is not None:
+            sock, method, lower, rest, pool = self._stream
+            self._stream = None
+            try:
+                body, keep_alive = _read_body(sock, method, self.status_code, self._head, lower, rest)
+                if b"\r\ncontent-encoding:" in lower:
+                    body = _decode_content(lower, body)
+            except Exception as e:
+                sock.close()
+                self.error = e
+                return self._content
+            if keep_alive:
+                pool.connections.give_back(sock, pool.max_idle)
+            else:
+                sock.close()
+            self._content = body
+        return self._content
+
+    def iter_content(self, chunk_size: int = 1024, decode_content: bool = True) -> Any:
+        content = self.content
+        for i in range(0, len(content), chunk_size):
+            yield content[i : i + chunk_size]
+
+    @property
+    def request(self) -> FastRequest:
+        return FastRequest(self._sent, self.url)
 
     @property
     def headers(self) -> CaseInsensitiveDict[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 import traceback
@@ -18,12 +17,6 @@ from horde.runtime.users import User
 if TYPE_CHECKING:
     from horde.runtime.environment import Environment
 
-logger = logging.getLogger(__name__)
-
-#: Locust attributes horde accepts but does not act on yet (docs/locust-modules.md)
-_NOT_HONOURED = ("max_retries", "client_pool", "proxy_host", "proxy_port", "ssl_context_factory")
-_warned: set[tuple[type, str]] = set()
-
 
 class FastHttpUser(User):
     """A user whose ``self.client`` is a FastHttpSession: fewer features, much less CPU per request.
@@ -35,17 +28,19 @@ class FastHttpUser(User):
     network_timeout: float = 60.0
     connection_timeout: float = 60.0
     max_redirects: int = 30
-    #: accepted, not honoured: a request is not retried (a reused keep-alive connection the server closed is)
+    #: how many times an idempotent request is sent again after a timeout or a connection lost before any byte of
+    #: the answer (a reused keep-alive connection the server had closed is retried once regardless)
     max_retries: int = 0
     insecure: bool = True
     default_headers: Mapping[str, str] | None = None
     concurrency: int = 10
-    #: accepted, not honoured: every user has its own connections
+    #: any object (Locust's is geventhttpclient's ``HTTPClientPool``): the users of classes naming the same one
+    #: share its connections, ``concurrency`` of them per origin
     client_pool: Any = None
-    #: accepted, not honoured: requests go straight to the host (a warning says so)
+    #: an HTTP proxy: plain requests are sent to it in absolute form, TLS ones through a CONNECT tunnel
     proxy_host: str | None = None
     proxy_port: int | None = None
-    #: accepted, not honoured: TLS uses the default context (or no verification with ``insecure``)
+    #: called once per user for the TLS context (default: verifying, or not with ``insecure``)
     ssl_context_factory: Callable[[], Any] | None = None
     client: FastHttpSession
 
@@ -56,7 +51,6 @@ class FastHttpUser(User):
                 "You must specify the base host. Either in the host attribute in the User class, "
                 "or on the command line using the --host option."
             )
-        self._warn_not_honoured()
         self.client = FastHttpSession(
             environment,
             base_url=self.host,
@@ -65,16 +59,14 @@ class FastHttpUser(User):
             connection_timeout=self.connection_timeout,
             network_timeout=self.network_timeout,
             max_redirects=self.max_redirects,
+            max_retries=self.max_retries,
             concurrency=self.concurrency,
             default_headers=self.default_headers,
+            client_pool=self.client_pool,
+            ssl_context_factory=self.ssl_context_factory,
+            proxy_host=self.proxy_host,
+            proxy_port=self.proxy_port,
         )
-
-    def _warn_not_honoured(self) -> None:
-        cls = type(self)
-        for name in _NOT_HONOURED:
-            if getattr(cls, name) not in (None, 0) and (cls, name) not in _warned:
-                _warned.add((cls, name))
-                logger.warning("%s.%s is set, but horde's FastHttpUser does not support it yet", cls.__name__, name)
 
     def run(self) -> None:
         try:
