@@ -91,6 +91,7 @@ def fake_workers(port: int, count: int, prefix: str, stats_interval: float, hear
     from horde.stats.recorder import StatsRecorder
 
     context = zmq.Context()
+    context.set(zmq.MAX_SOCKETS, count + 64)  # libzmq's default of 1,023 sockets per context is too few here
     rng = random.Random(prefix)
     names = [f"/api/endpoint/{n:02d}" for n in range(ENDPOINTS)]
     shared = {"delta": StatsDelta()}
@@ -308,6 +309,10 @@ def measure(workers: int, args: argparse.Namespace, workdir: Path) -> Measure:
                 raise RuntimeError(f"a fake-worker process exited early with code {fake.returncode}")
         master.send_signal(signal.SIGTERM)
         master.wait(60)
+    except Exception:
+        log.flush()
+        print((workdir / f"master-{workers}.log").read_text()[-3000:], file=sys.stderr)
+        raise
     finally:
         _stop(master)
         for fake in fakes:
