@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import socket
 import ssl
 from collections.abc import Mapping
@@ -9,6 +10,32 @@ from collections.abc import Mapping
 import gevent.socket
 
 _USER_AGENT = "horde"
+
+
+@functools.lru_cache(maxsize=256)
+def _origin_headers(
+    scheme: str, host: str, port: int, default_headers: tuple[tuple[str, str], ...]
+) -> tuple[str, dict[str, str], bytes, dict[str, str]]:
+    """An origin's request headers, computed once and shared (read-only) by every user's pool for that origin:
+    a pool per user made them a thousand bytes of each user's memory."""
+    default_port = port == (443 if scheme == "https" else 80)
+    host_header = f"[{host}]" if ":" in host else host
+    if not default_port:
+        host_header += f":{port}"
+    headers = {"Host": host_header, "User-Agent": _USER_AGENT, "Accept": "*/*"}
+    headers.update(default_headers)
+    fixed = "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode("latin-1")
+    return f"{scheme}://{host_header}", {name.lower(): name for name in headers}, fixed, headers
+
+
+@functools.lru_cache(maxsize=2)
+def _client_context(insecure: bool) -> ssl.SSLContext:
+    """One TLS client context for all users (as a browser has one), not one per user's pool (tens of KiB each)."""
+    context = ssl.create_default_context()
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 class _HostPool:
@@ -41,27 +68,14 @@ class _HostPool:
     ) -> None:
         self.host = host
         self.port = port or (443 if scheme == "https" else 80)
-        default_port = self.port == (443 if scheme == "https" else 80)
-        host_header = f"[{host}]" if ":" in host else host
-        if not default_port:
-            host_header += f":{self.port}"
-        self.origin = f"{scheme}://{host_header}"
-        headers = {"Host": host_header, "User-Agent": _USER_AGENT, "Accept": "*/*"}
-        headers.update(default_headers)
-        self.fixed_names = {name.lower(): name for name in headers}
-        self.fixed = "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode("latin-1")
-        self.fixed_headers: dict[str, str] = headers
+        self.origin, self.fixed_names, self.fixed, self.fixed_headers = _origin_headers(
+            scheme, host, self.port, tuple(default_headers.items())
+        )
         self.idle: list[socket.socket] = []
         self.max_idle = max_idle
         self.connection_timeout = connection_timeout
         self.network_timeout = network_timeout
-        self.ssl_context: ssl.SSLContext | None = None
-        if scheme == "https":
-            context = ssl.create_default_context()
-            if insecure:
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
-            self.ssl_context = context
+        self.ssl_context = _client_context(insecure) if scheme == "https" else None
 
     def connect(self) -> socket.socket:
         sock: socket.socket = gevent.socket.create_connection((self.host, self.port), timeout=self.connection_timeout)
