@@ -319,12 +319,22 @@ def measure(workers: int, args: argparse.Namespace, workdir: Path) -> Measure:
                 )  # fmt: skip
                 os.sched_setaffinity(fake.pid, fake_cpus)
                 fakes.append(fake)
-        _wait_until_running(journal, master, workers, timeout=60 + workers / 20)
-        time.sleep(args.warmup)
+        _wait_until_running(journal, master, workers, 60 + workers / 20, args.max_rss_mb)
+        warm_until = time.monotonic() + args.warmup
+        while time.monotonic() < warm_until:
+            time.sleep(0.5)
+            _check_rss(master, args.max_rss_mb)
         master_ps = psutil.Process(master.pid)
         fake_ps = [psutil.Process(f.pid) for f in fakes]
         start = time.time(), _cpu(master_ps), sum(_cpu(p) for p in fake_ps), psutil.cpu_times()
-        time.sleep(args.window)
+        window_end = time.monotonic() + args.window
+        while time.monotonic() < window_end:
+            time.sleep(0.5)
+            if master_ps.memory_info().rss > args.max_rss_mb * 1e6:  # queues what it cannot merge: stop in time
+                raise RuntimeError(
+                    f"the master fell behind: its RSS passed {args.max_rss_mb} MB "
+                    f"({100 * (_cpu(master_ps) - start[1]) / (time.time() - start[0]):.0f} % of a core so far)"
+                )
         end = time.time(), _cpu(master_ps), sum(_cpu(p) for p in fake_ps), psutil.cpu_times()
         master_rss = master_ps.memory_info().rss
         for fake in fakes:
@@ -368,13 +378,25 @@ def measure(workers: int, args: argparse.Namespace, workdir: Path) -> Measure:
     )
 
 
-def _wait_until_running(journal: Path, master: subprocess.Popen[bytes], workers: int, timeout: float) -> None:
+def _check_rss(master: subprocess.Popen[bytes], max_rss_mb: float) -> None:
+    """A master that cannot keep up queues what it has not merged, without bound: stop before the machine suffers."""
+    import psutil
+
+    with contextlib.suppress(psutil.Error):
+        if psutil.Process(master.pid).memory_info().rss > max_rss_mb * 1e6:
+            raise RuntimeError(f"the master fell behind: its RSS passed {max_rss_mb:.0f} MB")
+
+
+def _wait_until_running(
+    journal: Path, master: subprocess.Popen[bytes], workers: int, timeout: float, max_rss_mb: float
+) -> None:
     """Until the ramp to every worker's users finished (the run is `running`), so the window sees steady state."""
     needle = b'"type":"run.state_changed","data":{"state":"running"'
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if master.poll() is not None:
             raise RuntimeError(f"the master exited with code {master.returncode} before all workers joined")
+        _check_rss(master, max_rss_mb)
         if journal.exists() and needle in journal.read_bytes():
             return
         time.sleep(0.5)
@@ -432,6 +454,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--heartbeat-interval", type=float, default=1.0)
     parser.add_argument("--pin", action="store_true", help="master on CPU 0, fake workers on the other CPUs")
     parser.add_argument("--repeat", type=int, default=1, help="runs per worker count; the median is printed too")
+    parser.add_argument(
+        "--max-rss-mb", type=float, default=2000, help="stop a run whose master's RSS passes this (it fell behind)"
+    )
     # the fake-worker child mode
     parser.add_argument("--fake-workers", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
