@@ -80,6 +80,7 @@ def fake_workers(port: int, count: int, prefix: str, stats_interval: float, hear
     from horde.protocol.errors import RPCReceiveError
     from horde.protocol.messages import (
         PROTOCOL_VERSION,
+        Accept,
         Heartbeat,
         MasterQuit,
         Ready,
@@ -119,14 +120,18 @@ def fake_workers(port: int, count: int, prefix: str, stats_interval: float, hear
         state: str = "ready"
         users: int = 0
         seq: int = 0
+        accepted: bool = False
 
         def send(self, message: object) -> None:
             # a master that is not reading: as with a real worker's full queue, the message is lost
             with contextlib.suppress(zmq.Again):
                 self.socket.send_multipart(codec.encode(message), flags=zmq.NOBLOCK)  # type: ignore[arg-type]
 
-        def ready(self) -> None:
-            self.incarnation, self.seq = uuid.uuid4().hex[:12], 0
+        def ready(self, again: bool = False) -> None:
+            """Ready under a new incarnation, or `again` under the same one: a real worker says Ready every beat
+            until the master accepts it, and sends no heartbeat before."""
+            if not again:
+                self.incarnation, self.seq, self.accepted = uuid.uuid4().hex[:12], 0, False
             self.send(Ready(self.node_id, self.incarnation, __version__, PROTOCOL_VERSION, "fake", os.getpid(), 1,
                             ("Idle",)))  # fmt: skip
 
@@ -157,7 +162,10 @@ def fake_workers(port: int, count: int, prefix: str, stats_interval: float, hear
             _, what, k = heapq.heappop(schedule)
             if what == 0:
                 fake = fakes[k]
-                fake.send(Heartbeat(fake.state, 1.0, 40_000_000, fake.users, time.time()))  # type: ignore[arg-type]
+                if fake.accepted:
+                    fake.send(Heartbeat(fake.state, 1.0, 40_000_000, fake.users, time.time()))  # type: ignore[arg-type]
+                else:
+                    fake.ready(again=True)
                 heapq.heappush(schedule, (now + heartbeat_interval, 0, k))
             elif what == 1:
                 fake = fakes[k]
@@ -180,7 +188,9 @@ def fake_workers(port: int, count: int, prefix: str, stats_interval: float, hear
                     message = codec.decode_from_master(frames)
                 except RPCReceiveError:
                     continue
-                if isinstance(message, Spawn):
+                if isinstance(message, Accept):
+                    fake.accepted = fake.accepted or message.incarnation == fake.incarnation
+                elif isinstance(message, Spawn):
                     fake.send(Spawning(message.step))
                     fake.state, fake.users = "running", sum(message.user_counts.values())
                     fake.send(SpawningComplete(message.step, dict(message.user_counts)))
@@ -345,6 +355,14 @@ def measure(workers: int, args: argparse.Namespace, workdir: Path) -> Measure:
     except Exception:
         log.flush()
         print((workdir / f"master-{workers}.log").read_text()[-3000:], file=sys.stderr)
+        if journal.exists():  # what the master had decided by then, by event type
+            import collections
+            import json
+
+            kinds = collections.Counter(
+                json.loads(line).get("type") for line in journal.read_bytes().splitlines() if line.startswith(b"{")
+            )
+            print(f"the journal so far: {dict(kinds.most_common(8))}", file=sys.stderr)
         raise
     finally:
         _stop(master)
