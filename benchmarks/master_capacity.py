@@ -4,10 +4,11 @@ Run on demand, not a test: `python benchmarks/master_capacity.py [--workers 100,
 
 Why simulated workers: a real horde worker is a whole process (about 45 MB, an interpreter and its users), so a
 thousand of them cannot run on one machine; the master's cost, though, depends only on what arrives on its socket.
-Each fake worker here is one zmq.green DEALER greenlet speaking the real protocol with the real message types and
-codec: it says `Ready`, answers `Spawn` with `Spawning` and `SpawningComplete`, `Stop` with `Stopped`, sends a
-`Heartbeat` every second and, every stats interval, a `StatsReport` whose delta has 20 endpoints, recorded into a
-real `StatsRecorder` (refreshed every interval, so its per-second keys move with the clock as a real worker's do).
+Each fake worker here is one ZeroMQ DEALER socket speaking the real protocol with the real message types and
+codec (one thread drives all the fakes of a process): it says `Ready`, answers `Spawn` with `Spawning` and
+`SpawningComplete`, `Stop` with `Stopped`, sends a `Heartbeat` every second and, every stats interval, a
+`StatsReport` whose delta has 20 endpoints, recorded into a real `StatsRecorder` (refreshed every interval, so its
+per-second keys move with the clock as a real worker's do).
 Hundreds of them share a process; `--processes` such processes run side by side.
 
 What is measured, per worker count, over a steady window after every worker joined and the ramp ended:
@@ -28,6 +29,7 @@ steal each other's time slices; say so when quoting figures.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import signal
@@ -62,20 +64,23 @@ USERS_PER_WORKER = 2
 
 
 def fake_workers(port: int, count: int, prefix: str, stats_interval: float, heartbeat_interval: float) -> int:
-    """Runs `count` fake workers in this process until the master says quit (or SIGTERM)."""
-    from gevent import monkey
+    """Runs `count` fake workers in this process until the master says quit (or SIGTERM).
 
-    monkey.patch_all()
+    One thread drives all of them (plain ZeroMQ, a poller and a schedule), not a greenlet or three per worker:
+    the fakes must cost far less than the master they load, or 5,000 of them do not fit beside it on a small
+    machine. Each still has its own DEALER socket and speaks the real protocol through the real codec.
+    """
+    import heapq
 
-    import gevent
-    import gevent.event
-    import zmq.green as zmq
+    import msgspec
+    import zmq
 
     from horde import __version__
     from horde.protocol import codec
     from horde.protocol.errors import RPCReceiveError
     from horde.protocol.messages import (
         PROTOCOL_VERSION,
+        Accept,
         Heartbeat,
         MasterQuit,
         Ready,
@@ -87,88 +92,117 @@ def fake_workers(port: int, count: int, prefix: str, stats_interval: float, hear
         Stop,
         Stopped,
     )
-    from horde.protocol.stats import StatsDelta
     from horde.stats.recorder import StatsRecorder
 
     context = zmq.Context()
+    context.set(zmq.MAX_SOCKETS, count + 64)  # libzmq's default of 1,023 sockets per context is too few here
     rng = random.Random(prefix)
     names = [f"/api/endpoint/{n:02d}" for n in range(ENDPOINTS)]
-    shared = {"delta": StatsDelta()}
-    done = gevent.event.Event()
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
 
-    def refresh_delta() -> None:
-        """One realistic delta per interval for the whole process: 20 endpoints, a few hundred requests each."""
+    def fresh_delta() -> msgspec.Raw:
+        """One realistic delta per interval for the whole process: 20 endpoints, a few hundred requests each,
+        encoded once (msgspec writes a Raw verbatim), so a fake pays a send per report, not an encode."""
         recorder = StatsRecorder()
-        while not done.is_set():
-            for name in names:
-                method = "POST" if name.endswith(("3", "7")) else "GET"
-                for _ in range(rng.randint(50, 150)):
-                    failed = rng.random() < 0.01
-                    recorder.record(method, name, rng.lognormvariate(3, 0.8), rng.randint(200, 5000), failed or None)
-            shared["delta"] = recorder.take_delta()
-            done.wait(stats_interval)
+        for name in names:
+            method = "POST" if name.endswith(("3", "7")) else "GET"
+            for _ in range(rng.randint(50, 150)):
+                failed = rng.random() < 0.01
+                recorder.record(method, name, rng.lognormvariate(3, 0.8), rng.randint(200, 5000), failed or None)
+        return msgspec.Raw(msgspec.msgpack.encode(recorder.take_delta()))
 
-    def worker(index: int) -> None:
-        node_id = f"{prefix}-{index:04d}"
-        incarnation = uuid.uuid4().hex[:12]
+    @dataclass
+    class Fake:
+        node_id: str
+        socket: zmq.Socket[bytes]
+        incarnation: str = ""
+        state: str = "ready"
+        users: int = 0
+        seq: int = 0
+        accepted: bool = False
+
+        def send(self, message: object) -> None:
+            # a master that is not reading: as with a real worker's full queue, the message is lost
+            with contextlib.suppress(zmq.Again):
+                self.socket.send_multipart(codec.encode(message), flags=zmq.NOBLOCK)  # type: ignore[arg-type]
+
+        def ready(self, again: bool = False) -> None:
+            """Ready under a new incarnation, or `again` under the same one: a real worker says Ready every beat
+            until the master accepts it, and sends no heartbeat before."""
+            if not again:
+                self.incarnation, self.seq, self.accepted = uuid.uuid4().hex[:12], 0, False
+            self.send(Ready(self.node_id, self.incarnation, __version__, PROTOCOL_VERSION, "fake", os.getpid(), 1,
+                            ("Idle",)))  # fmt: skip
+
+    fakes: list[Fake] = []
+    poller = zmq.Poller()
+    for index in range(count):
         dealer = context.socket(zmq.DEALER)
         dealer.setsockopt(zmq.LINGER, 0)
+        node_id = f"{prefix}-{index:04d}"
         dealer.setsockopt(zmq.IDENTITY, node_id.encode())
         dealer.connect(f"tcp://127.0.0.1:{port}")
-        state = {"state": "ready", "users": 0, "seq": 0}
-
-        def send(message: object) -> None:
-            dealer.send_multipart(codec.encode(message))  # type: ignore[arg-type]
-
-        def ready() -> None:
-            send(Ready(node_id, incarnation, __version__, PROTOCOL_VERSION, "fake", os.getpid(), 1, ("Idle",)))
-
-        def beats() -> None:
-            gevent.sleep(rng.random() * heartbeat_interval)  # real workers do not all start in the same ms
-            while not done.is_set():
-                send(Heartbeat(state["state"], 1.0, 40_000_000, state["users"], time.time()))
-                gevent.sleep(heartbeat_interval)
-
-        def reports() -> None:
-            gevent.sleep(rng.random() * stats_interval)
-            while not done.is_set():
-                if state["state"] in ("spawning", "running"):
-                    state["seq"] += 1
-                    send(StatsReport(incarnation, state["seq"], shared["delta"], time.time()))
-                gevent.sleep(stats_interval)
-
-        ready()
-        helpers = [gevent.spawn(beats), gevent.spawn(reports)]
-        try:
-            while not done.is_set():
+        fakes.append(Fake(node_id, dealer))
+        poller.register(dealer, zmq.POLLIN)
+    by_socket = {fake.socket: fake for fake in fakes}
+    delta = fresh_delta()
+    now = time.monotonic()
+    # (when, what, which): real workers do not all start in the same ms, so each begins at a random offset
+    schedule = [(now + rng.random() * heartbeat_interval, 0, k) for k in range(count)]
+    schedule += [(now + rng.random() * stats_interval, 1, k) for k in range(count)]
+    schedule.append((now + stats_interval, 2, -1))
+    heapq.heapify(schedule)
+    for fake in fakes:
+        fake.ready()
+    quit_count = 0
+    while not stopping and quit_count < count:
+        now = time.monotonic()
+        while schedule[0][0] <= now:
+            _, what, k = heapq.heappop(schedule)
+            if what == 0:
+                fake = fakes[k]
+                if fake.accepted:
+                    fake.send(Heartbeat(fake.state, 1.0, 40_000_000, fake.users, time.time()))  # type: ignore[arg-type]
+                else:
+                    fake.ready(again=True)
+                heapq.heappush(schedule, (now + heartbeat_interval, 0, k))
+            elif what == 1:
+                fake = fakes[k]
+                if fake.state in ("spawning", "running"):
+                    fake.seq += 1
+                    fake.send(StatsReport(fake.incarnation, fake.seq, delta, time.time()))  # type: ignore[arg-type]
+                heapq.heappush(schedule, (now + stats_interval, 1, k))
+            else:
+                delta = fresh_delta()
+                heapq.heappush(schedule, (now + stats_interval, 2, -1))
+        timeout = max(0.0, schedule[0][0] - time.monotonic())
+        for socket, _ in poller.poll(timeout * 1000):
+            fake = by_socket[socket]
+            while True:
                 try:
-                    message = codec.decode_from_master(dealer.recv_multipart())
+                    frames = socket.recv_multipart(zmq.NOBLOCK)
+                except zmq.Again:
+                    break
+                try:
+                    message = codec.decode_from_master(frames)
                 except RPCReceiveError:
                     continue
-                if isinstance(message, Spawn):
-                    send(Spawning(message.step))
-                    state["state"], state["users"] = "running", sum(message.user_counts.values())
-                    send(SpawningComplete(message.step, dict(message.user_counts)))
+                if isinstance(message, Accept):
+                    fake.accepted = fake.accepted or message.incarnation == fake.incarnation
+                elif isinstance(message, Spawn):
+                    fake.send(Spawning(message.step))
+                    fake.state, fake.users = "running", sum(message.user_counts.values())
+                    fake.send(SpawningComplete(message.step, dict(message.user_counts)))
                 elif isinstance(message, Stop):
-                    state["state"], state["users"] = "stopped", 0
-                    send(Stopped())
+                    fake.state, fake.users = "stopped", 0
+                    fake.send(Stopped())
                 elif isinstance(message, Rejoin):
-                    incarnation = uuid.uuid4().hex[:12]
-                    state["seq"] = 0
-                    ready()
+                    fake.ready()
                 elif isinstance(message, MasterQuit):
-                    break
-        finally:
-            gevent.killall(helpers)  # before the close: a helper must never send on a closed socket
-            dealer.close(linger=0)
-
-    gevent.signal_handler(signal.SIGTERM, done.set)
-    refresher = gevent.spawn(refresh_delta)
-    while not shared["delta"].entries:
-        gevent.sleep(0.01)
-    gevent.joinall([gevent.spawn(worker, i) for i in range(count)])
-    done.set()
-    refresher.kill()
+                    quit_count += 1
+    for fake in fakes:
+        fake.socket.close(linger=0)
     context.term()
     return 0
 
@@ -295,12 +329,22 @@ def measure(workers: int, args: argparse.Namespace, workdir: Path) -> Measure:
                 )  # fmt: skip
                 os.sched_setaffinity(fake.pid, fake_cpus)
                 fakes.append(fake)
-        _wait_until_running(journal, master, workers, timeout=60 + workers / 20)
-        time.sleep(args.warmup)
+        _wait_until_running(journal, master, workers, 60 + workers / 20, args.max_rss_mb)
+        warm_until = time.monotonic() + args.warmup
+        while time.monotonic() < warm_until:
+            time.sleep(0.5)
+            _check_rss(master, args.max_rss_mb)
         master_ps = psutil.Process(master.pid)
         fake_ps = [psutil.Process(f.pid) for f in fakes]
         start = time.time(), _cpu(master_ps), sum(_cpu(p) for p in fake_ps), psutil.cpu_times()
-        time.sleep(args.window)
+        window_end = time.monotonic() + args.window
+        while time.monotonic() < window_end:
+            time.sleep(0.5)
+            if master_ps.memory_info().rss > args.max_rss_mb * 1e6:  # queues what it cannot merge: stop in time
+                raise RuntimeError(
+                    f"the master fell behind: its RSS passed {args.max_rss_mb} MB "
+                    f"({100 * (_cpu(master_ps) - start[1]) / (time.time() - start[0]):.0f} % of a core so far)"
+                )
         end = time.time(), _cpu(master_ps), sum(_cpu(p) for p in fake_ps), psutil.cpu_times()
         master_rss = master_ps.memory_info().rss
         for fake in fakes:
@@ -308,6 +352,18 @@ def measure(workers: int, args: argparse.Namespace, workdir: Path) -> Measure:
                 raise RuntimeError(f"a fake-worker process exited early with code {fake.returncode}")
         master.send_signal(signal.SIGTERM)
         master.wait(60)
+    except Exception:
+        log.flush()
+        print((workdir / f"master-{workers}.log").read_text()[-3000:], file=sys.stderr)
+        if journal.exists():  # what the master had decided by then, by event type
+            import collections
+            import json
+
+            kinds = collections.Counter(
+                json.loads(line).get("type") for line in journal.read_bytes().splitlines() if line.startswith(b"{")
+            )
+            print(f"the journal so far: {dict(kinds.most_common(8))}", file=sys.stderr)
+        raise
     finally:
         _stop(master)
         for fake in fakes:
@@ -340,13 +396,25 @@ def measure(workers: int, args: argparse.Namespace, workdir: Path) -> Measure:
     )
 
 
-def _wait_until_running(journal: Path, master: subprocess.Popen[bytes], workers: int, timeout: float) -> None:
+def _check_rss(master: subprocess.Popen[bytes], max_rss_mb: float) -> None:
+    """A master that cannot keep up queues what it has not merged, without bound: stop before the machine suffers."""
+    import psutil
+
+    with contextlib.suppress(psutil.Error):
+        if psutil.Process(master.pid).memory_info().rss > max_rss_mb * 1e6:
+            raise RuntimeError(f"the master fell behind: its RSS passed {max_rss_mb:.0f} MB")
+
+
+def _wait_until_running(
+    journal: Path, master: subprocess.Popen[bytes], workers: int, timeout: float, max_rss_mb: float
+) -> None:
     """Until the ramp to every worker's users finished (the run is `running`), so the window sees steady state."""
     needle = b'"type":"run.state_changed","data":{"state":"running"'
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if master.poll() is not None:
             raise RuntimeError(f"the master exited with code {master.returncode} before all workers joined")
+        _check_rss(master, max_rss_mb)
         if journal.exists() and needle in journal.read_bytes():
             return
         time.sleep(0.5)
@@ -404,6 +472,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--heartbeat-interval", type=float, default=1.0)
     parser.add_argument("--pin", action="store_true", help="master on CPU 0, fake workers on the other CPUs")
     parser.add_argument("--repeat", type=int, default=1, help="runs per worker count; the median is printed too")
+    parser.add_argument(
+        "--max-rss-mb", type=float, default=2000, help="stop a run whose master's RSS passes this (it fell behind)"
+    )
     # the fake-worker child mode
     parser.add_argument("--fake-workers", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)

@@ -25,6 +25,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--rps", type=int, default=1000)
     parser.add_argument("--endpoints", type=int, default=20)
+    parser.add_argument(
+        "--warm-up", type=int, default=WARM_UP_SECONDS, help="simulated seconds before the first measure (180)"
+    )
     args = parser.parse_args(argv)
 
     from horde.stats.recorder import StatsRecorder
@@ -46,13 +49,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             recorder.record("GET", names[n % len(names)], rng.lognormvariate(3, 0.8), 500, failed or None)
         if second % REPORT_SECONDS == REPORT_SECONDS - 1:
             stats.merge(recorder.take_delta(), "worker")
-        if second == WARM_UP_SECONDS:
+        if second == args.warm_up:
             at_warm_up = tracemalloc.get_traced_memory()[0]
     at_end = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
-    grown = (at_end - at_warm_up) / (total_seconds - WARM_UP_SECONDS) * 3600
+    grown = (at_end - at_warm_up) / (total_seconds - args.warm_up) * 3600
     print(f"{args.minutes:g} simulated minutes at {args.rps} requests/s over {args.endpoints} endpoints")
-    print(f"  merged statistics: {at_warm_up / 1e6:.1f} MB at 3 min, {at_end / 1e6:.1f} MB at the end")
+    print(
+        f"  merged statistics: {at_warm_up / 1e6:.1f} MB at {args.warm_up / 60:g} min, {at_end / 1e6:.1f} MB at the end"
+    )
     print(f"  growth: {grown / 1e6:.1f} MB an hour, {grown * 24 / 1e9:.2f} GB a day")
     print(f"  (simulated in {time.perf_counter() - started:.0f} s)")
     return 0

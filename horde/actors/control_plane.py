@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -22,6 +21,7 @@ import structlog
 from horde.actors.base import Append, GetState
 from horde.actors.dispatcher_actor import Dispatcher
 from horde.actors.journal import CHECKPOINT_MIN_BYTES, Flush, Journal
+from horde.actors.liveness import LivenessTable
 from horde.actors.master import (
     Admit,
     ClockTick,
@@ -40,7 +40,14 @@ from horde.actors.master import (
 from horde.actors.replay import Replay, ReplayState
 from horde.actors.runners import MessageHandlers
 from horde.actors.stats_aggregator import GetStats, ReportReceived, ResetStats, StatsAggregator, TakeSnapshot
-from horde.actors.worker_proxy import FromWorker, GetWorker, LivenessTick, WorkerProxy, WorkerProxyState
+from horde.actors.worker_proxy import (
+    CPU_WARNING_PERCENT,
+    FromWorker,
+    GetWorker,
+    LivenessTick,
+    WorkerProxy,
+    WorkerProxyState,
+)
 from horde.protocol.dispatcher_vocabulary import UserClassSpec
 from horde.protocol.events import (
     Event,
@@ -74,6 +81,8 @@ log = structlog.get_logger("horde.master")
 
 TICK_INTERVAL = 0.1
 MAX_TRACKED_PEERS = 10_000
+HEARTBEAT_SAMPLE_BEATS = 10
+"""A heartbeat that says nothing new still reaches the WorkerProxy (and the journal) once in this many beats."""
 
 ShapeFunction = Callable[[], "tuple[int, float, tuple[str, ...] | None] | None"]
 
@@ -108,9 +117,10 @@ class ControlPlane:
         self._bad_frames: dict[str, int] = {}
         self._auth_token = auth_token
         self._acks: dict[str, dict[str, int]] = {}
-        self._heard: dict[str, float] = {}
-        """When each worker's latest message was routed to its WorkerProxy: the clock skips a LivenessTick for a
-        proxy that this proves would find nothing (ADR 0012); the proxy still makes every missing decision."""
+        self._liveness = LivenessTable(HEARTBEAT_SAMPLE_BEATS * config.heartbeat_interval, CPU_WARNING_PERCENT)
+        """When each worker was last heard and what its latest heartbeat said: most heartbeats stop here, and the
+        clock skips a LivenessTick for a proxy that this proves would find nothing; the proxy still makes every
+        missing decision (ADR 0028)."""
         self.journal = Journal.start(
             journal_file,
             header,
@@ -206,8 +216,12 @@ class ControlPlane:
             self.aggregator.tell(ReportReceived(worker_id, message, admitted, worker_id in self.links.incarnations))
         elif isinstance(message, Heartbeat | Spawning | SpawningComplete | Stopped):
             if entry is not None:
-                entry[1].tell(FromWorker(now, message))
-                self._heard[worker_id] = now
+                incarnation, proxy = entry
+                if not isinstance(message, Heartbeat):
+                    self._liveness.heard(worker_id, incarnation, now)
+                    proxy.tell(FromWorker(now, message))
+                elif self._liveness.heartbeat(worker_id, incarnation, now, message):
+                    proxy.tell(FromWorker(now, message))
             elif self.master_state().run_state not in (RunState.STOPPING, RunState.STOPPED):
                 log.info("a worker this master does not count is asked to rejoin", worker=worker_id)
                 self.links.send(worker_id, Rejoin("this master does not count this worker (missing or unknown)"))
@@ -262,8 +276,9 @@ class ControlPlane:
                 next_beat = now + interval
                 beats: list[tuple[str, MasterMessageType]] = []
                 for worker_id, (_, proxy) in list(self.links.proxies.items()):
-                    if now >= judge_from and now - self._heard.get(worker_id, -math.inf) > silence_limit:
-                        proxy.tell(LivenessTick(now, silence_limit))
+                    heard_at = self._liveness.heard_at(worker_id)
+                    if now >= judge_from and now - heard_at > silence_limit:
+                        proxy.tell(LivenessTick(now, silence_limit, heard_at))
                     beats.append((worker_id, MasterHeartbeat(self._acks.pop(worker_id, {}))))
                 self.links.send_many(beats)
             if self._shape is not None and now >= next_shape:
@@ -310,7 +325,22 @@ class ControlPlane:
 
     def workers(self) -> dict[str, WorkerProxyState]:
         proxies = sorted(self.links.proxies.items())
-        return {worker_id: cast(WorkerProxyState, ref.ask(GetWorker())) for worker_id, (_, ref) in proxies}
+        return {
+            worker_id: self._freshest(cast(WorkerProxyState, ref.ask(GetWorker()))) for worker_id, (_, ref) in proxies
+        }
+
+    def _freshest(self, state: WorkerProxyState) -> WorkerProxyState:
+        """The proxy's state with its worker's latest heartbeat, which the proxy may not have been handed."""
+        seen = self._liveness.latest(state.worker_id, state.incarnation)
+        if seen is None or seen.beat is None or state.state in GONE_STATES:
+            return state
+        beat = seen.beat
+        return replace(
+            state,
+            last_heard_at=max(state.last_heard_at, seen.heard_at),
+            cpu_percent=beat.cpu_percent,
+            memory_bytes=beat.memory_bytes,
+        )
 
     def stats(self) -> RunStats:
         return cast(RunStats, self.aggregator.ask(GetStats()))

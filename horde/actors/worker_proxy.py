@@ -7,6 +7,7 @@ big table in the master.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -53,6 +54,9 @@ class FromWorker:
 class LivenessTick:
     now: float
     silence_limit: float
+    heard_at: float = -math.inf
+    """The worker's latest message as the master's liveness table saw it: later than the proxy's own when the
+    heartbeats since were not news (ADR 0028)."""
     cause: str = "liveness_tick"
 
 
@@ -82,7 +86,7 @@ def decide(state: WorkerProxyState, message: FromWorker | LivenessTick) -> list[
     if state.state in GONE_STATES:
         return []
     if isinstance(message, LivenessTick):
-        silent_for = message.now - state.last_heard_at
+        silent_for = message.now - max(state.last_heard_at, message.heard_at)
         if silent_for > message.silence_limit:
             return [WorkerMissing(state.worker_id, round(silent_for, 3), message.now)]
         return []

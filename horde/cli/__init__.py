@@ -4,9 +4,13 @@ gevent must patch the standard library before anything else is imported (ADR 000
 and imports the rest of horde only afterwards.
 """
 
+import gevent
 from gevent import monkey
 
 monkey.patch_all()
+gevent.config.track_greenlet_tree = False
+"""A run spawns a greenlet per user, tens of thousands of them: gevent's record of who spawned each (a copy of the
+spawning stack, for its debugging views) cost about 1 KiB and a tenth of the spawn time per user."""
 
 import sys
 

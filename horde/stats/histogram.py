@@ -23,10 +23,14 @@ import functools
 import math
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from horde.protocol.stats import BUCKET_INDEX, COUNT_TYPES, WIDE_COUNT, Buckets, count_type
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    from horde.protocol.stats import np  # loaded on first use: a worker never merges (horde.protocol.stats)
 
 SUB_BUCKETS = 64
 RELATIVE_ERROR = 1 / (2 * SUB_BUCKETS)
@@ -116,7 +120,7 @@ class Histogram:
     __slots__ = ("_counts", "_lo", "_outliers", "_row", "_table")
 
     def __init__(self) -> None:
-        self._counts = _NO_COUNTS
+        self._counts = _no_counts()
         self._lo = 0
         self._outliers: dict[int, int] | None = None
         self._table: HistogramTable | None = None
@@ -268,7 +272,7 @@ class HistogramTable:
         self._counts[histogram._row] = 0
         self._members[histogram._row] = None
         self._free.append(histogram._row)
-        histogram._table, histogram._counts = None, _NO_COUNTS
+        histogram._table, histogram._counts = None, _no_counts()
 
     def add(self, members: Sequence[Histogram], deltas: Sequence[Buckets]) -> None:
         """`members[i].add(deltas[i])` for every i, in one numpy call when each member is a different row."""
@@ -346,8 +350,12 @@ def _window(first: int, last: int, lo: int, width: int) -> tuple[int, int]:
     )
 
 
-_NO_COUNTS = np.zeros(0, np.int64)
-_NO_COUNTS.flags.writeable = False
+@functools.cache
+def _no_counts() -> np.ndarray:
+    """The empty counts every new Histogram shares: made on first use, so importing this module loads no numpy."""
+    empty = np.zeros(0, np.int64)
+    empty.flags.writeable = False
+    return empty
 
 
 def merge_into(target: dict[int, int], source: Mapping[int, int]) -> None:

@@ -36,6 +36,13 @@ INCOMPLETE_SECONDS = 2
 PACK_AFTER_SECONDS = 120
 """A second's histogram is packed once the run's latest second is this far past it (ADR 0011)."""
 
+RECENT_SECONDS = 300
+"""Per-second history is kept for this many seconds behind the run's latest second (ADR 0029) ..."""
+COARSE_SECONDS = 10
+"""... and older seconds are added up into buckets of this many seconds, aligned on the epoch, ..."""
+MAX_COARSE_BUCKETS = 1024
+"""... whose width doubles whenever more than this many would be needed: a run's history has a bounded size."""
+
 
 def percentile_label(p: float) -> str:
     """Locust's spelling of a percentile: 0.5 -> "50", 0.999 -> "99.9", 1.0 -> "100"."""
@@ -233,6 +240,8 @@ class RunStats:
     """
 
     __slots__ = (
+        "_coarse_before",
+        "_coarse_width",
         "_histograms",
         "_packed",
         "_packed_through",
@@ -257,6 +266,9 @@ class RunStats:
         self._packed_through: int | None = None
         self.errors: dict[tuple[str, str, str], ErrorStats] = {}
         self.exceptions: dict[tuple[str, str], ExceptionStats] = {}
+        self._coarse_before: int | None = None
+        """Seconds before this one are kept in coarse buckets of `_coarse_width` seconds (ADR 0029)."""
+        self._coarse_width = COARSE_SECONDS
 
     def merge(self, delta: StatsDelta, node: str = "") -> None:
         """Fold one delta in; `node`, the reporting worker's id, is kept for the exceptions it carries."""
@@ -270,10 +282,16 @@ class RunStats:
             entry.add_counts(entry_delta)
             merged.append(entry.buckets)
             deltas.append(entry_delta.buckets)
-            entry.add_seconds(entry_delta.requests_per_second, entry_delta.failures_per_second)
+            if self._coarse_before is None:
+                entry.add_seconds(entry_delta.requests_per_second, entry_delta.failures_per_second)
+            else:  # a late report: its seconds before the cutoff are only in the coarse tallies (ADR 0029)
+                entry.add_seconds(
+                    _since(entry_delta.requests_per_second, self._coarse_before),
+                    _since(entry_delta.failures_per_second, self._coarse_before),
+                )
         late: list[tuple[int, Timings]] = []
         for second_delta in delta.seconds:
-            second = second_delta.second
+            second = self._slot(second_delta.second)
             tally = self.seconds.get(second)
             if tally is None:
                 tally = self.seconds[second] = Timings(buckets=self._histograms.histogram())
@@ -289,16 +307,18 @@ class RunStats:
             deltas.append(second_delta.buckets)
             self._total.add_counts(second_delta)
             self._total_buckets_stale = True
-            self._total.add_seconds(
-                {second: second_delta.num_requests},
-                {second: second_delta.num_failures} if second_delta.num_failures else {},
-            )
-            self.span.include(second)
+            if self._coarse_before is None or second_delta.second >= self._coarse_before:  # per second still
+                self._total.add_seconds(
+                    {second: second_delta.num_requests},
+                    {second: second_delta.num_failures} if second_delta.num_failures else {},
+                )
+            self.span.include(second_delta.second)
         self._histograms.add(merged, deltas)
         for second, tally in late:
             self._pack(second, tally)
         if delta.seconds:
             self._pack_behind()
+            self._coarsen_behind()
         for error_delta in delta.errors:
             self._merge_error(error_delta)
         for exception_delta in delta.exceptions:
@@ -329,6 +349,65 @@ class RunStats:
             if tally is not None:
                 self._pack(second, tally)
         self._packed_through = through
+
+    def _slot(self, second: int) -> int:
+        """Where a second's tally is kept: its own, or the coarse bucket that holds it."""
+        if self._coarse_before is not None and second < self._coarse_before:
+            return second - second % self._coarse_width
+        return second
+
+    def _coarsen_behind(self) -> None:
+        """Adds the seconds that fell out of the last RECENT_SECONDS into their coarse buckets, and forgets the
+        entries' per-second counts there (ADR 0029).
+
+        A function of the merged seconds and the run's span alone, done in ascending order, so that a replay, and
+        `from_image` of any checkpoint, old or new, reach the same state as the live RunStats.
+        """
+        first, last = self.span.first_second, self.span.last_second
+        if first is None or last is None:
+            return
+        cutoff = (last - RECENT_SECONDS) // COARSE_SECONDS * COARSE_SECONDS
+        previous = self._coarse_before
+        if cutoff <= first or (previous is not None and cutoff <= previous):
+            return
+        width = self._coarse_width
+        while cutoff - (first - first % width) > MAX_COARSE_BUCKETS * width:
+            width *= 2
+        self._coarse_width = width
+        for second in sorted(s for s in self.seconds if s < cutoff):
+            bucket = second - second % width
+            if bucket != second:
+                self._add_into(bucket, second)
+        self._coarse_before = cutoff
+        for entry in (*self.entries.values(), self._total):
+            for per_second in (entry.requests_per_second, entry.failures_per_second):
+                for second in [s for s in per_second if s < cutoff]:
+                    del per_second[second]
+
+    def _add_into(self, bucket: int, second: int) -> None:
+        """Moves one second's (or a narrower bucket's) tally into the coarse bucket that starts at `bucket`."""
+        moved = self.seconds.pop(second)
+        moved_packed = self._packed.pop(second, None)
+        into = self.seconds.get(bucket)
+        if into is None:
+            self.seconds[bucket] = moved
+            if moved_packed is not None:
+                self._packed[bucket] = moved_packed
+            return
+        into.add_counts(moved)
+        moved_histogram: Buckets | histogram.Histogram = moved_packed if moved_packed is not None else moved.buckets
+        if self._packed_through is not None and bucket <= self._packed_through:  # kept packed, as ADR 0011 says
+            both = histogram.Histogram()
+            held = self._packed.get(bucket)
+            if held is not None:
+                both.add(held)
+            both.add(moved_histogram)
+            if both:
+                self._packed[bucket] = both.to_buckets()
+        else:
+            into.buckets.add(moved_histogram)
+        if moved_packed is None:
+            self._histograms.release(moved.buckets)
 
     def _pack(self, second: int, tally: Timings) -> None:
         if tally.buckets:
@@ -412,6 +491,7 @@ class RunStats:
                 x.message, x.traceback, x.count, set(x.nodes), x.at_start
             )
         stats._pack_behind()
+        stats._coarsen_behind()
         return stats
 
     def copy(self) -> RunStats:
@@ -431,6 +511,7 @@ class RunStats:
             other.seconds[second] = _copy_timings(Timings(buckets=buckets), tally)
         other._packed = dict(self._packed)
         other._packed_through = packed_through
+        other._coarse_before, other._coarse_width = self._coarse_before, self._coarse_width
         other.errors = {
             key: ErrorStats(e.method, e.name, e.error, e.occurrences, e.first_seen, e.last_seen)
             for key, e in self.errors.items()
@@ -467,28 +548,43 @@ class RunStats:
         return sorted(self.exceptions.values(), key=lambda e: (-e.count, e.message, e.traceback))
 
     def history(self) -> list[HistoryRow]:
-        """One aggregated row per second from the first to the last second with a request, gaps included.
+        """One aggregated row per second over the last RECENT_SECONDS of the run, gaps included, and before that
+        one row per coarse bucket (ADR 0029), whose `requests` and `failures` are that bucket's mean per second.
 
-        The cost is one walk over the cumulative histogram per second with requests, so a report of an
-        hour-long run walks 3,600 histograms; memory is what `seconds` already holds (a histogram per second).
+        The cost is one walk over the cumulative histogram per row with requests; memory is what `seconds`
+        already holds, which is bounded however long the run.
         """
         return list(self._iter_history())
+
+    def _history_slots(self) -> Iterator[tuple[int, int]]:
+        """`(second, seconds it stands for)`: the coarse buckets, then every second from the cutoff on."""
+        first, last = self.span.first_second, self.span.last_second
+        assert first is not None and last is not None
+        start = first
+        if self._coarse_before is not None:
+            width = self._coarse_width
+            for bucket in range(first - first % width, self._coarse_before, width):
+                if bucket in self.seconds:
+                    yield bucket, min(bucket + width, self._coarse_before) - max(bucket, first)
+            start = self._coarse_before
+        for second in range(start, last + 1):
+            yield second, 1
 
     def _iter_history(self) -> Iterator[HistoryRow]:
         if self.span.first_second is None or self.span.last_second is None:
             return
         cumulative = Timings()
         percentiles = tuple(0.0 for _ in REPORTED_PERCENTILES)
-        for second in range(self.span.first_second, self.span.last_second + 1):
+        for second, seconds in self._history_slots():
             tally = self.seconds.get(second)
             if tally is not None:
                 cumulative.add_counts(tally)
                 cumulative.buckets.add(self.second_buckets(second))
                 percentiles = tuple(cumulative.percentiles())
             yield HistoryRow(
-                second=second,
-                requests=tally.num_requests if tally else 0,
-                failures=tally.num_failures if tally else 0,
+                second=max(second, self.span.first_second),
+                requests=round(tally.num_requests / seconds) if tally else 0,
+                failures=round(tally.num_failures / seconds) if tally else 0,
                 num_requests=cumulative.num_requests,
                 num_failures=cumulative.num_failures,
                 avg_response_time=cumulative.avg_response_time,
@@ -497,6 +593,13 @@ class RunStats:
                 avg_content_length=cumulative.avg_content_length,
                 percentiles=percentiles,
             )
+
+
+def _since(per_second: dict[int, int], cutoff: int) -> dict[int, int]:
+    """The counts of the seconds from `cutoff` on (the same dict when that is all of them)."""
+    if all(second >= cutoff for second in per_second):
+        return per_second
+    return {second: count for second, count in per_second.items() if second >= cutoff}
 
 
 def _entry_image(entry: EntryStats) -> EntryDelta:

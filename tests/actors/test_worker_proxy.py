@@ -52,3 +52,11 @@ def test_spawn_cycle_states_and_counts() -> None:
     assert (state.state, state.user_counts, state.user_count) == ("running", {"A": 3}, 3)
     state = fold(state, wp.FromWorker(12.0, Stopped()))
     assert state.state == "stopped"
+
+
+def test_a_liveness_tick_counts_the_silence_from_the_tables_latest_message() -> None:
+    """Heartbeats the liveness table kept (not news) still prove the worker alive when the sweep asks."""
+    state = wp.initial_state(JOINED)  # the proxy last heard it at 10.0
+    assert wp.decide(state, wp.LivenessTick(14.0, silence_limit=3.0, heard_at=12.0)) == []
+    (missing,) = wp.decide(state, wp.LivenessTick(15.5, silence_limit=3.0, heard_at=12.0))
+    assert missing == wp.WorkerMissing("w1", 3.5, 15.5)

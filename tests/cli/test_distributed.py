@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 import signal
 import subprocess
@@ -181,15 +180,15 @@ def test_custom_messages_in_a_local_run_reach_this_process(fresh_target: Target,
 def test_a_cpu_bound_worker_is_not_marked_missing(cluster: Cluster) -> None:
     """Tasks that never do I/O still return to the hub between tasks: the heartbeat greenlet gets its turn."""
     busy = str(LOCUSTFILES / "cpu_heavy.py")
-    cluster.start_master("-f", busy, "-u", "20", "-r", "100", "-t", "5s")
+    cluster.start_master("-f", busy, "-u", "20", "-r", "100", "-t", "6s")
     cluster.start_worker("-f", busy)
     assert cluster.wait_master() in (0, 1)
     records = cluster.journal()
+    # Never missing over 6 s with a liveness window of 3 beats of 0.5 s: no two of its beats were 1.5 s apart.
     assert not [r for r in records if r.type == "worker.missing"]
+    # The journal has its beats with news and every tenth (ADR 0028): enough to see it was busy.
     beats = [r.event for r in records if r.type == "worker.heartbeat"]
-    assert len(beats) >= 6 and max(b.cpu_percent for b in beats) > 50
-    gaps = [(b.at - a.at) for a, b in itertools.pairwise(beats) if a.state == b.state == "running"]
-    assert gaps and max(gaps) < 1.5
+    assert len(beats) >= 2 and max(b.cpu_percent for b in beats) > 50
 
 
 def test_a_worker_without_the_masters_auth_token_is_refused(cluster: Cluster, fresh_target: Target) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import select
 import socket
 import ssl
@@ -116,6 +117,38 @@ class Connections:
             sock.close()
 
 
+@functools.lru_cache(maxsize=256)
+def _origin_headers(
+    scheme: str, host: str, port: int, default_headers: tuple[tuple[str, str], ...]
+) -> tuple[str, dict[str, str], bytes, dict[str, str]]:
+    """An origin's request headers, computed once and shared (read-only) by every user's pool for that origin:
+    a pool per user made them a thousand bytes of each user's memory."""
+    default_port = port == (443 if scheme == "https" else 80)
+    host_header = f"[{host}]" if ":" in host else host
+    if not default_port:
+        host_header += f":{port}"
+    headers = {"Host": host_header, "User-Agent": _USER_AGENT, "Accept-Encoding": _ACCEPT_ENCODING, "Accept": "*/*"}
+    lowered = {name.lower(): name for name in headers}
+    for name, value in default_headers:
+        previous = lowered.pop(name.lower(), None)
+        if previous is not None:
+            del headers[previous]
+        headers[name] = value
+        lowered[name.lower()] = name
+    fixed = "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode("latin-1")
+    return f"{scheme}://{host_header}", lowered, fixed, headers
+
+
+@functools.lru_cache(maxsize=2)
+def client_context(insecure: bool) -> ssl.SSLContext:
+    """One TLS client context for all users (as a browser has one), not one per user (tens of KiB each)."""
+    context = ssl.create_default_context()
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 class HostPool:
     """One origin as a session sees it: its connections and the request headers precomputed for it."""
 
@@ -132,22 +165,9 @@ class HostPool:
     ) -> None:
         self.host = host
         port = port or (443 if scheme == "https" else 80)
-        default_port = port == (443 if scheme == "https" else 80)
-        host_header = f"[{host}]" if ":" in host else host
-        if not default_port:
-            host_header += f":{port}"
-        self.origin = f"{scheme}://{host_header}"
-        headers = {"Host": host_header, "User-Agent": _USER_AGENT, "Accept-Encoding": _ACCEPT_ENCODING, "Accept": "*/*"}
-        lowered = {name.lower(): name for name in headers}
-        for name, value in default_headers.items():
-            previous = lowered.pop(name.lower(), None)
-            if previous is not None:
-                del headers[previous]
-            headers[name] = value
-            lowered[name.lower()] = name
-        self.fixed_names = lowered
-        self.fixed = "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode("latin-1")
-        self.fixed_headers: dict[str, str] = headers
+        self.origin, self.fixed_names, self.fixed, self.fixed_headers = _origin_headers(
+            scheme, host, port, tuple(default_headers.items())
+        )
         self.connections = connections_for(scheme, host, port)
         # through a plain HTTP proxy the request target is the absolute URL
         self.absolute = self.connections.proxy is not None and scheme == "http"

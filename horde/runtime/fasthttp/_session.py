@@ -22,7 +22,7 @@ from requests.exceptions import TooManyRedirects
 from horde.runtime.exceptions import LocustError
 from horde.runtime.fasthttp._body import encode_body
 from horde.runtime.fasthttp._cookies import CookieJar, cookie_header, store_cookies
-from horde.runtime.fasthttp._pool import Connections, HostPool, Proxy
+from horde.runtime.fasthttp._pool import Connections, HostPool, Proxy, client_context
 from horde.runtime.fasthttp._response import FastResponse
 from horde.runtime.fasthttp._wire import (
     HTTPProtocolError,
@@ -153,11 +153,7 @@ class FastHttpSession:
             if self._ssl_context_factory is not None:
                 self._ssl_context = self._ssl_context_factory()
             else:
-                context = ssl.create_default_context()
-                if self._insecure:
-                    context.check_hostname = False
-                    context.verify_mode = ssl.CERT_NONE
-                self._ssl_context = context
+                self._ssl_context = client_context(self._insecure)
         return self._ssl_context
 
     def _connections_for(self, scheme: str, host: str, port: int) -> Connections:
