@@ -25,7 +25,15 @@ import structlog
 from horde.actors.base import Append, HordeActor, Query
 from horde.actors.replay import CHECKPOINT_IMAGE_VERSION, Replay
 from horde.protocol.events import EVENT_NAMES, JournalCheckpoint, JournalGap, RunStateChanged, StatsSnapshot
-from horde.protocol.journal import Header, encode_header, encode_record
+from horde.protocol.journal import (
+    CHAINED_FROM_VERSION,
+    Chain,
+    Header,
+    chain_of,
+    chain_seed,
+    encode_header,
+    encode_record,
+)
 from horde.protocol.states import RunState
 
 log = structlog.get_logger("horde.journal")
@@ -119,8 +127,14 @@ class Journal(HordeActor):
         self._batch: list[tuple[int, Append, str, bytes]] = []
         self._batch_bytes = 0
         self._offset = _position(file)
+        self._chain: Chain | None = None
         if header is not None:
-            self._write(encode_header(header))
+            first = encode_header(header)
+            if header.format_version >= CHAINED_FROM_VERSION:
+                self._chain = Chain(chain_seed(first))
+            self._write(first)
+        else:
+            self._chain = _chain_to_continue(file)
         self._sync()
 
     def subscribe(self, subscriber: Subscriber) -> int:
@@ -182,7 +196,13 @@ class Journal(HordeActor):
         if not batch:
             return True
         first_seq = batch[0][0]
-        if not self._write(b"".join(line for *_, line in batch), first_seq):
+        chain = self._chain
+        before = chain.last if chain is not None else b""
+        lines = [line for *_, line in batch]
+        data = b"".join(lines if chain is None else map(chain.seal, lines))
+        if not self._write(data, first_seq):
+            if chain is not None:
+                chain.last = before  # the lines were not written: the next written one links to the last that was
             return False
         for seq, item, type_name, line in batch:
             self._folded(seq, item, type_name, len(line))
@@ -211,6 +231,16 @@ class Journal(HordeActor):
             return False
         self._offset += len(data)
         return True
+
+    def _write_one(self, line: bytes, seq: int) -> bool:
+        chain = self._chain
+        if chain is None:
+            return self._write(line, seq)
+        before = chain.last
+        if self._write(chain.seal(line), seq):
+            return True
+        chain.last = before
+        return False
 
     def _cut_back(self) -> None:
         with contextlib.suppress(OSError, ValueError):
@@ -248,7 +278,7 @@ class Journal(HordeActor):
         self._seq += 1
         item = Append("journal", "checkpoint", checkpoint)
         line = encode_record(self._seq, item.mono_ns, item.wall_ns, item.source, item.cause, checkpoint)
-        if self._write(line, self._seq):
+        if self._write_one(line, self._seq):
             self._folded(self._seq, item, "", len(line))
         self._since_checkpoint = 0
         self._checkpoint_due = max(self._checkpoint_bytes, CHECKPOINT_RATIO * (snapshot_size + len(line)))
@@ -262,7 +292,7 @@ class Journal(HordeActor):
         self._seq += 1
         now = Append("journal", "write_error", gap)
         line = encode_record(self._seq, now.mono_ns, now.wall_ns, now.source, now.cause, gap)
-        if self._write(line, self._seq):
+        if self._write_one(line, self._seq):
             self._folded(self._seq, now, "", len(line))
 
     def _flush(self) -> None:
@@ -280,6 +310,14 @@ class Journal(HordeActor):
 
 class _FlushTick:
     __slots__ = ()
+
+
+def _chain_to_continue(file: IO[bytes]) -> Chain | None:
+    """A resumed journal's chain goes on from its last line; a character device (/dev/null) has none to go on."""
+    try:
+        return chain_of(file)
+    except (OSError, ValueError):
+        return None
 
 
 def reopen_journal_file(path: str) -> IO[bytes]:

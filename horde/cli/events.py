@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 
 from horde.cli.options import Parser, UsageError
-from horde.protocol.journal import JournalError, Record, decode_header, decode_record
+from horde.protocol.journal import JournalError, Record, decode_record, open_journal_for_reading, read_header
 from horde.protocol.stats import Buckets
 
 
@@ -52,8 +52,8 @@ def format_record(record: Record, start_mono_ns: int) -> str:
 def run_events(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     try:
-        with open(args.file, "rb") as f:
-            header = decode_header(f.readline())
+        with open_journal_for_reading(args.file) as f:
+            header = read_header(f, args.file)
             pending = b""
             while True:
                 chunk = f.readline()
@@ -74,8 +74,6 @@ def run_events(argv: list[str]) -> int:
                     print(format_record(record, header.started_mono_ns), flush=args.follow)
             if pending:
                 print("horde: warning: the journal's last line is torn (the run was killed?)", file=sys.stderr)
-    except FileNotFoundError:
-        raise UsageError(f"journal {args.file!r} does not exist") from None
     except JournalError as exc:
         raise UsageError(str(exc)) from None
     except KeyboardInterrupt:

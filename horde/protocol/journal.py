@@ -1,11 +1,14 @@
 """The journal's on-disk format: JSON Lines, a header line, then one event record per line (ADR 0005).
 
 JSON Lines keeps a journal greppable and `jq`-able, and a torn last line (a killed master) is easy to see and skip.
+Since format 2 every record ends with `"h"`, a hash chained to the line before it (ADR 0026), so an edited,
+removed, inserted or reordered line is found by reading the file alone.
 This module only encodes and decodes; the Journal actor owns the file while a run writes it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import mmap
 import os
 from collections import Counter
@@ -19,7 +22,10 @@ from horde.protocol.events import EVENT_NAMES, EVENT_TYPES, EVENT_VERSIONS, Even
 from horde.protocol.stats import Buckets
 
 FORMAT_NAME = "horde-journal"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: each record carries `h`, the hash chain (ADR 0026). 1: the same records without it, still read."""
+OLDEST_FORMAT_VERSION = 1
+CHAINED_FROM_VERSION = 2
 
 
 class JournalError(Exception):
@@ -60,6 +66,7 @@ class _RecordIn(msgspec.Struct, frozen=True):
     cause: str
     type: str
     data: msgspec.Raw
+    h: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +89,11 @@ class JournalContents:
     records: list[Record]
     torn_tail: bool = False
     unknown_types: Counter[str] = field(default_factory=Counter)
+    chained: bool = False
+    """The journal's format carries the hash chain (ADR 0026), so `broken_links` means something."""
+    broken_links: list[int] = field(default_factory=list)
+    """Line numbers (the header is 1) whose link does not follow the line before: edited, removed or inserted."""
+    last_link: str = ""
 
 
 _json = msgspec.json.Encoder()
@@ -103,6 +115,78 @@ def encode_record(
     name = type_name or EVENT_NAMES[type(event)]  # type: ignore[index]
     version = EVENT_VERSIONS.get(name, 1)
     return _json.encode(_RecordOut(seq, version, mono_ns, wall_ns, source, cause, name, event)) + b"\n"
+
+
+CHAIN_DIGEST_BYTES = 16
+_LINK_START = b',"h":"'
+_LINK_END = b'"}\n'
+_LINK_SIZE = len(_LINK_START) + 2 * CHAIN_DIGEST_BYTES + len(_LINK_END)
+
+
+def chain_seed(header_line: bytes) -> bytes:
+    """The chain's first link: the hash of the header line, so an edited header breaks the first record's link."""
+    return hashlib.blake2b(header_line, digest_size=CHAIN_DIGEST_BYTES).digest()
+
+
+def link(previous: bytes, line: bytes) -> bytes:
+    """A record's link: the hash of the previous link and of the record's line as `encode_record` made it."""
+    digest = hashlib.blake2b(previous, digest_size=CHAIN_DIGEST_BYTES)
+    digest.update(line)
+    return digest.digest()
+
+
+def unsealed(line: bytes) -> tuple[bytes, bytes] | None:
+    """`(the line as it was hashed, its link)`, or None when the line carries no link in the place it goes."""
+    if len(line) <= _LINK_SIZE or not line.endswith(_LINK_END):
+        return None
+    start = len(line) - _LINK_SIZE
+    if line[start : start + len(_LINK_START)] != _LINK_START:
+        return None
+    try:
+        digest = bytes.fromhex(line[start + len(_LINK_START) : -len(_LINK_END)].decode("ascii"))
+    except ValueError:
+        return None
+    return line[:start] + b"}\n", digest
+
+
+class Chain:
+    """The writer's side of the hash chain: seals each record line with the link that follows the last one.
+
+    The link is the last field of the line, so it is computed over the exact bytes a reader gets back by cutting
+    it off: nothing is encoded twice, and a reader that ignores `h` reads the record as format 1's.
+    """
+
+    __slots__ = ("last",)
+
+    def __init__(self, last: bytes) -> None:
+        self.last = last
+
+    def seal(self, line: bytes) -> bytes:
+        self.last = link(self.last, line)
+        return line[:-2] + _LINK_START + self.last.hex().encode() + _LINK_END
+
+
+def chain_of(file: IO[bytes]) -> Chain | None:
+    """The chain a journal being continued goes on with (a resumed master), or None for a format without one."""
+    size = os.fstat(file.fileno()).st_size
+    if size == 0:
+        return None
+    with mmap.mmap(file.fileno(), size, access=mmap.ACCESS_READ) as view:
+        first_end = view.find(b"\n") + 1
+        if first_end == 0:
+            return None
+        header_line = view[:first_end]
+        try:
+            if decode_header(header_line).format_version < CHAINED_FROM_VERSION:
+                return None
+        except JournalError:
+            return None
+        last_end = view.rfind(b"\n") + 1
+        if last_end <= first_end:
+            return Chain(chain_seed(header_line))
+        last = view[view.rfind(b"\n", 0, last_end - 1) + 1 : last_end]
+    found = unsealed(last)
+    return Chain(found[1] if found else chain_seed(last))
 
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -155,6 +239,11 @@ def decode_header(line: bytes) -> Header:
             f"journal format version {header.format_version} is newer than this horde reads ({FORMAT_VERSION});"
             " upgrade horde"
         )
+    if header.format_version < OLDEST_FORMAT_VERSION:
+        raise JournalError(
+            f"journal format version {header.format_version} was never written by horde"
+            f" (known: {OLDEST_FORMAT_VERSION} to {FORMAT_VERSION}); the header is damaged or forged"
+        )
     return header
 
 
@@ -189,6 +278,8 @@ def decode_record(line: bytes, decoders: Decoders | None = None) -> Record:
         event = raw.data
     else:
         current = EVENT_VERSIONS.get(raw.type, 1)
+        if raw.v < 1:
+            raise JournalError(f"seq {raw.seq}: {raw.type} version {raw.v} was never written by horde")
         if raw.v > current:
             raise JournalError(
                 f"seq {raw.seq}: {raw.type} version {raw.v} is newer than this horde reads ({current}); upgrade horde"
@@ -282,8 +373,19 @@ def line_before(file: IO[bytes], offset: int, start: int) -> tuple[int, bytes] |
 
 
 def _read_file(file: IO[bytes], name: str, decoders: Decoders | None = None) -> JournalContents:
-    contents = JournalContents(read_header(file, name), [])
+    first = file.readline()
+    if not first:
+        raise JournalError(f"{name!r} is empty, not a journal")
+    contents = JournalContents(decode_header(first), [])
+    contents.chained = contents.header.format_version >= CHAINED_FROM_VERSION
+    previous = chain_seed(first)
     for number, line in enumerate(file, start=2):
+        if contents.chained and line.endswith(b"\n"):
+            found = unsealed(line)
+            if found is None or link(previous, found[0]) != found[1]:
+                contents.broken_links.append(number)
+            # Go on from the link the line carries: an edit is reported once, where it is, not on every line after.
+            previous = found[1] if found is not None else chain_seed(line)
         try:
             record = decode_record(line, decoders)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -294,4 +396,5 @@ def _read_file(file: IO[bytes], name: str, decoders: Decoders | None = None) -> 
         if isinstance(record.event, msgspec.Raw):
             contents.unknown_types[record.type] += 1
         contents.records.append(record)
+    contents.last_link = previous.hex() if contents.chained else ""
     return contents

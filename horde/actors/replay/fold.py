@@ -17,12 +17,14 @@ import msgspec
 
 from horde.actors import dispatcher_logic, master, stats_aggregator, worker_proxy
 from horde.actors.master import MasterState
+from horde.actors.replay.integrity import Audit, Problem
 from horde.actors.stats_aggregator import AggregatorState
 from horde.actors.worker_proxy import WorkerProxyState
 from horde.protocol.dispatcher_vocabulary import DispatchState, DispatchStep, UserClassSpec
 from horde.protocol.events import (
     EVENT_TYPES,
     JournalCheckpoint,
+    JournalGap,
     RunConfigured,
     StatsReportDropped,
     StatsReported,
@@ -263,6 +265,9 @@ class ReplayedFile:
     torn_tail: bool
     checkpoint_seq: int | None
     """The seq of the `stats.snapshot` whose checkpoint the fold started from; None when it started at the top."""
+    problems: tuple[Problem, ...] = ()
+    """What the fold met that a faithful journal would not hold (ADR 0026): gaps anywhere, and the seqs and reports
+    of the part folded. The hash chain is `--check`'s, which reads every line."""
 
 
 def replay_file(
@@ -285,6 +290,11 @@ def replay_file(
             if restored is not None:
                 fold, offset, checkpoint_seq = restored, line_offset, restored.seq
                 break
+        audit = Audit(header.started_mono_ns)
+        if checkpoint_seq is not None:
+            audit.resume_after(checkpoint_seq, fold.mono_ns)
+            for gap in _gaps_before(file, body, offset):
+                audit.feed_gap(gap)
         final, torn = True, False
         for record in records_from(file, offset):
             if record is None:
@@ -294,8 +304,24 @@ def replay_file(
             if late or (until_seq is not None and record.seq > until_seq):
                 final = False
                 break
+            audit.feed(record)
             fold.feed(record)
-    return ReplayedFile(header, fold.state(), final, torn, checkpoint_seq)
+    return ReplayedFile(header, fold.state(), final, torn, checkpoint_seq, tuple(audit.problems))
+
+
+def _gaps_before(file: IO[bytes], body: int, offset: int) -> list[Record]:
+    """The `journal.gap` records before byte `offset`, first first: a checkpoint does not make a loss go away."""
+    gaps = []
+    for line_offset, line in last_lines_of_type(file, "journal.gap", body):
+        if line_offset >= offset:
+            continue
+        try:
+            record = decode_line(line)
+        except (msgspec.DecodeError, msgspec.ValidationError, JournalError):
+            continue
+        if isinstance(record.event, JournalGap):
+            gaps.append(record)
+    return gaps[::-1]
 
 
 def _restore(
