@@ -2,7 +2,9 @@
 
 JSON Lines keeps a journal greppable and `jq`-able, and a torn last line (a killed master) is easy to see and skip.
 Since format 2 every record ends with `"h"`, a hash chained to the line before it (ADR 0026), so an edited,
-removed, inserted or reordered line is found by reading the file alone.
+removed, inserted or reordered line is found by reading the file alone. Format 3 holds the same lines in
+compressed blocks after a plain header line (`horde.protocol.journal_blocks`, ADR 0027); the chain is over the
+lines, so it does not depend on how they were compressed.
 This module only encodes and decodes; the Journal actor owns the file while a run writes it.
 """
 
@@ -19,13 +21,17 @@ from typing import IO, Any
 import msgspec
 
 from horde.protocol.events import EVENT_NAMES, EVENT_TYPES, EVENT_VERSIONS, Event
+from horde.protocol.journal_blocks import BlockError, decompressor, read_block, scan
 from horde.protocol.stats import Buckets
 
 FORMAT_NAME = "horde-journal"
-FORMAT_VERSION = 2
-"""2: each record carries `h`, the hash chain (ADR 0026). 1: the same records without it, still read."""
+FORMAT_VERSION = 3
+"""3: format 2's lines in compressed blocks (ADR 0027). 2: each record carries `h`, the hash chain (ADR 0026).
+1: the same records without it. All three are read; horde writes 3, or 2 to a path ending in `.jsonl`."""
+LINES_FORMAT_VERSION = 2
 OLDEST_FORMAT_VERSION = 1
 CHAINED_FROM_VERSION = 2
+BLOCKS_FROM_VERSION = 3
 
 
 class JournalError(Exception):
@@ -44,6 +50,8 @@ class Header(msgspec.Struct, frozen=True):
     random_seed: int
     started_wall_ns: int
     started_mono_ns: int
+    compression: str = ""
+    """How format 3's blocks are compressed: `zstd` or `zlib`."""
 
 
 class _RecordOut(msgspec.Struct, frozen=True):
@@ -94,6 +102,8 @@ class JournalContents:
     broken_links: list[int] = field(default_factory=list)
     """Line numbers (the header is 1) whose link does not follow the line before: edited, removed or inserted."""
     last_link: str = ""
+    damaged_blocks: list[str] = field(default_factory=list)
+    """Format 3: blocks that do not decompress, skipped (their records are missing)."""
 
 
 _json = msgspec.json.Encoder()
@@ -166,27 +176,38 @@ class Chain:
         return line[:-2] + _LINK_START + self.last.hex().encode() + _LINK_END
 
 
-def chain_of(file: IO[bytes]) -> Chain | None:
-    """The chain a journal being continued goes on with (a resumed master), or None for a format without one."""
+def continuation(file: IO[bytes]) -> tuple[Header | None, Chain | None]:
+    """What a journal being continued (a resumed master) goes on with: its header, and its chain if it has one."""
     size = os.fstat(file.fileno()).st_size
     if size == 0:
-        return None
+        return None, None
     with mmap.mmap(file.fileno(), size, access=mmap.ACCESS_READ) as view:
         first_end = view.find(b"\n") + 1
         if first_end == 0:
-            return None
+            return None, None
         header_line = view[:first_end]
         try:
-            if decode_header(header_line).format_version < CHAINED_FROM_VERSION:
-                return None
+            header = decode_header(header_line)
         except JournalError:
-            return None
+            return None, None
+        if header.format_version < CHAINED_FROM_VERSION:
+            return header, None
+        if header.format_version >= BLOCKS_FROM_VERSION:
+            frames = scan(file, first_end).frames
+            if not frames:
+                return header, Chain(chain_seed(header_line))
+            block = read_block(file, frames[-1], decompressor(header.compression))
+            return header, Chain(_last_link(block[block.rfind(b"\n", 0, len(block) - 1) + 1 :]))
         last_end = view.rfind(b"\n") + 1
         if last_end <= first_end:
-            return Chain(chain_seed(header_line))
+            return header, Chain(chain_seed(header_line))
         last = view[view.rfind(b"\n", 0, last_end - 1) + 1 : last_end]
-    found = unsealed(last)
-    return Chain(found[1] if found else chain_seed(last))
+    return header, Chain(_last_link(last))
+
+
+def _last_link(line: bytes) -> bytes:
+    found = unsealed(line)
+    return found[1] if found else chain_seed(line)
 
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
@@ -244,6 +265,11 @@ def decode_header(line: bytes) -> Header:
             f"journal format version {header.format_version} was never written by horde"
             f" (known: {OLDEST_FORMAT_VERSION} to {FORMAT_VERSION}); the header is damaged or forged"
         )
+    if header.format_version >= BLOCKS_FROM_VERSION:
+        try:
+            decompressor(header.compression)
+        except BlockError as exc:
+            raise JournalError(str(exc)) from None
     return header
 
 
@@ -299,9 +325,50 @@ def read_journal(path: str | os.PathLike[str], decoders: Decoders | None = None)
             raise JournalError(f"cannot read {name!r}: {exc.strerror or exc}") from None
 
 
+TORN = b"{"
+"""What `body_lines` yields for an incomplete last block: like a torn last line, it has no newline."""
+
+
+def body_lines(
+    file: IO[bytes], header: Header, start: int, on_damaged: Callable[[str], None] | None = None
+) -> Iterator[bytes]:
+    """The record lines from byte `start` (just after the header) on, whatever the format keeps them in.
+
+    A torn tail ends them with a line that lacks its newline; a block damaged in place is passed to `on_damaged`
+    and skipped (its seqs are then missing), or is a JournalError without it.
+    """
+    if header.format_version < BLOCKS_FROM_VERSION:
+        file.seek(start)
+        yield from file
+        return
+    decompress = decompressor(header.compression)
+    try:
+        frames = scan(file, start)
+    except BlockError as exc:
+        raise JournalError(str(exc)) from None
+    for frame in frames.frames:
+        try:
+            data = read_block(file, frame, decompress)
+        except BlockError as exc:
+            if on_damaged is None:
+                raise JournalError(str(exc)) from None
+            on_damaged(str(exc))
+            continue
+        yield from data.splitlines(keepends=True)
+    if frames.torn_at is not None:
+        yield TORN
+
+
 def iter_lines(path: str | os.PathLike[str]) -> Iterator[bytes]:
+    """The header line, then every record line of a journal in any format (a damaged block is skipped)."""
     with open(path, "rb") as f:
-        yield from f
+        first = f.readline()
+        yield first
+        try:
+            header = decode_header(first)
+        except JournalError:
+            return
+        yield from body_lines(f, header, len(first), lambda _: None)
 
 
 def open_journal_for_reading(path: str | os.PathLike[str]) -> IO[bytes]:
@@ -379,7 +446,8 @@ def _read_file(file: IO[bytes], name: str, decoders: Decoders | None = None) -> 
     contents = JournalContents(decode_header(first), [])
     contents.chained = contents.header.format_version >= CHAINED_FROM_VERSION
     previous = chain_seed(first)
-    for number, line in enumerate(file, start=2):
+    lines = body_lines(file, contents.header, len(first), contents.damaged_blocks.append)
+    for number, line in enumerate(lines, start=2):
         if contents.chained and line.endswith(b"\n"):
             found = unsealed(line)
             if found is None or link(previous, found[0]) != found[1]:

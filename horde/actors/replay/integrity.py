@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from horde.protocol.events import JournalGap, StatsReported
+from horde.protocol.events import JournalGap, StatsMerged, StatsReported
 from horde.protocol.journal import JournalContents, Record
 
 
@@ -24,6 +24,7 @@ class Finding(StrEnum):
     REORDERED = "reordered"
     EDITED = "edited"
     REPORT_TWICE = "report counted twice"
+    MISCOUNTED = "miscounted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,18 +70,35 @@ class Audit:
         if isinstance(event, JournalGap):
             self._gaps.append((event, record.mono_ns))
         elif isinstance(event, StatsReported):
-            key = f"{event.worker_id}/{event.incarnation}"
-            last = self._reports.get(key, 0)
-            if event.seq <= last:
+            self._merged(seq, event.worker_id, event.incarnation, event.seq)
+        elif isinstance(event, StatsMerged):
+            for ref in event.reports:
+                self._merged(seq, ref.worker_id, ref.incarnation, ref.seq)
+            requests = sum(entry.num_requests for entry in event.delta.entries)
+            failures = sum(entry.num_failures for entry in event.delta.entries)
+            counted = sum(ref.requests for ref in event.reports), sum(ref.failures for ref in event.reports)
+            if (requests, failures) != counted:
                 self._found.append(
                     Problem(
-                        Finding.REPORT_TWICE,
-                        f"seq {seq}: report {event.seq} of {event.worker_id} ({event.incarnation}) is merged again"
-                        f" after its report {last}",
+                        Finding.MISCOUNTED,
+                        f"seq {seq}: the merged delta counts {requests} requests and {failures} failures,"
+                        f" its {len(event.reports)} reports {counted[0]} and {counted[1]}",
                     )
                 )
-            else:
-                self._reports[key] = event.seq
+
+    def _merged(self, seq: int, worker_id: str, incarnation: str, report_seq: int) -> None:
+        key = f"{worker_id}/{incarnation}"
+        last = self._reports.get(key, 0)
+        if report_seq <= last:
+            self._found.append(
+                Problem(
+                    Finding.REPORT_TWICE,
+                    f"seq {seq}: report {report_seq} of {worker_id} ({incarnation}) is merged again"
+                    f" after its report {last}",
+                )
+            )
+        else:
+            self._reports[key] = report_seq
 
     def resume_after(self, seq: int, mono_ns: int) -> None:
         """Go on from a checkpoint: the records up to `seq` were folded (and checked) when the run wrote it."""
