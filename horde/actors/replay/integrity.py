@@ -25,6 +25,7 @@ class Finding(StrEnum):
     EDITED = "edited"
     REPORT_TWICE = "report counted twice"
     MISCOUNTED = "miscounted"
+    DAMAGED = "damaged"
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +149,8 @@ def audit(contents: JournalContents, records: Iterable[Record] | None = None) ->
     result = Audit(contents.header.started_mono_ns)
     for record in contents.records if records is None else records:
         result.feed(record)
+    for damaged in contents.damaged_blocks:
+        result._found.append(Problem(Finding.DAMAGED, f"{damaged} and was skipped", incomplete=True))
     for first, last in _runs(contents.broken_links):
         lines = f"line {first} does" if first == last else f"lines {first}..{last} do"
         result._found.append(
