@@ -268,8 +268,13 @@ def reference_us(cpu: int | None) -> float:
 def measure(workers: int, args: argparse.Namespace, workdir: Path) -> Measure:
     import psutil
 
-    from horde.protocol.events import StatsMerged, StatsReported, WorkerJoined
+    from horde.protocol import events
+    from horde.protocol.events import StatsReported, WorkerJoined
     from horde.protocol.journal import read_journal
+
+    # Run with another checkout's interpreter, this script measures that code: before ADR 0027 there is no
+    # stats.merged (give it --journal-format 2, the JSON Lines it writes whatever the path).
+    merged_type = getattr(events, "StatsMerged", ())
 
     locustfile = workdir / "idle.py"
     locustfile.write_text(IDLE_LOCUSTFILE)
@@ -335,8 +340,8 @@ def measure(workers: int, args: argparse.Namespace, workdir: Path) -> Measure:
     sent = [  # (when a report was sent, when the master merged it) for each report
         (ref.worker_time, r.wall_ns / 1e9)
         for r in records
-        if isinstance(r.event, StatsMerged)
-        for ref in r.event.reports
+        if isinstance(r.event, merged_type)
+        for ref in r.event.reports  # type: ignore[attr-defined]
     ] + [(r.event.worker_time, r.wall_ns / 1e9) for r in records if isinstance(r.event, StatsReported)]
     latencies = [merged - sent for sent, merged in sent if start[0] <= sent <= end[0]]
     joined = {r.event.worker_id for r in records if isinstance(r.event, WorkerJoined)}
