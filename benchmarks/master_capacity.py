@@ -200,6 +200,7 @@ class Measure:
     journal_bytes: int  # the journal's growth over the window
     master_rss: int = 0  # bytes, at the window's end
     journal: str = ""
+    journal_format: int = 0  # as its header says: 1 for code before ADR 0026
     reference_us: float = 0.0
 
     @property
@@ -336,7 +337,8 @@ def measure(workers: int, args: argparse.Namespace, workdir: Path) -> Measure:
 
     busy_before = sum(start[3]) - start[3].idle - getattr(start[3], "iowait", 0.0)
     busy_after = sum(end[3]) - end[3].idle - getattr(end[3], "iowait", 0.0)
-    records = read_journal(journal).records
+    contents = read_journal(journal)
+    records = contents.records
     sent = [  # (when a report was sent, when the master merged it) for each report
         (ref.worker_time, r.wall_ns / 1e9)
         for r in records
@@ -359,6 +361,7 @@ def measure(workers: int, args: argparse.Namespace, workdir: Path) -> Measure:
         missing=sum(1 for r in records if r.type == "worker.missing" and start[0] * 1e9 <= r.wall_ns <= end[0] * 1e9),
         journal_bytes=journal_at_end - journal_at_start,
         journal=str(journal),
+        journal_format=contents.header.format_version,
         master_rss=master_rss,
     )
 
@@ -419,8 +422,9 @@ def print_table(results: Sequence[Measure], args: argparse.Namespace) -> None:
         first, last = results[0], results[-1]
         ratio = (last.master_percent / first.master_percent) / (last.workers / first.workers)
         print(f"cost per worker at {last.workers} vs {first.workers} workers: {ratio:.2f}x (1.00 = linear)")
-    chain = "off (--no-chain)" if args.no_chain else "on"
-    print(f"journal: format {args.journal_format}, hash chain {chain}; MB/s and MB/h: its growth over the window")
+    formats = sorted({m.journal_format for m in results})
+    chain = "none" if formats == [1] else "off (--no-chain)" if args.no_chain else "on"
+    print(f"journal: format {formats}, hash chain {chain}; MB/s and MB/h: its growth over the window")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
