@@ -14,6 +14,12 @@ Run on demand, not a test: `python benchmarks/journal.py [--seconds 8] [--rounds
    (ADR 0009): the time `horde replay` takes to rebuild the final state from the last checkpoint (what
    `horde replay FILE` and `--resume` do), the same at the middle of the run (`--at 30m`), and, for comparison,
    the time to read, decode and fold every event from the first (what `--check` does).
+4. The journal at scale (ADR 0027): a one-hour, 1,000-worker, 20-endpoint journal (a heartbeat a second and a
+   report every 2 s per worker, each report about 2,000 requests) written by the real Journal actor in format 3,
+   with one `stats.merged` a second as the StatsAggregator decides it (its real `merged` over 500 realistic
+   reports, their seconds moved with the clock) and the snapshots its state gives; its size per hour, the same
+   lines uncompressed (format 2), what one `stats.reported` per report would have been (format 1, as before ADR
+   0027), and the replay times of 3. `--scale-hours 0` skips it.
 """
 
 from __future__ import annotations
@@ -43,12 +49,13 @@ from horde.actors.base import Append, GetState  # noqa: E402
 from horde.actors.journal import Journal, LastSeq  # noqa: E402
 from horde.actors.replay import read, replay, replay_file  # noqa: E402
 from horde.actors.stats_aggregator import ReportReceived, StatsAggregator, TakeSnapshot  # noqa: E402
-from horde.cli.timeline import TIMELINE_DECODERS, timeline  # noqa: E402
 from horde.protocol import events as ev  # noqa: E402
 from horde.protocol.dispatcher_vocabulary import DispatchStep  # noqa: E402
-from horde.protocol.journal import FORMAT_NAME, FORMAT_VERSION, Header, encode_header, encode_record  # noqa: E402
+from horde.protocol.journal import FORMAT_NAME, Header, encode_header, encode_record  # noqa: E402
+from horde.protocol.journal import LINES_FORMAT_VERSION as FORMAT_VERSION  # noqa: E402
 from horde.protocol.messages import StatsReport  # noqa: E402
 from horde.protocol.stats import StatsDelta  # noqa: E402
+from horde.protocol.timeline import TIMELINE_DECODERS, timeline  # noqa: E402
 from horde.stats.recorder import StatsRecorder  # noqa: E402
 
 START_NS = 10**12
@@ -322,6 +329,99 @@ def rewrite_seconds(journal: Path, again: Path) -> tuple[float, int, int]:
     return elapsed, len(contents.records), journal.stat().st_size
 
 
+def write_at_scale(path: Path, workers: int, endpoints: int, seconds: int) -> tuple[int, int, int, int]:
+    """Returns (file bytes, record line bytes, events, bytes one `stats.reported` per report would have taken)."""
+    from horde.actors import stats_aggregator as sa
+    from horde.actors.journal import DEFAULT_COMPRESSION
+    from horde.protocol.journal import FORMAT_VERSION as BLOCKS
+    from horde.protocol.journal import iter_lines
+
+    rng = random.Random(11)
+    names = [f"w{i:04d}" for i in range(workers)]
+    pool = [msgspec.json.decode(make_delta(endpoints, 2000, 1_800_000_000, rng), type=StatsDelta) for _ in range(40)]
+    variants = [sa.merged([(names[i], StatsReport("inc", 1, rng.choice(pool), 0.0)) for i in range(k, workers, 2)])
+                for k in (0, 1)]  # fmt: skip
+    one_report = len(encode_record(1, 1, 1, "stats", "stats", ev.StatsReported("w0001", "inc", 1, pool[0], 1.8e9)))
+    start_ns = time.monotonic_ns()
+    header = Header(FORMAT_NAME, BLOCKS, "0.1.0", "bench", ["horde"], {}, "h", 1, 0, 0, start_ns, DEFAULT_COMPRESSION)
+    clock = [start_ns]
+    state = sa.AggregatorState()
+    wanted = [False]
+
+    def sink(item: Append) -> None:
+        item.mono_ns = clock[0]
+        journal.tell(item)
+
+    file = open(path, "xb", buffering=0)  # noqa: SIM115 - the Journal closes it
+    journal = Journal.start(file, header, request_snapshot=lambda: wanted.__setitem__(0, True))
+    try:
+        sink(Append("master", "cli", ev.RunConfigured({"Api": (1.0, 0)}, workers, float(seconds), 0.0, 1.0, 3)))
+        for i, name in enumerate(names):
+            sink(Append("master", "worker_ready", ev.WorkerJoined(name, "inc", i, "h", 1, 2, "0.1.0", ("Api",), 0.0)))
+        report_seq = dict.fromkeys(names, 0)
+        for second in range(1, seconds + 1):
+            for i, name in enumerate(names):
+                t = second + i / workers
+                clock[0] = start_ns + int(t * 1e9)
+                sink(
+                    Append(
+                        f"worker:{name}", "worker", ev.WorkerHeartbeat(name, "running", 40.0, 10**8, 10, 1.8e9 + t, t)
+                    )
+                )
+            variant = variants[second % 2]
+            refs = []
+            for ref in variant.reports:
+                report_seq[ref.worker_id] += 1
+                refs.append(msgspec.structs.replace(ref, seq=report_seq[ref.worker_id], worker_time=1.8e9 + second))
+            delta = moved(variant.delta, 1_800_000_000 + second - 1)
+            event = ev.StatsMerged(tuple(refs), delta, variant.exception_nodes)
+            sink(Append("stats", "interval", event))
+            state = sa.apply(state, event)
+            if wanted[0]:
+                wanted[0] = False
+                sink(Append("stats", "checkpoint", sa.snapshot_of(state)))
+            if second % 10 == 0:
+                journal.ask(LastSeq())
+        events = journal.ask(LastSeq())
+    finally:
+        journal.stop()
+    lines = sum(len(line) for line in iter_lines(path))
+    per_report = seconds * (workers // 2) * one_report + (lines - sum(
+        len(line) for line in iter_lines(path) if b'"type":"stats.merged"' in line[:200]))  # fmt: skip
+    return path.stat().st_size, lines, events, per_report
+
+
+def scale(hours: float) -> None:
+    seconds = int(3600 * hours)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "scale.journal"
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        size, lines, events, per_report = write_at_scale(path, workers=1000, endpoints=20, seconds=seconds)
+        written, written_cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        per_hour = 3600 / seconds / 1e6
+        print(f"4. {hours:g} h x 1,000 workers x 20 endpoints ({events:,} events, written in {written:.0f} s,"
+              f" {written_cpu:.0f} CPU s): format 3 {size * per_hour:,.0f} MB/h ({size / seconds / 1e6:.3f} MB/s);"
+              f" the same lines uncompressed (format 2) {lines * per_hour:,.0f} MB/h; one stats.reported per report"
+              f" (before ADR 0027) {per_report * per_hour:,.0f} MB/h ({per_report / seconds / 1e6:.1f} MB/s);"
+              f" goal <= 1,000 MB/h: {'met' if size * per_hour <= 1000 else 'NOT met'}", flush=True)  # fmt: skip
+        timings = {}
+        for label, kwargs in (("final state", {}), (f"--at {seconds / 2:g}s", {"until_seconds": seconds / 2})):
+            t0, c0 = time.perf_counter(), time.process_time()
+            replayed = replay_file(path, **kwargs)  # type: ignore[arg-type]
+            timings[label] = (time.perf_counter() - t0, time.process_time() - c0, replayed.checkpoint_seq)
+            if label == "final state":
+                final = replayed
+        t0, c0 = time.perf_counter(), time.process_time()
+        contents = read(path)
+        everything = replay(contents.records)
+        everything_s, everything_cpu = time.perf_counter() - t0, time.process_time() - c0
+    assert final.state == everything, "the checkpointed replay must equal the fold of every event"
+    assert not contents.broken_links and not final.problems
+    shown = "; ".join(f"{label} {t:.2f} s ({c:.2f} CPU s, from seq {cp})" for label, (t, c, cp) in timings.items())
+    print(f"   replay: {shown}; every event from the first, as --check reads them: {everything_s:.1f} s"
+          f" ({everything_cpu:.1f} CPU s); {final.state.aggregator.reports_merged:,} reports merged")  # fmt: skip
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--seconds", type=int, default=8, help="length of each real run")
@@ -329,11 +429,16 @@ def main() -> None:
     p.add_argument("--target", default="auto", choices=("auto", "nginx", "builtin"), help="as in throughput.py")
     p.add_argument("--users", type=int, default=10)
     p.add_argument("--hours", type=float, default=1.0, help="length of the simulated replay journal")
+    p.add_argument("--scale-hours", type=float, default=1.0, help="length of the 1,000-worker journal (4.)")
+    p.add_argument("--only-scale", action="store_true", help="run only 4.")
     args = p.parse_args()
-    bytes_per_minute()
-    load_path_cost(args.seconds, args.rounds, args.users, args.target)
-    if args.hours > 0:
-        replay_hour(args.hours)
+    if not args.only_scale:
+        bytes_per_minute()
+        load_path_cost(args.seconds, args.rounds, args.users, args.target)
+        if args.hours > 0:
+            replay_hour(args.hours)
+    if args.scale_hours > 0:
+        scale(args.scale_hours)
 
 
 if __name__ == "__main__":

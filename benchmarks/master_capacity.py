@@ -21,7 +21,11 @@ What is measured, per worker count, over a steady window after every worker join
 - workers the master marked missing during the window (it should be none: a master too slow to read heartbeats
   would start dropping workers).
 
-The master journals every event it decides, each report's whole delta included, so its CPU includes the journal.
+The master journals every event it decides, so its CPU includes the journal: the merged statistics of each second
+(ADR 0027) in zstd-compressed blocks, each line hash-chained (ADR 0026). `--journal-format 2` writes JSON Lines
+instead, and `--no-chain` runs the master with the chain's hashing switched off, to measure what the chain costs.
+Journal MB/s is the growth of the file over the measured window. The fake workers of one process send the same
+delta (a realistic one, refreshed each interval), which the master merges as it would any other.
 `--pin` puts the master on CPU 0 and the fake workers on the other CPUs (`os.sched_setaffinity`), so the two do not
 steal each other's time slices; say so when quoting figures.
 """
@@ -58,6 +62,13 @@ class Idle(User):
 
 ENDPOINTS = 20
 USERS_PER_WORKER = 2
+
+MASTER = "import sys; from horde.cli import main; sys.exit(main())"
+NO_CHAIN_MASTER = (
+    "import sys; import horde.cli; from horde.protocol.journal import Chain; "
+    "Chain.seal = lambda self, line: line; sys.exit(horde.cli.main())"
+)
+"""The master with the hash chain's hashing switched off (benchmark only): gevent patches first, as horde's does."""
 
 
 # --- the fake workers (a child process of this script) ------------------------------------------------------------
@@ -220,8 +231,10 @@ class Measure:
     latencies: list[float]  # seconds, reports sent inside the window
     reports_expected: float
     missing: int
-    journal_bytes: int
+    journal_bytes: int  # the journal's growth over the window
     master_rss: int = 0  # bytes, at the window's end
+    journal: str = ""
+    journal_format: int = 0  # as its header says: 1 for code before ADR 0026
     reference_us: float = 0.0
 
     @property
@@ -290,12 +303,17 @@ def reference_us(cpu: int | None) -> float:
 def measure(workers: int, args: argparse.Namespace, workdir: Path) -> Measure:
     import psutil
 
+    from horde.protocol import events
     from horde.protocol.events import StatsReported, WorkerJoined
     from horde.protocol.journal import read_journal
 
+    # Run with another checkout's interpreter, this script measures that code: before ADR 0027 there is no
+    # stats.merged (give it --journal-format 2, the JSON Lines it writes whatever the path).
+    merged_type = getattr(events, "StatsMerged", ())
+
     locustfile = workdir / "idle.py"
     locustfile.write_text(IDLE_LOCUSTFILE)
-    journal = workdir / f"capacity-{workers}.jsonl"
+    journal = workdir / f"capacity-{workers}.{'jsonl' if args.journal_format == 2 else 'journal'}"
     journal.unlink(missing_ok=True)
     cpus = sorted(os.sched_getaffinity(0))
     master_cpus = {cpus[0]} if args.pin and len(cpus) > 1 else set(cpus)
@@ -305,8 +323,9 @@ def measure(workers: int, args: argparse.Namespace, workdir: Path) -> Measure:
     log = (workdir / f"master-{workers}.log").open("wb")
     try:
         master = subprocess.Popen(
-            [sys.executable, "-m", "horde", "run", "-f", str(locustfile), "--master",
-             "--master-bind-host", "127.0.0.1", "--master-bind-port", "0", "--expect-workers", str(workers),
+            [sys.executable, "-c", NO_CHAIN_MASTER if args.no_chain else MASTER,
+             "run", "-f", str(locustfile), "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", "0",
+             "--expect-workers", str(workers),
              "-u", str(workers * USERS_PER_WORKER), "-r", "1000", "-t", "1h", "--only-summary",
              "--journal", str(journal), "--stats-interval", str(args.stats_interval),
              "--heartbeat-interval", str(args.heartbeat_interval), "--loglevel", "WARNING"],
@@ -337,6 +356,7 @@ def measure(workers: int, args: argparse.Namespace, workdir: Path) -> Measure:
         master_ps = psutil.Process(master.pid)
         fake_ps = [psutil.Process(f.pid) for f in fakes]
         start = time.time(), _cpu(master_ps), sum(_cpu(p) for p in fake_ps), psutil.cpu_times()
+        journal_at_start = journal.stat().st_size
         window_end = time.monotonic() + args.window
         while time.monotonic() < window_end:
             time.sleep(0.5)
@@ -346,6 +366,7 @@ def measure(workers: int, args: argparse.Namespace, workdir: Path) -> Measure:
                     f"({100 * (_cpu(master_ps) - start[1]) / (time.time() - start[0]):.0f} % of a core so far)"
                 )
         end = time.time(), _cpu(master_ps), sum(_cpu(p) for p in fake_ps), psutil.cpu_times()
+        journal_at_end = journal.stat().st_size
         master_rss = master_ps.memory_info().rss
         for fake in fakes:
             if fake.poll() is not None:
@@ -372,12 +393,15 @@ def measure(workers: int, args: argparse.Namespace, workdir: Path) -> Measure:
 
     busy_before = sum(start[3]) - start[3].idle - getattr(start[3], "iowait", 0.0)
     busy_after = sum(end[3]) - end[3].idle - getattr(end[3], "iowait", 0.0)
-    records = read_journal(journal).records
-    latencies = [
-        r.wall_ns / 1e9 - r.event.worker_time
+    contents = read_journal(journal)
+    records = contents.records
+    sent = [  # (when a report was sent, when the master merged it) for each report
+        (ref.worker_time, r.wall_ns / 1e9)
         for r in records
-        if isinstance(r.event, StatsReported) and start[0] <= r.event.worker_time <= end[0]
-    ]
+        if isinstance(r.event, merged_type)
+        for ref in r.event.reports  # type: ignore[attr-defined]
+    ] + [(r.event.worker_time, r.wall_ns / 1e9) for r in records if isinstance(r.event, StatsReported)]
+    latencies = [merged - sent for sent, merged in sent if start[0] <= sent <= end[0]]
     joined = {r.event.worker_id for r in records if isinstance(r.event, WorkerJoined)}
     if len(joined) < workers:
         print(f"  warning: only {len(joined)} of {workers} fake workers joined", flush=True)
@@ -391,7 +415,9 @@ def measure(workers: int, args: argparse.Namespace, workdir: Path) -> Measure:
         latencies=latencies,
         reports_expected=workers * window / args.stats_interval,
         missing=sum(1 for r in records if r.type == "worker.missing" and start[0] * 1e9 <= r.wall_ns <= end[0] * 1e9),
-        journal_bytes=journal.stat().st_size,
+        journal_bytes=journal_at_end - journal_at_start,
+        journal=str(journal),
+        journal_format=contents.header.format_version,
         master_rss=master_rss,
     )
 
@@ -409,15 +435,21 @@ def _wait_until_running(
     journal: Path, master: subprocess.Popen[bytes], workers: int, timeout: float, max_rss_mb: float
 ) -> None:
     """Until the ramp to every worker's users finished (the run is `running`), so the window sees steady state."""
-    needle = b'"type":"run.state_changed","data":{"state":"running"'
+    from horde.protocol.events import RunStateChanged
+    from horde.protocol.journal import JournalError, read_journal
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if master.poll() is not None:
             raise RuntimeError(f"the master exited with code {master.returncode} before all workers joined")
         _check_rss(master, max_rss_mb)
-        if journal.exists() and needle in journal.read_bytes():
+        try:
+            records = read_journal(journal).records if journal.exists() else []
+        except JournalError:
+            records = []
+        if any(isinstance(r.event, RunStateChanged) and r.event.state == "running" for r in records):
             return
-        time.sleep(0.5)
+        time.sleep(1.0)
     raise RuntimeError(f"{workers} fake workers did not all join and get their users within {timeout:.0f} s")
 
 
@@ -432,7 +464,7 @@ def print_table(results: Sequence[Measure], args: argparse.Namespace) -> None:
     header = (
         f"{'workers':>7} | {'master CPU %':>12} {'per 100 w.':>10} | {'merge p50 ms':>12} {'p99 ms':>8} "
         f"{'max ms':>8} | {'reports':>8} {'expected':>8} | {'fakes CPU %':>11} {'machine %':>9} | "
-        f"{'missing':>7} {'journal MB/s':>12} | {'RSS MB':>6} {'ref us':>6}"
+        f"{'missing':>7} {'journal MB/s':>12} {'MB/h':>7} | {'RSS MB':>6} {'ref us':>6} {'CPU s':>6}"
     )
     print(header)
     print("-" * len(header))
@@ -441,8 +473,9 @@ def print_table(results: Sequence[Measure], args: argparse.Namespace) -> None:
             f"{m.workers:>7} | {m.master_percent:>12.1f} {100 * m.master_percent / m.workers:>10.1f} | "
             f"{m.latency_ms(0.5):>12.1f} {m.latency_ms(0.99):>8.1f} {1000 * max(m.latencies, default=0):>8.1f} | "
             f"{len(m.latencies):>8} {m.reports_expected:>8.0f} | {100 * m.fakes_cpu / m.window:>11.1f} "
-            f"{100 * m.machine_busy:>9.1f} | {m.missing:>7} {m.journal_bytes / 1e6 / (m.window + args.warmup):>12.2f}"
-            f" | {m.master_rss / 1e6:>6.0f} {m.reference_us:>6.0f}"
+            f"{100 * m.machine_busy:>9.1f} | {m.missing:>7} {m.journal_bytes / 1e6 / m.window:>12.3f}"
+            f" {m.journal_bytes * 3600 / 1e6 / m.window:>7.0f} | {m.master_rss / 1e6:>6.0f} {m.reference_us:>6.0f}"
+            f" {m.master_cpu:>6.1f}"
         )
     print("reference: us for a fixed plain-Python job (a 2,000-key dict merge) on the master's CPU before each run")
     if args.repeat > 1:
@@ -457,7 +490,9 @@ def print_table(results: Sequence[Measure], args: argparse.Namespace) -> None:
         first, last = results[0], results[-1]
         ratio = (last.master_percent / first.master_percent) / (last.workers / first.workers)
         print(f"cost per worker at {last.workers} vs {first.workers} workers: {ratio:.2f}x (1.00 = linear)")
-    print("journal MB/s is approximate: the whole journal over warm-up + window")
+    formats = sorted({m.journal_format for m in results})
+    chain = "none" if formats == [1] else "off (--no-chain)" if args.no_chain else "on"
+    print(f"journal: format {formats}, hash chain {chain}; MB/s and MB/h: its growth over the window")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -475,6 +510,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--max-rss-mb", type=float, default=2000, help="stop a run whose master's RSS passes this (it fell behind)"
     )
+    parser.add_argument(
+        "--journal-format", type=int, choices=(2, 3), default=3, help="3: compressed blocks; 2: JSON Lines"
+    )
+    parser.add_argument("--no-chain", action="store_true", help="the master's journal without its hash chain")
+    parser.add_argument("--keep", metavar="DIR", help="work (and leave the journals) in DIR instead of a temporary one")
     # the fake-worker child mode
     parser.add_argument("--fake-workers", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
@@ -489,13 +529,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     counts = [int(n) for n in args.workers.split(",") if n.strip()]
     results = []
     master_cpu = sorted(os.sched_getaffinity(0))[0] if args.pin else None
-    with tempfile.TemporaryDirectory(prefix="horde-capacity-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="horde-capacity-", dir=args.keep) as tmp:
         for workers in counts:
             for run in range(args.repeat):
                 print(f"{workers} fake workers, run {run + 1} of {args.repeat} ...", flush=True)
                 reference = reference_us(master_cpu)
                 results.append(measure(workers, args, Path(tmp)))
                 results[-1].reference_us = reference
+                if args.keep:
+                    kept = Path(args.keep) / f"capacity-{workers}-run{run + 1}{Path(results[-1].journal).suffix}"
+                    Path(results[-1].journal).replace(kept)
+                    print(f"  journal kept: {kept}", flush=True)
                 print(
                     f"  master {results[-1].master_percent:.1f} % of a core, "
                     f"merge latency p50 {results[-1].latency_ms(0.5):.1f} ms; "

@@ -24,8 +24,28 @@ import structlog
 
 from horde.actors.base import Append, HordeActor, Query
 from horde.actors.replay import CHECKPOINT_IMAGE_VERSION, Replay
-from horde.protocol.events import EVENT_NAMES, JournalCheckpoint, JournalGap, RunStateChanged, StatsSnapshot
-from horde.protocol.journal import Header, encode_header, encode_record
+from horde.protocol.events import (
+    EVENT_NAMES,
+    JournalCheckpoint,
+    JournalGap,
+    RunStateChanged,
+    StatsMerged,
+    StatsSnapshot,
+)
+from horde.protocol.journal import (
+    BLOCKS_FROM_VERSION,
+    CHAINED_FROM_VERSION,
+    FORMAT_VERSION,
+    LINES_FORMAT_VERSION,
+    Chain,
+    Header,
+    chain_seed,
+    continuation,
+    decode_header,
+    encode_header,
+    encode_record,
+)
+from horde.protocol.journal_blocks import BlockError, BlockKind, compressor, encode_block, scan
 from horde.protocol.states import RunState
 
 log = structlog.get_logger("horde.journal")
@@ -119,8 +139,20 @@ class Journal(HordeActor):
         self._batch: list[tuple[int, Append, str, bytes]] = []
         self._batch_bytes = 0
         self._offset = _position(file)
+        self._chain: Chain | None = None
         if header is not None:
-            self._write(encode_header(header))
+            first = encode_header(header)
+            if header.format_version >= CHAINED_FROM_VERSION:
+                self._chain = Chain(chain_seed(first))
+            self._write(first)
+        else:
+            header, self._chain = _continuation(file)
+        self._compress = (
+            compressor(header.compression)
+            if header is not None and header.format_version >= BLOCKS_FROM_VERSION
+            else None
+        )
+        """Format 3 (ADR 0027): what is written goes in compressed blocks, about a second's worth each."""
         self._sync()
 
     def subscribe(self, subscriber: Subscriber) -> int:
@@ -162,12 +194,21 @@ class Journal(HordeActor):
         self._batch_bytes += len(line)
         event = item.event
         if isinstance(event, StatsSnapshot):
-            if self._write_batch():
+            if self._compress is not None:  # it goes in one block with its checkpoint
+                self._batch.pop()
+                self._batch_bytes -= len(line)
+                if self._write_batch():
+                    self._write_snapshot_and_checkpoint(seq, item, line)
+            elif self._write_batch():
                 self._write_checkpoint(seq, len(line))
             self._snapshot_requested = False  # only now: writing the batch must not ask for another one
         elif isinstance(event, RunStateChanged):
             self._sync() if event.state in (RunState.SPAWNING, RunState.STOPPED) else self._flush()
-        elif self._batch_bytes >= MAX_BATCH_BYTES or self.actor_inbox.empty():
+        elif self._batch_bytes >= MAX_BATCH_BYTES or (
+            self.actor_inbox.empty() if self._compress is None else isinstance(event, StatsMerged)
+        ):
+            # Compressed, a block holds what came since the last merge of statistics (about a second's worth):
+            # blocks of one line would hardly compress, and acknowledged reports wait no longer than that.
             self._write_batch()
         for subscriber in self._subscribers:
             subscriber(seq, item)
@@ -182,7 +223,7 @@ class Journal(HordeActor):
         if not batch:
             return True
         first_seq = batch[0][0]
-        if not self._write(b"".join(line for *_, line in batch), first_seq):
+        if not self._emit([line for *_, line in batch], first_seq, batch[-1][0], BlockKind.RECORDS):
             return False
         for seq, item, type_name, line in batch:
             self._folded(seq, item, type_name, len(line))
@@ -211,6 +252,41 @@ class Journal(HordeActor):
             return False
         self._offset += len(data)
         return True
+
+    def _emit(self, lines: list[bytes], first_seq: int, last_seq: int, kind: BlockKind) -> bool:
+        """Seal the lines into the chain, compress them into one block if the format says so, write them."""
+        chain = self._chain
+        before = chain.last if chain is not None else b""
+        data = b"".join(lines if chain is None else map(chain.seal, lines))
+        if self._compress is not None:
+            data = encode_block(kind, first_seq, last_seq, self._compress(data))
+        if self._write(data, first_seq):
+            return True
+        if chain is not None:
+            chain.last = before  # the lines were not written: the next written one links to the last that was
+        return False
+
+    def _write_snapshot_and_checkpoint(self, snapshot_seq: int, item: Append, line: bytes) -> None:
+        """Format 3: the snapshot and its checkpoint in one block of their own, which replay finds by its frame."""
+        fold = self._fold
+        before = (fold.seq, fold.mono_ns, fold.wall_ns, fold.max_mono_ns, fold.events)
+        self._folded(snapshot_seq, item, "", len(line))
+        if self._request_snapshot is None or fold.seq != snapshot_seq:
+            if not self._emit([line], snapshot_seq, snapshot_seq, BlockKind.RECORDS):
+                fold.seq, fold.mono_ns, fold.wall_ns, fold.max_mono_ns, fold.events = before
+            return
+        checkpoint = JournalCheckpoint(
+            snapshot_seq, fold.max_mono_ns, CHECKPOINT_IMAGE_VERSION, msgspec.Raw(fold.image())
+        )
+        self._seq += 1
+        pair = Append("journal", "checkpoint", checkpoint)
+        checkpoint_line = encode_record(self._seq, pair.mono_ns, pair.wall_ns, pair.source, pair.cause, checkpoint)
+        if not self._emit([line, checkpoint_line], snapshot_seq, self._seq, BlockKind.CHECKPOINT):
+            fold.seq, fold.mono_ns, fold.wall_ns, fold.max_mono_ns, fold.events = before
+            return
+        self._folded(self._seq, pair, "", len(checkpoint_line))
+        self._since_checkpoint = 0
+        self._checkpoint_due = max(self._checkpoint_bytes, CHECKPOINT_RATIO * (len(line) + len(checkpoint_line)))
 
     def _cut_back(self) -> None:
         with contextlib.suppress(OSError, ValueError):
@@ -248,7 +324,7 @@ class Journal(HordeActor):
         self._seq += 1
         item = Append("journal", "checkpoint", checkpoint)
         line = encode_record(self._seq, item.mono_ns, item.wall_ns, item.source, item.cause, checkpoint)
-        if self._write(line, self._seq):
+        if self._emit([line], self._seq, self._seq, BlockKind.CHECKPOINT):
             self._folded(self._seq, item, "", len(line))
         self._since_checkpoint = 0
         self._checkpoint_due = max(self._checkpoint_bytes, CHECKPOINT_RATIO * (snapshot_size + len(line)))
@@ -262,7 +338,7 @@ class Journal(HordeActor):
         self._seq += 1
         now = Append("journal", "write_error", gap)
         line = encode_record(self._seq, now.mono_ns, now.wall_ns, now.source, now.cause, gap)
-        if self._write(line, self._seq):
+        if self._emit([line], self._seq, self._seq, BlockKind.GAP):
             self._folded(self._seq, now, "", len(line))
 
     def _flush(self) -> None:
@@ -282,6 +358,14 @@ class _FlushTick:
     __slots__ = ()
 
 
+def _continuation(file: IO[bytes]) -> tuple[Header | None, Chain | None]:
+    """A resumed journal goes on in its own format, its chain from its last line."""
+    try:
+        return continuation(file)
+    except (OSError, ValueError, BlockError):
+        return None, None
+
+
 def reopen_journal_file(path: str) -> IO[bytes]:
     """Open a killed master's journal to append to it, cutting a torn last line so the next event starts clean."""
     try:
@@ -290,23 +374,41 @@ def reopen_journal_file(path: str) -> IO[bytes]:
         raise JournalUnwritable(f"cannot append to journal {path!r}: {exc.strerror or exc}") from None
     data = file.read()
     keep = data.rfind(b"\n") + 1
+    first = data[: data.find(b"\n") + 1]
+    with contextlib.suppress(Exception):  # not a journal at all: replay has refused it before this
+        if decode_header(first).format_version >= BLOCKS_FROM_VERSION:
+            torn_at = scan(file, len(first)).torn_at
+            keep = len(data) if torn_at is None else torn_at
     if keep < len(data):
-        log.warning("cutting the torn last line of the journal", path=path, bytes=len(data) - keep)
+        log.warning("cutting the torn tail of the journal", path=path, bytes=len(data) - keep)
         file.truncate(keep)
     file.seek(keep)
     return file
 
 
+DEFAULT_COMPRESSION = "zstd"
+
+
+def journal_format_for(path: str) -> int:
+    """A path ending in `.jsonl` asks for plain JSON Lines (format 2, greppable); any other gets format 3."""
+    return LINES_FORMAT_VERSION if path.endswith(".jsonl") else FORMAT_VERSION
+
+
 def journal_header(
-    run_id: str, command_line: list[str], config: dict[str, Any], random_seed: int, horde_version: str
+    run_id: str,
+    command_line: list[str],
+    config: dict[str, Any],
+    random_seed: int,
+    horde_version: str,
+    format_version: int = LINES_FORMAT_VERSION,
 ) -> Header:
     import socket
 
-    from horde.protocol.journal import FORMAT_NAME, FORMAT_VERSION
+    from horde.protocol.journal import FORMAT_NAME
 
     return Header(
         format=FORMAT_NAME,
-        format_version=FORMAT_VERSION,
+        format_version=format_version,
         horde_version=horde_version,
         run_id=run_id,
         command_line=command_line,
@@ -316,4 +418,5 @@ def journal_header(
         random_seed=random_seed,
         started_wall_ns=time.time_ns(),
         started_mono_ns=time.monotonic_ns(),
+        compression=DEFAULT_COMPRESSION if format_version >= BLOCKS_FROM_VERSION else "",
     )

@@ -226,14 +226,14 @@ def decide(state: MasterState, command: Command) -> list[Event]:
                     f"protocol version {ready.protocol_version} != master's {PROTOCOL_VERSION}",
                 )
             ]
+        member = state.members.get(command.worker_id)
+        if member is not None and member.incarnation == ready.incarnation and member.state not in GONE_STATES:
+            return []  # the same process back (a resumed master, a reconnect): its unacknowledged reports still count
         if state.run_state in (RunState.STOPPING, RunState.STOPPED):
             return [WorkerRejected(command.worker_id, "the run is over")]
         unable = _cannot_run(state.config, ready)
         if unable:
             return [WorkerRejected(command.worker_id, unable)]
-        member = state.members.get(command.worker_id)
-        if member is not None and member.incarnation == ready.incarnation and member.state not in GONE_STATES:
-            return []
         if member is not None and member.state not in GONE_STATES:
             if command.now - member.joined_at < REJOIN_MIN_INTERVAL:
                 # A restart loop (or a hostile peer) must not reshuffle every user; a real worker tries again.

@@ -96,7 +96,7 @@ Request = StopRun | SetTarget | Note
 
 @dataclass(frozen=True, slots=True)
 class RunEnd:
-    """What `on_run_end` gets: the merged statistics of the whole run (the fold of its `stats.reported`)."""
+    """What `on_run_end` gets: the merged statistics of the whole run (the fold of its `stats.merged`)."""
 
     stats: RunStats
     journal_path: str

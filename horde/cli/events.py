@@ -6,12 +6,22 @@ import argparse
 import fnmatch
 import sys
 import time
-from typing import Any
+from collections.abc import Iterator
+from typing import IO, Any
 
 import msgspec
 
 from horde.cli.options import Parser, UsageError
-from horde.protocol.journal import JournalError, Record, decode_header, decode_record
+from horde.protocol.journal import (
+    BLOCKS_FROM_VERSION,
+    Header,
+    JournalError,
+    Record,
+    decode_record,
+    open_journal_for_reading,
+    read_header,
+)
+from horde.protocol.journal_blocks import BlockError, decompressor, read_block, scan
 from horde.protocol.stats import Buckets
 
 
@@ -52,36 +62,57 @@ def format_record(record: Record, start_mono_ns: int) -> str:
 def run_events(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     try:
-        with open(args.file, "rb") as f:
-            header = decode_header(f.readline())
-            pending = b""
-            while True:
-                chunk = f.readline()
-                if not chunk:
-                    if not args.follow:
-                        break
-                    time.sleep(0.2)
-                    continue
-                pending += chunk
-                if not pending.endswith(b"\n"):
-                    continue
-                line, pending = pending, b""
+        with open_journal_for_reading(args.file) as f:
+            header = read_header(f, args.file)
+            lines = _blocks(f, header, args.follow) if header.format_version >= BLOCKS_FROM_VERSION else _lines(f, args)
+            for line in lines:
                 try:
                     record = decode_record(line)
                 except (msgspec.DecodeError, msgspec.ValidationError) as exc:
                     raise JournalError(f"a line is not a journal record: {exc}") from None
                 if _matches(record, args.type, args.source):
                     print(format_record(record, header.started_mono_ns), flush=args.follow)
-            if pending:
-                print("horde: warning: the journal's last line is torn (the run was killed?)", file=sys.stderr)
-    except FileNotFoundError:
-        raise UsageError(f"journal {args.file!r} does not exist") from None
-    except IsADirectoryError:
-        raise UsageError(f"journal {args.file!r} is a directory, not a journal file") from None
-    except OSError as exc:
-        raise UsageError(f"journal {args.file!r}: {exc.strerror}") from None
     except JournalError as exc:
         raise UsageError(str(exc)) from None
     except KeyboardInterrupt:
         return 0
     return 0
+
+
+def _lines(f: IO[bytes], args: argparse.Namespace) -> Iterator[bytes]:
+    """The complete lines of a JSON Lines journal; with --follow, those a live run appends too."""
+    pending = b""
+    while True:
+        chunk = f.readline()
+        if not chunk:
+            if not args.follow:
+                break
+            time.sleep(0.2)
+            continue
+        pending += chunk
+        if not pending.endswith(b"\n"):
+            continue
+        line, pending = pending, b""
+        yield line
+    if pending:
+        print("horde: warning: the journal's last line is torn (the run was killed?)", file=sys.stderr)
+
+
+def _blocks(f: IO[bytes], header: Header, follow: bool) -> Iterator[bytes]:
+    """The lines of a compressed journal, block by block (ADR 0027); with --follow, the blocks still to come."""
+    decompress = decompressor(header.compression)
+    offset = f.tell()
+    while True:
+        try:
+            scanned = scan(f, offset)
+            for frame in scanned.frames:
+                yield from read_block(f, frame, decompress).splitlines(keepends=True)
+                offset = frame.end
+        except BlockError as exc:
+            raise JournalError(str(exc)) from None
+        if follow:
+            time.sleep(0.2)
+            continue
+        if scanned.torn_at is not None:
+            print("horde: warning: the journal's last block is torn (the run was killed?)", file=sys.stderr)
+        return

@@ -259,7 +259,8 @@ def build_parser() -> Parser:
     parser.add_argument("-s", "--stop-timeout", help="time users get to finish their task on stop (default 0)")
     parser.add_argument(
         "--journal",
-        help="where to write the run's event journal (default: ./horde-runs/<start time>-<run id>.jsonl)",
+        help="where to write the run's event journal, compressed unless the path ends in .jsonl"
+        " (default: ./horde-runs/<start time>-<run id>.journal)",
     )
     parser.add_argument(
         "--journal-checkpoint-mb",

@@ -15,9 +15,10 @@ from typing import Any
 
 from horde.actors import dispatcher_logic
 from horde.actors.replay import ReplayState, check, check_checkpoints, records_until, replay_file
+from horde.actors.replay.integrity import Problem, audit
 from horde.cli.options import Parser, UsageError, parse_duration
 from horde.plugins.html_report import render_html
-from horde.protocol.journal import Header, JournalError
+from horde.protocol.journal import Header, JournalContents, JournalError
 from horde.protocol.journal import read_journal as read
 from horde.protocol.timeline import TIMELINE_DECODERS, timeline
 from horde.runtime.reports import format_errors_table, format_percentiles_table, format_stats_table
@@ -65,6 +66,7 @@ def run_replay(argv: list[str]) -> int:
     state = replayed.state
     if replayed.torn_tail:
         _warn_torn(state.seq)
+    _warn_problems(replayed.problems)
     start = replayed.header.started_mono_ns
     # Asked for a moment between two events, the state is the earlier event's, seen from that moment.
     now_ns = state.mono_ns if replayed.final or until_seconds is None else start + round(until_seconds * 1e9)
@@ -89,6 +91,31 @@ def _warn_torn(last_seq: int) -> None:
     )
 
 
+MAX_PROBLEMS_SHOWN = 10
+
+
+def _problem_lines(problems: tuple[Problem, ...] | list[Problem]) -> list[str]:
+    lines = [f"{problem.kind}: {problem.text}" for problem in problems[:MAX_PROBLEMS_SHOWN]]
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        lines.append(f"... and {len(problems) - MAX_PROBLEMS_SHOWN} more")
+    return lines
+
+
+def _verdict(problems: tuple[Problem, ...] | list[Problem]) -> str:
+    if any(problem.incomplete for problem in problems):
+        return "the totals are incomplete: they miss what was not written"
+    return "the totals may not be the run's"
+
+
+def _warn_problems(problems: tuple[Problem, ...]) -> None:
+    """Replay still shows the state (it is all there is), but never silently: each problem, then what it means."""
+    if not problems:
+        return
+    for line in _problem_lines(problems):
+        print(f"horde: warning: journal {line}", file=sys.stderr)
+    print(f"horde: warning: {_verdict(problems)}", file=sys.stderr)
+
+
 def _read_whole(path: str, args: argparse.Namespace, until_seconds: float | None) -> int:
     """--check and --timeline look at every event, so they read the whole journal (the timeline, lightly)."""
     contents = read(path) if args.check else read(path, TIMELINE_DECODERS)
@@ -99,22 +126,34 @@ def _read_whole(path: str, args: argparse.Namespace, until_seconds: float | None
         records_until(contents.records, until_seq=args.seq, until_seconds=until_seconds, started_mono_ns=start)
     )
     if args.check:
-        return _check(records)
+        return _check(records, contents)
     _print_timeline(records, start, args.type, args.source)
     return 0
 
 
-def _check(records: list[Any]) -> int:
+def _check(records: list[Any], contents: JournalContents) -> int:
+    """Every kind of check, each reported: a journal that lies about one thing may lie about another."""
+    problems = audit(contents, records).problems
+    for line in _problem_lines(problems):
+        print(f"horde replay --check: {line}")
     result = check(records)
     if result.divergence is not None:
         print(f"horde replay --check: DIVERGED at {result.divergence.describe()}")
-        return 1
     checkpoints, difference = check_checkpoints(records)
     if difference:
         print(f"horde replay --check: BAD CHECKPOINT at {difference}")
+    if problems:
+        print(f"horde replay --check: NOT INTACT, {len(problems)} problem(s); {_verdict(problems)}")
+    if problems or result.divergence is not None or difference:
         return 1
+    chain = (
+        f"hash chain intact, last link {contents.last_link}"
+        if contents.chained
+        else f"format {contents.header.format_version} has no hash chain, so edits cannot be detected"
+    )
     print(
-        f"horde replay --check: ok, {result.steps} dispatch steps from {result.commands} commands re-decided alike;"
+        f"horde replay --check: ok, {len(records)} records in order without gaps; {chain};"
+        f" {result.steps} dispatch steps from {result.commands} commands re-decided alike;"
         f" {checkpoints} checkpoint(s) equal to the fold before them"
     )
     return 0

@@ -96,8 +96,8 @@ def new_web_ui(host: str, port: int, auth: tuple[str, str] | None, base_path: st
 def run_with_web_ui(spec: RunSpec, options: RunOptions, arguments: dict[str, WebArgument]) -> int:
     """A live run served on the page: prepare, serve, wait for Start (or start at once with --autostart), run,
     then keep the page over the finished run until Ctrl-C, or for --autoquit seconds."""
-    from horde.cli.timeline import timeline
     from horde.plugins.html_report import render_html
+    from horde.protocol.timeline import timeline
     from horde.web import Backend, LiveFeed, RunActions
 
     backend = Backend("", render_html, arguments=arguments)
@@ -173,9 +173,9 @@ def run_ui(argv: list[str], prog: str = "horde ui") -> int:
 
 
 def serve_journal(path: str, host: str, port: int, auth_text: str | None, base_path: str) -> int:
-    from horde.cli.timeline import timeline
     from horde.plugins.html_report import render_html
     from horde.protocol.journal import JournalError
+    from horde.protocol.timeline import timeline
     from horde.web import Backend, JournalPage
 
     if not 0 <= port <= 65535:

@@ -1,9 +1,10 @@
 """Example plugin: stop the run when the failure ratio over the last N seconds passes a limit.
 
 `--plugin failure_guard --plugin-opt failure_guard.window=10 failure_guard.max_ratio=0.2` (and `min_requests`,
-20 by default, so a handful of early errors does not end a run). It folds the `stats.reported` events itself (the
-per-second request and failure counts every delta carries), keeping only the seconds inside its window, and asks
-the Master to stop with the reason, which the journal records in `run.state_changed` and `plugin.failure_guard.tripped`.
+20 by default, so a handful of early errors does not end a run). It folds the `stats.merged` events itself (the
+per-second request and failure counts every delta carries; `stats.reported` in journals before ADR 0027), keeping
+only the seconds inside its window, and asks the Master to stop with the reason, which the journal records in
+`run.state_changed` and `plugin.failure_guard.tripped`.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from horde.plugin import EventRecord, Plugin, PluginError, option
-from horde.protocol.events import StatsReported
+from horde.protocol.events import StatsMerged, StatsReported
 
 
 class FailureGuardPlugin(Plugin):
     name = "failure_guard"
-    event_types = ("stats.reported",)
+    event_types = ("stats.reported", "stats.merged")
 
     def configure(self, options: dict[str, Any]) -> None:
         self.window = option(options, "window", float, 10.0)
@@ -29,7 +30,7 @@ class FailureGuardPlugin(Plugin):
 
     def on_event(self, record: EventRecord) -> None:
         event = record.data
-        if self.tripped or not isinstance(event, StatsReported):
+        if self.tripped or not isinstance(event, StatsMerged | StatsReported):
             return
         for delta in event.delta.seconds:
             counts = self._seconds.setdefault(delta.second, [0, 0])

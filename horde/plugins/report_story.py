@@ -29,6 +29,7 @@ from horde.protocol.journal import (
     Header,
     JournalError,
     Record,
+    body_lines,
     decode_record,
     lean_decoders,
     open_journal_for_reading,
@@ -45,6 +46,7 @@ class _Unread(msgspec.Struct, frozen=True):
 STORY_DECODERS = lean_decoders(
     {
         "stats.reported": _Unread,
+        "stats.merged": _Unread,
         "stats.snapshot": _Unread,
         "journal.checkpoint": _Unread,
         "worker.heartbeat": _Unread,
@@ -52,7 +54,9 @@ STORY_DECODERS = lean_decoders(
     }
 )
 
-_SKIPPED = tuple(f'"type":"{name}"'.encode() for name in ("stats.reported", "worker.heartbeat", "stats.snapshot"))
+_SKIPPED = tuple(
+    f'"type":"{name}"'.encode() for name in ("stats.reported", "stats.merged", "worker.heartbeat", "stats.snapshot")
+)
 _HEAD_BYTES = 256
 """A record's type is written before its data, within about the first hundred bytes (`encode_record`)."""
 
@@ -136,8 +140,9 @@ class RunStory:
         name = os.fspath(path)
         try:
             with open_journal_for_reading(path) as file:
-                story.read_header(read_header(file, name))
-                for line in file:
+                header = read_header(file, name)
+                story.read_header(header)
+                for line in body_lines(file, header, file.tell(), lambda _: None):
                     if any(marker in line[:_HEAD_BYTES] for marker in _SKIPPED):
                         continue
                     try:

@@ -2,7 +2,7 @@
 `--json-file PATH`), horde's JSON summary (`--summary-json PATH`), the HTML report (`--html PATH`).
 
 Each writes at the run's end from the final merged statistics handed to `on_run_end` (the StatsAggregator's
-fold of every `stats.reported`, exactly what the journal replays to), so the files are the same as before
+fold of every `stats.merged`, exactly what the journal replays to), so the files are the same as before
 reporters were plugins. The CSV history's user counts are the one thing folded from events: the workers'
 heartbeats and spawn reports, second by second.
 """
@@ -22,6 +22,7 @@ from horde.plugins.html_report import render_html
 from horde.plugins.report_story import STORY_EVENT_TYPES, RunStory
 from horde.protocol.events import (
     Event,
+    StatsMerged,
     StatsReported,
     StatsReset,
     WorkerHeartbeat,
@@ -73,6 +74,7 @@ class CsvPlugin(Plugin):
         "worker.missing",
         "worker.left",
         "stats.reported",
+        "stats.merged",
         "stats.reset",
     )
 
@@ -86,7 +88,7 @@ class CsvPlugin(Plugin):
 
     def on_event(self, record: EventRecord) -> None:
         event = record.data
-        if isinstance(event, StatsReported | StatsReset):
+        if isinstance(event, StatsMerged | StatsReported | StatsReset):
             if self._history is not None:
                 self._history.fold(record.wall_ns // 1_000_000_000, event, sum(self._users.values()))
             return
@@ -114,7 +116,7 @@ class FullHistory:
     """Locust's full history, folded from the journal's statistics events as they come.
 
     The per-second histograms horde keeps are the whole run's, not each endpoint's, so the rows per endpoint
-    cannot be rebuilt at the end: this fold merges each `stats.reported` into statistics of its own (equal to the
+    cannot be rebuilt at the end: this fold merges each `stats.merged` into statistics of its own (equal to the
     StatsAggregator's, as it folds the same events) and writes the rows of a second once a later second begins.
     Counts, averages, min and max are cumulative; percentiles are current (about the last 10 s), as Locust's.
     """
@@ -126,10 +128,12 @@ class FullHistory:
         self._users = 0
         self.rows: list[list[str | int | float]] = []
 
-    def fold(self, second: int, event: StatsReported | StatsReset, users: int) -> None:
+    def fold(self, second: int, event: StatsMerged | StatsReported | StatsReset, users: int) -> None:
         if self._second is not None and second != self._second:
             self._write(self._second)
-        if isinstance(event, StatsReported):
+        if isinstance(event, StatsMerged):
+            self._stats.merge(event.delta)
+        elif isinstance(event, StatsReported):
             self._stats.merge(event.delta, event.worker_id)
         else:
             self._stats = RunStats()

@@ -133,6 +133,34 @@ class StatsReported(msgspec.Struct, frozen=True):
     final: bool = False
 
 
+class ReportRef(msgspec.Struct, frozen=True, array_like=True):
+    """One worker report inside a `stats.merged`: its identity (merged exactly once), and what it counted.
+
+    An array on the wire (`["w1", "3f2a", 17, 1.8e9, 2000, 20, false]`): a thousand of them every second.
+    """
+
+    worker_id: str
+    incarnation: str
+    seq: int
+    worker_time: float
+    requests: int
+    failures: int
+    final: bool = False
+
+
+class StatsMerged(msgspec.Struct, frozen=True):
+    """Every report the StatsAggregator accepted since its last merge, merged into one delta (ADR 0027).
+
+    One event per interval instead of one per report keeps the journal of a large cluster small; `reports` keeps
+    each report's identity, so none is merged twice, and its counts, whose sums `--check` holds against `delta`.
+    `exception_nodes[i]` are the workers that raised `delta.exceptions[i]` (a delta alone has no worker).
+    """
+
+    reports: tuple[ReportRef, ...]
+    delta: StatsDelta
+    exception_nodes: tuple[tuple[str, ...], ...] = ()
+
+
 class StatsReportDropped(msgspec.Struct, frozen=True):
     worker_id: str
     incarnation: str
@@ -208,6 +236,7 @@ Event = (
     | WorkerMissing
     | WorkerLeft
     | StatsReported
+    | StatsMerged
     | StatsReportDropped
     | StatsSnapshot
     | StatsReset
@@ -232,6 +261,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     "worker.missing": WorkerMissing,
     "worker.left": WorkerLeft,
     "stats.reported": StatsReported,
+    "stats.merged": StatsMerged,
     "stats.report_dropped": StatsReportDropped,
     "stats.snapshot": StatsSnapshot,
     "stats.reset": StatsReset,

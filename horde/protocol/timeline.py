@@ -19,6 +19,7 @@ from horde.protocol.events import (
     RunStateChanged,
     RunTargetChanged,
     ShapeTicked,
+    StatsMerged,
     StatsReportDropped,
     StatsReported,
     WorkerCpuWarning,
@@ -45,12 +46,24 @@ class StatsReportedErrors(msgspec.Struct, frozen=True):
     delta: _ErrorsOfDelta
 
 
+class StatsMergedErrors(msgspec.Struct, frozen=True):
+    """What the timeline reads of a `stats.merged`: the errors and who raised each exception."""
+
+    delta: _ErrorsOfDelta
+    exception_nodes: tuple[tuple[str, ...], ...] = ()
+
+
 class _Unread(msgspec.Struct, frozen=True):
     """A snapshot or checkpoint, skipped whole: the timeline has nothing to say about them."""
 
 
 TIMELINE_DECODERS = lean_decoders(
-    {"stats.reported": StatsReportedErrors, "stats.snapshot": _Unread, "journal.checkpoint": _Unread}
+    {
+        "stats.reported": StatsReportedErrors,
+        "stats.merged": StatsMergedErrors,
+        "stats.snapshot": _Unread,
+        "journal.checkpoint": _Unread,
+    }
 )
 """Decoders for `read_journal(path, TIMELINE_DECODERS)`: an hour-long journal reads several times faster."""
 
@@ -130,20 +143,27 @@ def _notable(record: Record, seen_errors: set[tuple[str, str, str]], seen_except
             f"dispatch step {event.step} ({event.cause}{who}): {event.total}/{event.target} users"
             f" [{_counts(event.class_totals)}]{done}{'; ' + changed if changed else ''}{removed}"
         ]
-    if isinstance(event, StatsReported | StatsReportedErrors):
+    if isinstance(event, StatsReported | StatsReportedErrors | StatsMerged | StatsMergedErrors):
         lines = []
         for error in event.delta.errors:
             key = (error.method, error.name, error.error)
             if key not in seen_errors:
                 seen_errors.add(key)
                 lines.append(f"first error on {error.method} {error.name}: {error.error}")
-        for exception in event.delta.exceptions:
+        for i, exception in enumerate(event.delta.exceptions):
             if exception.message not in seen_exceptions:
                 seen_exceptions.add(exception.message)
-                lines.append(f"first exception in user code on {event.worker_id}: {exception.message}")
+                lines.append(f"first exception in user code on {_raised_by(event, i)}: {exception.message}")
         return lines
     if isinstance(event, StatsReportDropped):
         return [f"stats report {event.seq} of {event.worker_id} dropped: {event.reason}"]
     if isinstance(event, FrameRejected):
         return [f"frame from {event.peer} rejected: {event.reason}"]
     return []
+
+
+def _raised_by(event: StatsReported | StatsReportedErrors | StatsMerged | StatsMergedErrors, index: int) -> str:
+    if isinstance(event, StatsReported | StatsReportedErrors):
+        return event.worker_id
+    nodes = event.exception_nodes[index] if index < len(event.exception_nodes) else ()
+    return ", ".join(nodes) or "a worker"

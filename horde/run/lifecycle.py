@@ -25,7 +25,13 @@ import structlog
 
 from horde._version import __version__
 from horde.actors.control_plane import ControlPlane, ShapeFunction
-from horde.actors.journal import JournalUnwritable, journal_header, open_journal_file, reopen_journal_file
+from horde.actors.journal import (
+    JournalUnwritable,
+    journal_format_for,
+    journal_header,
+    open_journal_file,
+    reopen_journal_file,
+)
 from horde.actors.plugin import PluginError
 from horde.actors.plugin_host import PluginHost
 from horde.actors.replay import ReplayedFile, replay_file
@@ -61,7 +67,7 @@ class RunError(Exception):
 
 
 def default_journal_path(run_id: str) -> str:
-    return f"horde-runs/{time.strftime('%Y%m%d-%H%M%S')}-{run_id}.jsonl"
+    return f"horde-runs/{time.strftime('%Y%m%d-%H%M%S')}-{run_id}.journal"
 
 
 def load_user_classes(locustfile_path: str, names: tuple[str, ...]) -> tuple[Locustfile, dict[str, type[User]]]:
@@ -308,7 +314,8 @@ class Run:
         for secret in ("auth_token", "web_auth"):
             if settings.get(secret):
                 settings[secret] = REDACTED
-        header = journal_header(run_id, ["horde", "run", *spec.command_line], settings, seed, __version__)
+        command_line = ["horde", "run", *spec.command_line]
+        header = journal_header(run_id, command_line, settings, seed, __version__, journal_format_for(path))
         return file, header, path, run_configuration(spec, classes, shaped)
 
     # --- 2. start -----------------------------------------------------------------------------------------------

@@ -89,7 +89,7 @@ class LivenessSpec:
 
 @dataclass(frozen=True, slots=True)
 class JournalSpec:
-    """Where the journal goes (None: `horde-runs/<start>-<run id>.jsonl`), its checkpoint spacing (ADR 0009,
+    """Where the journal goes (None: `horde-runs/<start>-<run id>.journal`), its checkpoint spacing (ADR 0009,
     0: none), and `resume`, the journal of a killed master whose run this one carries on."""
 
     path: str | None = None

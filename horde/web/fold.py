@@ -30,7 +30,7 @@ class Notable(Protocol):
 
 
 Timeline = Callable[[Iterable[Record]], Iterator[Notable]]
-"""Picks the notable events of some records (`horde.cli.timeline.timeline`)."""
+"""Picks the notable events of some records (`horde.protocol.timeline.timeline`)."""
 
 MAX_MARKERS = 2_000
 """A page shows at most this many markers; a run with more keeps the first ones (the ramp, the first errors)."""
@@ -103,7 +103,7 @@ class PageFold:
         for entry in self._timeline([record]):
             if entry.text in self._said or len(self.markers) >= MAX_MARKERS:
                 continue  # a first error is said once, whichever report carried it
-            if record.type == "stats.reported":
+            if record.type in ("stats.reported", "stats.merged"):
                 self._said.add(entry.text)
             made = Marker(record.seq, record.mono_ns, record.wall_ns, record.type, entry.text)
             self.markers.append(made)

@@ -16,7 +16,15 @@ from horde.actors import stats_aggregator as sa
 from horde.actors import worker_proxy as wp
 from horde.protocol import dispatcher_vocabulary as dsp
 from horde.protocol import events as ev
-from horde.protocol.journal import FORMAT_NAME, FORMAT_VERSION, Header, JournalError, Record, encode_header
+from horde.protocol.journal import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    LINES_FORMAT_VERSION,
+    Header,
+    JournalError,
+    Record,
+    encode_header,
+)
 from horde.protocol.journal import encode_record as encode
 from horde.protocol.messages import PROTOCOL_VERSION, Heartbeat, Ready, SpawningComplete, StatsReport
 from horde.protocol.timeline import timeline
@@ -78,7 +86,10 @@ class Live:
         return steps
 
     def to_aggregator(self, worker: str, report: StatsReport, now: float, admitted: bool = True) -> None:
-        for event in sa.decide(self.aggregator, sa.ReportReceived(worker, report, admitted, admitted)):
+        received = sa.ReportReceived(worker, report, admitted, admitted)
+        # Accepted, a report waits for the next merge; here each is merged at once, as one of a quiet interval.
+        merged = sa.MergeWaiting(((worker, report),))
+        for event in sa.decide(self.aggregator, received) or sa.decide(self.aggregator, merged):
             self.journal("stats", "stats", event, now)
             self.aggregator = sa.apply(self.aggregator, event)
 
@@ -214,7 +225,7 @@ def test_a_journal_cut_inside_a_multi_step_decision_is_not_a_divergence() -> Non
 
 # --- reading ----------------------------------------------------------------------------------------------------
 
-HEADER = Header(FORMAT_NAME, FORMAT_VERSION, "0.1.0", "run1", ["horde", "run"], {}, "h", 1, 7, 10, 0)
+HEADER = Header(FORMAT_NAME, LINES_FORMAT_VERSION, "0.1.0", "run1", ["horde", "run"], {}, "h", 1, 7, 10, 0)
 
 
 def _write(path: Path, live: Live, tail: bytes = b"", header: Header = HEADER) -> None:
@@ -291,4 +302,23 @@ def test_the_golden_journal_replays_to_its_recorded_output() -> None:
     assert not contents.torn_tail and not contents.unknown_types
     expected = json.loads((GOLDEN / "local-run.replay.json").read_text())
     assert state_dict(contents.header, r.replay_journal(contents)) == expected
+    assert r.check(contents.records).ok
+
+
+@pytest.mark.parametrize("name", ["local-run-v2.jsonl", "local-run-v3.journal"])
+def test_the_golden_journals_of_formats_2_and_3_replay_to_their_recorded_output(name: str) -> None:
+    """Real 2-second local runs (demo locustfile, 2 users) written as JSON Lines with the hash chain (format 2) and
+    in compressed blocks (format 3), with `stats.merged` (ADR 0026, 0027). They were run under a UTS namespace whose
+    hostname is "example-host", so the files are exactly as written and their chains intact."""
+    from horde.cli.replay import state_dict
+
+    contents = r.read(GOLDEN / name)
+    assert contents.header.format_version == int(name.split("-v")[1][0])
+    assert not contents.torn_tail and not contents.unknown_types and not contents.broken_links
+    assert any(record.type == "stats.merged" for record in contents.records)
+    expected = json.loads((GOLDEN / f"{name.rsplit('.', 1)[0]}.replay.json").read_text())
+    assert state_dict(contents.header, r.replay_journal(contents)) == expected
+    replayed = r.replay_file(GOLDEN / name)
+    assert replayed.checkpoint_seq is not None and not replayed.problems
+    assert state_dict(replayed.header, replayed.state) == expected
     assert r.check(contents.records).ok

@@ -21,7 +21,9 @@ def delta(requests: int) -> object:
 
 
 def receive(state: sa.AggregatorState, worker: str, incarnation: str, seq: int, d: object) -> list:
-    return sa.decide(state, sa.ReportReceived(worker, StatsReport(incarnation, seq, d, 0.0)))  # type: ignore[arg-type]
+    """A report alone: dropped, or accepted and merged at once (an interval that had only this report)."""
+    report = StatsReport(incarnation, seq, d, 0.0)  # type: ignore[arg-type]
+    return sa.decide(state, sa.ReportReceived(worker, report)) or sa.decide(state, sa.MergeWaiting(((worker, report),)))
 
 
 def test_a_repeated_seq_is_merged_once() -> None:

@@ -122,7 +122,7 @@ def _wait_for_the_floods(tail: JournalTail, master: subprocess.Popen[str], worke
     ready_decided, garbage_done, served_after = 0, False, False
     peak = 0
     deadline = time.monotonic() + timeout
-    worker_report = f'"type":"stats.reported","data":{{"worker_id":"{worker_id}"'.encode()
+    worker_report = f'["{worker_id}",'.encode()  # its identity in a stats.merged (ADR 0027)
     while not served_after and time.monotonic() < deadline:
         assert master.poll() is None, "the master died under the floods"
         peak = max(peak, process.memory_info().rss)
@@ -133,7 +133,7 @@ def _wait_for_the_floods(tail: JournalTail, master: subprocess.Popen[str], worke
                 ready_decided += 1
             elif b'"peer":"garbage-spammer"' in line and f'"count":{GARBAGE_SPAM}'.encode() in line:
                 garbage_done = True
-            elif ready_decided == READY_SPAM and garbage_done and worker_report in line:
+            elif ready_decided == READY_SPAM and garbage_done and worker_report in line and b"stats.merged" in line:
                 served_after = True
         time.sleep(0.2)
     assert served_after, f"after {timeout} s: {ready_decided} Ready decided, garbage done: {garbage_done}"
@@ -290,8 +290,8 @@ def test_every_request_of_the_real_worker_is_counted(siege: Siege) -> None:
     assert served > 100
     assert served - in_flight <= reported <= served, (reported, siege.served)
     assert not any(r.type == "worker.missing" and r.event.worker_id == siege.worker_id for r in siege.records)
-    merged = [r for r in siege.records if r.type == "stats.reported"]
-    assert merged and {r.event.worker_id for r in merged} == {siege.worker_id}
+    merged = [r for r in siege.records if r.type == "stats.merged"]
+    assert merged and {ref.worker_id for r in merged for ref in r.event.reports} == {siege.worker_id}
 
 
 @pytest.mark.parametrize(

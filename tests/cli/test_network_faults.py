@@ -124,7 +124,7 @@ def test_a_cut_then_lossy_link_loses_and_doubles_nothing(link: Link, tmp_path: P
             [
                 "run", "-f", str(LOCUSTFILES / "two_classes.py"), "--master", "--master-bind-host", link.master_ip,
                 "--master-bind-port", "5557", "-H", url, "-u", "4", "-r", "100", "-t", "24s", "-s", "5",
-                "--journal", "run.jsonl", "--json-file", "summary.json", "--only-summary", *liveness,
+                "--journal", "run.jsonl", "--summary-json", "summary.json", "--only-summary", *liveness,
             ],
             tmp_path, "master", prefix=link.exec_in(link.master_ns),
         )  # fmt: skip

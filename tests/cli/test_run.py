@@ -10,9 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from horde.actors import stats_aggregator
 from horde.protocol.journal import read_journal
 from horde.protocol.stats import StatsDelta
-from horde.stats.run_stats import RunStats
 from horde.stats.summary import summary_dict
 from tests.support.processes import LOCUSTFILES, Target, horde
 from tests.support.waiting import JournalWatch, wait_for_event, wait_for_served
@@ -46,12 +46,12 @@ def test_counts_journal_and_reports_agree_with_the_target(fresh_target: Target, 
     states = [r.event.state for r in journal.records if r.type == "run.state_changed"]
     assert states == ["spawning", "running", "stopping", "stopped"]
 
-    merged = RunStats()
+    folded = stats_aggregator.AggregatorState()
     for record in journal.records:
-        if record.type == "stats.reported":
+        if record.type == "stats.merged":
             assert isinstance(record.event.delta, StatsDelta)
-            merged.merge(record.event.delta, record.event.worker_id)
-    assert summary_dict(merged) == summary
+            folded = stats_aggregator.apply(folded, record.event)
+    assert summary_dict(folded.stats) == summary
 
     with open(tmp_path / "out_stats.csv", newline="") as f:
         rows = list(csv.DictReader(f))

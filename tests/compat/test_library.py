@@ -33,7 +33,7 @@ def test_a_library_script_runs_a_local_load_test_and_reads_the_targets_counts(
     assert total == home + item and failures == 0 and home > 0 and item > 0
     assert history >= 1  # stats_history ran while the run did
     assert "Aggregated" in result.stdout  # stats_printer printed the table
-    assert list(tmp_path.glob("horde-runs/*.jsonl"))  # the run is journaled like any other
+    assert list(tmp_path.glob("horde-runs/*.journal"))  # the run is journaled like any other
 
 
 def test_a_script_that_did_not_patch_with_gevent_is_told_how_in_one_line(tmp_path: Path) -> None:

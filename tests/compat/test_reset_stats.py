@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from horde.actors.replay import replay_file
-from horde.protocol.events import RunConfigured, RunStateChanged, StatsReported, StatsReset
+from horde.protocol.events import RunConfigured, RunStateChanged, StatsMerged, StatsReset
 from horde.protocol.journal import read_journal
 from horde.protocol.states import RunState
 from horde.stats.summary import summary_dict
@@ -33,10 +33,10 @@ def test_reset_stats_counts_only_what_is_reported_after_the_ramp(fresh_target: T
     running = next(r for r in records if isinstance(r.event, RunStateChanged) and r.event.state == RunState.RUNNING)
     assert running.seq < reset.seq  # asked for when the ramp completed, not before
 
-    def requests(selected: list[StatsReported]) -> int:
+    def requests(selected: list[StatsMerged]) -> int:
         return sum(entry.num_requests for report in selected for entry in report.delta.entries)
 
-    reports = [r for r in records if isinstance(r.event, StatsReported)]
+    reports = [r for r in records if isinstance(r.event, StatsMerged)]
     before = requests([r.event for r in reports if r.seq < reset.seq])  # type: ignore[misc]
     after = requests([r.event for r in reports if r.seq > reset.seq])  # type: ignore[misc]
     assert before > 0 and after > 0

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from horde.protocol.events import ShapeTicked, StatsReported, StatsReset
+from horde.protocol.events import ShapeTicked, StatsMerged, StatsReset
 from horde.protocol.journal import read_journal
 from tests.support.processes import Target, horde
 
@@ -56,7 +56,7 @@ def test_start_shape_drives_a_library_run_and_reset_stats_resets_at_each_stage(
     assert "a shape already drives this run" in output
     match = re.search(r"shape-lib: total=(\d+)", result.stdout)
     assert match, output
-    (journal,) = tmp_path.glob("horde-runs/*.jsonl")
+    (journal,) = tmp_path.glob("horde-runs/*.journal")
     records = list(read_journal(journal).records)
     assert [r.event.user_count for r in records if isinstance(r.event, ShapeTicked)] == [2, 4]
     resets = [r.seq for r in records if isinstance(r.event, StatsReset)]
@@ -64,7 +64,7 @@ def test_start_shape_drives_a_library_run_and_reset_stats_resets_at_each_stage(
     after = sum(
         entry.num_requests
         for r in records
-        if isinstance(r.event, StatsReported) and r.seq > resets[-1]
+        if isinstance(r.event, StatsMerged) and r.seq > resets[-1]
         for entry in r.event.delta.entries
     )
     assert int(match.group(1)) == after > 0

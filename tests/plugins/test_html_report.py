@@ -20,7 +20,7 @@ from horde.actors.replay.fold import replay_journal
 from horde.plugins.html_report import render_html
 from horde.plugins.report_story import RunStory
 from horde.protocol.events import RunConfigured, WorkerJoined, WorkerLeft, WorkerMissing, WorkerRejected
-from horde.protocol.journal import FORMAT_NAME, FORMAT_VERSION, Header, encode_header, encode_record, read_journal
+from horde.protocol.journal import FORMAT_NAME, LINES_FORMAT_VERSION, Header, encode_header, encode_record, read_journal
 from horde.stats.recorder import StatsRecorder
 from horde.stats.run_stats import RunStats
 from tests.support.browser import assert_not_blank
@@ -165,7 +165,9 @@ def test_the_workers_story_reads_joins_losses_rejoins_and_rejections(tmp_path: P
     """The story of a journal written as a master writes it: a worker lost and back, one refused, one gone."""
     t0 = 1_700_000_000
     config = {"locustfile": "f.py", "host": "h"}
-    header = Header(FORMAT_NAME, FORMAT_VERSION, "0.1.0", "abc123", ["horde", "run"], config, "m", 1, 0, t0 * 10**9, 0)
+    header = Header(
+        FORMAT_NAME, LINES_FORMAT_VERSION, "0.1.0", "abc123", ["horde", "run"], config, "m", 1, 0, t0 * 10**9, 0
+    )
 
     def joined(worker: str, incarnation: str) -> WorkerJoined:
         return WorkerJoined(worker, incarnation, 0, "host", 7, 2, "0.1.0", ("U",), 0.0)

@@ -56,7 +56,7 @@ def test_a_plugin_named_on_the_command_line_gets_every_event_and_appends_its_own
     # Every event before its own, in order, from seq 1 (the ones written before it subscribed are replayed).
     others = [r.seq for r in records if r.seq < seen.seq and r.source != "plugin:recorder"]
     assert data["seqs"] == others
-    assert {"run.configured", "run.state_changed", "stats.reported", "worker.heartbeat"} <= set(data["types"])
+    assert {"run.configured", "run.state_changed", "stats.merged", "worker.heartbeat"} <= set(data["types"])
     assert data["requests"] > 0
     (note,) = [r for r in records if r.type == "plugin.recorder.note"]
     assert _data(note) == {"text": "recorder hello started"}

@@ -11,6 +11,7 @@ from horde.protocol.events import RunStateChanged, WorkerJoined
 from horde.protocol.journal import (
     FORMAT_NAME,
     FORMAT_VERSION,
+    LINES_FORMAT_VERSION,
     Header,
     JournalError,
     encode_header,
@@ -18,7 +19,7 @@ from horde.protocol.journal import (
     read_journal,
 )
 
-HEADER = Header(FORMAT_NAME, FORMAT_VERSION, "0.1.0", "run1", ["horde", "run"], {"users": 1}, "h", 1, 7, 10, 20)
+HEADER = Header(FORMAT_NAME, LINES_FORMAT_VERSION, "0.1.0", "run1", ["horde", "run"], {"users": 1}, "h", 1, 7, 10, 20)
 EVENTS = [
     RunStateChanged("spawning", "ready", "workers ready", 1.0),
     WorkerJoined("w1", "i", 0, "h", 1, 2, "0.1.0", ("A",), 0.5),

@@ -27,7 +27,7 @@ def test_a_local_run_goes_from_spec_to_exit_code_and_journals_its_whole_life(
     records = read_journal(journal).records
     states = [r.event.state for r in records if r.type == "run.state_changed"]
     assert states == ["spawning", "running", "stopping", "stopped"]
-    reported = sum(entry.num_requests for r in records if r.type == "stats.reported" for entry in r.event.delta.entries)
+    reported = sum(entry.num_requests for r in records if r.type == "stats.merged" for entry in r.event.delta.entries)
     served = fresh_target.served()
     # Each request the target served is counted once; a user stopped mid-request may leave one uncounted.
     assert 0 < served - spec.load.users <= reported <= served

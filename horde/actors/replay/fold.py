@@ -7,6 +7,7 @@ journal does. The Journal folds as it writes (`Replay(fold_stats=False)`) to che
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -17,13 +18,16 @@ import msgspec
 
 from horde.actors import dispatcher_logic, master, stats_aggregator, worker_proxy
 from horde.actors.master import MasterState
+from horde.actors.replay.integrity import Audit, Problem
 from horde.actors.stats_aggregator import AggregatorState
 from horde.actors.worker_proxy import WorkerProxyState
 from horde.protocol.dispatcher_vocabulary import DispatchState, DispatchStep, UserClassSpec
 from horde.protocol.events import (
     EVENT_TYPES,
     JournalCheckpoint,
+    JournalGap,
     RunConfigured,
+    StatsMerged,
     StatsReportDropped,
     StatsReported,
     StatsReset,
@@ -31,6 +35,7 @@ from horde.protocol.events import (
     WorkerJoined,
 )
 from horde.protocol.journal import (
+    BLOCKS_FROM_VERSION,
     Header,
     JournalContents,
     JournalError,
@@ -42,6 +47,7 @@ from horde.protocol.journal import (
     records_from,
 )
 from horde.protocol.journal import decode_record as decode_line
+from horde.protocol.journal_blocks import BlockError, BlockKind, decompressor, read_block, scan
 
 
 def records_until(
@@ -144,7 +150,7 @@ class Replay:
         if isinstance(event, DispatchStep):
             self.dispatch = dispatcher_logic.apply(self.dispatch, event)
             return
-        if isinstance(event, StatsReported | StatsReportDropped | StatsReset):
+        if isinstance(event, StatsMerged | StatsReported | StatsReportDropped | StatsReset):
             # The StatsAggregator decides every drop (ADR 0013). Journals written before that have the drops of
             # never-admitted peers journaled by the router under the peer's name as cause, unseen by the
             # aggregator: reading those as they were written keeps old journals' checkpoints exact.
@@ -263,6 +269,9 @@ class ReplayedFile:
     torn_tail: bool
     checkpoint_seq: int | None
     """The seq of the `stats.snapshot` whose checkpoint the fold started from; None when it started at the top."""
+    problems: tuple[Problem, ...] = ()
+    """What the fold met that a faithful journal would not hold (ADR 0026): gaps anywhere, and the seqs and reports
+    of the part folded. The hash chain is `--check`'s, which reads every line."""
 
 
 def replay_file(
@@ -279,12 +288,19 @@ def replay_file(
         header = read_header(file, name)
         body = file.tell()
         limit_ns = None if until_seconds is None else header.started_mono_ns + round(until_seconds * 1e9)
+        if header.format_version >= BLOCKS_FROM_VERSION:
+            return _replay_blocks(file, header, body, until_seq, limit_ns)
         fold, offset, checkpoint_seq = Replay(), body, None
         for line_offset, line in last_lines_of_type(file, "journal.checkpoint", body):
             restored = _restore(file, line_offset, line, body, until_seq, limit_ns)
             if restored is not None:
                 fold, offset, checkpoint_seq = restored, line_offset, restored.seq
                 break
+        audit = Audit(header.started_mono_ns)
+        if checkpoint_seq is not None:
+            audit.resume_after(checkpoint_seq, fold.mono_ns)
+            for gap in _gaps_before(file, body, offset):
+                audit.feed_gap(gap)
         final, torn = True, False
         for record in records_from(file, offset):
             if record is None:
@@ -294,14 +310,90 @@ def replay_file(
             if late or (until_seq is not None and record.seq > until_seq):
                 final = False
                 break
+            audit.feed(record)
             fold.feed(record)
-    return ReplayedFile(header, fold.state(), final, torn, checkpoint_seq)
+    return ReplayedFile(header, fold.state(), final, torn, checkpoint_seq, tuple(audit.problems))
+
+
+def _replay_blocks(
+    file: IO[bytes], header: Header, body: int, until_seq: int | None, limit_ns: int | None
+) -> ReplayedFile:
+    """`replay_file` for a compressed journal: the frame lines say which blocks hold checkpoints and gaps, so only
+    the last suitable checkpoint's block and the blocks after it are decompressed."""
+    decompress = decompressor(header.compression)
+    try:
+        scanned = scan(file, body)
+    except BlockError as exc:
+        raise JournalError(str(exc)) from None
+    frames = scanned.frames
+    fold, start, checkpoint_seq = Replay(), 0, None
+    for index in range(len(frames) - 1, -1, -1):
+        frame = frames[index]
+        if frame.kind != BlockKind.CHECKPOINT or (until_seq is not None and frame.first_seq > until_seq):
+            continue
+        try:
+            pair = read_block(file, frame, decompress).splitlines(keepends=True)
+        except BlockError:
+            continue
+        restored = _restored(pair[-1], pair[0], until_seq, limit_ns) if len(pair) == 2 else None
+        if restored is not None:
+            fold, start, checkpoint_seq = restored, index, restored.seq
+            break
+    audit = Audit(header.started_mono_ns)
+    if checkpoint_seq is not None:
+        audit.resume_after(checkpoint_seq, fold.mono_ns)
+        for frame in frames[:start]:
+            if frame.kind == BlockKind.GAP:
+                with contextlib.suppress(BlockError, msgspec.DecodeError, msgspec.ValidationError, JournalError):
+                    gap = decode_line(read_block(file, frame, decompress))
+                    if isinstance(gap.event, JournalGap):
+                        audit.feed_gap(gap)
+    final = True
+    for frame in frames[start:]:
+        try:
+            lines = read_block(file, frame, decompress).splitlines(keepends=True)
+        except BlockError:
+            continue  # damaged in place: its seqs are missing, and the audit says so
+        for line in lines:
+            try:
+                record = decode_line(line)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                raise JournalError(f"a record in the block at byte {frame.offset} is damaged: {exc}") from None
+            if checkpoint_seq is not None and record.seq <= checkpoint_seq and frame is frames[start]:
+                continue  # the snapshot the fold starts from
+            late = limit_ns is not None and record.mono_ns > limit_ns
+            if late or (until_seq is not None and record.seq > until_seq):
+                return ReplayedFile(header, fold.state(), False, False, checkpoint_seq, tuple(audit.problems))
+            audit.feed(record)
+            fold.feed(record)
+    torn = scanned.torn_at is not None
+    return ReplayedFile(header, fold.state(), final, torn, checkpoint_seq, tuple(audit.problems))
+
+
+def _gaps_before(file: IO[bytes], body: int, offset: int) -> list[Record]:
+    """The `journal.gap` records before byte `offset`, first first: a checkpoint does not make a loss go away."""
+    gaps = []
+    for line_offset, line in last_lines_of_type(file, "journal.gap", body):
+        if line_offset >= offset:
+            continue
+        try:
+            record = decode_line(line)
+        except (msgspec.DecodeError, msgspec.ValidationError, JournalError):
+            continue
+        if isinstance(record.event, JournalGap):
+            gaps.append(record)
+    return gaps[::-1]
 
 
 def _restore(
     file: IO[bytes], offset: int, line: bytes, body: int, until_seq: int | None, limit_ns: int | None
 ) -> Replay | None:
     """The fold a checkpoint line holds, if it is one, suits the limits and has its snapshot right before it."""
+    before = line_before(file, offset, body)
+    return None if before is None else _restored(line, before[1], until_seq, limit_ns)
+
+
+def _restored(line: bytes, snapshot_line: bytes, until_seq: int | None, limit_ns: int | None) -> Replay | None:
     try:
         record = decode_line(line)
         checkpoint = record.event
@@ -311,10 +403,7 @@ def _restore(
             return None
         if limit_ns is not None and checkpoint.max_mono_ns > limit_ns:
             return None
-        before = line_before(file, offset, body)
-        if before is None:
-            return None
-        snapshot = decode_line(before[1])
+        snapshot = decode_line(snapshot_line)
         if snapshot.seq != checkpoint.stats_seq or not isinstance(snapshot.event, StatsSnapshot):
             return None
         return Replay.from_checkpoint(checkpoint, snapshot.event)
