@@ -86,4 +86,4 @@ def test_events_on_a_file_that_is_not_a_journal(tmp_path: Path) -> None:
 def test_events_on_a_directory(tmp_path: Path) -> None:
     result = horde("events", str(tmp_path), cwd=tmp_path, timeout=30)
     assert result.returncode == 2
-    assert result.stderr.strip() == f"horde: error: journal {str(tmp_path)!r} is a directory, not a journal file"
+    assert result.stderr.strip() == f"horde: error: {str(tmp_path)!r} is a directory, not a journal"
