@@ -129,7 +129,7 @@ def merged(reports: Sequence[tuple[str, StatsReport]]) -> StatsMerged:
             ReportRef(worker_id, report.incarnation, report.seq, report.worker_time, requests, failures, report.final)
         )
     image = stats.image()
-    exceptions = tuple(ExceptionDelta(e.message, e.traceback, e.count) for e in image.exceptions)
+    exceptions = tuple(ExceptionDelta(e.message, e.traceback, e.count, e.at_start) for e in image.exceptions)
     delta = StatsDelta(entries=image.entries, errors=image.errors, exceptions=exceptions, seconds=image.seconds)
     return StatsMerged(tuple(refs), delta, tuple(e.nodes for e in image.exceptions))
 
