@@ -8,7 +8,6 @@ build exactly this; they differ only in the transport plugged in.
 from __future__ import annotations
 
 import contextlib
-import hmac
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -89,7 +88,6 @@ class ControlPlane:
         locustfile: tuple[str, str] | None = None,
         shape: ShapeFunction | None = None,
         resume: ReplayState | None = None,
-        auth_token: str = "",
         checkpoint_bytes: int = CHECKPOINT_MIN_BYTES,
         worker_options: Mapping[str, Any] | None = None,
     ) -> None:
@@ -106,7 +104,6 @@ class ControlPlane:
         self.handlers = MessageHandlers()
         self.environment: Any = None
         self._bad_frames: dict[str, int] = {}
-        self._auth_token = auth_token
         self._acks: dict[str, dict[str, int]] = {}
         self._heard: dict[str, float] = {}
         """When each worker's latest message was routed to its WorkerProxy: the clock skips a LivenessTick for a
@@ -194,8 +191,7 @@ class ControlPlane:
     def _route(self, worker_id: str, message: WorkerMessageType) -> None:
         now = time.monotonic()
         if isinstance(message, Ready):
-            authorised = not self._auth_token or hmac.compare_digest(message.auth_token, self._auth_token)
-            self.master.tell(Admit(now, worker_id, message, authorised))
+            self.master.tell(Admit(now, worker_id, message))
             return
         if isinstance(message, LocustfileRequest):
             self._reply_locustfile(worker_id)

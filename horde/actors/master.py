@@ -92,13 +92,11 @@ class Start:
 
 @dataclass(frozen=True, slots=True)
 class Admit:
-    """A worker introduces itself. `authorised` is the shell's comparison of its token with the run's secret,
-    which must never reach the journal, so the decision gets only its outcome."""
+    """A worker introduces itself. Whether it may is settled before: with keys, by the CURVE handshake (ADR 0024)."""
 
     now: float
     worker_id: str
     ready: Ready
-    authorised: bool = True
     cause: str = "worker_ready"
 
 
@@ -213,8 +211,6 @@ def decide(state: MasterState, command: Command) -> list[Event]:
 
     if isinstance(command, Admit):
         ready = command.ready
-        if not command.authorised:
-            return [WorkerRejected(command.worker_id[:64], "not authorised: wrong or missing --auth-token")]
         if ready.protocol_version != PROTOCOL_VERSION:
             return [
                 WorkerRejected(

@@ -10,6 +10,7 @@ commands:
   run      run a load test (locally, or --master / --worker)
   demo     start a built-in target on 127.0.0.1 and run an example load test against it
   events   print a run's journal, filtered (horde events FILE [--type T] [--source S])
+  keys     make CURVE key pairs for a master and its workers (horde keys generate DIR [NAME ...])
   replay   rebuild a run's state from its journal (horde replay FILE [--at S | --seq N] [--json|--timeline|--check])
   version  print horde's version
 """
@@ -35,6 +36,10 @@ def run_cli(argv: list[str]) -> int:
             from horde.cli.events import run_events
 
             return run_events(rest)
+        if command == "keys":
+            from horde.cli.keys import run_keys
+
+            return run_keys(rest)
         if command == "replay":
             from horde.cli.replay import run_replay
 

@@ -23,6 +23,7 @@ from horde.actors.runners import LocalRunner, MasterRunner, MessageHandlers, Run
 from horde.actors.worker import MasterClock, QuitRequest, Worker, WorkerOutcome, WorkerSettings
 from horde.protocol.dispatcher_vocabulary import LOCAL_WORKER_ID
 from horde.protocol.errors import RPCError
+from horde.protocol.keys import KeyFileError, MasterKeys, WorkerKeys, keys_from_token, master_keys, worker_keys
 from horde.protocol.messages import MasterMessageType, MasterQuit
 from horde.protocol.states import RunState
 from horde.protocol.transport import InProcessLink, MasterTransport, WorkerTransport
@@ -76,8 +77,29 @@ def settings_of(spec: RunSpec) -> WorkerSettings:
         spec.load.stop_timeout,
         spec.liveness.heartbeat_liveness,
         spec.cluster.quit_when_master_lost,
-        spec.cluster.auth_token,
     )
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+def master_keys_of(cluster: ClusterSpec) -> MasterKeys | None:
+    """The master's CURVE keys: from its key files, derived from the auth token, or None (an open master)."""
+    try:
+        if cluster.master_secret_key and cluster.worker_public_keys:
+            return master_keys(cluster.master_secret_key, cluster.worker_public_keys)
+    except KeyFileError as exc:
+        raise ClusterError(str(exc)) from None
+    return keys_from_token(cluster.auth_token)[0] if cluster.auth_token else None
+
+
+def worker_keys_of(cluster: ClusterSpec) -> WorkerKeys | None:
+    try:
+        if cluster.worker_secret_key and cluster.master_public_key:
+            return worker_keys(cluster.worker_secret_key, cluster.master_public_key)
+    except KeyFileError as exc:
+        raise ClusterError(str(exc)) from None
+    return keys_from_token(cluster.auth_token)[1] if cluster.auth_token else None
 
 
 def start_worker(
@@ -158,10 +180,16 @@ class ZmqCluster:
         self._expected = spec.expected_workers
         self._print = print_line
         host, port = bind or (spec.cluster.bind_host, spec.cluster.bind_port)
+        keys = master_keys_of(spec.cluster)
         try:
-            self._transport = ZmqMasterTransport(host, port)
+            self._transport = ZmqMasterTransport(host, port, keys)
         except RPCError as exc:
             raise ClusterError(str(exc)) from None
+        if keys is None and host not in LOOPBACK_HOSTS:
+            log.warning(
+                f"the master listens on {host} without keys: anyone who reaches port {self.port} can join, read the "
+                "locustfile and stop the run (see horde keys generate, --master-secret-key)"
+            )
         self.transport: MasterTransport = self._transport
         self.recorder: StatsRecorder | None = None
 

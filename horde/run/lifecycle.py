@@ -34,6 +34,7 @@ from horde.protocol.events import RunConfigured
 from horde.protocol.journal import Header, JournalError
 from horde.protocol.states import RunState
 from horde.run.cluster import Cluster, ClusterError, LocalCluster, ProcessCluster, ZmqCluster
+from horde.run.secrets import scrub, scrub_settings
 from horde.run.spec import Role, RunSpec
 from horde.runtime.environment import Environment
 from horde.runtime.locustfile import Locustfile, LocustfileError, load_locustfile, select_user_classes
@@ -43,8 +44,6 @@ from horde.stats.locust_api import RequestStats
 from horde.stats.run_stats import RunStats
 
 log = structlog.get_logger("horde")
-
-REDACTED = "<redacted>"
 
 
 class RunError(Exception):
@@ -253,7 +252,6 @@ class Run:
             cluster.transport,
             locustfile=_locustfile_for_workers(spec, locustfile),
             resume=replayed.state if replayed else None,
-            auth_token=spec.cluster.auth_token,
             checkpoint_bytes=spec.journal.checkpoint_bytes,
             worker_options=spec.worker_options,
         )
@@ -295,10 +293,9 @@ class Run:
             raise RunError(str(exc)) from None
         seed = random.randrange(2**32)
         random.seed(seed)
-        settings = dict(spec.settings)
-        if settings.get("auth_token"):
-            settings["auth_token"] = REDACTED
-        header = journal_header(run_id, ["horde", "run", *spec.command_line], settings, seed, __version__)
+        secrets = spec.secret_values
+        command_line = ["horde", "run", *(scrub(arg, secrets) for arg in spec.command_line)]
+        header = journal_header(run_id, command_line, scrub_settings(spec.settings, secrets), seed, __version__)
         return file, header, path, run_configuration(spec, classes, shaped)
 
     # --- 2. start -----------------------------------------------------------------------------------------------
