@@ -197,7 +197,10 @@ class ControlPlane:
             self._reply_locustfile(worker_id)
             return
         entry = self.links.proxies.get(worker_id)
-        if isinstance(message, StatsReport):
+        if isinstance(message, StatsReport) and worker_id not in self.links.incarnations:
+            # Never admitted: nothing to count, and a flood of forged reports is a flood of rejections (ADR 0024).
+            self.on_bad_frame(worker_id, "statistics from a peer that is not an admitted worker", False)
+        elif isinstance(message, StatsReport):
             admitted = self.links.knows(worker_id, message.incarnation)
             self.aggregator.tell(ReportReceived(worker_id, message, admitted, worker_id in self.links.incarnations))
         elif isinstance(message, Heartbeat | Spawning | SpawningComplete | Stopped):
