@@ -180,7 +180,7 @@ class ZmqMasterTransport:
 
     def _handshake_failed(self, event: int) -> None:
         """Refusals by key are the ZAP handler's to report; these never reached it (no key, or not for us)."""
-        if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        if event in (zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL):
             self._refused("handshake", "not authorised: a peer without a CURVE key, or not using this master's key")
 
     def _recv(self) -> list[bytes] | None:
