@@ -48,8 +48,10 @@ class MasterKeys:
     def is_authorised(self, public: bytes) -> bool:
         """Read from disk again on each connection when keys come from a path, so a key removed from the folder
         (revoked) is refused from the next connection on without restarting the master."""
+        if public in self.authorised:
+            return True
         if self.authorised_path is None:
-            return public in self.authorised
+            return False
         try:
             return public in read_public_keys(self.authorised_path)
         except KeyFileError:
@@ -88,6 +90,13 @@ def generate(directory: str, names: list[str]) -> list[tuple[str, str]]:
     except OSError as exc:
         raise KeyFileError(f"cannot write keys to {directory}: {exc.strerror or exc}") from None
     return written
+
+
+def write_public_key(path: str, public: bytes) -> None:
+    """A public key file in ZeroMQ's certificate format, owner-only like every file horde writes a key to."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(f'metadata\ncurve\n    public-key = "{public.decode()}"\n')
 
 
 def _load(path: str) -> tuple[bytes, bytes | None]:

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import gevent
@@ -23,7 +26,17 @@ from horde.actors.runners import LocalRunner, MasterRunner, MessageHandlers, Run
 from horde.actors.worker import MasterClock, QuitRequest, Worker, WorkerOutcome, WorkerSettings
 from horde.protocol.dispatcher_vocabulary import LOCAL_WORKER_ID
 from horde.protocol.errors import RPCError
-from horde.protocol.keys import KeyFileError, MasterKeys, WorkerKeys, keys_from_token, master_keys, worker_keys
+from horde.protocol.keys import (
+    KeyFileError,
+    MasterKeys,
+    WorkerKeys,
+    generate,
+    keys_from_token,
+    master_keys,
+    read_public_key,
+    worker_keys,
+    write_public_key,
+)
 from horde.protocol.messages import MasterMessageType, MasterQuit
 from horde.protocol.states import RunState
 from horde.protocol.transport import InProcessLink, MasterTransport, WorkerTransport
@@ -174,13 +187,23 @@ class LocalCluster:
 class ZmqCluster:
     """Worker processes anywhere on the network, connecting to a ROUTER socket this master binds."""
 
-    def __init__(self, spec: RunSpec, print_line: Any = print, bind: tuple[str, int] | None = None) -> None:
-        """`bind` overrides the spec's bind address (a run whose workers are all local binds 127.0.0.1)."""
+    def __init__(
+        self,
+        spec: RunSpec,
+        print_line: Any = print,
+        bind: tuple[str, int] | None = None,
+        local_worker: bytes | None = None,
+    ) -> None:
+        """`bind` overrides the spec's bind address (a run whose workers are all local binds 127.0.0.1);
+        `local_worker` is the public key of the worker processes this run starts, admitted beside the others."""
         self._cluster: ClusterSpec = spec.cluster
         self._expected = spec.expected_workers
         self._print = print_line
         host, port = bind or (spec.cluster.bind_host, spec.cluster.bind_port)
         keys = master_keys_of(spec.cluster)
+        if keys is not None and local_worker is not None:
+            keys = replace(keys, authorised=keys.authorised | {local_worker})
+        self.master_public = keys.pair.public if keys is not None else None
         try:
             self._transport = ZmqMasterTransport(host, port, keys)
         except RPCError as exc:
@@ -243,13 +266,34 @@ class ProcessCluster(ZmqCluster):
 
     def __init__(self, spec: RunSpec, print_line: Any = print) -> None:
         local_only = spec.role is Role.LOCAL
-        super().__init__(spec, print_line if not local_only else _quiet, ("127.0.0.1", 0) if local_only else None)
+        # A master with key files gives its own worker processes a key pair of their own, for this run only.
+        self._key_folder = tempfile.mkdtemp(prefix="horde-keys-") if spec.cluster.master_secret_key else None
+        local_worker = None
+        if self._key_folder is not None:
+            generate(self._key_folder, ["local-worker"])
+            local_worker = read_public_key(os.path.join(self._key_folder, "local-worker.key"))
+        try:
+            super().__init__(
+                spec, print_line if not local_only else _quiet, ("127.0.0.1", 0) if local_only else None, local_worker
+            )
+        except BaseException:
+            self._remove_keys()
+            raise
         self._spec = spec
         self._children: list[subprocess.Popen[bytes]] = []
+
+    def _remove_keys(self) -> None:
+        if self._key_folder is not None:
+            shutil.rmtree(self._key_folder, ignore_errors=True)
 
     def join(self, control: ControlPlane, environment: Environment) -> Runner:
         runner = super().join(control, environment)
         command = worker_command(self._spec, self.port)
+        if self._key_folder is not None and self.master_public is not None:
+            master_key = os.path.join(self._key_folder, "master.key")
+            write_public_key(master_key, self.master_public)
+            secret = os.path.join(self._key_folder, "local-worker.key_secret")
+            command += ["--worker-secret-key", secret, "--master-public-key", master_key]
         env = (
             {**os.environ, "HORDE_AUTH_TOKEN": self._spec.cluster.auth_token} if self._spec.cluster.auth_token else None
         )
@@ -273,6 +317,7 @@ class ProcessCluster(ZmqCluster):
                 child.kill()
                 child.wait()
         super().close()
+        self._remove_keys()
 
     @property
     def exit_codes(self) -> list[int | None]:

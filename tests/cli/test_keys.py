@@ -128,3 +128,22 @@ def test_a_worker_fetches_the_locustfile_over_curve_and_a_stranger_gets_nothing(
     _, err = member.communicate(timeout=30)
     assert member.popen.returncode == 0, err
     assert fresh_target.served() > 0
+
+
+def test_a_keyed_master_gives_its_own_worker_processes_a_key_of_their_own(
+    cluster: Cluster, fresh_target: Target
+) -> None:
+    """`--processes` beside key files: the run's worker processes join with a pair made for this run only, and
+    the admitted folder is left as it was."""
+    keys = _generate(cluster.cwd, "master", "member")
+    admitted = cluster.cwd / "admitted"
+    admitted.mkdir()
+    shutil.copy(keys / "member.key", admitted)
+    cluster.start_master(
+        "-H", fresh_target.url, "-u", "2", "-r", "100", "-t", "2s", "--processes", "1",
+        "--master-secret-key", str(keys / "master.key_secret"), "--worker-public-keys", str(admitted),
+    )  # fmt: skip
+    assert cluster.wait_master() in (0, 1), cluster.master.describe() if cluster.master else ""
+    assert len([r for r in cluster.journal() if r.type == "worker.joined"]) == 1
+    assert cluster.summary()["aggregated"]["num_requests"] == fresh_target.served() > 0
+    assert sorted(os.listdir(admitted)) == ["member.key"]
