@@ -9,7 +9,7 @@ import os
 import shutil
 from pathlib import Path
 
-from tests.support.processes import Cluster, Target, horde
+from tests.support.processes import LOCUSTFILES, Cluster, Target, horde
 
 REFUSED_CODE = 2
 
@@ -147,3 +147,17 @@ def test_a_keyed_master_gives_its_own_worker_processes_a_key_of_their_own(
     assert len([r for r in cluster.journal() if r.type == "worker.joined"]) == 1
     assert cluster.summary()["aggregated"]["num_requests"] == fresh_target.served() > 0
     assert sorted(os.listdir(admitted)) == ["member.key"]
+
+
+def test_a_master_without_keys_on_a_non_loopback_address_warns_in_one_line(tmp_path: Path) -> None:
+    keys = _generate(tmp_path, "master", "member")
+    base = ["run", "-f", str(LOCUSTFILES / "two_classes.py"), "-H", "http://127.0.0.1:9", "--master"]
+    base += ["--master-bind-port", "0", "--expect-workers-max-wait", "0.5", "-t", "1s"]
+    keyed = ["--master-secret-key", str(keys / "master.key_secret"), "--worker-public-keys", str(keys / "member.key")]
+    warned = []
+    for host, extra in (("*", []), ("127.0.0.1", []), ("*", keyed)):
+        result = horde(*base, "--master-bind-host", host, *extra, cwd=tmp_path, timeout=60)
+        assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+        warned.append([line for line in result.stderr.splitlines() if "without keys" in line])
+    assert len(warned[0]) == 1 and "anyone who reaches port" in warned[0][0], warned
+    assert warned[1:] == [[], []]
