@@ -39,8 +39,7 @@ def send(port: int, senders: int, messages: int, keys: str | None) -> None:
 
         worker_keys = read(os.path.join(keys, "worker.key_secret"), os.path.join(keys, "master.key"))
     transports = [
-        ZmqWorkerTransport("127.0.0.1", port, f"w{n}", *([worker_keys] if worker_keys else []))
-        for n in range(senders)
+        ZmqWorkerTransport("127.0.0.1", port, f"w{n}", *([worker_keys] if worker_keys else [])) for n in range(senders)
     ]
     for transport in transports:
         transport.start(lambda _m: None, lambda *_: None)
@@ -66,7 +65,8 @@ def receive(args: argparse.Namespace) -> None:
     keys_dir = None
     master_keys = None
     if args.keys:
-        from horde.protocol.keys import generate, master_keys as read
+        from horde.protocol.keys import generate
+        from horde.protocol.keys import master_keys as read
 
         keys_dir = tempfile.mkdtemp(prefix="horde-bench-keys-")
         generate(keys_dir, ["master", "worker"])

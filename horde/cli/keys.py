@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import NoReturn
 
 from horde.cli.options import UsageError
 from horde.protocol.keys import KeyFileError, generate
@@ -10,25 +11,30 @@ from horde.protocol.keys import KeyFileError, generate
 USAGE = "horde keys generate DIR [NAME ...]"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's errors as horde's one line (argparse would print its usage above it)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"horde keys: {message} (usage: {USAGE})")
+
+
 def run_keys(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="horde keys",
         description="Make CURVE key pairs (NAME.key public, NAME.key_secret secret, both owner-only) in DIR. "
         "Give the master master.key_secret and a folder of the workers' .key files; give each worker its "
         ".key_secret and master.key.",
     )
-    commands = parser.add_subparsers(dest="command", metavar="generate")
+    commands = parser.add_subparsers(dest="command", metavar="generate", parser_class=_Parser)
     generating = commands.add_parser("generate", help="make key pairs (default names: master, worker)")
     generating.add_argument("directory", metavar="DIR")
     generating.add_argument("names", metavar="NAME", nargs="*", help="one key pair per name")
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:
-        if exc.code == 0:
-            return 0
-        raise UsageError(f"usage: {USAGE}") from None
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
     if args.command != "generate":
-        raise UsageError(f"usage: {USAGE}")
+        raise UsageError(f"horde keys: say what to do (usage: {USAGE})")
     names = args.names or ["master", "worker"]
     for name in names:
         if not name or "/" in name or name.startswith("."):

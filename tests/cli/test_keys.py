@@ -32,6 +32,10 @@ def test_keys_generate_writes_owner_only_pairs_and_never_overwrites(tmp_path: Pa
     assert again.stderr.strip().splitlines()[-1].startswith("horde: error: horde keys:")
     assert "already exists" in again.stderr and "Traceback" not in again.stderr
     assert (tmp_path / "keys" / "master.key_secret").read_bytes() == before
+    for args in ((), ("frob",), ("generate",)):
+        wrong = horde("keys", *args, cwd=tmp_path, timeout=30)
+        assert wrong.returncode == 2 and len(wrong.stderr.strip().splitlines()) == 1, wrong.stderr
+        assert wrong.stderr.startswith("horde: error: horde keys:") and "usage: horde keys generate" in wrong.stderr
 
 
 def test_bad_key_options_are_one_line_errors(tmp_path: Path) -> None:

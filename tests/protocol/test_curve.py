@@ -247,17 +247,23 @@ class Relay:
         self._server.stop(timeout=1)
 
 
-@pytest.mark.parametrize("secured", [False, True], ids=["open", "curve"])
-def test_with_keys_the_wire_carries_nothing_readable(
-    keys: Path, open_master: Master, keyed_master: Master, secured: bool
-) -> None:
-    master = keyed_master if secured else open_master
+@pytest.mark.parametrize("mode", ["open", "keys", "token"])
+def test_with_keys_or_a_token_the_wire_carries_nothing_readable(keys: Path, open_master: Master, mode: str) -> None:
+    token_master, token_worker = keys_from_token("s3cret-token")
+    master = {"open": open_master, "keys": None, "token": None}[mode] or Master(
+        _master_keys(keys) if mode == "keys" else token_master
+    )
+    worker_side = {"open": None, "keys": _worker_keys(keys, "w1"), "token": token_worker}[mode]
     relay = Relay(master.transport.port)
     try:
-        with Worker(relay.port, "w1-node", _worker_keys(keys, "w1") if secured else None) as worker:
+        with Worker(relay.port, "w1-node", worker_side) as worker:
             worker.transport.send(_ready("w1-node"))
             assert master.received.get(timeout=5)[0] == "w1-node"
     finally:
         relay.close()
+        if master is not open_master:
+            master.transport.close()
+    secured = mode != "open"
     assert (MARKER.encode() in relay.seen) is not secured
     assert (b"CURVE" in relay.seen) is secured
+    assert b"s3cret-token" not in relay.seen
