@@ -208,7 +208,12 @@ from horde import HttpUser, events, task
 
 @events.init_command_line_parser.add_listener
 def _(parser):
-    parser.add_argument("--api-password", is_secret=True, default="")
+    parser.add_argument("--api-password", is_secret=True, default="", env_var="API_PASSWORD")
+
+
+@events.init.add_listener
+def _(environment, **_kwargs):
+    print(f"api-password: {len(environment.parsed_options.api_password)} characters")
 
 
 class Reader(HttpUser):
@@ -231,7 +236,7 @@ def _written(cwd: Path, stdout: str, stderr: str) -> str:
     [
         ("--flag=value", ["--auth-token=tok-EQUALS-1", "--api-password=pw-EQUALS-1"], {}, ""),
         ("--flag value", ["--auth-token", "tok-SPACE-2", "--api-password", "pw-SPACE-2"], {}, ""),
-        ("environment", [], {"HORDE_AUTH_TOKEN": "tok-ENV-3", "LOCUST_API_PASSWORD": "pw-ENV-3"}, ""),
+        ("environment", [], {"HORDE_AUTH_TOKEN": "tok-ENV-3", "API_PASSWORD": "pw-ENV-3"}, ""),
         ("config file", [], {}, "auth-token = tok-CONF-4\napi-password = pw-CONF-4\n"),
     ],
 )
@@ -257,3 +262,4 @@ def test_secrets_never_reach_the_journal_reports_or_logs(
         assert secret not in written, f"{spelling}: {secret!r} written"
     header = (tmp_path / "run.jsonl").read_text().splitlines()[0]
     assert "<redacted>" in header
+    assert "api-password: " in result.stdout and "api-password: 0 characters" not in result.stdout  # it was read
