@@ -9,6 +9,9 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
+from horde.cli.app import run_cli
 from tests.support.processes import LOCUSTFILES, Cluster, Target, horde
 
 REFUSED_CODE = 2
@@ -20,42 +23,34 @@ def _generate(cwd: Path, *names: str) -> Path:
     return cwd / "keys"
 
 
-def test_keys_generate_writes_owner_only_pairs_and_never_overwrites(tmp_path: Path) -> None:
+def test_keys_generate_writes_owner_only_pairs_and_never_overwrites(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     result = horde("keys", "generate", "keys", cwd=tmp_path, timeout=30)
     assert result.returncode == 0, result.stderr
     names = sorted(os.listdir(tmp_path / "keys"))
     assert names == ["master.key", "master.key_secret", "worker.key", "worker.key_secret"]
     assert all(os.stat(tmp_path / "keys" / n).st_mode & 0o777 == 0o600 for n in names)
     before = (tmp_path / "keys" / "master.key_secret").read_bytes()
-    again = horde("keys", "generate", "keys", "master", cwd=tmp_path, timeout=30)
-    assert again.returncode == 2
-    assert again.stderr.strip().splitlines()[-1].startswith("horde: error: horde keys:")
-    assert "already exists" in again.stderr and "Traceback" not in again.stderr
+    capsys.readouterr()
+    for args in (["generate", str(tmp_path / "keys"), "master"], [], ["frob"], ["generate"]):
+        assert run_cli(["keys", *args]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and err.startswith("horde: error: horde keys:"), err
     assert (tmp_path / "keys" / "master.key_secret").read_bytes() == before
-    for args in ((), ("frob",), ("generate",)):
-        wrong = horde("keys", *args, cwd=tmp_path, timeout=30)
-        assert wrong.returncode == 2 and len(wrong.stderr.strip().splitlines()) == 1, wrong.stderr
-        assert wrong.stderr.startswith("horde: error: horde keys:") and "usage: horde keys generate" in wrong.stderr
 
 
 def test_bad_key_options_are_one_line_errors(tmp_path: Path) -> None:
+    """A pair given by half, and a public key given as the secret one: one line, exit 2, before any socket."""
     keys = _generate(tmp_path, "master", "worker")
-    (tmp_path / "nothing.py").write_text(
-        "from horde import HttpUser, task\n\n\nclass U(HttpUser):\n    @task\n    def t(self):\n        pass\n"
-    )
     cases = [
-        (["--master", "--master-secret-key", str(keys / "master.key_secret")], "go together"),
+        (["--master", "--master-secret-key", str(keys / "master.key_secret")], "--worker-public-keys go together"),
         (["--master", "--master-secret-key", str(keys / "master.key"), "--worker-public-keys", str(keys)], "no secret"),
-        (["--worker", "--worker-secret-key", str(keys / "nope"), "--master-public-key", str(keys / "master.key")], ""),
-        (
-            ["--auth-token", "t", "--master-secret-key", "a", "--worker-public-keys", "b", "--master"],
-            "one or the other",
-        ),
     ]
     for args, expected in cases:
-        result = horde("run", "-f", "nothing.py", "-H", "http://127.0.0.1:9", *args, cwd=tmp_path, timeout=30)
+        result = horde("run", "-f", str(LOCUSTFILES / "two_classes.py"), *args, cwd=tmp_path, timeout=30)
         assert result.returncode == 2, (args, result.stderr)
-        assert "Traceback" not in result.stderr and expected in result.stderr, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1 and expected in result.stderr, (args, result.stderr)
 
 
 def _journaled_refusals(cluster: Cluster) -> list[str]:
@@ -65,6 +60,8 @@ def _journaled_refusals(cluster: Cluster) -> list[str]:
 def test_only_a_worker_with_an_authorised_key_joins_and_its_counts_match_the_target(
     cluster: Cluster, fresh_target: Target
 ) -> None:
+    """No key, a stranger's key, a revoked key: refused on both sides, never a worker, journaled. The member
+    fetches the locustfile over CURVE (`-f -`); the others cannot, or are refused once they say Ready."""
     keys = _generate(cluster.cwd, "master", "member", "revoked", "stranger")
     admitted = cluster.cwd / "admitted"
     admitted.mkdir()
@@ -76,26 +73,27 @@ def test_only_a_worker_with_an_authorised_key_joins_and_its_counts_match_the_tar
     )  # fmt: skip
     (admitted / "revoked.key").unlink()
 
-    def worker_with(name: str | None, master_key: str = "master") -> tuple[int, str]:
-        args = ["--worker-secret-key", str(keys / f"{name}.key_secret")] if name else []
-        args += ["--master-public-key", str(keys / f"{master_key}.key")] if name else []
-        process = cluster.start_worker(*args)
-        _, err = process.communicate(timeout=30)
-        return process.popen.returncode, err
+    def key_of(name: str) -> list[str]:
+        return [
+            "--worker-secret-key",
+            str(keys / f"{name}.key_secret"),
+            "--master-public-key",
+            str(keys / "master.key"),
+        ]
 
-    for name, hears in (
-        (None, "the master needs a key"),
-        ("stranger", "refused this worker's key"),
-        ("revoked", "refused this worker's key"),
+    for args, says in (
+        (["-f", "-"], "cannot get the locustfile from the master: not authorised: the master needs a key"),
+        (key_of("stranger"), "quit: rejected by master: not authorised: the master refused this worker's key"),
+        (
+            ["-f", "-", *key_of("revoked")],
+            "cannot get the locustfile from the master: not authorised: the master refused",
+        ),
     ):
-        code, err = worker_with(name)
-        assert code == REFUSED_CODE, (name, err)
-        assert "quit: rejected by master: not authorised" in err and hears in err, err
-        assert "Traceback" not in err
+        refused = cluster.start_worker(*args)
+        _, err = refused.communicate(timeout=30)
+        assert refused.popen.returncode == REFUSED_CODE and says in err and "Traceback" not in err, (args, err)
 
-    member = cluster.start_worker(
-        "--worker-secret-key", str(keys / "member.key_secret"), "--master-public-key", str(keys / "master.key")
-    )
+    member = cluster.start_worker("-f", "-", *key_of("member"))
     assert cluster.wait_master() in (0, 1), cluster.master.describe() if cluster.master else ""
     _, err = member.communicate(timeout=30)
     assert member.popen.returncode == 0, err
@@ -110,28 +108,6 @@ def test_only_a_worker_with_an_authorised_key_joins_and_its_counts_match_the_tar
     assert summary["aggregated"]["num_requests"] == sum(served.values()) > 0
     for entry in summary["entries"]:
         assert served[f"{entry['method']} {entry['name']}"] == entry["num_requests"]
-
-
-def test_a_worker_fetches_the_locustfile_over_curve_and_a_stranger_gets_nothing(
-    cluster: Cluster, fresh_target: Target
-) -> None:
-    """`-f -` asks the master for its locustfile: only over a connection the master admitted."""
-    keys = _generate(cluster.cwd, "master", "member", "stranger")
-    cluster.start_master(
-        "-H", fresh_target.url, "-u", "1", "-r", "100", "-t", "1s",
-        "--master-secret-key", str(keys / "master.key_secret"), "--worker-public-keys", str(keys / "member.key"),
-    )  # fmt: skip
-    master_key = ("--master-public-key", str(keys / "master.key"))
-    for args in ((), ("--worker-secret-key", str(keys / "stranger.key_secret"), *master_key)):
-        stranger = cluster.start_worker("-f", "-", *args)
-        _, err = stranger.communicate(timeout=30)
-        assert stranger.popen.returncode != 0 and "Traceback" not in err, err
-        assert "cannot get the locustfile from the master: not authorised" in err, err
-    member = cluster.start_worker("-f", "-", "--worker-secret-key", str(keys / "member.key_secret"), *master_key)
-    assert cluster.wait_master() in (0, 1)
-    _, err = member.communicate(timeout=30)
-    assert member.popen.returncode == 0, err
-    assert fresh_target.served() > 0
 
 
 def test_a_keyed_master_gives_its_own_worker_processes_a_key_of_their_own(
@@ -159,9 +135,9 @@ def test_a_master_without_keys_on_a_non_loopback_address_warns_in_one_line(tmp_p
     base += ["--master-bind-port", "0", "--expect-workers-max-wait", "0.5", "-t", "1s"]
     keyed = ["--master-secret-key", str(keys / "master.key_secret"), "--worker-public-keys", str(keys / "member.key")]
     warned = []
-    for host, extra in (("*", []), ("127.0.0.1", []), ("*", keyed)):
+    for host, extra in (("*", []), ("*", keyed)):
         result = horde(*base, "--master-bind-host", host, *extra, cwd=tmp_path, timeout=60)
         assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
         warned.append([line for line in result.stderr.splitlines() if "without keys" in line])
     assert len(warned[0]) == 1 and "anyone who reaches port" in warned[0][0], warned
-    assert warned[1:] == [[], []]
+    assert warned[1] == []
