@@ -40,6 +40,7 @@ from tests.support.processes import LOCUSTFILES, Cluster, Target, horde
 from tests.support.waiting import wait_for_event
 
 RUN_SECONDS = 13
+USERS = 2
 FLOOD_PEERS = 300
 FORGED_REQUESTS = 1_000_000
 
@@ -117,7 +118,7 @@ def siege(target: Target, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     peers: RawPeers | None = None
     try:
         master = cluster.start_master(
-            "-H", target.url, "-u", "2", "-r", "100", "-t", f"{RUN_SECONDS}s",
+            "-H", target.url, "-u", str(USERS), "-r", "100", "-t", f"{RUN_SECONDS}s",
             "--master-secret-key", str(keys / "master.key_secret"), "--worker-public-keys", str(admitted),
         )  # fmt: skip
         worker = cluster.start_worker(
@@ -176,8 +177,11 @@ def test_the_insiders_frames_under_the_real_workers_id_are_never_acted_upon(sieg
     assert [e.reason for e in stops] == ["run time reached"]
     assert not [r for r in siege.records if r.type == "worker.left" and "spoofed" in r.event.reason]
     assert siege.ended - siege.started >= RUN_SECONDS - 1
+    # The insider's connection takes the route over (ROUTER_HANDOVER) until the real worker is asked to rejoin;
+    # its users restart, and a request each had in flight may be served but never recorded (as in a rebalance).
     served = sum(siege.served.values())
-    assert siege.summary["aggregated"]["num_requests"] == served > 0
+    reported = siege.summary["aggregated"]["num_requests"]
+    assert served - USERS <= reported <= served and served > 0, (reported, siege.served)
     assert served < FORGED_REQUESTS
 
 
