@@ -16,7 +16,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterator, Mapping
 from itertools import accumulate
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import numpy as np
@@ -37,6 +37,12 @@ def count_type(largest: int) -> np.dtype[Any]:
         if largest < 1 << (8 * size):
             return COUNT_TYPES[size]
     return WIDE_COUNT
+
+
+FLOAT_LIMIT = 1e300
+Finite = Annotated[float, msgspec.Meta(ge=-FLOAT_LIMIT, le=FLOAT_LIMIT)]
+"""A float a peer may send: NaN and the infinities are refused when decoding, since the journal (JSON) would
+write them as null and could not be read back, and a sum that met one would never recover."""
 
 
 class Buckets(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -115,9 +121,9 @@ class EntryDelta(msgspec.Struct, frozen=True):
     num_requests: int
     num_none_requests: int
     num_failures: int
-    total_response_time: float
-    min_response_time: float | None
-    max_response_time: float | None
+    total_response_time: Finite
+    min_response_time: Finite | None
+    max_response_time: Finite | None
     total_content_length: int
     buckets: Buckets
     requests_per_second: dict[int, int]
@@ -135,9 +141,9 @@ class SecondDelta(msgspec.Struct, frozen=True):
     num_requests: int
     num_none_requests: int
     num_failures: int
-    total_response_time: float
-    min_response_time: float | None
-    max_response_time: float | None
+    total_response_time: Finite
+    min_response_time: Finite | None
+    max_response_time: Finite | None
     total_content_length: int
     buckets: Buckets
 
@@ -149,8 +155,8 @@ class ErrorDelta(msgspec.Struct, frozen=True):
     name: str
     error: str
     occurrences: int
-    first_seen: float
-    last_seen: float
+    first_seen: Finite
+    last_seen: Finite
 
 
 class ExceptionDelta(msgspec.Struct, frozen=True):

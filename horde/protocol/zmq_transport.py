@@ -137,6 +137,7 @@ class ZmqMasterTransport:
         self._socket.setsockopt(zmq.ROUTER_MANDATORY, 1)
         self._socket.setsockopt(zmq.ROUTER_HANDOVER, 1)
         self.secured = keys is not None
+        self._receiver: gevent.Greenlet | None = None
         self._on_bad_frame: MasterBadFrameHandler | None = None
         self._bound: dict[bytes, bytes] = {}
         self._zap: ZapResponder | None = None
@@ -164,7 +165,6 @@ class ZmqMasterTransport:
         # greenlet waits through zmq.green whenever nothing is queued; `send_many` checks zmq.green's events
         # after its plain sends (ADR 0012).
         self._plain: plain_zmq.Socket[bytes] = plain_zmq.Socket.shadow(self._socket.underlying)
-        self._receiver: gevent.Greenlet | None = None
         self.frames_rejected = 0
 
     def start(self, handler: MasterHandler, on_bad_frame: MasterBadFrameHandler) -> None:

@@ -196,7 +196,7 @@ def test_a_worker_without_the_masters_auth_token_is_refused(cluster: Cluster, fr
     """The token derives both sides' CURVE keys (ADR 0024): a worker without it, or with another, fails the
     handshake, exits 2 and is never a worker; the token itself is never sent nor journaled."""
     cluster.start_master("-H", fresh_target.url, "-u", "1", "-t", "3s", "--auth-token", "s3cret-token")
-    for args in ((), ("--auth-token", "another-token")):
+    for args in ((), ("--auth-token", "another-token"), ("-f", "-")):  # -f -: no locustfile without the token
         intruder = cluster.start_worker(*args)
         _, err = intruder.communicate(timeout=20)
         assert intruder.returncode == 2
