@@ -50,6 +50,7 @@ class Siege:
     master_code: int
     master_stderr: str
     worker_code: int
+    worker_stderr: str
     worker_id: str
     records: list[Record]
     summary: dict
@@ -147,10 +148,12 @@ def siege(target: Target, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         ended = time.monotonic()
         worker.wait(timeout=20)
         _, master_err = master.communicate(timeout=10)
+        _, worker_err = worker.communicate(timeout=10)
         yield Siege(
             master_code=code,
             master_stderr=master_err,
             worker_code=worker.popen.returncode,
+            worker_stderr=worker_err,
             worker_id=joined.worker_id,
             records=cluster.journal(),
             summary=cluster.summary(),
@@ -172,7 +175,10 @@ def test_no_locustfile_without_an_admitted_key(siege: Siege) -> None:
 def test_the_insiders_frames_under_the_real_workers_id_are_never_acted_upon(siege: Siege) -> None:
     """No Quit, no stop, no forged statistics: the run ends at its run time with the real worker's counts."""
     assert siege.master_code in (0, 1), siege.master_stderr[-3000:]
-    assert siege.worker_code == 0
+    # The takeover makes the real worker rejoin; on a starved machine its Ready may land after the stop, and a
+    # master refuses a Ready once its run is over (issue #14's stalled-worker point, not this one's).
+    late = "rejected by master: the run is over" in siege.worker_stderr
+    assert siege.worker_code == 0 or (siege.worker_code == 2 and late), siege.worker_stderr[-3000:]
     stops = [r.event for r in siege.records if r.type == "run.state_changed" and r.event.state == "stopping"]
     assert [e.reason for e in stops] == ["run time reached"]
     assert not [r for r in siege.records if r.type == "worker.left" and "spoofed" in r.event.reason]
