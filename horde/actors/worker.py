@@ -104,6 +104,7 @@ class WorkerSettings:
     stop_timeout: float = 0.0
     heartbeat_liveness: int = 3
     quit_when_master_lost: bool = False
+    auth_token: str = ""
 
 
 class MasterClock:
@@ -221,6 +222,7 @@ class Worker(HordeActor):
             pid=os.getpid(),
             cpu_count=os.cpu_count() or 1,
             user_classes=tuple(sorted(self.environment.user_classes_by_name)),
+            auth_token=self.settings.auth_token,
         )
 
     def send(self, message: Any) -> None:

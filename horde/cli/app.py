@@ -9,8 +9,8 @@ USAGE = """usage: horde COMMAND [ARGS]
 commands:
   run      run a load test (locally, or --master / --worker)
   demo     start a built-in target on 127.0.0.1 and run an example load test against it
-  events   print a run's journal, filtered (horde events FILE [--type T] [--source S])
   keys     make CURVE key pairs for a master and its workers (horde keys generate DIR [NAME ...])
+  events   print a run's journal, filtered (horde events FILE [--type T] [--source S])
   replay   rebuild a run's state from its journal (horde replay FILE [--at S | --seq N] [--json|--timeline|--check])
   version  print horde's version
 """

@@ -14,7 +14,6 @@ import msgspec
 from horde.protocol.dispatcher_vocabulary import DispatchStep
 from horde.protocol.events import (
     FrameRejected,
-    RejectionsSummarised,
     RunConfigured,
     RunStateChanged,
     RunTargetChanged,
@@ -144,7 +143,4 @@ def _notable(record: Record, seen_errors: set[tuple[str, str, str]], seen_except
         return [f"stats report {event.seq} of {event.worker_id} dropped: {event.reason}"]
     if isinstance(event, FrameRejected):
         return [f"frame from {event.peer} rejected: {event.reason}"]
-    if isinstance(event, RejectionsSummarised):
-        peers = len(event.by_peer) + event.other_peers
-        return [f"{event.count} more rejections in {event.seconds:g} s, from {peers} peer(s)"]
     return []

@@ -40,7 +40,6 @@ class Ready(WorkerMessage, frozen=True, tag="ready"):
     cpu_count: int
     user_classes: tuple[str, ...]
     auth_token: str = ""
-    """Unused since keys (ADR 0024): a token no longer travels; kept so the wire format stays the same."""
 
 
 class Spawning(WorkerMessage, frozen=True, tag="spawning"):

@@ -90,6 +90,7 @@ def settings_of(spec: RunSpec) -> WorkerSettings:
         spec.load.stop_timeout,
         spec.liveness.heartbeat_liveness,
         spec.cluster.quit_when_master_lost,
+        "",  # the token never travels: both sides derive their CURVE keys from it (ADR 0024)
     )
 
 
