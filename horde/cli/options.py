@@ -93,14 +93,14 @@ class RunOptions:
     master_port: int = 5557
     master_bind_host: str = "*"
     master_bind_port: int = 5557
-    quit_when_master_lost: bool = False
-    processes: int = 0
-    resume: str | None = None
-    auth_token: str | None = None
     master_secret_key: str | None = None
     worker_public_keys: str | None = None
     worker_secret_key: str | None = None
     master_public_key: str | None = None
+    quit_when_master_lost: bool = False
+    processes: int = 0
+    resume: str | None = None
+    auth_token: str | None = None
     headless: bool = True
     custom: dict[str, Any] = field(default_factory=dict)
     """Values of the arguments the locustfile added (`events.init_command_line_parser`), by dest."""
@@ -143,7 +143,7 @@ _BOOL_FIELDS = {
 }
 _LIST_FIELDS = {"tags", "exclude_tags", "user_classes", "threshold", "plugin", "plugin_opt"}
 _INTERNAL = {"custom", "custom_secret", "custom_defaults", "given", "notes"}
-SECRET_OPTIONS = {"auth_token"}
+SECRET_OPTIONS = {"auth_token", "web_auth"}
 """Options whose value is a secret: plugins and the journal see only "<redacted>" (key options hold paths)."""
 _OPTION_NAMES = {f.name for f in fields(RunOptions)} - _INTERNAL
 

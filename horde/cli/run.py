@@ -114,18 +114,17 @@ def spec_from_options(options: RunOptions, argv: list[str]) -> RunSpec:
             parsed_options=parsed_options(options),
             worker_options=options_for_workers(options),
             command_line=list(argv),
-            secrets=_secrets(options),
+            secrets=tuple(_secrets(options)),
         )
     except SpecError as exc:
         raise UsageError(f"{flag_of(exc.field)} {exc.problem}") from None
 
 
-def _secrets(options: RunOptions) -> tuple[str, ...]:
-    """What the journal must not hold: the auth token and the locustfile's `is_secret` arguments, from any source
-    (the run scrubs them from everything it writes, `horde.run.secrets`)."""
+def _secrets(options: RunOptions) -> list[str]:
+    """What the journal must not hold: the auth token and the locustfile's `is_secret` arguments."""
     values = [options.auth_token or ""]
     values += [str(options.custom[dest]) for dest in options.custom_secret if options.custom.get(dest)]
-    return tuple(value for value in values if value)
+    return [value for value in values if value]
 
 
 def without_processes_flag(argv: list[str]) -> list[str]:
