@@ -94,11 +94,14 @@ class Start:
 
 @dataclass(frozen=True, slots=True)
 class Admit:
-    """A worker introduces itself. Whether it may is settled before: with keys, by the CURVE handshake (ADR 0024)."""
+    """A worker introduces itself. `authorised` is the shell's verdict on the peer, which must never reach the
+    journal, so the decision gets only its outcome; with keys the CURVE handshake settles it before any frame
+    arrives (ADR 0024), and a peer that reaches this far is authorised."""
 
     now: float
     worker_id: str
     ready: Ready
+    authorised: bool = True
     cause: str = "worker_ready"
 
 
@@ -235,6 +238,8 @@ def decide(state: MasterState, command: Command) -> list[Event]:
 
     if isinstance(command, Admit):
         ready = command.ready
+        if not command.authorised:
+            return [WorkerRejected(command.worker_id[:64], "not authorised: wrong or missing --auth-token")]
         if ready.protocol_version != PROTOCOL_VERSION:
             return [
                 WorkerRejected(

@@ -158,6 +158,16 @@ def test_the_number_of_workers_a_master_remembers_is_bounded(monkeypatch) -> Non
     assert [type(e).__name__ for e in events] == ["WorkerRejected"]
 
 
+def test_a_worker_without_the_token_is_rejected_before_anything_else_is_looked_at() -> None:
+    """The shell compares the token; the decision sees only the outcome, so the secret never reaches the journal."""
+    state, _ = step(m.MasterState(), m.Configure(0.0, CONFIG))
+    state, events = step(state, m.Admit(1.0, "w" * 100, ready("w1", version=PROTOCOL_VERSION + 1), authorised=False))
+    assert [(type(e).__name__, e.worker_id, e.reason) for e in events] == [
+        ("WorkerRejected", "w" * 64, "not authorised: wrong or missing --auth-token")
+    ]
+    assert state.members == {}
+
+
 def test_bad_frames_are_journaled_one_by_one_then_sampled() -> None:
     state, _ = step(m.MasterState(), m.Configure(0.0, CONFIG))
     journaled = [
