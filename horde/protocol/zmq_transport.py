@@ -103,7 +103,12 @@ def refusal_reason(event: int, secured: bool) -> str:
         if secured:
             return "not authorised: the master does not speak CURVE (it was started without keys)"
         return "not authorised: the master needs a key (--worker-secret-key and --master-public-key, or --auth-token)"
-    return "not authorised: the handshake with the master failed (is --master-public-key the master's key?)"
+    if secured:
+        return "not authorised: the handshake with the master failed (is --master-public-key the master's key?)"
+    return (
+        "not authorised: the handshake with the master failed (perhaps the master needs a key: --worker-secret-key "
+        "and --master-public-key, or --auth-token)"
+    )
 
 
 class HandshakeFailures:
@@ -122,7 +127,7 @@ class HandshakeFailures:
         if event in (zmq.EVENT_HANDSHAKE_FAILED_AUTH, zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL):
             return refusal_reason(event, self.secured)
         self._unclear += 1
-        if self.secured and not self._succeeded and self._unclear >= UNCLEAR_HANDSHAKES:
+        if not self._succeeded and self._unclear >= UNCLEAR_HANDSHAKES:
             return refusal_reason(event, self.secured)
         return None
 
