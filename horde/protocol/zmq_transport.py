@@ -5,8 +5,9 @@ unknown peer is an `RPCSendError`), queues are bounded, an oversized message is 
 (MAXMSGSIZE), and every frame that does not decode is handed to `on_bad_frame` and dropped.
 
 With keys (ADR 0024) every connection is CURVE: encrypted, and admitted by the master's ZAP handler before its
-first frame is delivered. Each routing id is then bound to the key that first used it, so a peer that reuses an
-admitted worker's id under another key is heard as a bad frame, never as that worker.
+first frame is delivered. A second connection under a routing id in use is refused (no handover), and each routing
+id is bound to the key that first used it, so a peer that reuses an admitted worker's id under another key is
+never heard as that worker: refused while the worker is connected, a bad frame once it is gone.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ MAX_IDENTITY_BYTES = 255
 CLOSE_LINGER_MS = 500
 RECEIVE_BURST = 100
 """Messages the master takes off its socket in a row before letting the actors run."""
+ZMTP_HEARTBEAT_MS = 1000
+ZMTP_HEARTBEAT_TIMEOUT_MS = 4000
+"""With keys, a connection that answers no ZMTP ping for this long is closed, so a worker that reconnects under
+its routing id gets it back within seconds (there is no handover then)."""
 MAX_BOUND_IDENTITIES = 100_000
 """Routing ids bound to a key; only peers holding an authorised key get one, so this is never reached in practice."""
 HANDSHAKE_EVENTS = (
@@ -140,8 +145,14 @@ class ZmqMasterTransport:
         self._socket = self._context.socket(zmq.ROUTER)
         _tune(self._socket)
         self._socket.setsockopt(zmq.ROUTER_MANDATORY, 1)
-        self._socket.setsockopt(zmq.ROUTER_HANDOVER, 1)
         self.secured = keys is not None
+        # Without keys a reconnecting worker takes its route back from a stale connection (handover). With keys,
+        # handover would let any holder of an admitted key take another worker's route; instead a second
+        # connection under a routing id in use is refused, and ZMTP heartbeats close a dead one within seconds.
+        self._socket.setsockopt(zmq.ROUTER_HANDOVER, 0 if self.secured else 1)
+        if self.secured:
+            self._socket.setsockopt(zmq.HEARTBEAT_IVL, ZMTP_HEARTBEAT_MS)
+            self._socket.setsockopt(zmq.HEARTBEAT_TIMEOUT, ZMTP_HEARTBEAT_TIMEOUT_MS)
         self._receiver: gevent.Greenlet | None = None
         self._on_bad_frame: MasterBadFrameHandler | None = None
         self._bound: dict[bytes, bytes] = {}

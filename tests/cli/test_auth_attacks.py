@@ -175,28 +175,22 @@ def test_no_locustfile_without_an_admitted_key(siege: Siege) -> None:
 def test_the_insiders_frames_under_the_real_workers_id_are_never_acted_upon(siege: Siege) -> None:
     """No Quit, no stop, no forged statistics: the run ends at its run time with the real worker's counts."""
     assert siege.master_code in (0, 1), siege.master_stderr[-3000:]
-    # The takeover makes the real worker rejoin; on a starved machine its Ready may land after the stop, and a
-    # master refuses a Ready once its run is over (issue #14's stalled-worker point, not this one's).
-    late = "rejected by master: the run is over" in siege.worker_stderr
-    assert siege.worker_code == 0 or (siege.worker_code == 2 and late), siege.worker_stderr[-3000:]
+    assert siege.worker_code == 0, siege.worker_stderr[-3000:]
     stops = [r.event for r in siege.records if r.type == "run.state_changed" and r.event.state == "stopping"]
     assert [e.reason for e in stops] == ["run time reached"]
     assert not [r for r in siege.records if r.type == "worker.left" and "spoofed" in r.event.reason]
     assert siege.ended - siege.started >= RUN_SECONDS - 1
-    # The insider's connection takes the route over (ROUTER_HANDOVER) until the real worker is asked to rejoin;
-    # its users restart, and a request each had in flight may be served but never recorded (as in a rebalance).
+    assert len([r for r in siege.records if r.type == "worker.joined"]) == 1, "the real worker never had to rejoin"
     served = sum(siege.served.values())
-    reported = siege.summary["aggregated"]["num_requests"]
-    assert served - USERS <= reported <= served and served > 0, (reported, siege.served)
+    assert siege.summary["aggregated"]["num_requests"] == served > 0, siege.served
     assert served < FORGED_REQUESTS
 
 
-def test_the_spoofed_frames_are_journaled_as_such(siege: Siege) -> None:
-    spoofed = [e for e in siege.rejected(siege.worker_id) if e.reason.startswith("routing id bound")]
-    assert 1 <= len(spoofed) <= 3, spoofed
-    assert siege.replies["spoofer"] == [] or all(
-        type(m).__name__ != "LocustfileReply" for m in siege.replies["spoofer"]
-    )
+def test_the_insider_never_takes_the_real_workers_route(siege: Siege) -> None:
+    """A second connection under an id in use is refused (no handover with keys): nothing the insider sent arrived,
+    and nothing meant for the real worker reached it."""
+    assert siege.replies["spoofer"] == []
+    assert not [e for e in siege.rejected(siege.worker_id) if e.reason.startswith("routing id bound")]
 
 
 def test_refused_peers_are_journaled_within_the_budget(siege: Siege) -> None:

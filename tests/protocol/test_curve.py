@@ -193,18 +193,26 @@ def test_a_key_removed_from_the_folder_is_refused_from_the_next_connection(keys:
 def test_a_peer_reusing_an_admitted_workers_routing_id_is_never_heard_as_that_worker(
     keys: Path, keyed_master: Master
 ) -> None:
-    """w2 holds an admitted key too, but the routing id `w1-node` is bound to w1's key: its Quit is a bad frame."""
-    with Worker(keyed_master.transport.port, "w1-node", _worker_keys(keys, "w1")) as real:
-        real.transport.send(_ready("w1-node"))
-        assert keyed_master.received.get(timeout=5)[0] == "w1-node"
-        with Worker(keyed_master.transport.port, "w1-node", _worker_keys(keys, "w2")) as spoofer:
-            spoofer.transport.send(WorkerQuit("spoofed"))
-            peer, reason = keyed_master.rejected.get(timeout=5)
-        assert peer == "w1-node" and reason.startswith("routing id bound to another CURVE key"), reason
-        assert keyed_master.received.empty(), "the spoofed Quit must not reach the master's handler"
-        real.transport.reconnect()  # the spoofer took the route over (ROUTER_HANDOVER); the real worker takes it back
-        real.transport.send(_ready("w1-node"))
-        assert keyed_master.received.get(timeout=5)[0] == "w1-node"
+    """w2 holds an admitted key too. While `w1-node` is connected its second connection is refused (no handover),
+    so the real worker keeps its route; once w1 is gone, the id is still bound to w1's key: w2's Quit is a bad
+    frame, never w1's."""
+    port = keyed_master.transport.port
+    real = Worker(port, "w1-node", _worker_keys(keys, "w1"))
+    real.transport.send(_ready("w1-node"))
+    assert keyed_master.received.get(timeout=5)[0] == "w1-node"
+    with Worker(port, "w1-node", _worker_keys(keys, "w2")) as spoofer:
+        spoofer.transport.send(WorkerQuit("spoofed"))
+        with pytest.raises(gevent.queue.Empty):
+            keyed_master.received.get(timeout=1)
+        keyed_master.transport.send("w1-node", Reject("the route is still yours"))
+        assert real.reject() == "the route is still yours"
+    real.transport.close()
+    gevent.sleep(0.5)  # the master closes the real worker's connection
+    with Worker(port, "w1-node", _worker_keys(keys, "w2")) as late:
+        late.transport.send(WorkerQuit("spoofed"))
+        peer, reason = keyed_master.rejected.get(timeout=5)
+    assert peer == "w1-node" and reason.startswith("routing id bound to another CURVE key"), reason
+    assert keyed_master.received.empty(), "the spoofed Quit must not reach the master's handler"
 
 
 def test_the_auth_token_derives_matching_keys_and_never_travels() -> None:
