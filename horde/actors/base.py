@@ -76,6 +76,11 @@ class EventSourcedActor(HordeActor, Generic[S]):
     def apply(self, state: S, event: Event) -> S:
         raise NotImplementedError
 
+    def journaled(self, event: Event, message: Any) -> bool:
+        """Whether this event goes to the journal; a shell may leave out repeats of a flood, never a fact that
+        changes state (the Master's rejections, ADR 0024)."""
+        return True
+
     def react(self, event: Event, message: Any) -> None:
         """Side effects an event calls for (send a frame, notify another actor); the state is already updated."""
 
@@ -92,7 +97,8 @@ class EventSourcedActor(HordeActor, Generic[S]):
         if events:
             cause = self.cause_of(message)
             for event in events:
-                self._journal(Append(self.source, cause, event))
+                if self.journaled(event, message):
+                    self._journal(Append(self.source, cause, event))
                 self.state = self.apply(self.state, event)
                 self.react(event, message)
         return None

@@ -8,7 +8,6 @@ build exactly this; they differ only in the transport plugged in.
 from __future__ import annotations
 
 import contextlib
-import hmac
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -98,7 +97,6 @@ class ControlPlane:
         locustfile: tuple[str, str] | None = None,
         shape: ShapeFunction | None = None,
         resume: ReplayState | None = None,
-        auth_token: str = "",
         checkpoint_bytes: int = CHECKPOINT_MIN_BYTES,
         worker_options: Mapping[str, Any] | None = None,
     ) -> None:
@@ -115,7 +113,6 @@ class ControlPlane:
         self.handlers = MessageHandlers()
         self.environment: Any = None
         self._bad_frames: dict[str, int] = {}
-        self._auth_token = auth_token
         self._acks: dict[str, dict[str, int]] = {}
         self._liveness = LivenessTable(HEARTBEAT_SAMPLE_BEATS * config.heartbeat_interval, CPU_WARNING_PERCENT)
         """When each worker was last heard and what its latest heartbeat said: most heartbeats stop here, and the
@@ -204,14 +201,16 @@ class ControlPlane:
     def _route(self, worker_id: str, message: WorkerMessageType) -> None:
         now = time.monotonic()
         if isinstance(message, Ready):
-            authorised = not self._auth_token or hmac.compare_digest(message.auth_token, self._auth_token)
-            self.master.tell(Admit(now, worker_id, message, authorised))
+            self.master.tell(Admit(now, worker_id, message))
             return
         if isinstance(message, LocustfileRequest):
             self._reply_locustfile(worker_id)
             return
         entry = self.links.proxies.get(worker_id)
-        if isinstance(message, StatsReport):
+        if isinstance(message, StatsReport) and worker_id not in self.links.incarnations:
+            # Never admitted: nothing to count, and a flood of forged reports is a flood of rejections (ADR 0024).
+            self.on_bad_frame(worker_id, "statistics from a peer that is not an admitted worker", False)
+        elif isinstance(message, StatsReport):
             admitted = self.links.knows(worker_id, message.incarnation)
             self.aggregator.tell(ReportReceived(worker_id, message, admitted, worker_id in self.links.incarnations))
         elif isinstance(message, Heartbeat | Spawning | SpawningComplete | Stopped):

@@ -17,12 +17,14 @@ import structlog
 
 from horde.actors.base import EventSourcedActor, JournalSink, Query
 from horde.actors.dispatcher_actor import Halt
+from horde.actors.rejections import RejectionBudget
 from horde.actors.worker_proxy import WorkerProxy
 from horde.protocol import dispatcher_vocabulary as dsp
 from horde.protocol.errors import RPCError
 from horde.protocol.events import (
     Event,
     FrameRejected,
+    RejectionsSummarised,
     RunConfigured,
     RunStateChanged,
     RunTargetChanged,
@@ -96,8 +98,9 @@ class Start:
 
 @dataclass(frozen=True, slots=True)
 class Admit:
-    """A worker introduces itself. `authorised` is the shell's comparison of its token with the run's secret,
-    which must never reach the journal, so the decision gets only its outcome."""
+    """A worker introduces itself. `authorised` is the shell's verdict on the peer, which must never reach the
+    journal, so the decision gets only its outcome; with keys the CURVE handshake settles it before any frame
+    arrives (ADR 0024), and a peer that reaches this far is authorised."""
 
     now: float
     worker_id: str
@@ -162,6 +165,18 @@ class RequestStop:
 
 
 @dataclass(frozen=True, slots=True)
+class SummariseRejections:
+    """The rejections the shell counted instead of journaling over the last window (ADR 0024)."""
+
+    now: float
+    count: int
+    by_peer: dict[str, int]
+    other_peers: int
+    seconds: float
+    cause: str = "rejections"
+
+
+@dataclass(frozen=True, slots=True)
 class Observed:
     """A fact another actor journaled that the master folds into its own view."""
 
@@ -171,7 +186,17 @@ class Observed:
 
 
 Command = (
-    Configure | Start | Admit | RejectFrame | WorkerGone | RampFinished | ClockTick | ShapeTick | RequestStop | Observed
+    Configure
+    | Start
+    | Admit
+    | RejectFrame
+    | WorkerGone
+    | RampFinished
+    | ClockTick
+    | ShapeTick
+    | RequestStop
+    | SummariseRejections
+    | Observed
 )
 
 BAD_FRAMES_JOURNALED = 100
@@ -291,6 +316,15 @@ def decide(state: MasterState, command: Command) -> list[Event]:
         if (users, rate, classes) == (state.target_users, state.spawn_rate, state.user_classes):
             return []
         return [ShapeTicked(users, rate, classes), *decide(state, Start(command.now, users, rate, classes))]
+
+    if isinstance(command, SummariseRejections):
+        if command.count <= 0:
+            return []
+        return [
+            RejectionsSummarised(
+                command.count, command.by_peer, command.other_peers, round(command.seconds, 3), command.now
+            )
+        ]
 
     if isinstance(command, RequestStop):
         if state.run_state in (RunState.SPAWNING, RunState.RUNNING):
@@ -417,6 +451,16 @@ class Master(EventSourcedActor[MasterState]):
     def __init__(self, journal: JournalSink, links: MasterLinks, state: MasterState | None = None) -> None:
         super().__init__(state or MasterState(), journal)
         self._links = links
+        self._rejections = RejectionBudget()
+
+    def journaled(self, event: Event, message: Any) -> bool:
+        """A window's first rejections are journaled, the rest counted for its summary: a flood of refused peers
+        costs the disk a bounded amount (ADR 0024). Rejections change no state, so replay is the same."""
+        if isinstance(event, WorkerRejected):
+            return self._rejections.take(message.now, event.worker_id)
+        if isinstance(event, FrameRejected):
+            return self._rejections.take(message.now, event.peer)
+        return True
 
     def decide(self, state: MasterState, message: Command) -> list[Event]:
         return decide(state, message)
@@ -425,6 +469,10 @@ class Master(EventSourcedActor[MasterState]):
         return apply(state, event)
 
     def on_receive(self, message: Any) -> Any:
+        if isinstance(message, ClockTick):
+            counted = self._rejections.due(message.now)
+            if counted is not None:
+                super().on_receive(SummariseRejections(message.now, *counted))
         if isinstance(message, Observed):
             self.state = apply(self.state, message.event)
             if isinstance(message.event, WorkerMissing):

@@ -9,6 +9,7 @@ USAGE = """usage: horde COMMAND [ARGS]
 commands:
   run      run a load test (locally, or --master / --worker)
   demo     start a built-in target on 127.0.0.1 and run an example load test against it
+  keys     make CURVE key pairs for a master and its workers (horde keys generate DIR [NAME ...])
   events   print a run's journal, filtered (horde events FILE [--type T] [--source S])
   replay   rebuild a run's state from its journal (FILE [--at S|--seq N] [--json|--timeline|--check|--html P])
   ui       serve the web UI over a past run's journal, with a time slider (horde ui FILE [--web-port N])
@@ -36,6 +37,10 @@ def run_cli(argv: list[str]) -> int:
             from horde.cli.events import run_events
 
             return run_events(rest)
+        if command == "keys":
+            from horde.cli.keys import run_keys
+
+            return run_keys(rest)
         if command == "replay":
             from horde.cli.replay import run_replay
 

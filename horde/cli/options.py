@@ -94,6 +94,10 @@ class RunOptions:
     master_port: int = 5557
     master_bind_host: str = "*"
     master_bind_port: int = 5557
+    master_secret_key: str | None = None
+    worker_public_keys: str | None = None
+    worker_secret_key: str | None = None
+    master_public_key: str | None = None
     quit_when_master_lost: bool = False
     processes: int = 0
     resume: str | None = None
@@ -147,6 +151,8 @@ _BOOL_FIELDS = {
 }
 _LIST_FIELDS = {"tags", "exclude_tags", "user_classes", "threshold", "plugin", "plugin_opt"}
 _INTERNAL = {"custom", "custom_secret", "custom_defaults", "given", "notes"}
+SECRET_OPTIONS = {"auth_token", "web_auth"}
+"""Options whose value is a secret: plugins and the journal see only "<redacted>" (key options hold paths)."""
 _OPTION_NAMES = {f.name for f in fields(RunOptions)} - _INTERNAL
 
 LOCUST_ENV_NAMES = {
@@ -336,8 +342,21 @@ def build_parser() -> Parser:
     parser.add_argument(
         "--auth-token",
         metavar="TOKEN",
-        help="a shared secret workers must present to the master (better: HORDE_AUTH_TOKEN); never journaled",
+        help="a shared secret the master and its workers derive their CURVE keys from (better: HORDE_AUTH_TOKEN, "
+        "and better still: keys); never travels, never journaled",
     )
+    parser.add_argument(
+        "--master-secret-key",
+        metavar="FILE",
+        help="the master's key pair (NAME.key_secret from horde keys generate): every connection is CURVE",
+    )
+    parser.add_argument(
+        "--worker-public-keys",
+        metavar="DIR|FILE",
+        help="the public keys (*.key) of the workers the master admits; re-read on each connection",
+    )
+    parser.add_argument("--worker-secret-key", metavar="FILE", help="a worker's key pair (NAME.key_secret)")
+    parser.add_argument("--master-public-key", metavar="FILE", help="the public key (NAME.key) of the master")
     parser.add_argument(
         "--resume",
         metavar="JOURNAL",
@@ -681,6 +700,7 @@ def settings_of(options: RunOptions) -> dict[str, Any]:
     """Every option by name as plugins read it and the journal's header records it: custom arguments too (as
     their repr if they are not plain data), but never a secret one."""
     settings = {f.name: getattr(options, f.name) for f in fields(RunOptions) if f.name not in _INTERNAL}
+    settings.update({name: "<redacted>" for name in SECRET_OPTIONS if settings.get(name)})
     for dest, value in options.custom.items():
         if dest not in options.custom_secret and dest not in settings:
             settings[dest] = value if _plain(value) else repr(value)

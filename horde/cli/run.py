@@ -107,6 +107,10 @@ def spec_from_options(options: RunOptions, argv: list[str]) -> RunSpec:
                 master_port=options.master_port,
                 quit_when_master_lost=options.quit_when_master_lost,
                 auth_token=options.auth_token or "",
+                master_secret_key=options.master_secret_key,
+                worker_public_keys=options.worker_public_keys,
+                worker_secret_key=options.worker_secret_key,
+                master_public_key=options.master_public_key,
                 processes=(os.cpu_count() or 1) if options.processes == -1 else options.processes,
             ),
             plugins=tuple(PluginChoice(reference, options) for reference, options in plugins),
@@ -115,7 +119,8 @@ def spec_from_options(options: RunOptions, argv: list[str]) -> RunSpec:
             settings=settings_of(options),
             parsed_options=parsed_options(options),
             worker_options=options_for_workers(options),
-            command_line=[_redact(arg, _secrets(options)) for arg in argv],
+            command_line=list(argv),
+            secrets=tuple(_secrets(options)),
         )
     except SpecError as exc:
         raise UsageError(f"{flag_of(exc.field)} {exc.problem}") from None
@@ -126,14 +131,6 @@ def _secrets(options: RunOptions) -> list[str]:
     values = [options.auth_token or "", options.web_auth or ""]
     values += [str(options.custom[dest]) for dest in options.custom_secret if options.custom.get(dest)]
     return [value for value in values if value]
-
-
-def _redact(arg: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        if arg == secret:
-            return "<redacted>"
-        arg = arg.replace(secret, "<redacted>")
-    return arg
 
 
 def without_processes_flag(argv: list[str]) -> list[str]:

@@ -221,6 +221,18 @@ class FrameRejected(msgspec.Struct, frozen=True):
     count: int = 1
 
 
+class RejectionsSummarised(msgspec.Struct, frozen=True):
+    """Rejections (refused peers, bad frames, refused workers) decided but not journaled one by one over
+    `seconds` up to `at`, so that a flood cannot fill the disk (ADR 0024): how many, by peer (the first peers
+    seen), and how many more peers beyond those."""
+
+    count: int
+    by_peer: dict[str, int]
+    other_peers: int
+    seconds: float
+    at: float
+
+
 Event = (
     RunStateChanged
     | RunTargetChanged
@@ -241,6 +253,7 @@ Event = (
     | StatsSnapshot
     | StatsReset
     | FrameRejected
+    | RejectionsSummarised
     | JournalGap
     | JournalCheckpoint
     | DispatchStep
@@ -266,6 +279,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     "stats.snapshot": StatsSnapshot,
     "stats.reset": StatsReset,
     "protocol.frame_rejected": FrameRejected,
+    "protocol.rejections_summarised": RejectionsSummarised,
     "journal.gap": JournalGap,
     "journal.checkpoint": JournalCheckpoint,
     "dispatch.step": DispatchStep,

@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 
 from horde.protocol.states import WorkerState
-from horde.protocol.stats import StatsDelta
+from horde.protocol.stats import Finite, StatsDelta
 
 PROTOCOL_VERSION = 2
 
@@ -55,10 +55,10 @@ class SpawningComplete(WorkerMessage, frozen=True, tag="spawning_complete"):
 
 class Heartbeat(WorkerMessage, frozen=True, tag="heartbeat"):
     state: WorkerState
-    cpu_percent: float
+    cpu_percent: Finite
     memory_bytes: int
     user_count: int
-    worker_time: float
+    worker_time: Finite
 
 
 class StatsReport(WorkerMessage, frozen=True, tag="stats"):
@@ -67,7 +67,7 @@ class StatsReport(WorkerMessage, frozen=True, tag="stats"):
     incarnation: str
     seq: int
     delta: StatsDelta
-    worker_time: float
+    worker_time: Finite
     final: bool = False
 
 

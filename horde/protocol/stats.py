@@ -17,7 +17,7 @@ import sys
 from array import array
 from collections.abc import Iterator, Mapping
 from itertools import accumulate, pairwise
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 
@@ -66,6 +66,12 @@ def count_width(largest: int) -> int:
 def count_type(largest: int) -> str:
     """The narrowest count type for counts up to `largest`, as `Buckets` packs them."""
     return COUNT_TYPES[count_width(largest)]
+
+
+FLOAT_LIMIT = 1e300
+Finite = Annotated[float, msgspec.Meta(ge=-FLOAT_LIMIT, le=FLOAT_LIMIT)]
+"""A float a peer may send: NaN and the infinities are refused when decoding, since the journal (JSON) would
+write them as null and could not be read back, and a sum that met one would never recover."""
 
 
 class Buckets(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -164,9 +170,9 @@ class EntryDelta(msgspec.Struct, frozen=True):
     num_requests: int
     num_none_requests: int
     num_failures: int
-    total_response_time: float
-    min_response_time: float | None
-    max_response_time: float | None
+    total_response_time: Finite
+    min_response_time: Finite | None
+    max_response_time: Finite | None
     total_content_length: int
     buckets: Buckets
     requests_per_second: dict[int, int]
@@ -184,9 +190,9 @@ class SecondDelta(msgspec.Struct, frozen=True):
     num_requests: int
     num_none_requests: int
     num_failures: int
-    total_response_time: float
-    min_response_time: float | None
-    max_response_time: float | None
+    total_response_time: Finite
+    min_response_time: Finite | None
+    max_response_time: Finite | None
     total_content_length: int
     buckets: Buckets
 
@@ -198,8 +204,8 @@ class ErrorDelta(msgspec.Struct, frozen=True):
     name: str
     error: str
     occurrences: int
-    first_seen: float
-    last_seen: float
+    first_seen: Finite
+    last_seen: Finite
 
 
 class ExceptionDelta(msgspec.Struct, frozen=True):

@@ -3,20 +3,27 @@
 A peer that dies or misbehaves must never block or crash the master: sends never block (a full queue or an
 unknown peer is an `RPCSendError`), queues are bounded, an oversized message is dropped by libzmq itself
 (MAXMSGSIZE), and every frame that does not decode is handed to `on_bad_frame` and dropped.
+
+With keys (ADR 0024) every connection is CURVE: encrypted, and admitted by the master's ZAP handler before its
+first frame is delivered. A second connection under a routing id in use is refused (no handover), and each routing
+id is bound to the key that first used it, so a peer that reuses an admitted worker's id under another key is
+never heard as that worker: refused while the worker is connected, a bad frame once it is gone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import gevent
 import structlog
 import zmq as plain_zmq
 import zmq.green as zmq
+from zmq.utils.monitor import recv_monitor_message
 
 from horde.protocol import codec
 from horde.protocol.errors import RPCError, RPCSendError
-from horde.protocol.messages import MasterHeartbeat, MasterMessageType, WorkerMessageType
+from horde.protocol.keys import MasterKeys, WorkerKeys
+from horde.protocol.messages import MasterHeartbeat, MasterMessageType, Reject, WorkerMessageType
 from horde.protocol.transport import (
     MasterBadFrameHandler,
     MasterHandler,
@@ -25,6 +32,7 @@ from horde.protocol.transport import (
     deliver_from_master,
     deliver_from_worker,
 )
+from horde.protocol.zap import ZAP_DOMAIN, ZapResponder
 
 log = structlog.get_logger("horde.transport")
 
@@ -34,6 +42,18 @@ MAX_IDENTITY_BYTES = 255
 CLOSE_LINGER_MS = 500
 RECEIVE_BURST = 100
 """Messages the master takes off its socket in a row before letting the actors run."""
+ZMTP_HEARTBEAT_MS = 1000
+ZMTP_HEARTBEAT_TIMEOUT_MS = 4000
+"""With keys, a connection that answers no ZMTP ping for this long is closed, so a worker that reconnects under
+its routing id gets it back within seconds (there is no handover then)."""
+MAX_BOUND_IDENTITIES = 100_000
+"""Routing ids bound to a key; only peers holding an authorised key get one, so this is never reached in practice."""
+HANDSHAKE_EVENTS = (
+    zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+)
+UNCLEAR_HANDSHAKES = 3
+"""A handshake that fails without a reason (the master's public key is wrong, or the network cut it) this many
+times in a row, and never succeeded, is taken as a refusal."""
 GATHER_SECONDS = 0.010
 """How long a busy master lets messages gather once its queue is empty, before waiting through zmq.green: a wake
 costs it more than a message, and 10 ms is nothing to a heartbeat a second or a report every 2 s (ADR 0012)."""
@@ -53,15 +73,104 @@ def _tune(socket: zmq.Socket[bytes]) -> None:
     socket.setsockopt(zmq.TCP_KEEPALIVE_IDLE, 30)
 
 
+class HandshakeWatch:
+    """Calls `on_event(event)` for each CURVE handshake on `socket`, from a greenlet reading its monitor."""
+
+    def __init__(self, socket: zmq.Socket[bytes], on_event: Callable[[int], None]) -> None:
+        self._socket = socket
+        self._monitor = socket.get_monitor_socket(HANDSHAKE_EVENTS | zmq.EVENT_HANDSHAKE_SUCCEEDED)
+        self._on_event = on_event
+        self._greenlet = gevent.spawn(self._watch)
+
+    def _watch(self) -> None:
+        while True:
+            try:
+                event = recv_monitor_message(self._monitor)["event"]
+            except zmq.ZMQError:
+                return
+            self._on_event(event)
+
+    def stop(self) -> None:
+        """Before the socket closes: a monitor left open keeps the context from terminating."""
+        self._greenlet.kill(timeout=1)
+        if not self._socket.closed:
+            self._socket.disable_monitor()
+        self._monitor.close(linger=0)
+
+
+def secure_client(socket: zmq.Socket[bytes], keys: WorkerKeys | None) -> None:
+    """A worker's socket speaks CURVE to a master whose public key it holds (nothing, without keys)."""
+    if keys is not None:
+        socket.setsockopt(zmq.CURVE_PUBLICKEY, keys.pair.public)
+        socket.setsockopt(zmq.CURVE_SECRETKEY, keys.pair.secret)
+        socket.setsockopt(zmq.CURVE_SERVERKEY, keys.master_public)
+
+
+def refusal_reason(event: int, secured: bool) -> str:
+    if event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+        return "not authorised: the master refused this worker's key (see --worker-secret-key, --auth-token)"
+    if event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        if secured:
+            return "not authorised: the master does not speak CURVE (it was started without keys)"
+        return "not authorised: the master needs a key (--worker-secret-key and --master-public-key, or --auth-token)"
+    if secured:
+        return "not authorised: the handshake with the master failed (is --master-public-key the master's key?)"
+    return (
+        "not authorised: the handshake with the master failed (perhaps the master needs a key: --worker-secret-key "
+        "and --master-public-key, or --auth-token)"
+    )
+
+
+class HandshakeFailures:
+    """Decides, from a socket's handshake events, when the master has refused this worker for good."""
+
+    def __init__(self, secured: bool) -> None:
+        self.secured = secured
+        self._unclear = 0
+        self._succeeded = False
+
+    def refused(self, event: int) -> str | None:
+        """The reason the master refused this worker, or None while it may still be the network."""
+        if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+            self._succeeded, self._unclear = True, 0
+            return None
+        if event in (zmq.EVENT_HANDSHAKE_FAILED_AUTH, zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL):
+            return refusal_reason(event, self.secured)
+        self._unclear += 1
+        if not self._succeeded and self._unclear >= UNCLEAR_HANDSHAKES:
+            return refusal_reason(event, self.secured)
+        return None
+
+
 class ZmqMasterTransport:
     """The master's ROUTER: routes replies by the worker's identity, which is its node id."""
 
-    def __init__(self, bind_host: str, bind_port: int) -> None:
+    def __init__(self, bind_host: str, bind_port: int, keys: MasterKeys | None = None) -> None:
         self._context = zmq.Context()
         self._socket = self._context.socket(zmq.ROUTER)
         _tune(self._socket)
         self._socket.setsockopt(zmq.ROUTER_MANDATORY, 1)
-        self._socket.setsockopt(zmq.ROUTER_HANDOVER, 1)
+        self.secured = keys is not None
+        # Without keys a reconnecting worker takes its route back from a stale connection (handover). With keys,
+        # handover would let any holder of an admitted key take another worker's route; instead a second
+        # connection under a routing id in use is refused, and ZMTP heartbeats close a dead one within seconds.
+        self._socket.setsockopt(zmq.ROUTER_HANDOVER, 0 if self.secured else 1)
+        if self.secured:
+            self._socket.setsockopt(zmq.HEARTBEAT_IVL, ZMTP_HEARTBEAT_MS)
+            self._socket.setsockopt(zmq.HEARTBEAT_TIMEOUT, ZMTP_HEARTBEAT_TIMEOUT_MS)
+        self._receiver: gevent.Greenlet | None = None
+        self._on_bad_frame: MasterBadFrameHandler | None = None
+        self._bound: dict[bytes, bytes] = {}
+        self._zap: ZapResponder | None = None
+        self._watch: HandshakeWatch | None = None
+        if keys is not None:
+            # The ZAP handler first: a CURVE socket with none to ask would let every key in.
+            self._zap = ZapResponder(self._context, keys, self._refused)
+            self._socket.setsockopt(zmq.CURVE_SERVER, 1)
+            self._socket.setsockopt(zmq.CURVE_SECRETKEY, keys.pair.secret)
+            self._socket.setsockopt(zmq.ZAP_DOMAIN, ZAP_DOMAIN)
+            self._socket.setsockopt(zmq.ZAP_ENFORCE_DOMAIN, 1)
+            self._watch = HandshakeWatch(self._socket, self._handshake_failed)
         host = "*" if bind_host in ("*", "0.0.0.0", "") else bind_host
         try:
             if bind_port == 0:
@@ -70,31 +179,63 @@ class ZmqMasterTransport:
                 self._socket.bind(f"tcp://{host}:{bind_port}")
                 self.port = bind_port
         except zmq.ZMQError as exc:
-            self._socket.close()
+            self.close()
             raise RPCError(f"cannot bind the master to {host}:{bind_port}: {exc.strerror}") from None
         # The same socket without zmq.green's wrapping, to take what is already queued: a busy master receives
         # thousands of messages a second, and the wrapping costs more than the call (ADR 0010). The receiving
         # greenlet waits through zmq.green whenever nothing is queued; `send_many` checks zmq.green's events
         # after its plain sends (ADR 0012).
         self._plain: plain_zmq.Socket[bytes] = plain_zmq.Socket.shadow(self._socket.underlying)
-        self._receiver: gevent.Greenlet | None = None
         self.frames_rejected = 0
 
     def start(self, handler: MasterHandler, on_bad_frame: MasterBadFrameHandler) -> None:
+        self._on_bad_frame = on_bad_frame
         self._receiver = gevent.spawn(self._receive_loop, handler, on_bad_frame)
+
+    def _refused(self, peer: str, reason: str) -> None:
+        """A peer the ZAP handler refused: a bad frame of that peer's, counted and journaled like one."""
+        if self._on_bad_frame is not None:
+            self._on_bad_frame(peer, reason, False)
+        else:
+            log.warning("peer refused before the master listens", peer=peer, reason=reason)
+
+    def _handshake_failed(self, event: int) -> None:
+        """Refusals by key are the ZAP handler's to report; these never reached it (no key, or not for us)."""
+        if event in (zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL):
+            self._refused("handshake", "not authorised: a peer without a CURVE key, or not using this master's key")
+
+    def _recv(self) -> list[bytes] | None:
+        """One message: the frames, or None if its peer's routing id is bound to another key (reported)."""
+        if not self.secured:
+            return self._plain.recv_multipart(plain_zmq.NOBLOCK)
+        parts = self._plain.recv_multipart(plain_zmq.NOBLOCK, copy=False)
+        frames = [part.bytes for part in parts]
+        key = str(parts[-1].get("User-Id")).encode()
+        identity = frames[0]
+        bound = self._bound.get(identity)
+        if bound is None and len(self._bound) < MAX_BOUND_IDENTITIES:
+            self._bound[identity] = bound = key
+        if bound != key:
+            assert self._on_bad_frame is not None
+            peer = identity[:MAX_IDENTITY_BYTES].decode("utf-8", "replace")
+            reason = f"routing id bound to another CURVE key: ignored a frame signed by {key.decode()[:8]}..."
+            self._on_bad_frame(peer, reason, False)
+            return None
+        return frames
 
     def _receive_loop(self, handler: MasterHandler, on_bad_frame: MasterBadFrameHandler) -> None:
         taken = 0
         while True:
             try:
                 try:
-                    frames = self._plain.recv_multipart(plain_zmq.NOBLOCK)
+                    received = self._recv()
                 except plain_zmq.Again:
                     if taken:  # busy: gather what arrives over a moment instead of waking once per message
                         taken = 0
                         gevent.sleep(GATHER_SECONDS)
                         continue
-                    frames = self._socket.recv_multipart()  # idle: wait as a greenlet
+                    self._socket.poll()  # idle: wait as a greenlet
+                    continue
                 taken += 1
                 if taken % RECEIVE_BURST == 0:
                     gevent.sleep(0)
@@ -103,7 +244,9 @@ class ZmqMasterTransport:
                     return
                 log.warning("master receive failed", error=str(exc))
                 continue
-            identity, payload = frames[0], frames[1:]
+            if received is None:
+                continue
+            identity, payload = received[0], received[1:]
             peer = identity[:MAX_IDENTITY_BYTES].decode("utf-8", "replace")
             if not deliver_from_worker(peer, payload, handler, on_bad_frame):
                 self.frames_rejected += 1
@@ -138,29 +281,52 @@ class ZmqMasterTransport:
     def close(self) -> None:
         if self._receiver is not None:
             self._receiver.kill(timeout=1)
+        if self._watch is not None:
+            self._watch.stop()
+        if self._zap is not None:
+            self._zap.close()
         self._socket.close(linger=0)
         self._context.term()
 
 
 class ZmqWorkerTransport:
-    """A worker's DEALER, connected to the master under the worker's node id."""
+    """A worker's DEALER, connected to the master under the worker's node id.
 
-    def __init__(self, master_host: str, master_port: int, identity: str) -> None:
+    With keys, a master that refuses this worker's key (or speaks no CURVE) is heard as a `Reject`: the worker
+    quits with one line instead of retrying a handshake that cannot succeed.
+    """
+
+    def __init__(self, master_host: str, master_port: int, identity: str, keys: WorkerKeys | None = None) -> None:
         self._address = f"tcp://{master_host}:{master_port}"
         self._identity = identity
+        self._keys = keys
         self._context = zmq.Context()
-        self._socket = self._connect()
+        self._watch: HandshakeWatch | None = None
+        self._failures = HandshakeFailures(keys is not None)
+        self._refused = False
         self._closing = False
         self._receiver: gevent.Greenlet | None = None
         self._handler: WorkerHandler | None = None
         self._on_bad_frame: WorkerBadFrameHandler | None = None
+        self._socket = self._connect()
 
     def _connect(self) -> zmq.Socket[bytes]:
         socket = self._context.socket(zmq.DEALER)
         _tune(socket)
         socket.setsockopt(zmq.IDENTITY, self._identity.encode())
+        secure_client(socket, self._keys)
+        if self._watch is not None:
+            self._watch.stop()
+        self._watch = HandshakeWatch(socket, self._handshake_event)
         socket.connect(self._address)
         return socket
+
+    def _handshake_event(self, event: int) -> None:
+        reason = self._failures.refused(event)
+        if reason is None or self._refused or self._handler is None:
+            return
+        self._refused = True
+        deliver_from_master(codec.encode(Reject(reason)), self._handler, self._on_bad_frame or _ignore)
 
     def start(self, handler: WorkerHandler, on_bad_frame: WorkerBadFrameHandler) -> None:
         self._handler = handler
@@ -200,5 +366,11 @@ class ZmqWorkerTransport:
         self._closing = True
         if self._receiver is not None:
             self._receiver.kill(timeout=1)
+        if self._watch is not None:
+            self._watch.stop()
         self._socket.close(linger=CLOSE_LINGER_MS)  # let a goodbye reach the master
         self._context.term()
+
+
+def _ignore(reason: str, version_mismatch: bool) -> None:
+    """A frame of our own making cannot be bad."""

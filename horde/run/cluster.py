@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
@@ -24,6 +26,17 @@ from horde.actors.runners import LocalRunner, MasterRunner, MessageHandlers, Run
 from horde.actors.worker import MasterClock, QuitRequest, Worker, WorkerOutcome, WorkerSettings
 from horde.protocol.dispatcher_vocabulary import LOCAL_WORKER_ID
 from horde.protocol.errors import RPCError
+from horde.protocol.keys import (
+    KeyFileError,
+    MasterKeys,
+    WorkerKeys,
+    generate,
+    keys_from_token,
+    master_keys,
+    read_public_key,
+    worker_keys,
+    write_public_key,
+)
 from horde.protocol.messages import MasterMessageType, MasterQuit
 from horde.protocol.states import RunState
 from horde.protocol.transport import InProcessLink, MasterTransport, WorkerTransport
@@ -77,8 +90,30 @@ def settings_of(spec: RunSpec) -> WorkerSettings:
         spec.load.stop_timeout,
         spec.liveness.heartbeat_liveness,
         spec.cluster.quit_when_master_lost,
-        spec.cluster.auth_token,
+        "",  # the token never travels: both sides derive their CURVE keys from it (ADR 0024)
     )
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+def master_keys_of(cluster: ClusterSpec) -> MasterKeys | None:
+    """The master's CURVE keys: from its key files, derived from the auth token, or None (an open master)."""
+    try:
+        if cluster.master_secret_key and cluster.worker_public_keys:
+            return master_keys(cluster.master_secret_key, cluster.worker_public_keys)
+    except KeyFileError as exc:
+        raise ClusterError(str(exc)) from None
+    return keys_from_token(cluster.auth_token)[0] if cluster.auth_token else None
+
+
+def worker_keys_of(cluster: ClusterSpec) -> WorkerKeys | None:
+    try:
+        if cluster.worker_secret_key and cluster.master_public_key:
+            return worker_keys(cluster.worker_secret_key, cluster.master_public_key)
+    except KeyFileError as exc:
+        raise ClusterError(str(exc)) from None
+    return keys_from_token(cluster.auth_token)[1] if cluster.auth_token else None
 
 
 def start_worker(
@@ -153,16 +188,32 @@ class LocalCluster:
 class ZmqCluster:
     """Worker processes anywhere on the network, connecting to a ROUTER socket this master binds."""
 
-    def __init__(self, spec: RunSpec, print_line: Any = print, bind: tuple[str, int] | None = None) -> None:
-        """`bind` overrides the spec's bind address (a run whose workers are all local binds 127.0.0.1)."""
+    def __init__(
+        self,
+        spec: RunSpec,
+        print_line: Any = print,
+        bind: tuple[str, int] | None = None,
+        local_worker: bytes | None = None,
+    ) -> None:
+        """`bind` overrides the spec's bind address (a run whose workers are all local binds 127.0.0.1);
+        `local_worker` is the public key of the worker processes this run starts, admitted beside the others."""
         self._cluster: ClusterSpec = spec.cluster
         self._expected = spec.expected_workers
         self._print = print_line
         host, port = bind or (spec.cluster.bind_host, spec.cluster.bind_port)
+        keys = master_keys_of(spec.cluster)
+        if keys is not None and local_worker is not None:
+            keys = replace(keys, authorised=keys.authorised | {local_worker})
+        self.master_public = keys.pair.public if keys is not None else None
         try:
-            self._transport = ZmqMasterTransport(host, port)
+            self._transport = ZmqMasterTransport(host, port, keys)
         except RPCError as exc:
             raise ClusterError(str(exc)) from None
+        if keys is None and host not in LOOPBACK_HOSTS:
+            log.warning(
+                f"the master listens on {host} without keys: anyone who reaches port {self.port} can join, read the "
+                "locustfile and stop the run (see horde keys generate, --master-secret-key)"
+            )
         self.transport: MasterTransport = self._transport
         self.recorder: StatsRecorder | None = None
 
@@ -216,13 +267,34 @@ class ProcessCluster(ZmqCluster):
 
     def __init__(self, spec: RunSpec, print_line: Any = print) -> None:
         local_only = spec.role is Role.LOCAL
-        super().__init__(spec, print_line if not local_only else _quiet, ("127.0.0.1", 0) if local_only else None)
+        # A master with key files gives its own worker processes a key pair of their own, for this run only.
+        self._key_folder = tempfile.mkdtemp(prefix="horde-keys-") if spec.cluster.master_secret_key else None
+        local_worker = None
+        if self._key_folder is not None:
+            generate(self._key_folder, ["local-worker"])
+            local_worker = read_public_key(os.path.join(self._key_folder, "local-worker.key"))
+        try:
+            super().__init__(
+                spec, print_line if not local_only else _quiet, ("127.0.0.1", 0) if local_only else None, local_worker
+            )
+        except BaseException:
+            self._remove_keys()
+            raise
         self._spec = spec
         self._children: list[subprocess.Popen[bytes]] = []
+
+    def _remove_keys(self) -> None:
+        if self._key_folder is not None:
+            shutil.rmtree(self._key_folder, ignore_errors=True)
 
     def join(self, control: ControlPlane, environment: Environment) -> Runner:
         runner = super().join(control, environment)
         command = worker_command(self._spec, self.port)
+        if self._key_folder is not None and self.master_public is not None:
+            master_key = os.path.join(self._key_folder, "master.key")
+            write_public_key(master_key, self.master_public)
+            secret = os.path.join(self._key_folder, "local-worker.key_secret")
+            command += ["--worker-secret-key", secret, "--master-public-key", master_key]
         env = (
             {**os.environ, "HORDE_AUTH_TOKEN": self._spec.cluster.auth_token} if self._spec.cluster.auth_token else None
         )
@@ -246,6 +318,7 @@ class ProcessCluster(ZmqCluster):
                 child.kill()
                 child.wait()
         super().close()
+        self._remove_keys()
 
     @property
     def exit_codes(self) -> list[int | None]:

@@ -40,6 +40,7 @@ from horde.protocol.events import RunConfigured
 from horde.protocol.journal import Header, JournalError
 from horde.protocol.states import RunState
 from horde.run.cluster import Cluster, ClusterError, LocalCluster, ProcessCluster, ZmqCluster
+from horde.run.secrets import scrub, scrub_settings
 from horde.run.spec import Role, RunSpec
 from horde.runtime.environment import Environment
 from horde.runtime.locustfile import Locustfile, LocustfileError, load_locustfile, select_user_classes
@@ -50,8 +51,6 @@ from horde.stats.locust_api import RequestStats
 from horde.stats.run_stats import RunStats
 
 log = structlog.get_logger("horde")
-
-REDACTED = "<redacted>"
 
 
 class RunError(Exception):
@@ -266,7 +265,6 @@ class Run:
             cluster.transport,
             locustfile=_locustfile_for_workers(spec, locustfile),
             resume=replayed.state if replayed else None,
-            auth_token=spec.cluster.auth_token,
             checkpoint_bytes=spec.journal.checkpoint_bytes,
             worker_options=spec.worker_options,
         )
@@ -310,11 +308,9 @@ class Run:
             raise RunError(str(exc)) from None
         seed = random.randrange(2**32)
         random.seed(seed)
-        settings = dict(spec.settings)
-        for secret in ("auth_token", "web_auth"):
-            if settings.get(secret):
-                settings[secret] = REDACTED
-        command_line = ["horde", "run", *spec.command_line]
+        secrets = spec.secret_values
+        command_line = ["horde", "run", *(scrub(arg, secrets) for arg in spec.command_line)]
+        settings = scrub_settings(spec.settings, secrets)
         header = journal_header(run_id, command_line, settings, seed, __version__, journal_format_for(path))
         return file, header, path, run_configuration(spec, classes, shaped)
 

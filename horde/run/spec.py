@@ -112,6 +112,13 @@ class ClusterSpec:
     master_port: int = 5557
     quit_when_master_lost: bool = False
     auth_token: str = field(default="", repr=False)
+    master_secret_key: str | None = None
+    """The master's key pair file (`NAME.key_secret`); with `worker_public_keys`, only those workers join."""
+    worker_public_keys: str | None = None
+    """A folder of `*.key` files (or one file): the workers the master admits, read again on each connection."""
+    worker_secret_key: str | None = None
+    """A worker's key pair file; with `master_public_key`, the worker only talks to that master (ADR 0024)."""
+    master_public_key: str | None = None
     processes: int = 0
     """Worker processes the run starts on this machine (Locust's `--processes`): a local run becomes a master
     on 127.0.0.1 with that many local workers, a master adds them to its remote ones. 0: none."""
@@ -120,6 +127,16 @@ class ClusterSpec:
         _check(self.expect_workers >= 1, "cluster.expect_workers", "must be 1 or more")
         _check(self.processes >= 0, "cluster.processes", f"must be 0 or more, got {self.processes}")
         _check(self.expect_workers_max_wait >= 0, "cluster.expect_workers_max_wait", "must be 0 or more")
+        master_keys = (self.master_secret_key, self.worker_public_keys)
+        worker_keys = (self.worker_secret_key, self.master_public_key)
+        for pair, other in ((master_keys, "--worker-public-keys"), (worker_keys, "--master-public-key")):
+            field_name = "cluster.master_secret_key" if pair is master_keys else "cluster.worker_secret_key"
+            _check(all(pair) or not any(pair), field_name, f"and {other} go together")
+        _check(
+            not (self.auth_token and any(master_keys + worker_keys)),
+            "cluster.auth_token",
+            "or keys: give one or the other (keys are stronger)",
+        )
         for name, port in (("bind_port", self.bind_port), ("master_port", self.master_port)):
             _check(0 <= port <= 65535, f"cluster.{name}", f"must be a port number (0-65535), got {port}")
         _check(
@@ -164,6 +181,12 @@ class RunSpec:
     """Options the master hands its workers with each spawn, as Locust does: a locustfile's own arguments
     (`init_command_line_parser`) that are not at their default. Plain values only: they cross the wire."""
     command_line: Sequence[str] = ()
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    """Values never to be written (a locustfile's `is_secret` arguments); the auth token is always one."""
+
+    @property
+    def secret_values(self) -> tuple[str, ...]:
+        return tuple(v for v in (*self.secrets, self.cluster.auth_token) if v)
 
     def __post_init__(self) -> None:
         _check(bool(self.locustfile), "locustfile", "must be given")

@@ -18,13 +18,15 @@ import uuid
 
 import pykka
 import zmq.green as zmq
+from zmq.utils.monitor import recv_monitor_message
 
 from horde.actors.worker import QuitRequest, Worker, WorkerOutcome
 from horde.protocol import codec
 from horde.protocol.errors import RPCReceiveError
+from horde.protocol.keys import WorkerKeys
 from horde.protocol.messages import LocustfileReply, LocustfileRequest
-from horde.protocol.zmq_transport import ZmqWorkerTransport
-from horde.run.cluster import settings_of, start_worker
+from horde.protocol.zmq_transport import HANDSHAKE_EVENTS, HandshakeFailures, ZmqWorkerTransport, secure_client
+from horde.run.cluster import ClusterError, settings_of, start_worker, worker_keys_of
 from horde.run.lifecycle import LOCUSTFILE_MAX_BYTES, RunError, load_user_classes, make_environment
 from horde.run.spec import ClusterSpec, Role, RunSpec
 from horde.runtime.environment import Environment
@@ -33,19 +35,44 @@ from horde.stats.recorder import StatsRecorder
 LOCUSTFILE_WAIT = 60.0
 
 
+def _keys(cluster: ClusterSpec) -> WorkerKeys | None:
+    try:
+        return worker_keys_of(cluster)
+    except ClusterError as exc:
+        raise RunError(str(exc)) from None
+
+
 def fetch_locustfile(cluster: ClusterSpec, node_id: str) -> str:
-    """A worker started with `-f -` asks the master for its locustfile and keeps it in a temporary folder."""
+    """A worker started with `-f -` asks the master for its locustfile and keeps it in a temporary folder.
+
+    With keys the request goes over CURVE like everything else: a master hands its locustfile only to a worker
+    whose key it admits (ADR 0024)."""
+    keys = _keys(cluster)
     context = zmq.Context()
     dealer = context.socket(zmq.DEALER)
     dealer.setsockopt(zmq.LINGER, 0)
     dealer.setsockopt(zmq.MAXMSGSIZE, LOCUSTFILE_MAX_BYTES * 4)
     dealer.setsockopt(zmq.IDENTITY, f"{node_id}_locustfile".encode())
+    secure_client(dealer, keys)
+    monitor = dealer.get_monitor_socket(HANDSHAKE_EVENTS | zmq.EVENT_HANDSHAKE_SUCCEEDED)
+    failures = HandshakeFailures(keys is not None)
+    poller = zmq.Poller()
+    poller.register(dealer, zmq.POLLIN)
+    poller.register(monitor, zmq.POLLIN)
     dealer.connect(f"tcp://{cluster.master_host}:{cluster.master_port}")
     try:
         deadline = time.monotonic() + LOCUSTFILE_WAIT
         while time.monotonic() < deadline:
             dealer.send_multipart(codec.encode(LocustfileRequest()))
-            if dealer.poll(2000):
+            answer_by = time.monotonic() + 2.0
+            ready: dict[object, int] = {}
+            while not ready.get(dealer) and time.monotonic() < answer_by:
+                ready = dict(poller.poll(max(1, int((answer_by - time.monotonic()) * 1000))))
+                if ready.get(monitor):
+                    refused = failures.refused(recv_monitor_message(monitor)["event"])
+                    if refused is not None:
+                        raise RunError(f"cannot get the locustfile from the master: {refused}")
+            if ready.get(dealer):
                 try:
                     reply = codec.decode_from_master(dealer.recv_multipart())
                 except RPCReceiveError as exc:
@@ -65,6 +92,8 @@ def fetch_locustfile(cluster: ClusterSpec, node_id: str) -> str:
             f"no locustfile from a master at {cluster.master_host}:{cluster.master_port} within {LOCUSTFILE_WAIT:g} s"
         )
     finally:
+        dealer.disable_monitor()
+        monitor.close(linger=0)
         dealer.close(linger=0)
         context.term()
 
@@ -117,7 +146,7 @@ class WorkerProcess:
     @classmethod
     def _connect(cls, spec: RunSpec, node_id: str, environment: Environment, recorder: StatsRecorder) -> WorkerProcess:
         cluster = spec.cluster
-        transport = ZmqWorkerTransport(cluster.master_host, cluster.master_port, node_id)
+        transport = ZmqWorkerTransport(cluster.master_host, cluster.master_port, node_id, _keys(cluster))
         worker, outcome = start_worker(node_id, transport, environment, recorder, settings_of(spec))
         print(
             f"horde worker {node_id}: connecting to {cluster.master_host}:{cluster.master_port}",

@@ -4,8 +4,9 @@ One real master and one real worker run a short load test against the demo targe
 anyone who can reach the master's port could open, send it every kind of bad frame: random bytes, truncated
 msgpack, a valid frame of an unknown type, frames over the size limit, wrong field types, forged statistics, a peer
 of another protocol version, then 5,000 Ready messages from one identity and 5,000 garbage frames. The siege runs
-once (a module fixture, about 15 s) and each test checks one promise against what it recorded: the master's exit
-code and stderr, its journal, its JSON summary against the target's own counts, and its RSS.
+once (a module fixture, about 25 s: the floods' rejections are summarised once a 10 s window ends) and each test
+checks one promise against what it recorded: the master's exit code and stderr, its journal, its JSON summary
+against the target's own counts, and its RSS.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ import psutil
 import pytest
 import zmq.green as zmq
 
+from horde.actors.rejections import JOURNALED_PER_WINDOW
 from horde.protocol import codec
-from horde.protocol.events import FrameRejected, StatsReportDropped, WorkerJoined, WorkerRejected
+from horde.protocol.events import FrameRejected, RejectionsSummarised, StatsReportDropped, WorkerJoined, WorkerRejected
 from horde.protocol.journal import Record, decode_record, read_journal
 from horde.protocol.messages import PROTOCOL_VERSION, MasterMessageType, Ready, Reject, StatsReport
 from horde.protocol.stats import Buckets, EntryDelta, StatsDelta
@@ -61,6 +63,10 @@ class Siege:
 
     def rejected(self, peer: str) -> list[FrameRejected]:
         return [r.event for r in self.records if isinstance(r.event, FrameRejected) and r.event.peer == peer]
+
+    def summarised(self, peer: str) -> int:
+        """The rejections of `peer` the master counted instead of journaling one by one."""
+        return sum(r.event.by_peer.get(peer, 0) for r in self.records if isinstance(r.event, RejectionsSummarised))
 
 
 def _ready(incarnation: str, protocol_version: int = PROTOCOL_VERSION) -> Ready:
@@ -112,14 +118,20 @@ def _wait_for_worker(tail: JournalTail, master: subprocess.Popen[str], timeout: 
     raise AssertionError("the real worker did not join and start running users in time")
 
 
-def _wait_for_the_floods(tail: JournalTail, master: subprocess.Popen[str], worker_id: str, timeout: float = 40) -> int:
-    """Waits until the master decided every flooded message, then merged a report of the real worker after them.
+GARBAGE_SAMPLED = 100 + GARBAGE_SPAM // 1000
+"""The garbage frames the master decides to journal (the first 100 of a peer, then one in 1,000), before the
+rejection budget leaves some of those to a summary."""
+
+
+def _wait_for_the_floods(tail: JournalTail, master: subprocess.Popen[str], worker_id: str, timeout: float = 60) -> int:
+    """Waits until the master decided every flooded message (journaled or summarised), then merged a report of the
+    real worker after them.
 
     Returns the master's peak RSS meanwhile. Ending the run on these facts rather than on a fixed run time keeps the
     test short on a fast machine and correct on a slow one.
     """
     process = psutil.Process(master.pid)
-    ready_decided, garbage_done, served_after = 0, False, False
+    ready_decided, garbage_decided, served_after = 0, 0, False
     peak = 0
     deadline = time.monotonic() + timeout
     worker_report = f'["{worker_id}",'.encode()  # its identity in a stats.merged (ADR 0027)
@@ -131,12 +143,22 @@ def _wait_for_the_floods(tail: JournalTail, master: subprocess.Popen[str], worke
                 b'"type":"worker.joined"' in line or b'"type":"worker.rejected"' in line
             ):
                 ready_decided += 1
-            elif b'"peer":"garbage-spammer"' in line and f'"count":{GARBAGE_SPAM}'.encode() in line:
-                garbage_done = True
-            elif ready_decided == READY_SPAM and garbage_done and worker_report in line and b"stats.merged" in line:
+            elif b'"peer":"garbage-spammer"' in line and b'"type":"protocol.frame_rejected"' in line:
+                garbage_decided += 1
+            elif b'"type":"protocol.rejections_summarised"' in line:
+                event = decode_record(line).event
+                assert isinstance(event, RejectionsSummarised)
+                ready_decided += event.by_peer.get("ready-spammer", 0)
+                garbage_decided += event.by_peer.get("garbage-spammer", 0)
+            elif (
+                ready_decided == READY_SPAM
+                and garbage_decided == GARBAGE_SAMPLED
+                and worker_report in line
+                and b"stats.merged" in line
+            ):
                 served_after = True
         time.sleep(0.2)
-    assert served_after, f"after {timeout} s: {ready_decided} Ready decided, garbage done: {garbage_done}"
+    assert served_after, f"after {timeout} s: {ready_decided} Ready, {garbage_decided} garbage frames decided"
     return peak
 
 
@@ -325,25 +347,44 @@ def test_a_peer_of_another_protocol_version_is_rejected(siege: Siege) -> None:
 
 
 def test_a_forged_stats_report_is_dropped_and_journaled(siege: Siege) -> None:
+    """Statistics from a peer never admitted are a rejection like a bad frame: counted, journaled, never merged."""
     dropped = [r.event for r in siege.records if isinstance(r.event, StatsReportDropped)]
-    forged = [e for e in dropped if e.worker_id == "forger"]
-    assert len(forged) == 1 and forged[0].incarnation == siege.incarnation and forged[0].seq == 10**9
+    assert [e for e in dropped if e.worker_id == "forger"] == []
+    forged = siege.rejected("forger")
+    assert len(forged) == 1 and "not an admitted worker" in forged[0].reason, forged
     assert siege.replies["forger"] == []
     assert siege.summary["aggregated"]["num_requests"] < FORGED_REQUESTS
 
 
 def test_a_flood_of_garbage_is_counted_and_sampled(siege: Siege) -> None:
-    """The first 100 frames of a peer are journaled, then every 1000th, each with the running count."""
+    """The first 100 frames of a peer are chosen for the journal, then every 1000th, each with the running count;
+    those the rejection budget leaves out are in a summary instead."""
     counts = [e.count for e in siege.rejected("garbage-spammer")]
-    assert counts == [*range(1, 101), *range(1000, GARBAGE_SPAM + 1, 1000)]
+    sampled = [*range(1, 101), *range(1000, GARBAGE_SPAM + 1, 1000)]
+    assert counts == sorted(counts) and set(counts) <= set(sampled)
+    assert len(counts) + siege.summarised("garbage-spammer") == len(sampled)
 
 
 def test_thousands_of_ready_from_one_identity_are_each_decided(siege: Siege) -> None:
-    """Each new incarnation replaces the previous one (a crash-looping worker); none is lost or doubled."""
+    """Each new incarnation replaces the previous one (a crash-looping worker); none is lost or doubled, and the
+    refusals beyond the budget are counted in summaries."""
     joined = [r for r in siege.records if r.type == "worker.joined" and r.event.worker_id == "ready-spammer"]
     refused = [r for r in siege.records if r.type == "worker.rejected" and r.event.worker_id == "ready-spammer"]
-    assert len(joined) + len(refused) == READY_SPAM
+    assert len(joined) + len(refused) + siege.summarised("ready-spammer") == READY_SPAM
     assert len({r.event.incarnation for r in joined}) == len(joined)
+
+
+def test_the_floods_cost_the_journal_a_bounded_number_of_lines(siege: Siege) -> None:
+    """At most 50 rejections are journaled between two summaries, however fast they come (ADR 0024)."""
+    since_summary, most = 0, 0
+    for record in siege.records:
+        if isinstance(record.event, RejectionsSummarised):
+            since_summary = 0
+        elif isinstance(record.event, FrameRejected | WorkerRejected):
+            since_summary += 1
+            most = max(most, since_summary)
+    assert any(isinstance(r.event, RejectionsSummarised) for r in siege.records)
+    assert most <= JOURNALED_PER_WINDOW
 
 
 def test_the_masters_memory_stays_bounded(siege: Siege) -> None:

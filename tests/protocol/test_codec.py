@@ -103,3 +103,15 @@ def test_bad_frames_raise_receive_errors(frames: list[bytes], fragment: str) -> 
 def test_random_bytes_never_escape_as_anything_but_receive_errors(frames: list[bytes]) -> None:
     with contextlib.suppress(RPCReceiveError):
         codec.decode_from_worker(frames)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_a_float_the_journal_cannot_hold_is_refused(bad: float) -> None:
+    """NaN and the infinities would be journaled as null and make the journal unreadable (found by fuzzing)."""
+    from horde.protocol.messages import Heartbeat, StatsReport
+    from horde.protocol.stats import Buckets, EntryDelta, StatsDelta
+
+    entry = EntryDelta("GET", "/", 1, 0, 0, bad, 1.0, 1.0, 0, Buckets.of({0: 1}), {}, {})
+    for message in (Heartbeat("running", bad, 1, 1, 1.0), StatsReport("i", 1, StatsDelta(entries=(entry,)), 1.0)):
+        with pytest.raises(RPCReceiveError, match="Expected `float`"):
+            codec.decode_from_worker(codec.encode(message))

@@ -62,3 +62,22 @@ def test_a_load_is_either_valid_or_refused_with_a_field(users: int, rate: float)
         assert users < 0 or not (rate > 0 and math.isfinite(rate))
     else:
         assert load.users >= 0 and load.spawn_rate > 0 and math.isfinite(load.spawn_rate)
+
+
+@pytest.mark.parametrize(
+    ("cluster", "field", "problem"),
+    [
+        ({"master_secret_key": "m.key_secret"}, "cluster.master_secret_key", "and --worker-public-keys go together"),
+        ({"worker_public_keys": "keys/"}, "cluster.master_secret_key", "and --worker-public-keys go together"),
+        ({"master_public_key": "m.key"}, "cluster.worker_secret_key", "and --master-public-key go together"),
+        (
+            {"auth_token": "t", "worker_secret_key": "w.key_secret", "master_public_key": "m.key"},
+            "cluster.auth_token",
+            "or keys: give one or the other (keys are stronger)",
+        ),
+    ],
+)
+def test_keys_come_in_pairs_and_never_beside_a_token(cluster: dict[str, str], field: str, problem: str) -> None:
+    with pytest.raises(SpecError) as raised:
+        ClusterSpec(**cluster)  # type: ignore[arg-type]
+    assert (raised.value.field, raised.value.problem) == (field, problem)
