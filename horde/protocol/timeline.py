@@ -15,6 +15,7 @@ import msgspec
 from horde.protocol.dispatcher_vocabulary import DispatchStep
 from horde.protocol.events import (
     FrameRejected,
+    RejectionsSummarised,
     RunConfigured,
     RunStateChanged,
     RunTargetChanged,
@@ -159,6 +160,10 @@ def _notable(record: Record, seen_errors: set[tuple[str, str, str]], seen_except
         return [f"stats report {event.seq} of {event.worker_id} dropped: {event.reason}"]
     if isinstance(event, FrameRejected):
         return [f"frame from {event.peer} rejected: {event.reason}"]
+    if isinstance(event, RejectionsSummarised):
+        peers = ", ".join(f"{peer} {count}" for peer, count in sorted(event.by_peer.items()))
+        others = f" and {event.other_peers} more peer(s)" if event.other_peers else ""
+        return [f"{event.count} more rejection(s) in {event.seconds:g} s, not journaled one by one: {peers}{others}"]
     return []
 
 
