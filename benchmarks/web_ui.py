@@ -127,7 +127,7 @@ def _web_url(log: Path, master: subprocess.Popen[bytes], timeout: float = 60) ->
 def measure(ui: bool, args: argparse.Namespace, workdir: Path, reference: float) -> Measure:
     import psutil
 
-    from horde.protocol.events import StatsReported
+    from horde.protocol.events import StatsMerged, StatsReported
     from horde.protocol.journal import read_journal
 
     locustfile = workdir / "idle.py"
@@ -186,7 +186,7 @@ def measure(ui: bool, args: argparse.Namespace, workdir: Path, reference: float)
                         cwd=workdir,
                     )
                 )
-            _wait_until_running(journal, master, args.workers, timeout=60 + args.workers / 20)
+            _wait_until_running(journal, master, args.workers, timeout=60 + args.workers / 20, max_rss_mb=4000)
             time.sleep(args.warmup)
             master_ps = psutil.Process(master.pid)
             fake_ps = [psutil.Process(f.pid) for f in fakes]
@@ -205,23 +205,28 @@ def measure(ui: bool, args: argparse.Namespace, workdir: Path, reference: float)
                 _stop(fake)
     result = Measure(ui, end[0] - start[0], end[1] - start[1], end[2] - start[2], reference)
     records = read_journal(journal).records
-    result.merges = [
-        r.wall_ns / 1e9 - r.event.worker_time
+    # (journal seq, wall time it was journaled, when its worker sent it) of every report in the window; a
+    # `stats.merged` (ADR 0027) carries many reports, one `stats.reported` (older journals) one
+    sent_reports = [
+        (r.seq, r.wall_ns / 1e9, worker_time)
         for r in records
-        if isinstance(r.event, StatsReported) and start[0] <= r.event.worker_time <= end[0] - 5
+        for worker_time in (
+            [ref.worker_time for ref in r.event.reports]
+            if isinstance(r.event, StatsMerged)
+            else [r.event.worker_time]
+            if isinstance(r.event, StatsReported)
+            else []
+        )
+        if start[0] <= worker_time <= end[0] - 5
     ]
+    result.merges = [journaled - sent for _, journaled, sent in sent_reports]
     if ui:
         ticks = sorted(
             (float(arrived), int(seq))
             for _, arrived, seq in (line.split() for line in ticks_path.read_text().splitlines())
         )
         result.ticks = len(ticks)
-        reports = [
-            (r.seq, r.event.worker_time)
-            for r in records
-            if isinstance(r.event, StatsReported) and start[0] <= r.event.worker_time <= end[0] - 5
-        ]
-        for seq, sent in reports:
+        for seq, _, sent in sent_reports:
             arrival = next((arrived for arrived, shown in ticks if shown >= seq and arrived >= sent), None)
             if arrival is not None:
                 result.latencies.append(arrival - sent)
