@@ -481,7 +481,7 @@ class RunStats:
             _entry_from_image(restored, entry)
         stats._total = _entry_from_image(EntryStats(method="", name=AGGREGATED_NAME, span=stats.span), image.total)
         for second in image.seconds:
-            stats.seconds[second.second] = _timings_from_image(Timings(buckets=stats._histograms.histogram()), second)
+            stats.seconds[second.second] = _set_timings(Timings(buckets=stats._histograms.histogram()), second)
         for e in image.errors:
             stats.errors[(e.method, e.name, e.error)] = ErrorStats(
                 e.method, e.name, e.error, e.occurrences, e.first_seen, e.last_seen
@@ -508,7 +508,7 @@ class RunStats:
         for second, tally in self.seconds.items():
             packed = packed_through is not None and second <= packed_through  # its histogram is in `_packed`
             buckets = histogram.Histogram() if packed else other._histograms.histogram()
-            other.seconds[second] = _copy_timings(Timings(buckets=buckets), tally)
+            other.seconds[second] = _set_timings(Timings(buckets=buckets), tally)
         other._packed = dict(self._packed)
         other._packed_through = packed_through
         other._coarse_before, other._coarse_width = self._coarse_before, self._coarse_width
@@ -633,21 +633,9 @@ def _second_image(second: int, tally: Timings, buckets: Buckets | histogram.Hist
     )
 
 
-def _timings_from_image(timings: Timings, image: EntryDelta | SecondDelta) -> Timings:
-    """Fields set, not added: adding would be exact for counts but could round a float sum differently."""
-    timings.num_requests = image.num_requests
-    timings.num_none_requests = image.num_none_requests
-    timings.num_failures = image.num_failures
-    timings.total_response_time = image.total_response_time
-    timings.min_response_time = image.min_response_time
-    timings.max_response_time = image.max_response_time
-    timings.total_content_length = image.total_content_length
-    timings.buckets.add(image.buckets)
-    return timings
-
-
-def _copy_timings(timings: Timings, source: Timings) -> Timings:
-    """Fields set, as `_timings_from_image` does; the histogram added into the copy's own."""
+def _set_timings(timings: Timings, source: Timings | EntryDelta | SecondDelta) -> Timings:
+    """Fields set, not added: adding would be exact for counts but could round a float sum differently; the
+    source's histogram (an image's buckets or another Timings' histogram) is added into `timings`' own."""
     timings.num_requests = source.num_requests
     timings.num_none_requests = source.num_none_requests
     timings.num_failures = source.num_failures
@@ -662,7 +650,7 @@ def _copy_timings(timings: Timings, source: Timings) -> Timings:
 def _copy_entry(entry: EntryStats, source: EntryStats) -> EntryStats:
     entry.requests_per_second = dict(source.requests_per_second)
     entry.failures_per_second = dict(source.failures_per_second)
-    _copy_timings(entry, source)
+    _set_timings(entry, source)
     return entry
 
 
@@ -670,5 +658,5 @@ def _entry_from_image(entry: EntryStats, image: EntryDelta) -> EntryStats:
     """Fills a new, empty entry (one of a RunStats's, so its histogram stays in the RunStats's table)."""
     entry.requests_per_second = dict(image.requests_per_second)
     entry.failures_per_second = dict(image.failures_per_second)
-    _timings_from_image(entry, image)
+    _set_timings(entry, image)
     return entry

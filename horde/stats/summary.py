@@ -15,17 +15,7 @@ def summary_dict(stats: RunStats) -> dict[str, Any]:
     return {
         "entries": [_entry_summary(entry) for entry in stats.sorted_entries()],
         "aggregated": _entry_summary(stats.total),
-        "errors": [
-            {
-                "method": error.method,
-                "name": error.name,
-                "error": error.error,
-                "occurrences": error.occurrences,
-                "first_seen": error.first_seen,
-                "last_seen": error.last_seen,
-            }
-            for error in stats.sorted_errors()
-        ],
+        "errors": errors_summary(stats),
         "exceptions": [
             {
                 "count": exception.count,
@@ -38,6 +28,21 @@ def summary_dict(stats: RunStats) -> dict[str, Any]:
         "first_second": stats.span.first_second,
         "last_second": stats.span.last_second,
     }
+
+
+def errors_summary(stats: RunStats) -> list[dict[str, Any]]:
+    """The failures table as plain data, sorted: the summary JSON and the web UI's view show the same rows."""
+    return [
+        {
+            "method": error.method,
+            "name": error.name,
+            "error": error.error,
+            "occurrences": error.occurrences,
+            "first_seen": error.first_seen,
+            "last_seen": error.last_seen,
+        }
+        for error in stats.sorted_errors()
+    ]
 
 
 def _entry_summary(entry: EntryStats) -> dict[str, Any]:

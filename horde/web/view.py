@@ -14,6 +14,7 @@ from horde.actors.replay import ReplayState
 from horde.protocol.states import RunState
 from horde.stats import histogram
 from horde.stats.run_stats import CURRENT_WINDOW_SECONDS, INCOMPLETE_SECONDS, EntryStats, RunStats
+from horde.stats.summary import errors_summary
 
 MAX_ENTRIES = 500
 """As Locust: the table lists at most this many endpoints (then the total)."""
@@ -125,17 +126,7 @@ def stats_view(state: ReplayState, now: float | None = None, mono_now: float | N
     rows = workers(state, mono_now)
     return {
         "stats": [*(entry_row(entry, now) for entry in entries), entry_row(total, now)],
-        "errors": [
-            {
-                "method": error.method,
-                "name": error.name,
-                "error": error.error,
-                "occurrences": error.occurrences,
-                "first_seen": error.first_seen,
-                "last_seen": error.last_seen,
-            }
-            for error in stats.sorted_errors()
-        ],
+        "errors": errors_summary(stats),
         "exceptions": exceptions_view(stats),
         "total_rps": total.total_rps,
         "total_fail_per_sec": total.total_fail_per_sec,
