@@ -3,30 +3,12 @@
 from __future__ import annotations
 
 import errno
-import io
 
 from horde.actors.base import Append
 from horde.actors.journal import Flush, Journal, journal_header
 from horde.protocol.events import JournalGap, RunTargetChanged
 from horde.protocol.journal import decode_header, decode_record
-
-
-class FillingDisk(io.BytesIO):
-    """A file whose disk is full while `full` is set, as ENOSPC makes a real one."""
-
-    full = False
-
-    def write(self, data: bytes) -> int:  # type: ignore[override]
-        if self.full:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return super().write(data)
-
-    def fileno(self) -> int:
-        raise OSError(errno.EBADF, "no descriptor")
-
-    def close(self) -> None:
-        self.saved = self.getvalue()
-        super().close()
+from tests.support.disks import FillingDisk
 
 
 def test_a_full_disk_leaves_a_recorded_gap_and_the_writer_goes_on() -> None:

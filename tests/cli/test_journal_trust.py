@@ -7,8 +7,6 @@ plain replay must say beside its totals that they are not the run's.
 
 from __future__ import annotations
 
-import errno
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +17,7 @@ from horde.actors.base import Append
 from horde.actors.journal import Flush, Journal
 from horde.protocol.events import JournalCheckpoint, StatsSnapshot
 from horde.protocol.journal import decode_header, read_journal
+from tests.support.disks import FillingDisk
 from tests.support.processes import REPO, Target, horde
 
 DEMO = REPO / "horde" / "examples" / "demo_locustfile.py"
@@ -59,24 +58,6 @@ def check(run: Run, name: str) -> tuple[int, str, str]:
 def test_the_real_journal_is_intact(run: Run) -> None:
     code, out, err = check(run, "run.jsonl")
     assert code == 0 and "records in order without gaps; hash chain intact" in out, out + err
-
-
-class FillingDisk(io.BytesIO):
-    """A disk that is full while `full` is set, as ENOSPC makes a real one."""
-
-    full = False
-
-    def write(self, data: bytes) -> int:  # type: ignore[override]
-        if self.full:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return super().write(data)
-
-    def fileno(self) -> int:
-        raise OSError(errno.EBADF, "no descriptor")
-
-    def close(self) -> None:
-        self.saved = self.getvalue()
-        super().close()
 
 
 def test_a_recorded_gap_fails_the_check_and_replay_says_the_totals_are_incomplete(run: Run) -> None:
