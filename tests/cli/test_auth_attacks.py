@@ -119,7 +119,7 @@ def siege(target: Target, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     peers: RawPeers | None = None
     try:
         master = cluster.start_master(
-            "-H", target.url, "-u", str(USERS), "-r", "100", "-t", f"{RUN_SECONDS}s",
+            "-H", target.url, "-u", str(USERS), "-r", "100", "-t", f"{RUN_SECONDS}s", "-s", "5",
             "--master-secret-key", str(keys / "master.key_secret"), "--worker-public-keys", str(admitted),
         )  # fmt: skip
         worker = cluster.start_worker(

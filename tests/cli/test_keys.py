@@ -68,7 +68,7 @@ def test_only_a_worker_with_an_authorised_key_joins_and_its_counts_match_the_tar
     for name in ("member", "revoked"):
         shutil.copy(keys / f"{name}.key", admitted)
     cluster.start_master(
-        "-H", fresh_target.url, "-u", "3", "-r", "100", "-t", "2s",
+        "-H", fresh_target.url, "-u", "3", "-r", "100", "-t", "2s", "-s", "5",
         "--master-secret-key", str(keys / "master.key_secret"), "--worker-public-keys", str(admitted),
     )  # fmt: skip
     (admitted / "revoked.key").unlink()
@@ -121,7 +121,7 @@ def test_a_keyed_master_gives_its_own_worker_processes_a_key_of_their_own(
     admitted.mkdir()
     shutil.copy(keys / "member.key", admitted)
     cluster.start_master(
-        "-H", fresh_target.url, "-u", "2", "-r", "100", "-t", "2s", "--processes", "1",
+        "-H", fresh_target.url, "-u", "2", "-r", "100", "-t", "2s", "-s", "5", "--processes", "1",
         "--master-secret-key", str(keys / "master.key_secret"), "--worker-public-keys", str(admitted),
     )  # fmt: skip
     assert cluster.wait_master() in (0, 1), cluster.master.describe() if cluster.master else ""
