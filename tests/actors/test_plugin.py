@@ -18,6 +18,7 @@ from horde.plugins.thresholds import parse_threshold
 from horde.protocol.stats import Buckets
 from horde.stats import histogram
 from horde.stats.run_stats import EntryStats, RunSpan, RunStats
+from tests.support.waiting import wait_until
 
 BUILTINS = {"console", "csv", "json", "html", "thresholds", "prometheus", "failure_guard"}
 
@@ -89,7 +90,7 @@ class _Counting(Plugin):
         self.seen: list[int] = []
 
     def on_event(self, record: EventRecord) -> None:
-        gevent.sleep(0.01)
+        gevent.sleep(0.05)
         self.seen.append(record.seq)
 
 
@@ -112,12 +113,14 @@ def test_the_host_queues_without_blocking_drops_beyond_the_bound_and_supervises(
     started = time.monotonic()
     for seq in range(1, 21):
         host._deliver(_record(seq))
-    assert time.monotonic() - started < 0.05, "delivery never waits for a plugin"
+    # A delivery that waited for the plugin would take 20 x 0.05 s.
+    assert time.monotonic() - started < 0.5, "delivery never waits for a plugin"
     counting, failing = host.slot("counting"), host.slot("failing")
     assert counting.dropped_total == 15
-    gevent.sleep(0.3)
-    assert counting.ref is not None and counting.ref.proxy().seen.get() == [1, 2, 3, 4, 5]
-    assert failing.disabled and failing.restarts == 2 and _Failing.instances == 3
+    assert counting.ref is not None
+    wait_until(lambda: counting.ref.proxy().seen.get() == [1, 2, 3, 4, 5], timeout=10, message="the 5 queued")
+    wait_until(lambda: failing.disabled, timeout=10, message="the failing plugin disabled")
+    assert failing.restarts == 2 and _Failing.instances == 3
     host.stop()
 
 

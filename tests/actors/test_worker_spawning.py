@@ -52,7 +52,7 @@ def test_a_stop_during_a_huge_step_is_heard_at_once(worker: Any) -> None:
     started = time.monotonic()
     tell(ref, Accept(0), Spawn(1, {"Idle": 10_000_000}, None, 0.0), Stop())
     assert ref.proxy().state.get() == "stopped"
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 20  # building 10,000,000 users would take minutes
     assert ref.proxy().pool.get().user_count == 0
     assert not [m for m in transport.sent if isinstance(m, SpawningComplete)]
     assert isinstance(transport.sent[-1], Stopped)

@@ -119,7 +119,7 @@ def test_workers_notice_a_dead_master_and_keep_reconnecting_or_quit_when_told(
     os.kill(master.pid, signal.SIGKILL)
     started = time.monotonic()
     assert wait_for_exit(quits, timeout=10) == 1
-    assert time.monotonic() - started < 1.5 + 2.0
+    assert time.monotonic() - started < 1.5 + 6.0  # the 1.5 s liveness window, with room for a busy machine
     assert "silent" in quits.communicate(timeout=5)[1]
     wait_for_line(stays.err, "the master is silent", alive=[stays])
     # Keeps reconnecting: a new master on the same port gets it back.

@@ -25,7 +25,10 @@ LOCUSTFILES = Path(__file__).resolve().parent / "locustfiles"
 RUN_TIME = "2s"
 HANG_RUN_TIME = "3s"
 HANG_LIMIT = 5.0
-"""A run with `-t 3s` whose users hang or fail in `__init__` ends within this many seconds of its start."""
+"""A run with `-t 3s` whose users hang or fail in `__init__` ends within this many seconds of its start (as its
+journal times it, so that a busy machine's slow interpreter start does not count)."""
+HANG_WALL_LIMIT = 25.0
+"""The whole process, start to exit: well under the 30 s a hanging `__init__` would hold it."""
 
 
 @dataclass
@@ -41,6 +44,12 @@ class Outcome:
 
     def exceptions(self) -> dict[str, int]:
         return {row["message"]: row["count"] for row in self.summary()["exceptions"]}
+
+    def run_seconds(self) -> float:
+        """From the journal's first record to the run's stop."""
+        records = read_journal(self.cwd / "run.jsonl").records
+        stopped = [r for r in records if r.type == "run.state_changed" and r.event.state == "stopped"]  # type: ignore[union-attr]
+        return (stopped[-1].mono_ns - records[0].mono_ns) / 1e9
 
     def lines_with(self, text: str) -> list[str]:
         return [line for line in self.err.splitlines() if text in line]
@@ -113,7 +122,7 @@ def hangs(target: Target, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 def test_a_raising_user_init_is_counted_and_the_run_ends_on_time(hangs: dict[str, Outcome]) -> None:
     outcome = hangs["faults_init_raises"]
-    assert outcome.seconds < HANG_LIMIT, outcome.err
+    assert outcome.run_seconds() < HANG_LIMIT and outcome.seconds < HANG_WALL_LIMIT, outcome.err
     assert outcome.code == 2, outcome.err  # Locust: its spawning greenlet dies, an unhandled greenlet exception
     assert outcome.exceptions() == {"ValueError('broken __init__')": 2}
     assert len(outcome.lines_with("BrokenInit.__init__ raised ValueError: broken __init__")) == 1  # told once for both
@@ -123,7 +132,7 @@ def test_a_raising_user_init_is_counted_and_the_run_ends_on_time(hangs: dict[str
 
 def test_a_slow_user_init_does_not_hold_up_the_end_of_the_run(hangs: dict[str, Outcome]) -> None:
     outcome = hangs["faults_init_slow"]
-    assert outcome.seconds < HANG_LIMIT, outcome.err
+    assert outcome.run_seconds() < HANG_LIMIT and outcome.seconds < HANG_WALL_LIMIT, outcome.err
     assert outcome.code == 0, outcome.err
     assert "did not confirm the stop" not in outcome.err
     assert outcome.summary()["exceptions"] == []

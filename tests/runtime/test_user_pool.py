@@ -62,10 +62,10 @@ def test_surplus_stops_in_parallel_without_blocking_the_caller() -> None:
     gevent.sleep(0.05)
     start = time.monotonic()
     pool.set_counts({"Busy": 0})
-    assert time.monotonic() - start < 0.05
+    assert time.monotonic() - start < 0.25  # less than one 0.3 s task: it did not wait for one
     assert pool.stopping_count == 20
     assert pool.join_stopping(timeout=2)
-    assert time.monotonic() - start < 0.6  # 20 users finishing a 0.3 s task at once, not one after another
+    assert time.monotonic() - start < 3  # 20 users finishing a 0.3 s task at once, not one after another (6 s)
     assert len(pool.group) == 0
 
 
@@ -75,7 +75,7 @@ def test_stop_all_is_bounded_by_its_timeout() -> None:
     gevent.sleep(0.05)
     start = time.monotonic()
     pool.stop_all(timeout=0.05)
-    assert time.monotonic() - start < 0.5 and len(pool.group) == 0
+    assert time.monotonic() - start < 5 and len(pool.group) == 0  # not the class's 30 s
 
 
 def test_unknown_class_is_rejected() -> None:
@@ -124,4 +124,4 @@ def test_a_slow_init_neither_blocks_set_counts_nor_a_stop() -> None:
     gevent.sleep(0.05)
     assert pool.counts() == {"SlowInit": 2} and pool.users() == []  # placed, not built yet
     pool.stop_all(timeout=1)
-    assert time.monotonic() - start < 2 and len(pool.group) == 0
+    assert time.monotonic() - start < 10 and len(pool.group) == 0  # not the 30 s __init__

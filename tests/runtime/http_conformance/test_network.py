@@ -29,7 +29,7 @@ def test_silent_server_times_out_once(kind: str, serve: Serve, make_client: Make
     server = serve(never_answer)
     client = make_client(kind, server.url)
     _, elapsed = client.timed("GET", "/slow")
-    assert TIMEOUT * 0.9 < elapsed < TIMEOUT * 3
+    assert TIMEOUT * 0.9 < elapsed < TIMEOUT * 8  # a retry shows in the count below, not here
     assert len(server.received) == 1
     assert_recorded(client, "GET", "/slow", ok=False)
 
@@ -52,9 +52,9 @@ def test_refused_connection_is_a_failure(kind: str, make_client: Make) -> None:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    client = make_client(kind, f"http://127.0.0.1:{port}")
-    response, elapsed = client.timed("GET", "/", name="refused")
-    assert response.status_code == 0 and elapsed < TIMEOUT
+    client = make_client(kind, f"http://127.0.0.1:{port}", connection_timeout=5.0, network_timeout=5.0)
+    response, elapsed = client.timed("GET", "/", name="refused", **({"timeout": 5.0} if kind == "http" else {}))
+    assert response.status_code == 0 and elapsed < 2.5  # at once, not after the 5 s timeout
     assert_recorded(client, "GET", "refused", ok=False, length=0)
 
 
