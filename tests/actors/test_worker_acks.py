@@ -21,6 +21,7 @@ from horde.run.spec import LoadSpec, RunSpec
 from horde.runtime.environment import Environment
 from horde.runtime.locustfile import load_locustfile, select_user_classes
 from horde.stats.recorder import StatsRecorder
+from tests.support.waiting import wait_until
 
 SHOP = Path(__file__).resolve().parents[1] / "locustfiles" / "shop.py"
 
@@ -75,20 +76,19 @@ def test_a_worker_ignores_the_acceptance_of_an_incarnation_it_replaced_and_spawn
     link.master_side.start(lambda _worker, message: heard.append(message), lambda *_: None)
     worker, _ = start_worker(LOCAL_WORKER_ID, link.worker_side, environment, recorder, WorkerSettings(0.2, 10.0, 0.0))
     try:
-        gevent.sleep(0.05)
-        first = next(m for m in heard if isinstance(m, Ready))
+        first = wait_until(lambda: next((m for m in heard if isinstance(m, Ready)), None), message="a Ready")
         link.master_side.send(LOCAL_WORKER_ID, Accept(0, "an-incarnation-it-no-longer-is"))
         link.master_side.send(LOCAL_WORKER_ID, Spawn(1, {"Shopper": 2}, "http://127.0.0.1:9", 0.0))
-        gevent.sleep(0.5)
-        assert worker.proxy().state.get() == "connecting"
-        assert worker.proxy().pool.get().user_count == 0
+        asked = sum(isinstance(m, Ready) for m in heard)
+        wait_until(lambda: sum(isinstance(m, Ready) for m in heard) >= asked + 2, message="two Readies more")
         readies = [m for m in heard if isinstance(m, Ready)]
-        assert len(readies) >= 2 and {m.incarnation for m in readies} == {first.incarnation}  # still asking
+        assert worker.proxy().state.get() == "connecting"  # it still asks after the Spawn: that was not taken
+        assert worker.proxy().pool.get().user_count == 0
+        assert {m.incarnation for m in readies} == {first.incarnation}  # still asking
         link.master_side.send(LOCAL_WORKER_ID, Accept(0, first.incarnation))
         link.master_side.send(LOCAL_WORKER_ID, Spawn(1, {"Shopper": 2}, "http://127.0.0.1:9", 0.0))
-        gevent.sleep(0.2)
-        assert worker.proxy().state.get() == "running"
-        assert worker.proxy().pool.get().user_count == 2
+        wait_until(lambda: worker.proxy().state.get() == "running", message="the worker running")
+        wait_until(lambda: worker.proxy().pool.get().user_count == 2, message="its 2 users")
     finally:
         if worker.is_alive():
             worker.tell(MasterQuit("the test is over"))
