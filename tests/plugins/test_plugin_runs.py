@@ -144,7 +144,8 @@ def test_a_slow_plugin_drops_events_but_not_throughput(fresh_target: Target, tmp
     }
     assert requests["plain"] > 100, requests
     per_cpu = {name: requests[name] / cpu[name] for name in requests}
-    assert abs(per_cpu["slow"] - per_cpu["plain"]) <= 0.25 * per_cpu["plain"], (requests, cpu)
+    # One-sided and wide: a run that waited 0.5 s for the plugin at each of its events would fall far below half.
+    assert per_cpu["slow"] >= 0.5 * per_cpu["plain"], (requests, cpu)
     records = _assert_intact(tmp_path / "slow" / "run.jsonl")
     dropped = [_data(r) for r in records if r.type == "plugin.slow.dropped"]
     assert dropped and dropped[-1]["total"] == sum(d["dropped"] for d in dropped) > 0

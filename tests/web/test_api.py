@@ -127,9 +127,14 @@ def test_past_run_api(tmp_path: Path, fresh_target: Target) -> None:
         end = page.json("stats/requests")
         served = fresh_target.served()  # a user stopped mid-request at -t may leave one uncounted (2 users)
         assert end["state"] == "stopped" and served - 2 <= end["stats"][-1]["num_requests"] <= served
-        middle = page.json("replay/state?at=1.5")
+        # The first moment, on a quarter-second grid, at which replay shows requests: it comes before the end.
+        ends_at = page.json("replay/state")["at"]
+        moments = [quarter / 4 for quarter in range(1, int(ends_at * 4))]
+        at = next((t for t in moments if page.json(f"replay/state?at={t}")["stats"][-1]["num_requests"]), None)
+        assert at is not None, f"no requests before the end at {ends_at} s"
+        middle = page.json(f"replay/state?at={at}")
         assert 0 < middle["stats"][-1]["num_requests"] <= end["stats"][-1]["num_requests"]
-        rows = list(csv.reader(io.StringIO(page.get("stats/requests/csv?at=1.5")[1].decode())))
+        rows = list(csv.reader(io.StringIO(page.get(f"stats/requests/csv?at={at}")[1].decode())))
         assert int(rows[-1][2]) == middle["stats"][-1]["num_requests"]
         status, body, _ = page.get("replay/state?at=soon")
         assert status == 400 and json.loads(body)["message"] == "at must be a number of seconds, got 'soon'"
