@@ -3,7 +3,8 @@
 Start and retarget are the Master's `Start`, stop is its `RequestStop`, reset is the StatsAggregator's
 `ResetStats`: the same commands as the command line, Ctrl-C and plugins, with `web:<who>` as their cause, so the
 journal says who did it. A start also journals a `web.swarm` event with everything the form asked for (users,
-rate, host, the locustfile's own arguments), which replay keeps as an opaque event and the timeline shows.
+rate, host, the locustfile's own arguments), which replay keeps as an opaque event and the timeline shows. A
+start after Stop is a new test in the same process, as in Locust's UI (ADR 0034).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import gevent.event
 import msgspec
 import pykka
 
@@ -31,7 +33,7 @@ class BadRequest(Exception):
 
 
 class Refused(Exception):
-    """A request the run cannot honour in its state (starting a run that already stopped): HTTP 409."""
+    """A request the run cannot honour in its state (a test that is stopping, a past run): HTTP 409."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +122,12 @@ class RunActions:
         self.run = run
         self.arguments = dict(arguments)
         self.started = False
+        self.live = True
+        """False once the process is quitting: the run's actors are being stopped and no new test may begin."""
+        self.tests = 1
+        """Tests started in this process (a new one after each Stop, ADR 0034)."""
+        self.new_test = gevent.event.Event()
+        """Set when a stopped run starts a new test: whoever waits for the run's end waits again."""
 
     @property
     def shaped(self) -> bool:
@@ -134,15 +142,20 @@ class RunActions:
 
     def swarm(self, request: SwarmRequest, who: str) -> str:
         state = self.state()
-        if state in (RunState.STOPPING, RunState.STOPPED):
-            raise Refused("this run has stopped; start horde again for a new one")
+        if state == RunState.STOPPING:
+            raise Refused("the test is stopping; start a new one once it has stopped")
         control = self.run.control
+        new_test = state == RunState.STOPPED
+        if new_test and not self.live:
+            raise Refused("this run is over; start horde again for a new one")
         environment = self.run.environment
         if request.host is not None and request.host != environment.host:
             environment.host = request.host
             control.config = msgspec.structs.replace(control.config, host=request.host)  # what the next spawns carry
         for dest, value in request.arguments.items():
             setattr(environment.parsed_options, dest, value)
+        if request.arguments:
+            control.set_worker_options(request.arguments)  # the workers' parsed_options, with the next spawn
         recorded = {
             dest: "<redacted>" if self.arguments[dest].is_secret else value for dest, value in request.arguments.items()
         }
@@ -154,6 +167,13 @@ class RunActions:
             "by": who,
         }
         control.append(PluginAppend("web", f"web:{who}", "web.swarm", msgspec.Raw(msgspec.json.encode(data))))
+        if new_test:
+            if self.shaped:
+                self.run.start()  # a fresh LoadTestShape, its clock from zero, before the run is ready again
+            if not control.new_test(f"new test from the web UI by {who}", f"web:{who}"):
+                raise Refused("the run could not start a new test in its state; try again")
+            self.tests += 1
+            self.new_test.set()
         if self.shaped:
             if not self.started:
                 self.run.start()

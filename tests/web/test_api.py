@@ -107,9 +107,7 @@ def test_live_api_start_steer_reset_stop(live_page: Page, tmp_path: Path) -> Non
 
     assert json.loads(page.get("stop")[1]) == {"success": True, "message": "Test stopped"}
     wait_until(lambda: page.json("stats/requests")["state"] == "stopped")
-    status, body = page.post("swarm", {"user_count": "1", "spawn_rate": "1"})
-    assert status == 409 and "stopped" in json.loads(body)["message"]
-    page.process.send_signal(signal.SIGINT)  # the page outlives the run until Ctrl-C (or --autoquit)
+    page.process.send_signal(signal.SIGINT)  # the page outlives the test (a new one may start) until Ctrl-C
     assert wait_for_exit(page.process) == 0
 
 
