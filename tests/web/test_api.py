@@ -72,6 +72,17 @@ def test_live_api_start_steer_reset_stop(live_page: Page, tmp_path: Path) -> Non
     assert all(set(entry) >= LOCUST_ENTRY_KEYS for entry in stats["stats"])
     assert stats["workers"][0]["state"] == "running"
 
+    # Locust's other routes: task ratios, recent log lines, the worker count, its login page and user editor.
+    visitor = {"ratio": 1.0, "tasks": {"home": {"ratio": 0.75}, "item": {"ratio": 0.25}}}
+    assert page.json("tasks") == {"per_class": {"Visitor": visitor}, "total": {"Visitor": visitor}}
+    logs = page.json("logs")
+    assert logs["workers"] == {} and any("run state" in line and "running" in line for line in logs["master"]), logs
+    assert page.json("worker-count") == {"worker_count": 1}
+    status, body, _ = page.get("login")  # horde asks with basic auth: the login page is the page
+    assert status == 200 and b"<title>horde</title>" in body
+    status, body = page.post("user", {"user_class_name": "Visitor", "weight": "2"})
+    assert status == 409 and "locustfile" in json.loads(body)["message"]
+
     # Every download: Locust's CSV headers, the exceptions, the report, the journal.
     status, body, headers = page.get("stats/requests/csv")
     rows = list(csv.reader(io.StringIO(body.decode())))
@@ -131,6 +142,7 @@ def test_past_run_api(tmp_path: Path, fresh_target: Target) -> None:
         assert int(rows[-1][2]) == middle["stats"][-1]["num_requests"]
         status, body, _ = page.get("replay/state?at=soon")
         assert status == 400 and json.loads(body)["message"] == "at must be a number of seconds, got 'soon'"
+        assert page.json("tasks") == {"per_class": {}, "total": {}} and page.json("worker-count")["worker_count"] == 1
         for path in ("swarm", "stop", "stats/reset"):
             status, body = page.post(path, {"user_count": "1", "spawn_rate": "1"})
             assert status == 409 and "past run" in json.loads(body)["message"]
