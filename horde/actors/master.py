@@ -446,8 +446,10 @@ def apply(state: MasterState, event: Event) -> MasterState:
 
 
 def _apply_run_state(state: MasterState, event: RunStateChanged) -> MasterState:
-    if event.previous == RunState.STOPPED and event.state == RunState.READY:  # a new test: its own clock and stop
-        state = replace(state, started_at=None, stopping_since=None, stop_reason="")
+    if event.previous == RunState.STOPPED and event.state == RunState.READY:  # a new test: its own target, clock, stop
+        state = replace(
+            state, target_users=None, user_classes=None, started_at=None, stopping_since=None, stop_reason=""
+        )
     state = replace(state, run_state=event.state)
     if event.state == RunState.SPAWNING and state.started_at is None:
         state = replace(state, started_at=event.at)

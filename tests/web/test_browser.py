@@ -74,6 +74,25 @@ def test_start_watch_steer_stop_and_download_from_the_page(
         assert counted[("", "Aggregated")] == counted[("GET", "/")] + counted[("GET", "/items/[id]")]
         table = rows_of(tab, "stats-table")
         assert int(table["Aggregated"][2].replace(",", "")) == counted[("", "Aggregated")]
+
+        # A new test from the same page, as Locust's "New": fresh statistics, the form's new user count.
+        assert tab.text_content("#edit-button") == "New test"
+        tab.click("#edit-button")
+        tab.fill("#user_count", "1")
+        tab.click("#start-button")
+        tab.wait_for_function(
+            "() => document.body.dataset.state === 'running'"
+            " && document.querySelector('#user-count').textContent === '1'",
+            timeout=WAIT_MS,
+        )
+        tab.wait_for_function(
+            f"() => {{ const row = document.querySelector('#stats-table tbody tr[data-name=\"Aggregated\"]');"
+            f" return row && Number(row.cells[2].textContent.replace(/,/g, '')) < {counted[('', 'Aggregated')]}; }}",
+            timeout=WAIT_MS,
+        )
+        assert any("new test from the web UI" in text for text in tab.locator("#timeline li").all_text_contents())
+        tab.click("#stop-button")
+        tab.wait_for_function("() => document.body.dataset.state === 'stopped'", timeout=WAIT_MS)
     finally:
         context.close()
     live_page.process.send_signal(signal.SIGINT)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.processes import Target, horde
-from tests.support.waiting import JournalWatch, wait_for_exit, wait_until
+from tests.support.waiting import JournalWatch, wait_for_event, wait_for_exit, wait_until
 from tests.web.conftest import Page, close, serve
 
 HERE = Path(__file__).resolve().parent
@@ -115,6 +115,33 @@ def test_a_distributed_run_starts_a_new_test_and_its_workers_get_the_forms_argum
         watch = JournalWatch(tmp_path / "run.jsonl")
         states = [r.event.state for r in watch.of_type("worker.state_changed")]  # type: ignore[union-attr]
         assert states.count("stopped") == 2 and len(watch.of_type("worker.joined")) == 1, states  # one worker, 2 tests
+        page.process.send_signal(signal.SIGINT)
+        assert wait_for_exit(page.process) == 0
+    finally:
+        close(page)
+
+
+def test_after_a_load_test_shape_ends_start_runs_the_shape_again_from_its_start(
+    tmp_path: Path, fresh_target: Target
+) -> None:
+    page = serve(
+        ["run", "-f", str(HERE / "short_shape_locustfile.py"), "-H", fresh_target.url, "--web-port", "0",
+         "--journal", "run.jsonl", "--autoquit", "60"],
+        tmp_path,
+    )  # fmt: skip
+    try:
+        watch = JournalWatch(tmp_path / "run.jsonl")
+        for test in (1, 2):
+            status, body = page.post("swarm")
+            assert status == 200 and json.loads(body)["message"] == "the LoadTestShape drives the run", body
+            ended = wait_for_event(
+                watch, "run.state_changed", lambda e: e.reason == "shape finished", count=test, alive=[page.process]
+            )
+            wait_until(lambda: page.json("stats/requests")["state"] == "stopped")
+        again = watch.of_type("run.state_changed", lambda e: e.previous == "stopped")[0]
+        # The second test's shape started from its own zero: it ran 2 users again before it ended.
+        ticked = watch.of_type("shape.ticked", after=again.seq)
+        assert ticked and ticked[0].event.user_count == 2 and ticked[0].seq < ended[1].seq  # type: ignore[union-attr]
         page.process.send_signal(signal.SIGINT)
         assert wait_for_exit(page.process) == 0
     finally:

@@ -89,8 +89,9 @@ function renderView(view) {
   document.body.dataset.state = view.state;
   const ready = view.state === "ready";
   $("stop-button").disabled = ready || view.state === "stopped";
-  $("edit-button").textContent = ready ? "Start" : "Edit";
-  $("edit-button").disabled = view.state === "stopped" || view.state === "stopping";
+  // After Stop the same button starts a new test, as Locust's "New" does.
+  $("edit-button").textContent = ready ? "Start" : view.state === "stopped" ? "New test" : "Edit";
+  $("edit-button").disabled = view.state === "stopping";
 }
 
 function renderTimeline() {
@@ -148,8 +149,9 @@ function connect() {
 
 function openSwarm() {
   const config = page.config;
-  const ready = document.body.dataset.state === "ready" || !document.body.dataset.state;
-  $("swarm-title").textContent = ready ? "Start a new load test" : "Edit the running load test";
+  const state = document.body.dataset.state;
+  const fresh = !state || state === "ready" || state === "stopped";
+  $("swarm-title").textContent = fresh ? "Start a new load test" : "Edit the running load test";
   $("shape-note").hidden = !config.shape;
   for (const id of ["user_count", "spawn_rate"]) $(id).required = !config.shape;
   $("swarm-error").textContent = "";
