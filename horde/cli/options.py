@@ -108,6 +108,7 @@ class RunOptions:
     web_auth: str | None = None
     web_login: bool = False
     web_base_path: str = ""
+    class_picker: bool = False
     custom: dict[str, Any] = field(default_factory=dict)
     """Values of the arguments the locustfile added (`events.init_command_line_parser`), by dest."""
     custom_secret: set[str] = field(default_factory=set)
@@ -148,6 +149,7 @@ _BOOL_FIELDS = {
     "show_task_ratio_json",
     "autostart",
     "web_login",
+    "class_picker",
 }
 _LIST_FIELDS = {"tags", "exclude_tags", "user_classes", "threshold", "plugin", "plugin_opt"}
 _INTERNAL = {"custom", "custom_secret", "custom_defaults", "given", "notes"}
@@ -252,6 +254,9 @@ def build_parser() -> Parser:
     parser.add_argument("--web-auth", metavar="USER:PASSWORD", help="the web UI asks for this user and password")
     parser.add_argument("--web-login", action="store_true", help="the web UI asks for a login (needs --web-auth)")
     parser.add_argument("--web-base-path", metavar="PATH", help="serve the web UI under PATH, e.g. /horde")
+    parser.add_argument(
+        "--class-picker", action="store_true", help="the web UI's form chooses which User classes a test runs"
+    )
     parser.add_argument(
         "-l", "--list", action="store_true", dest="list_commands", help="print the User classes and exit"
     )

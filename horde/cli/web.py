@@ -111,7 +111,7 @@ def run_with_web_ui(spec: RunSpec, options: RunOptions, arguments: dict[str, Web
     feed.attach(run.control.journal, run.journal_path)
     backend.journal_path = run.journal_path
     backend.feed = feed
-    backend.actions = RunActions(run, arguments)
+    backend.actions = RunActions(run, arguments, options.class_picker)
     feed.start()
     web.serve()
     print(f"horde: web UI at {web.url} (Ctrl-C to stop)", file=sys.stderr, flush=True)

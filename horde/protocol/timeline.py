@@ -62,6 +62,7 @@ class WebSwarm(msgspec.Struct, frozen=True):
     spawn_rate: float | None = None
     host: str | None = None
     arguments: dict[str, object] = {}
+    user_classes: list[str] | None = None
 
 
 _web_swarm = msgspec.json.Decoder(WebSwarm)
@@ -76,7 +77,8 @@ def _web_swarm_text(data: bytes) -> str | None:
     if form.user_count is None or form.spawn_rate is None:
         what = "the LoadTestShape drives"
     else:
-        what = f"{form.user_count} users at {_rate(form.spawn_rate)}"
+        only = f" of {', '.join(form.user_classes)}" if form.user_classes else ""
+        what = f"{form.user_count} users{only} at {_rate(form.spawn_rate)}"
     host = f"; host {form.host}" if form.host else ""
     arguments = "; " + ", ".join(f"{k}={v}" for k, v in sorted(form.arguments.items())) if form.arguments else ""
     return f"web UI start by {form.by}: {what}{host}{arguments}"

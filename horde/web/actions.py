@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,13 +79,23 @@ class SwarmRequest:
     spawn_rate: float | None
     host: str | None
     arguments: dict[str, Any] = field(default_factory=dict)
+    user_classes: tuple[str, ...] | None = None
+    """The User classes ticked with `--class-picker` (None: not asked for)."""
 
 
 STANDARD_FIELDS = frozenset({"user_count", "spawn_rate", "host", "run_time", "user_classes", "shape_class"})
 
 
-def parse_swarm(form: Mapping[str, str], arguments: Mapping[str, WebArgument], shaped: bool) -> SwarmRequest:
-    """Locust's `/swarm` form, checked: a bad or unknown field is a `BadRequest` naming it."""
+def parse_swarm(
+    form: Mapping[str, str],
+    arguments: Mapping[str, WebArgument],
+    shaped: bool,
+    picked: Sequence[str] = (),
+    available: Sequence[str] | None = None,
+) -> SwarmRequest:
+    """Locust's `/swarm` form, checked: a bad or unknown field is a `BadRequest` naming it. `picked` are the form's
+    `user_classes` values; `available` the classes to pick from with `--class-picker` (None: no picker, and the
+    field is ignored, as Locust ignores it then)."""
     unknown = sorted(set(form) - STANDARD_FIELDS - set(arguments))
     if unknown:
         raise BadRequest(f"unknown field(s): {', '.join(unknown)}")
@@ -112,15 +122,23 @@ def parse_swarm(form: Mapping[str, str], arguments: Mapping[str, WebArgument], s
     if host is not None and not host.startswith(("http://", "https://")):
         raise BadRequest(f"host must start with http:// or https://, got {host!r}")
     values = {dest: arguments[dest].convert(form[dest]) for dest in arguments if dest in form}
-    return SwarmRequest(users, rate, host, values)
+    classes = None
+    if available is not None and any(name.strip() for name in picked):
+        chosen = {name.strip() for name in picked if name.strip()}
+        unknown = sorted(chosen - set(available))
+        if unknown:
+            raise BadRequest(f"user_classes: no User class named {', '.join(unknown)} (known: {', '.join(available)})")
+        classes = tuple(sorted(chosen))
+    return SwarmRequest(users, rate, host, values, classes)
 
 
 class RunActions:
     """The page's hands on one live run."""
 
-    def __init__(self, run: Run, arguments: Mapping[str, WebArgument]) -> None:
+    def __init__(self, run: Run, arguments: Mapping[str, WebArgument], class_picker: bool = False) -> None:
         self.run = run
         self.arguments = dict(arguments)
+        self.class_picker = class_picker
         self.started = False
         self.live = True
         """False once the process is quitting: the run's actors are being stopped and no new test may begin."""
@@ -132,6 +150,11 @@ class RunActions:
     @property
     def shaped(self) -> bool:
         return self.run.locustfile.shape_class is not None
+
+    @property
+    def available_classes(self) -> list[str] | None:
+        """The User classes the form may choose from (`--class-picker`), or None without a picker."""
+        return sorted(self.run.environment.user_classes_by_name) if self.class_picker else None
 
     def state(self) -> RunState:
         """The Master's run state; once the run is finished its actors are gone, and the run is stopped."""
@@ -159,13 +182,15 @@ class RunActions:
         recorded = {
             dest: "<redacted>" if self.arguments[dest].is_secret else value for dest, value in request.arguments.items()
         }
-        data = {
+        data: dict[str, Any] = {
             "user_count": request.users,
             "spawn_rate": request.spawn_rate,
             "host": request.host,
             "arguments": recorded,
             "by": who,
         }
+        if self.class_picker:
+            data["user_classes"] = list(request.user_classes) if request.user_classes is not None else None
         control.append(PluginAppend("web", f"web:{who}", "web.swarm", msgspec.Raw(msgspec.json.encode(data))))
         if new_test:
             if self.shaped:
@@ -180,9 +205,13 @@ class RunActions:
             self.started = True
             return "the LoadTestShape drives the run"
         assert request.users is not None and request.spawn_rate is not None
-        control.master.tell(Start(time.monotonic(), request.users, request.spawn_rate, None, cause=f"web:{who}"))
+        classes = request.user_classes
+        if classes is None and state in (RunState.SPAWNING, RunState.RUNNING):
+            classes = control.master_state().user_classes  # none ticked mid-run: those already chosen, as Locust
+        control.master.tell(Start(time.monotonic(), request.users, request.spawn_rate, classes, cause=f"web:{who}"))
         self.started = True
-        return f"swarming {request.users} users at {request.spawn_rate:g}/s"
+        only = f" of {', '.join(classes)}" if classes is not None else ""
+        return f"swarming {request.users} users{only} at {request.spawn_rate:g}/s"
 
     def stop(self, who: str) -> None:
         try:

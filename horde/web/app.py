@@ -148,6 +148,7 @@ def create_app(backend: Backend) -> Flask:
                     "spawn_rate": spec.spawn_rate,
                     "host": actions.run.environment.host or "",
                     "started": actions.started,
+                    "class_picker": actions.available_classes,
                 }
             )
         return json_response(data)
@@ -155,7 +156,13 @@ def create_app(backend: Backend) -> Flask:
     @app.post("/swarm")
     def swarm() -> Response:
         actions = live_actions()
-        parsed = parse_swarm(request.form.to_dict(), backend.arguments, actions.shaped)
+        parsed = parse_swarm(
+            request.form.to_dict(),
+            backend.arguments,
+            actions.shaped,
+            request.form.getlist("user_classes"),
+            actions.available_classes,
+        )
         message = actions.swarm(parsed, who())
         return json_response({"success": True, "message": message, "host": actions.run.environment.host})
 

@@ -146,3 +146,27 @@ def test_after_a_load_test_shape_ends_start_runs_the_shape_again_from_its_start(
         assert wait_for_exit(page.process) == 0
     finally:
         close(page)
+
+
+def test_the_class_picker_runs_only_the_ticked_user_classes(tmp_path: Path, fresh_target: Target) -> None:
+    page = serve(
+        ["run", "-f", str(HERE / "two_classes_locustfile.py"), "-H", fresh_target.url, "--web-port", "0",
+         "--journal", "run.jsonl", "--class-picker", "--autoquit", "60", "-s", "5"],
+        tmp_path,
+    )  # fmt: skip
+    try:
+        assert page.json("config")["class_picker"] == ["Browsing", "Buying"]
+        status, body = page.post("swarm", {"user_count": "2", "spawn_rate": "50", "user_classes": "Selling"})
+        assert status == 400 and "user_classes: no User class named Selling" in json.loads(body)["message"]
+        only_buying = one_test(page, fresh_target, {"user_count": "2", "spawn_rate": "50", "user_classes": "Buying"}, 0)
+        assert list(only_buying) == ["/items/[id]"] and fresh_target.counts().get("GET /", 0) == 0
+        watch = JournalWatch(tmp_path / "run.jsonl")
+        (target,) = watch.of_type("run.target_changed")
+        assert target.event.user_classes == ("Buying",)  # type: ignore[union-attr]
+        assert json.loads(bytes(watch.of_type("web.swarm")[0].event))["user_classes"] == ["Buying"]  # type: ignore[arg-type]
+        page.process.send_signal(signal.SIGINT)
+        assert wait_for_exit(page.process) == 0
+    finally:
+        close(page)
+    timeline = horde("replay", "run.jsonl", "--timeline", cwd=tmp_path, timeout=60)
+    assert "web UI start by 127.0.0.1: 2 users of Buying at 50/s" in timeline.stdout, timeline.stdout

@@ -163,6 +163,27 @@ function buildForm(config) {
   $("spawn_rate").value = config.spawn_rate ?? 1;
   $("host-input").value = config.host || "";
   const holder = $("custom-arguments");
+  if (config.class_picker) {
+    // --class-picker: tick the User classes this test runs (none ticked: all of them, or those already running).
+    const set = document.createElement("fieldset");
+    set.id = "class-picker";
+    const legend = document.createElement("legend");
+    legend.textContent = "User classes";
+    set.append(legend);
+    for (const name of config.class_picker) {
+      const label = document.createElement("label");
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.name = "user_classes";
+      box.value = name;
+      box.checked = true;
+      box.className = "class-pick";
+      box.id = `class-${name}`;
+      label.append(box, ` ${name}`);
+      set.append(label);
+    }
+    holder.append(set);
+  }
   for (const arg of config.arguments) {
     const label = document.createElement("label");
     label.textContent = arg.help || arg.dest;
@@ -208,7 +229,7 @@ function startLive(config) {
   $("swarm-form").onsubmit = async (e) => {
     e.preventDefault();
     const form = new FormData($("swarm-form"));
-    for (const box of $("swarm-form").querySelectorAll("input[type=checkbox]")) if (!box.checked) form.set(box.name, "false");
+    for (const box of $("swarm-form").querySelectorAll("input[type=checkbox]:not(.class-pick)")) if (!box.checked) form.set(box.name, "false");
     const result = await post("swarm", new URLSearchParams(form));
     if (result.ok) $("swarm-dialog").close();
     else $("swarm-error").textContent = result.message;
