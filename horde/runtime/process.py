@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 import structlog
 
+MAX_LINE = 10_000
 RECENT_LINES: deque[str] = deque(maxlen=500)
 """The process's last log lines, as Locust keeps them for its web UI's `/logs`."""
 
@@ -32,9 +33,12 @@ class LogStream:
 
     def write(self, text: str) -> int:
         self._partial += text
-        if "\n" in self._partial:
+        if "\n" in self._partial or len(self._partial) > MAX_LINE:
             *lines, self._partial = self._partial.split("\n")
-            RECENT_LINES.extend(line for line in lines if line.strip())
+            if len(self._partial) > MAX_LINE:  # a line never ended: kept as it is, not grown without bound
+                lines.append(self._partial)
+                self._partial = ""
+            RECENT_LINES.extend(line[:MAX_LINE] for line in lines if line.strip())
         try:
             return self._stream.write(text)
         except (OSError, ValueError):
