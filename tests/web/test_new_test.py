@@ -170,3 +170,29 @@ def test_the_class_picker_runs_only_the_ticked_user_classes(tmp_path: Path, fres
         close(page)
     timeline = horde("replay", "run.jsonl", "--timeline", cwd=tmp_path, timeout=60)
     assert "web UI start by 127.0.0.1: 2 users of Buying at 50/s" in timeline.stdout, timeline.stdout
+
+
+def test_run_time_bounds_each_test_and_autoquit_counts_from_the_last(tmp_path: Path, fresh_target: Target) -> None:
+    page = serve(
+        ["run", "-f", GREETING, "-H", fresh_target.url, "--web-port", "0", "--journal", "run.jsonl", "--autostart",
+         "-u", "1", "-r", "10", "-t", "1s", "--autoquit", "8"],
+        tmp_path,
+    )  # fmt: skip
+    try:
+        watch = JournalWatch(tmp_path / "run.jsonl")
+        wait_for_event(watch, "run.state_changed", lambda e: e.reason == "run time reached", alive=[page.process])
+        wait_until(lambda: page.json("stats/requests")["state"] == "stopped")
+        status, body = page.post("swarm", {"user_count": "2", "spawn_rate": "10"})
+        assert status == 200, body
+        # The new test ends by itself too, -t after its own start, and the process stays for the next one.
+        ends = wait_for_event(
+            watch, "run.state_changed", lambda e: e.reason == "run time reached", count=2, alive=[page.process]
+        )
+        (spawning,) = watch.of_type("run.state_changed", lambda e: e.state == "spawning", after=ends[0].seq)
+        assert (ends[1].mono_ns - spawning.mono_ns) / 1e9 >= 1.0
+        # --autoquit: the new test, started within the first countdown, cancelled it; the process quits 8 s after
+        # the last test, by itself.
+        assert wait_for_exit(page.process) == 0
+        assert "quitting in 8 s (--autoquit)" in page.process.err.text()
+    finally:
+        close(page)
