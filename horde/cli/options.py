@@ -22,28 +22,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, NoReturn
 
+from horde.runtime.durations import BadDuration, seconds_of
+
 
 class UsageError(Exception):
     """Bad input from the person running horde: one line, exit code 2."""
 
 
-_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?$")
-
-
 def parse_duration(text: str, flag: str) -> float:
     """Locust's duration syntax: `300`, `20s`, `3m`, `1h30m`, `1h30m20s`."""
-    value = str(text).strip().lower()
     try:
-        seconds = float(value)
-    except ValueError:
-        match = _DURATION.match(value)
-        if not value or match is None or not any(match.groups()):
-            raise UsageError(f"{flag}: invalid duration {text!r} (use e.g. 300, 20s, 3m, 1h30m)") from None
-        hours, minutes, secs = (float(g) if g else 0.0 for g in match.groups())
-        seconds = hours * 3600 + minutes * 60 + secs
-    if seconds < 0 or not math.isfinite(seconds):
-        raise UsageError(f"{flag}: duration must be a positive number of seconds, got {text!r}")
-    return seconds
+        return seconds_of(text)
+    except BadDuration as exc:
+        raise UsageError(f"{flag}: {exc}") from None
 
 
 @dataclass(slots=True)

@@ -63,6 +63,7 @@ class WebSwarm(msgspec.Struct, frozen=True):
     host: str | None = None
     arguments: dict[str, object] = {}
     user_classes: list[str] | None = None
+    run_time: float | None = None
 
 
 _web_swarm = msgspec.json.Decoder(WebSwarm)
@@ -80,6 +81,8 @@ def _web_swarm_text(data: bytes) -> str | None:
         only = f" of {', '.join(form.user_classes)}" if form.user_classes else ""
         what = f"{form.user_count} users{only} at {_rate(form.spawn_rate)}"
     host = f"; host {form.host}" if form.host else ""
+    if form.run_time is not None:
+        host = f" for {form.run_time:g} s{host}"
     arguments = "; " + ", ".join(f"{k}={v}" for k, v in sorted(form.arguments.items())) if form.arguments else ""
     return f"web UI start by {form.by}: {what}{host}{arguments}"
 

@@ -9,12 +9,14 @@ start after Stop is a new test in the same process, as in Locust's UI (ADR 0034)
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import gevent
 import gevent.event
 import msgspec
 import pykka
@@ -24,6 +26,7 @@ from horde.actors.plugin_host import PluginAppend
 from horde.actors.stats_aggregator import ResetStats
 from horde.protocol.states import RunState
 from horde.run import Run
+from horde.runtime.durations import BadDuration, seconds_of
 
 MAX_USERS = 10_000_000
 
@@ -81,6 +84,8 @@ class SwarmRequest:
     arguments: dict[str, Any] = field(default_factory=dict)
     user_classes: tuple[str, ...] | None = None
     """The User classes ticked with `--class-picker` (None: not asked for)."""
+    run_time: float | None = None
+    """Locust's form field: stop this test that many seconds from now (besides `-t`, which bounds every test)."""
 
 
 STANDARD_FIELDS = frozenset({"user_count", "spawn_rate", "host", "run_time", "user_classes", "shape_class"})
@@ -99,8 +104,14 @@ def parse_swarm(
     unknown = sorted(set(form) - STANDARD_FIELDS - set(arguments))
     if unknown:
         raise BadRequest(f"unknown field(s): {', '.join(unknown)}")
+    run_time = None
     if form.get("run_time", "").strip():
-        raise BadRequest("run_time: a run time is set on the command line (-t), not from the page")
+        try:
+            run_time = seconds_of(form["run_time"])
+        except BadDuration as exc:
+            raise BadRequest(f"run_time: {exc}") from None
+        if run_time <= 0:
+            raise BadRequest(f"run_time must be above 0, got {form['run_time']!r}")
     users = rate = None
     if not shaped or form.get("user_count", "").strip():
         text = form.get("user_count", "").strip()
@@ -129,7 +140,7 @@ def parse_swarm(
         if unknown:
             raise BadRequest(f"user_classes: no User class named {', '.join(unknown)} (known: {', '.join(available)})")
         classes = tuple(sorted(chosen))
-    return SwarmRequest(users, rate, host, values, classes)
+    return SwarmRequest(users, rate, host, values, classes, run_time)
 
 
 class RunActions:
@@ -146,6 +157,7 @@ class RunActions:
         """Tests started in this process (a new one after each Stop, ADR 0034)."""
         self.new_test = gevent.event.Event()
         """Set when a stopped run starts a new test: whoever waits for the run's end waits again."""
+        self._run_timer: gevent.Greenlet | None = None
 
     @property
     def shaped(self) -> bool:
@@ -189,6 +201,8 @@ class RunActions:
             "arguments": recorded,
             "by": who,
         }
+        if request.run_time is not None:
+            data["run_time"] = request.run_time
         if self.class_picker:
             data["user_classes"] = list(request.user_classes) if request.user_classes is not None else None
         control.append(PluginAppend("web", f"web:{who}", "web.swarm", msgspec.Raw(msgspec.json.encode(data))))
@@ -199,6 +213,8 @@ class RunActions:
                 raise Refused("the run could not start a new test in its state; try again")
             self.tests += 1
             self.new_test.set()
+        if new_test or request.run_time is not None:
+            self._set_run_timer(request.run_time, who)
         if self.shaped:
             if not self.started:
                 self.run.start()
@@ -213,7 +229,23 @@ class RunActions:
         only = f" of {', '.join(classes)}" if classes is not None else ""
         return f"swarming {request.users} users{only} at {request.spawn_rate:g}/s"
 
+    def _set_run_timer(self, seconds: float | None, who: str) -> None:
+        """The form's `run_time`, as Locust's: the test stops that long after this Start; a later Start with its own
+        run time, or a new test, replaces it (Locust's timer would have stopped the next test too)."""
+        if self._run_timer is not None:
+            self._run_timer.kill(block=False)
+            self._run_timer = None
+        if seconds is not None:
+            reason = f"run time from the web UI reached ({seconds:g} s)"
+            self._run_timer = gevent.spawn_later(seconds, self._time_up, reason, who)
+
+    def _time_up(self, reason: str, who: str) -> None:
+        self._run_timer = None
+        with contextlib.suppress(pykka.ActorDeadError):
+            self.run.control.master.tell(RequestStop(time.monotonic(), reason, f"web:{who}"))
+
     def stop(self, who: str) -> None:
+        self._set_run_timer(None, who)
         try:
             self.run.control.master.tell(
                 RequestStop(time.monotonic(), f"stopped from the web UI by {who}", f"web:{who}")

@@ -164,7 +164,10 @@ def create_app(backend: Backend) -> Flask:
             actions.available_classes,
         )
         message = actions.swarm(parsed, who())
-        return json_response({"success": True, "message": message, "host": actions.run.environment.host})
+        answer: dict[str, Any] = {"success": True, "message": message, "host": actions.run.environment.host}
+        if parsed.run_time is not None:
+            answer["run_time"] = parsed.run_time  # as Locust answers
+        return json_response(answer)
 
     @app.route("/stop", methods=["GET", "POST"])
     def stop() -> Response:

@@ -47,7 +47,7 @@ def test_live_api_start_steer_reset_stop(live_page: Page, tmp_path: Path) -> Non
     one_line_400(page, {"user_count": "1", "spawn_rate": "0"}, "spawn_rate must be a number above 0")
     one_line_400(page, {"user_count": "1", "spawn_rate": "1", "frobnicate": "1"}, "unknown field(s): frobnicate")
     one_line_400(page, {"user_count": "1", "spawn_rate": "1", "host": "ftp://x"}, "host must start with http")
-    one_line_400(page, {"user_count": "1", "spawn_rate": "1", "run_time": "1m"}, "run_time")
+    one_line_400(page, {"user_count": "1", "spawn_rate": "1", "run_time": "soon"}, "run_time: invalid duration 'soon'")
     assert page.json("stats/requests")["state"] == "ready"
     watch = JournalWatch(tmp_path / "run.jsonl")
     assert watch.of_type("run.target_changed") == [] and watch.of_type("web.swarm") == []

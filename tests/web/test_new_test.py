@@ -196,3 +196,28 @@ def test_run_time_bounds_each_test_and_autoquit_counts_from_the_last(tmp_path: P
         assert "quitting in 8 s (--autoquit)" in page.process.err.text()
     finally:
         close(page)
+
+
+def test_the_forms_run_time_stops_each_test_it_is_given_for(tmp_path: Path, fresh_target: Target) -> None:
+    page = serve(
+        ["run", "-f", GREETING, "-H", fresh_target.url, "--web-port", "0", "--journal", "run.jsonl",
+         "--autoquit", "60"],
+        tmp_path,
+    )  # fmt: skip
+    try:
+        watch = JournalWatch(tmp_path / "run.jsonl")
+        for test, run_time in ((1, "1s"), (2, "1")):
+            status, body = page.post("swarm", {"user_count": "1", "spawn_rate": "10", "run_time": run_time})
+            assert status == 200 and json.loads(body)["run_time"] == 1.0, body
+            ends = wait_for_event(
+                watch, "run.state_changed", lambda e: e.state == "stopping", count=test, alive=[page.process]
+            )
+            assert ends[-1].event.reason == "run time from the web UI reached (1 s)"  # type: ignore[union-attr]
+            assert ends[-1].cause == "web:127.0.0.1"
+            wait_until(lambda: page.json("stats/requests")["state"] == "stopped")
+        page.process.send_signal(signal.SIGINT)
+        assert wait_for_exit(page.process) == 0
+    finally:
+        close(page)
+    timeline = horde("replay", "run.jsonl", "--timeline", cwd=tmp_path, timeout=60)
+    assert "web UI start by 127.0.0.1: 1 users at 10/s for 1 s" in timeline.stdout, timeline.stdout
