@@ -153,8 +153,6 @@ class RunActions:
         self.started = False
         self.live = True
         """False once the process is quitting: the run's actors are being stopped and no new test may begin."""
-        self.tests = 1
-        """Tests started in this process (a new one after each Stop, ADR 0034)."""
         self.new_test = gevent.event.Event()
         """Set when a stopped run starts a new test: whoever waits for the run's end waits again."""
         self._run_timer: gevent.Greenlet | None = None
@@ -211,7 +209,6 @@ class RunActions:
                 self.run.start()  # a fresh LoadTestShape, its clock from zero, before the run is ready again
             if not control.new_test(f"new test from the web UI by {who}", f"web:{who}"):
                 raise Refused("the run could not start a new test in its state; try again")
-            self.tests += 1
             self.new_test.set()
         if new_test or request.run_time is not None:
             self._set_run_timer(request.run_time, who)
