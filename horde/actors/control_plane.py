@@ -34,6 +34,7 @@ from horde.actors.master import (
     RequestStop,
     ShapeTick,
     Start,
+    StartNewTest,
     WorkerGone,
 )
 from horde.actors.replay import Replay, ReplayState
@@ -264,7 +265,7 @@ class ControlPlane:
         judge_from = 0.0
         interval = self.config.heartbeat_interval
         silence_limit = interval * self.config.heartbeat_liveness
-        while not self.links.stopped.is_set():
+        while True:  # until shutdown: a stopped run's workers still hear from it, and it may start a new test
             now = time.monotonic()
             if now - previous > max(interval, 5 * TICK_INTERVAL):
                 log.warning("the master's clock was held up; liveness is judged again shortly", stalled=now - previous)
@@ -280,7 +281,7 @@ class ControlPlane:
                         proxy.tell(LivenessTick(now, silence_limit, heard_at))
                     beats.append((worker_id, MasterHeartbeat(self._acks.pop(worker_id, {}))))
                 self.links.send_many(beats)
-            if self._shape is not None and now >= next_shape:
+            if self._shape is not None and now >= next_shape and not self.links.stopped.is_set():
                 next_shape = now + 1.0
                 self._tick_shape(now)
             gevent.sleep(TICK_INTERVAL)
@@ -298,6 +299,17 @@ class ControlPlane:
 
     def start(self, user_count: int, spawn_rate: float, user_classes: tuple[str, ...] | None = None) -> None:
         self.master.tell(Start(time.monotonic(), user_count, spawn_rate, user_classes))
+
+    def set_worker_options(self, options: Mapping[str, Any]) -> None:
+        """The locustfile's arguments as the web UI's form set them: every spawn from now on carries them, so a
+        worker's `parsed_options` has them before its users of that step run (as Locust sends them)."""
+        self._worker_options = {**self._worker_options, **options}
+
+    def new_test(self, reason: str, cause: str) -> bool:
+        """Make a stopped run ready for another test (ADR 0034); False if it had not stopped. Asked, not told: on
+        return the run is ready, and `wait_stopped` waits for the new test's end."""
+        self.master.ask(StartNewTest(time.monotonic(), reason, cause))
+        return self.master_state().run_state == RunState.READY
 
     def set_shape(self, shape: ShapeFunction) -> None:
         """A LoadTestShape drives the target from now on, ticked once a second."""

@@ -22,7 +22,7 @@ RampDone = Callable[[int, int], None]
 
 
 class Halt:
-    """Stop ticking: the run is stopping and no further step may go out."""
+    """Stop ticking: the run is stopping and no further step may go out (until a new test's `StartOver`)."""
 
     __slots__ = ()
 
@@ -53,6 +53,8 @@ class Dispatcher(EventSourcedActor[dsp.DispatchState]):
             self._halted = True
             self._cancel_timer()
             return None
+        if isinstance(message, dsp.StartOver):
+            self._halted = False  # a new test of the same run (ADR 0034)
         if self._halted and isinstance(message, dsp.RampTick | dsp.RampTo):
             return None
         result = super().on_receive(message)
@@ -69,6 +71,10 @@ class Dispatcher(EventSourcedActor[dsp.DispatchState]):
 
     def react(self, event: Event, message: object) -> None:
         assert isinstance(event, dsp.DispatchStep)
+        if self._halted or event.cause == dsp.DispatchCause.NEW_TEST:
+            # The workers stop (or stopped) every user: a worker joining or leaving now rebalances the books, and
+            # sending users would start a stopped worker again.
+            return
         for worker_id in sorted(event.changed):
             self._send_users(worker_id, event.step, dict(event.changed[worker_id]))
         if event.ramp_done:

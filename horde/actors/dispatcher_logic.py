@@ -32,6 +32,7 @@ from horde.protocol.dispatcher_vocabulary import (
     RampTick,
     RampTo,
     RemoveWorker,
+    StartOver,
     UserClassSpec,
 )
 from horde.protocol.states import GONE_STATES, WorkerState
@@ -167,6 +168,8 @@ def decide(state: DispatchState, command: DispatchCommand) -> list[DispatchStep]
             return _on_add_worker(state, command)
         case RemoveWorker():
             return _on_remove_worker(state, command)
+        case StartOver():
+            return _on_start_over(state, command)
     raise TypeError(f"the Dispatcher has no command {type(command).__name__}")
 
 
@@ -255,6 +258,15 @@ def _on_remove_worker(state: DispatchState, command: RemoveWorker) -> list[Dispa
     # Its users go to the others at once: waiting for the spawn rate would leave the load short meanwhile.
     assignment = _spread(state, state.total if workers else 0, workers)
     return [_step(state, state, at=command.now, cause=cause, assignment=assignment, worker_id=command.worker_id)]
+
+
+def _on_start_over(state: DispatchState, command: StartOver) -> list[DispatchStep]:
+    """The workers stopped every user at the end of the last test: the assignment says so, and the ramp is reset."""
+    fresh = _with_ramp(state, target=0, ramp_started_at=command.now, ramp_from=0)
+    nobody = {worker: {spec.name: 0 for spec in state.classes} for worker in state.workers}
+    if state.total == 0 and state.target == 0 and all(counts == nobody[w] for w, counts in state.assignment.items()):
+        return []
+    return [_step(state, fresh, at=command.now, cause=DispatchCause.NEW_TEST, assignment=nobody)]
 
 
 def _with_ramp(state: DispatchState, **changes: object) -> DispatchState:

@@ -97,6 +97,16 @@ class Start:
 
 
 @dataclass(frozen=True, slots=True)
+class StartNewTest:
+    """Make a stopped run ready for another test in the same process (the web UI's Start after Stop, ADR 0034):
+    the statistics start afresh and the Dispatcher from no users; the next `Start` sets the new test's target."""
+
+    now: float
+    reason: str
+    cause: str = "new_test"
+
+
+@dataclass(frozen=True, slots=True)
 class Admit:
     """A worker introduces itself. `authorised` is the shell's verdict on the peer, which must never reach the
     journal, so the decision gets only its outcome; with keys the CURVE handshake settles it before any frame
@@ -188,6 +198,7 @@ class Observed:
 Command = (
     Configure
     | Start
+    | StartNewTest
     | Admit
     | RejectFrame
     | WorkerGone
@@ -239,6 +250,9 @@ def decide(state: MasterState, command: Command) -> list[Event]:
         elif state.run_state == RunState.READY:
             events += _maybe_start(apply(state, target), command.now)
         return events
+
+    if isinstance(command, StartNewTest):
+        return _to(state, RunState.READY, command.reason, command.now) if state.run_state == RunState.STOPPED else []
 
     if isinstance(command, Admit):
         ready = command.ready
@@ -432,6 +446,10 @@ def apply(state: MasterState, event: Event) -> MasterState:
 
 
 def _apply_run_state(state: MasterState, event: RunStateChanged) -> MasterState:
+    if event.previous == RunState.STOPPED and event.state == RunState.READY:  # a new test: its own target, clock, stop
+        state = replace(
+            state, target_users=None, user_classes=None, started_at=None, stopping_since=None, stop_reason=""
+        )
     state = replace(state, run_state=event.state)
     if event.state == RunState.SPAWNING and state.started_at is None:
         state = replace(state, started_at=event.at)
@@ -519,7 +537,9 @@ class Master(EventSourcedActor[MasterState]):
 
     def _on_run_state(self, event: RunStateChanged, now: float) -> None:
         log.info("run state", state=event.state, reason=event.reason)
-        if event.state == RunState.SPAWNING and event.previous == RunState.READY:
+        if event.state == RunState.READY and event.previous == RunState.STOPPED:
+            self._links.new_test(now, event.reason)
+        elif event.state == RunState.SPAWNING and event.previous == RunState.READY:
             self._links.dispatcher.tell(self._ramp_to_target(now))
         elif event.state == RunState.RUNNING and event.previous == RunState.SPAWNING:
             config = self.state.config
@@ -563,6 +583,13 @@ class MasterLinks:
     def reset_stats(self, now: float, reason: str) -> None:
         if self._reset_stats is not None:
             self._reset_stats(now, reason)
+
+    def new_test(self, now: float, reason: str) -> None:
+        """A stopped run made ready again: the Dispatcher starts from no users (the workers run none) and, as
+        in Locust, the statistics start afresh (ADR 0034)."""
+        self.stopped.clear()
+        self.dispatcher.tell(dsp.StartOver(now=now))
+        self.reset_stats(now, reason)
 
     def send(self, worker_id: str, message: MasterMessageType) -> None:
         try:

@@ -22,28 +22,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, NoReturn
 
+from horde.runtime.durations import BadDuration, seconds_of
+
 
 class UsageError(Exception):
     """Bad input from the person running horde: one line, exit code 2."""
 
 
-_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?$")
-
-
 def parse_duration(text: str, flag: str) -> float:
     """Locust's duration syntax: `300`, `20s`, `3m`, `1h30m`, `1h30m20s`."""
-    value = str(text).strip().lower()
     try:
-        seconds = float(value)
-    except ValueError:
-        match = _DURATION.match(value)
-        if not value or match is None or not any(match.groups()):
-            raise UsageError(f"{flag}: invalid duration {text!r} (use e.g. 300, 20s, 3m, 1h30m)") from None
-        hours, minutes, secs = (float(g) if g else 0.0 for g in match.groups())
-        seconds = hours * 3600 + minutes * 60 + secs
-    if seconds < 0 or not math.isfinite(seconds):
-        raise UsageError(f"{flag}: duration must be a positive number of seconds, got {text!r}")
-    return seconds
+        return seconds_of(text)
+    except BadDuration as exc:
+        raise UsageError(f"{flag}: {exc}") from None
 
 
 @dataclass(slots=True)
@@ -108,6 +99,7 @@ class RunOptions:
     web_auth: str | None = None
     web_login: bool = False
     web_base_path: str = ""
+    class_picker: bool = False
     custom: dict[str, Any] = field(default_factory=dict)
     """Values of the arguments the locustfile added (`events.init_command_line_parser`), by dest."""
     custom_secret: set[str] = field(default_factory=set)
@@ -148,6 +140,7 @@ _BOOL_FIELDS = {
     "show_task_ratio_json",
     "autostart",
     "web_login",
+    "class_picker",
 }
 _LIST_FIELDS = {"tags", "exclude_tags", "user_classes", "threshold", "plugin", "plugin_opt"}
 _INTERNAL = {"custom", "custom_secret", "custom_defaults", "given", "notes"}
@@ -252,6 +245,9 @@ def build_parser() -> Parser:
     parser.add_argument("--web-auth", metavar="USER:PASSWORD", help="the web UI asks for this user and password")
     parser.add_argument("--web-login", action="store_true", help="the web UI asks for a login (needs --web-auth)")
     parser.add_argument("--web-base-path", metavar="PATH", help="serve the web UI under PATH, e.g. /horde")
+    parser.add_argument(
+        "--class-picker", action="store_true", help="the web UI's form chooses which User classes a test runs"
+    )
     parser.add_argument(
         "-l", "--list", action="store_true", dest="list_commands", help="print the User classes and exit"
     )

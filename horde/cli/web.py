@@ -18,7 +18,7 @@ from horde.cli.options import Parser, RunOptions, UsageError
 from horde.run import Run, RunSpec
 
 if TYPE_CHECKING:
-    from horde.web import Backend, WebArgument, WebUI
+    from horde.web import Backend, LiveFeed, RunActions, WebArgument, WebUI
 
 # horde.web (and Flask) is imported when a page is served, not by every `horde run`: a headless run starts as fast
 # as it did without the UI.
@@ -95,7 +95,7 @@ def new_web_ui(host: str, port: int, auth: tuple[str, str] | None, base_path: st
 
 def run_with_web_ui(spec: RunSpec, options: RunOptions, arguments: dict[str, WebArgument]) -> int:
     """A live run served on the page: prepare, serve, wait for Start (or start at once with --autostart), run,
-    then keep the page over the finished run until Ctrl-C, or for --autoquit seconds."""
+    then keep the page, ready for a new test, until Ctrl-C or for --autoquit seconds after the last test."""
     from horde.plugins.html_report import render_html
     from horde.protocol.timeline import timeline
     from horde.web import Backend, LiveFeed, RunActions
@@ -111,45 +111,59 @@ def run_with_web_ui(spec: RunSpec, options: RunOptions, arguments: dict[str, Web
     feed.attach(run.control.journal, run.journal_path)
     backend.journal_path = run.journal_path
     backend.feed = feed
-    backend.actions = RunActions(run, arguments)
+    backend.actions = RunActions(run, arguments, options.class_picker)
     feed.start()
     web.serve()
     print(f"horde: web UI at {web.url} (Ctrl-C to stop)", file=sys.stderr, flush=True)
-    finished = gevent.event.Event()
     quit_now = gevent.event.Event()
+    idle = gevent.event.Event()
+    """Set while no test runs (before the first Start, between a Stop and the next): Ctrl-C then quits."""
+    actions = backend.actions
 
     def on_signal(name: str) -> None:
-        if finished.is_set() or quit_now.is_set():
+        if idle.is_set() or quit_now.is_set() or not actions.started:
             quit_now.set()
+            run.request_stop(name)  # a run never started: its Master goes from ready to stopped
             return
         print(f"\nhorde: {name} received, stopping (again to quit)", file=sys.stderr, flush=True)
-        if backend.actions is not None and backend.actions.started:
-            run.request_stop(name)
-        else:
-            quit_now.set()
-            run.request_stop(name)
+        run.request_stop(name)
 
     gevent.signal_handler(signal.SIGINT, on_signal, "SIGINT")
     gevent.signal_handler(signal.SIGTERM, on_signal, "SIGTERM")
     try:
         if options.autostart:
             run.start()
-            backend.actions.started = True
+            actions.started = True
         run.wait()
-        feed.tick()
+        between_tests(run, feed, actions, options.autoquit, idle, quit_now)
     finally:
+        actions.live = False
+        idle.set()
         code = run.finish()
-        finished.set()
     feed.tick()
-    if not quit_now.is_set():
-        if options.autoquit >= 0:
-            print(f"horde: the run is over; quitting in {options.autoquit} s (--autoquit)", file=sys.stderr, flush=True)
-            quit_now.wait(options.autoquit)
-        else:
-            print("horde: the run is over; the page stays up until Ctrl-C", file=sys.stderr, flush=True)
-            quit_now.wait()
+    if not quit_now.is_set() and options.autoquit < 0:
+        print("horde: the run is over; the page stays up until Ctrl-C", file=sys.stderr, flush=True)
+        quit_now.wait()
     web.stop()
     return code
+
+
+def between_tests(
+    run: Run, feed: LiveFeed, actions: RunActions, autoquit: int, idle: gevent.event.Event, quit_now: gevent.event.Event
+) -> None:
+    """After each test, wait for the next Start from the page (a new test, ADR 0034), for Ctrl-C, or for
+    --autoquit seconds; the reports are written once, when the process quits, over the last test."""
+    while not quit_now.is_set():
+        feed.tick()
+        actions.new_test.clear()
+        idle.set()
+        then = f"quitting in {autoquit} s (--autoquit)" if autoquit >= 0 else "Ctrl-C to quit"
+        print(f"horde: the test is over; Start on the page runs a new one, or {then}", file=sys.stderr, flush=True)
+        woken = gevent.wait([quit_now, actions.new_test], timeout=None if autoquit < 0 else autoquit, count=1)
+        if not woken or quit_now.is_set():
+            return
+        idle.clear()
+        run.control.wait_stopped()
 
 
 def ui_parser(prog: str) -> Parser:

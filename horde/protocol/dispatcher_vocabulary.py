@@ -26,6 +26,7 @@ class DispatchCause(StrEnum):
     WORKER_JOINED = "worker_joined"
     WORKER_LEFT = "worker_left"
     WORKER_MISSING = "worker_missing"
+    NEW_TEST = "new_test"
 
 
 class UserClassSpec(msgspec.Struct, frozen=True):
@@ -77,7 +78,15 @@ class RemoveWorker(msgspec.Struct, frozen=True, tag="dispatch.worker_left", tag_
     reason: str
 
 
-DispatchCommand = RampTo | RampTick | AddWorker | RemoveWorker
+class StartOver(msgspec.Struct, frozen=True, tag="dispatch.start_over", tag_field="type"):
+    """A new test of a stopped run (ADR 0034): every worker runs no users now, and no ramp is under way."""
+
+    cause: ClassVar[str] = "NewTest"
+
+    now: float
+
+
+DispatchCommand = RampTo | RampTick | AddWorker | RemoveWorker | StartOver
 
 
 class DispatchStep(msgspec.Struct, frozen=True, kw_only=True, tag="dispatch.step", tag_field="type"):

@@ -15,7 +15,8 @@ from horde.protocol.stats import StatsDelta, StatsImage
 
 
 class RunStateChanged(msgspec.Struct, frozen=True):
-    """The master's run state moved: ready -> spawning -> running -> stopping -> stopped."""
+    """The master's run state moved: ready -> spawning -> running -> stopping -> stopped (-> ready: a new test in
+    the same process, ADR 0034)."""
 
     state: RunState
     previous: RunState

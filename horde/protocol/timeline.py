@@ -54,6 +54,39 @@ class StatsMergedErrors(msgspec.Struct, frozen=True):
     exception_nodes: tuple[tuple[str, ...], ...] = ()
 
 
+class WebSwarm(msgspec.Struct, frozen=True):
+    """What the timeline reads of the web UI's `web.swarm` record (docs/events.md): the form a person sent."""
+
+    by: str = "?"
+    user_count: int | None = None
+    spawn_rate: float | None = None
+    host: str | None = None
+    arguments: dict[str, object] = {}
+    user_classes: list[str] | None = None
+    run_time: float | None = None
+
+
+_web_swarm = msgspec.json.Decoder(WebSwarm)
+
+
+def _web_swarm_text(data: bytes) -> str | None:
+    """`web.swarm` in a sentence; None if the record is not the shape the web UI writes."""
+    try:
+        form = _web_swarm.decode(data)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    if form.user_count is None or form.spawn_rate is None:
+        what = "the LoadTestShape drives"
+    else:
+        only = f" of {', '.join(form.user_classes)}" if form.user_classes else ""
+        what = f"{form.user_count} users{only} at {_rate(form.spawn_rate)}"
+    host = f"; host {form.host}" if form.host else ""
+    if form.run_time is not None:
+        host = f" for {form.run_time:g} s{host}"
+    arguments = "; " + ", ".join(f"{k}={v}" for k, v in sorted(form.arguments.items())) if form.arguments else ""
+    return f"web UI start by {form.by}: {what}{host}{arguments}"
+
+
 class _Unread(msgspec.Struct, frozen=True):
     """A snapshot or checkpoint, skipped whole: the timeline has nothing to say about them."""
 
@@ -103,6 +136,9 @@ def timeline(records: Iterable[Record]) -> Iterator[TimelineEntry]:
 def _notable(record: Record, seen_errors: set[tuple[str, str, str]], seen_exceptions: set[str]) -> list[str]:
     event = record.event
     if isinstance(event, msgspec.Raw):
+        readable = _web_swarm_text(bytes(event)) if record.type == "web.swarm" else None
+        if readable is not None:
+            return [readable]
         data = bytes(event).decode(errors="replace")
         return [f"{record.type} (opaque): {data if len(data) <= 200 else data[:197] + '...'}"]
     if isinstance(event, RunConfigured):

@@ -8,9 +8,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+from collections import deque
 from typing import Any, TextIO
 
 import structlog
+
+MAX_LINE = 10_000
+RECENT_LINES: deque[str] = deque(maxlen=500)
+"""The process's last log lines, as Locust keeps them for its web UI's `/logs`."""
+
+
+def recent_log_lines() -> list[str]:
+    return list(RECENT_LINES)
 
 
 class LogStream:
@@ -20,8 +29,16 @@ class LogStream:
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
+        self._partial = ""
 
     def write(self, text: str) -> int:
+        self._partial += text
+        if "\n" in self._partial or len(self._partial) > MAX_LINE:
+            *lines, self._partial = self._partial.split("\n")
+            if len(self._partial) > MAX_LINE:  # a line never ended: kept as it is, not grown without bound
+                lines.append(self._partial)
+                self._partial = ""
+            RECENT_LINES.extend(line[:MAX_LINE] for line in lines if line.strip())
         try:
             return self._stream.write(text)
         except (OSError, ValueError):

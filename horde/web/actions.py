@@ -3,17 +3,21 @@
 Start and retarget are the Master's `Start`, stop is its `RequestStop`, reset is the StatsAggregator's
 `ResetStats`: the same commands as the command line, Ctrl-C and plugins, with `web:<who>` as their cause, so the
 journal says who did it. A start also journals a `web.swarm` event with everything the form asked for (users,
-rate, host, the locustfile's own arguments), which replay keeps as an opaque event and the timeline shows.
+rate, host, the locustfile's own arguments), which replay keeps as an opaque event and the timeline shows. A
+start after Stop is a new test in the same process, as in Locust's UI (ADR 0034).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import gevent
+import gevent.event
 import msgspec
 import pykka
 
@@ -22,6 +26,7 @@ from horde.actors.plugin_host import PluginAppend
 from horde.actors.stats_aggregator import ResetStats
 from horde.protocol.states import RunState
 from horde.run import Run
+from horde.runtime.durations import BadDuration, seconds_of
 
 MAX_USERS = 10_000_000
 
@@ -31,7 +36,7 @@ class BadRequest(Exception):
 
 
 class Refused(Exception):
-    """A request the run cannot honour in its state (starting a run that already stopped): HTTP 409."""
+    """A request the run cannot honour in its state (a test that is stopping, a past run): HTTP 409."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,18 +82,36 @@ class SwarmRequest:
     spawn_rate: float | None
     host: str | None
     arguments: dict[str, Any] = field(default_factory=dict)
+    user_classes: tuple[str, ...] | None = None
+    """The User classes ticked with `--class-picker` (None: not asked for)."""
+    run_time: float | None = None
+    """Locust's form field: stop this test that many seconds from now (besides `-t`, which bounds every test)."""
 
 
 STANDARD_FIELDS = frozenset({"user_count", "spawn_rate", "host", "run_time", "user_classes", "shape_class"})
 
 
-def parse_swarm(form: Mapping[str, str], arguments: Mapping[str, WebArgument], shaped: bool) -> SwarmRequest:
-    """Locust's `/swarm` form, checked: a bad or unknown field is a `BadRequest` naming it."""
+def parse_swarm(
+    form: Mapping[str, str],
+    arguments: Mapping[str, WebArgument],
+    shaped: bool,
+    picked: Sequence[str] = (),
+    available: Sequence[str] | None = None,
+) -> SwarmRequest:
+    """Locust's `/swarm` form, checked: a bad or unknown field is a `BadRequest` naming it. `picked` are the form's
+    `user_classes` values; `available` the classes to pick from with `--class-picker` (None: no picker, and the
+    field is ignored, as Locust ignores it then)."""
     unknown = sorted(set(form) - STANDARD_FIELDS - set(arguments))
     if unknown:
         raise BadRequest(f"unknown field(s): {', '.join(unknown)}")
+    run_time = None
     if form.get("run_time", "").strip():
-        raise BadRequest("run_time: a run time is set on the command line (-t), not from the page")
+        try:
+            run_time = seconds_of(form["run_time"])
+        except BadDuration as exc:
+            raise BadRequest(f"run_time: {exc}") from None
+        if run_time <= 0:
+            raise BadRequest(f"run_time must be above 0, got {form['run_time']!r}")
     users = rate = None
     if not shaped or form.get("user_count", "").strip():
         text = form.get("user_count", "").strip()
@@ -110,20 +133,38 @@ def parse_swarm(form: Mapping[str, str], arguments: Mapping[str, WebArgument], s
     if host is not None and not host.startswith(("http://", "https://")):
         raise BadRequest(f"host must start with http:// or https://, got {host!r}")
     values = {dest: arguments[dest].convert(form[dest]) for dest in arguments if dest in form}
-    return SwarmRequest(users, rate, host, values)
+    classes = None
+    if available is not None and any(name.strip() for name in picked):
+        chosen = {name.strip() for name in picked if name.strip()}
+        unknown = sorted(chosen - set(available))
+        if unknown:
+            raise BadRequest(f"user_classes: no User class named {', '.join(unknown)} (known: {', '.join(available)})")
+        classes = tuple(sorted(chosen))
+    return SwarmRequest(users, rate, host, values, classes, run_time)
 
 
 class RunActions:
     """The page's hands on one live run."""
 
-    def __init__(self, run: Run, arguments: Mapping[str, WebArgument]) -> None:
+    def __init__(self, run: Run, arguments: Mapping[str, WebArgument], class_picker: bool = False) -> None:
         self.run = run
         self.arguments = dict(arguments)
+        self.class_picker = class_picker
         self.started = False
+        self.live = True
+        """False once the process is quitting: the run's actors are being stopped and no new test may begin."""
+        self.new_test = gevent.event.Event()
+        """Set when a stopped run starts a new test: whoever waits for the run's end waits again."""
+        self._run_timer: gevent.Greenlet | None = None
 
     @property
     def shaped(self) -> bool:
         return self.run.locustfile.shape_class is not None
+
+    @property
+    def available_classes(self) -> list[str] | None:
+        """The User classes the form may choose from (`--class-picker`), or None without a picker."""
+        return sorted(self.run.environment.user_classes_by_name) if self.class_picker else None
 
     def state(self) -> RunState:
         """The Master's run state; once the run is finished its actors are gone, and the run is stopped."""
@@ -134,37 +175,74 @@ class RunActions:
 
     def swarm(self, request: SwarmRequest, who: str) -> str:
         state = self.state()
-        if state in (RunState.STOPPING, RunState.STOPPED):
-            raise Refused("this run has stopped; start horde again for a new one")
+        if state == RunState.STOPPING:
+            raise Refused("the test is stopping; start a new one once it has stopped")
         control = self.run.control
+        new_test = state == RunState.STOPPED
+        if new_test and not self.live:
+            raise Refused("this run is over; start horde again for a new one")
         environment = self.run.environment
         if request.host is not None and request.host != environment.host:
             environment.host = request.host
             control.config = msgspec.structs.replace(control.config, host=request.host)  # what the next spawns carry
         for dest, value in request.arguments.items():
             setattr(environment.parsed_options, dest, value)
+        if request.arguments:
+            control.set_worker_options(request.arguments)  # the workers' parsed_options, with the next spawn
         recorded = {
             dest: "<redacted>" if self.arguments[dest].is_secret else value for dest, value in request.arguments.items()
         }
-        data = {
+        data: dict[str, Any] = {
             "user_count": request.users,
             "spawn_rate": request.spawn_rate,
             "host": request.host,
             "arguments": recorded,
             "by": who,
         }
+        if request.run_time is not None:
+            data["run_time"] = request.run_time
+        if self.class_picker:
+            data["user_classes"] = list(request.user_classes) if request.user_classes is not None else None
         control.append(PluginAppend("web", f"web:{who}", "web.swarm", msgspec.Raw(msgspec.json.encode(data))))
+        if new_test:
+            if self.shaped:
+                self.run.start()  # a fresh LoadTestShape, its clock from zero, before the run is ready again
+            if not control.new_test(f"new test from the web UI by {who}", f"web:{who}"):
+                raise Refused("the run could not start a new test in its state; try again")
+            self.new_test.set()
+        if new_test or request.run_time is not None:
+            self._set_run_timer(request.run_time, who)
         if self.shaped:
             if not self.started:
                 self.run.start()
             self.started = True
             return "the LoadTestShape drives the run"
         assert request.users is not None and request.spawn_rate is not None
-        control.master.tell(Start(time.monotonic(), request.users, request.spawn_rate, None, cause=f"web:{who}"))
+        classes = request.user_classes
+        if classes is None and state in (RunState.SPAWNING, RunState.RUNNING):
+            classes = control.master_state().user_classes  # none ticked mid-run: those already chosen, as Locust
+        control.master.tell(Start(time.monotonic(), request.users, request.spawn_rate, classes, cause=f"web:{who}"))
         self.started = True
-        return f"swarming {request.users} users at {request.spawn_rate:g}/s"
+        only = f" of {', '.join(classes)}" if classes is not None else ""
+        return f"swarming {request.users} users{only} at {request.spawn_rate:g}/s"
+
+    def _set_run_timer(self, seconds: float | None, who: str) -> None:
+        """The form's `run_time`, as Locust's: the test stops that long after this Start; a later Start with its own
+        run time, or a new test, replaces it (Locust's timer would have stopped the next test too)."""
+        if self._run_timer is not None:
+            self._run_timer.kill(block=False)
+            self._run_timer = None
+        if seconds is not None:
+            reason = f"run time from the web UI reached ({seconds:g} s)"
+            self._run_timer = gevent.spawn_later(seconds, self._time_up, reason, who)
+
+    def _time_up(self, reason: str, who: str) -> None:
+        self._run_timer = None
+        with contextlib.suppress(pykka.ActorDeadError):
+            self.run.control.master.tell(RequestStop(time.monotonic(), reason, f"web:{who}"))
 
     def stop(self, who: str) -> None:
+        self._set_run_timer(None, who)
         try:
             self.run.control.master.tell(
                 RequestStop(time.monotonic(), f"stopped from the web UI by {who}", f"web:{who}")

@@ -13,12 +13,14 @@ import os
 import tempfile
 from collections.abc import Callable
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 import msgspec
-from flask import Flask, Response, abort, request, send_file
+from flask import Flask, Response, abort, redirect, request, send_file
 
+from horde.runtime.process import recent_log_lines
 from horde.runtime.reports import write_csv
+from horde.runtime.task_ratio import task_ratio_report
 from horde.stats.run_stats import RunStats
 from horde.web.actions import BadRequest, Refused, RunActions, WebArgument, parse_swarm
 from horde.web.feed import LiveFeed
@@ -146,6 +148,7 @@ def create_app(backend: Backend) -> Flask:
                     "spawn_rate": spec.spawn_rate,
                     "host": actions.run.environment.host or "",
                     "started": actions.started,
+                    "class_picker": actions.available_classes,
                 }
             )
         return json_response(data)
@@ -153,9 +156,18 @@ def create_app(backend: Backend) -> Flask:
     @app.post("/swarm")
     def swarm() -> Response:
         actions = live_actions()
-        parsed = parse_swarm(request.form.to_dict(), backend.arguments, actions.shaped)
+        parsed = parse_swarm(
+            request.form.to_dict(),
+            backend.arguments,
+            actions.shaped,
+            request.form.getlist("user_classes"),
+            actions.available_classes,
+        )
         message = actions.swarm(parsed, who())
-        return json_response({"success": True, "message": message, "host": actions.run.environment.host})
+        answer: dict[str, Any] = {"success": True, "message": message, "host": actions.run.environment.host}
+        if parsed.run_time is not None:
+            answer["run_time"] = parsed.run_time  # as Locust answers
+        return json_response(answer)
 
     @app.route("/stop", methods=["GET", "POST"])
     def stop() -> Response:
@@ -205,6 +217,36 @@ def create_app(backend: Backend) -> Flask:
         if request.args.get("download"):
             headers["Content-Disposition"] = "attachment; filename=horde-report.html"
         return Response(text, mimetype="text/html", headers=headers)
+
+    @app.get("/tasks")
+    def tasks() -> Response:
+        """Locust's task ratios, per class and of all tasks, for the users running now (none: every ratio 0, as
+        in Locust). A past run's page has no locustfile loaded, and no ratios."""
+        if backend.actions is None:
+            return json_response({"per_class": {}, "total": {}})
+        classes = list(backend.actions.run.environment.user_classes)
+        return json_response(task_ratio_report(classes, backend.view()["user_classes"]))
+
+    @app.get("/logs")
+    def logs() -> Response:
+        """Locust's recent log lines: this process's last 500; workers keep their own logs (their processes' stderr
+        or --logfile), so `workers` is empty. A past run's page has only its journal."""
+        lines = recent_log_lines() if backend.actions is not None else []
+        return json_response({"master": lines, "workers": {}})
+
+    @app.get("/worker-count")
+    def worker_count() -> Response:
+        return json_response({"worker_count": backend.view()["worker_count"]})
+
+    @app.get("/login")
+    def login() -> Response:
+        """Locust's login page: horde asks with HTTP basic auth (`--web-auth`), so whoever got here is in."""
+        return cast(Response, redirect(request.script_root + "/", 302))
+
+    @app.route("/user", methods=["POST"])
+    def user() -> Response:
+        """Locust's user class editor (with its class picker): horde's user classes are the locustfile's."""
+        raise Refused("horde does not edit user classes from the page; set them in the locustfile")
 
     @app.get("/journal")
     def journal() -> Response:

@@ -25,6 +25,7 @@ from horde.protocol.dispatcher_vocabulary import (
     RampTick,
     RampTo,
     RemoveWorker,
+    StartOver,
     UserClassSpec,
 )
 from tests.support.dispatch import Dispatcher, per_worker_totals
@@ -429,3 +430,15 @@ def test_invalid_commands_are_refused(command: DispatchCommand) -> None:
 def test_duplicate_class_names_are_refused() -> None:
     with pytest.raises(ValueError, match="unique"):
         initial_state([UserClassSpec("A", 1), UserClassSpec("A", 2)])
+
+
+def test_a_new_test_starts_over_from_no_users_and_ramps_again_at_its_rate() -> None:
+    dispatcher = Dispatcher(EQUAL_ABC)
+    dispatcher.join("w1", "w2")
+    ramp_totals(dispatcher, 6, 6.0)
+    (over,) = dispatcher.send(StartOver(dispatcher.now))
+    assert over.cause == "new_test" and over.total == 0 and over.target == 0 and over.ramp_done
+    assert all(sum(counts.values()) == 0 for counts in dispatcher.state.assignment.values())
+    assert dispatcher.send(StartOver(dispatcher.now)) == []  # nothing left to start over from
+    now = dispatcher.now
+    assert ramp_totals(dispatcher, 6, 3.0) == [(now, 3), (now + 1, 6)]  # the same target again ramps from zero

@@ -237,3 +237,20 @@ def test_a_run_time_reached_while_every_worker_is_missing_stops_without_waiting_
     assert run_states(events) == ["stopping"]
     state, events = step(state, m.ClockTick(12.5))
     assert run_states(events) == ["stopped"] and events[0].reason == "all workers stopped"
+
+
+def test_a_stopped_run_starts_a_new_test_with_its_own_target_clock_and_run_time() -> None:
+    state, _ = step(started(), m.RequestStop(3.0, "stopped from the web UI"))
+    for worker in ("w1", "w2"):
+        stopped = WorkerStateChanged(worker, "stopped", "running", 4.0)
+        state, _ = step(m.apply(state, stopped), m.Observed(4.0, stopped))
+    assert state.run_state == "stopped"
+    assert m.decide(started(), m.StartNewTest(4.0, "new test")) == []  # only a stopped run starts a new test
+    state, events = step(state, m.StartNewTest(20.0, "new test"))
+    assert run_states(events) == ["ready"] and state.target_users is None and state.started_at is None
+    state, events = step(state, m.Start(21.0, 4, 1.0))
+    assert run_states(events) == ["spawning"] and state.started_at == 21.0
+    _, events = step(state, m.ClockTick(30.9))
+    assert run_states(events) == []  # -t counts from the new test's start (10 s), not the first one's
+    _, events = step(state, m.ClockTick(31.0))
+    assert run_states(events) == ["stopping"]

@@ -47,7 +47,7 @@ def test_live_api_start_steer_reset_stop(live_page: Page, tmp_path: Path) -> Non
     one_line_400(page, {"user_count": "1", "spawn_rate": "0"}, "spawn_rate must be a number above 0")
     one_line_400(page, {"user_count": "1", "spawn_rate": "1", "frobnicate": "1"}, "unknown field(s): frobnicate")
     one_line_400(page, {"user_count": "1", "spawn_rate": "1", "host": "ftp://x"}, "host must start with http")
-    one_line_400(page, {"user_count": "1", "spawn_rate": "1", "run_time": "1m"}, "run_time")
+    one_line_400(page, {"user_count": "1", "spawn_rate": "1", "run_time": "soon"}, "run_time: invalid duration 'soon'")
     assert page.json("stats/requests")["state"] == "ready"
     watch = JournalWatch(tmp_path / "run.jsonl")
     assert watch.of_type("run.target_changed") == [] and watch.of_type("web.swarm") == []
@@ -71,6 +71,17 @@ def test_live_api_start_steer_reset_stop(live_page: Page, tmp_path: Path) -> Non
     }
     assert all(set(entry) >= LOCUST_ENTRY_KEYS for entry in stats["stats"])
     assert stats["workers"][0]["state"] == "running"
+
+    # Locust's other routes: task ratios, recent log lines, the worker count, its login page and user editor.
+    visitor = {"ratio": 1.0, "tasks": {"home": {"ratio": 0.75}, "item": {"ratio": 0.25}}}
+    assert page.json("tasks") == {"per_class": {"Visitor": visitor}, "total": {"Visitor": visitor}}
+    logs = page.json("logs")
+    assert logs["workers"] == {} and any("run state" in line and "running" in line for line in logs["master"]), logs
+    assert page.json("worker-count") == {"worker_count": 1}
+    status, body, _ = page.get("login")  # horde asks with basic auth: the login page is the page
+    assert status == 200 and b"<title>horde</title>" in body
+    status, body = page.post("user", {"user_class_name": "Visitor", "weight": "2"})
+    assert status == 409 and "locustfile" in json.loads(body)["message"]
 
     # Every download: Locust's CSV headers, the exceptions, the report, the journal.
     status, body, headers = page.get("stats/requests/csv")
@@ -107,9 +118,7 @@ def test_live_api_start_steer_reset_stop(live_page: Page, tmp_path: Path) -> Non
 
     assert json.loads(page.get("stop")[1]) == {"success": True, "message": "Test stopped"}
     wait_until(lambda: page.json("stats/requests")["state"] == "stopped")
-    status, body = page.post("swarm", {"user_count": "1", "spawn_rate": "1"})
-    assert status == 409 and "stopped" in json.loads(body)["message"]
-    page.process.send_signal(signal.SIGINT)  # the page outlives the run until Ctrl-C (or --autoquit)
+    page.process.send_signal(signal.SIGINT)  # the page outlives the test (a new one may start) until Ctrl-C
     assert wait_for_exit(page.process) == 0
 
 
@@ -138,6 +147,7 @@ def test_past_run_api(tmp_path: Path, fresh_target: Target) -> None:
         assert int(rows[-1][2]) == middle["stats"][-1]["num_requests"]
         status, body, _ = page.get("replay/state?at=soon")
         assert status == 400 and json.loads(body)["message"] == "at must be a number of seconds, got 'soon'"
+        assert page.json("tasks") == {"per_class": {}, "total": {}} and page.json("worker-count")["worker_count"] == 1
         for path in ("swarm", "stop", "stats/reset"):
             status, body = page.post(path, {"user_count": "1", "spawn_rate": "1"})
             assert status == 409 and "past run" in json.loads(body)["message"]

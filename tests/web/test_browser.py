@@ -74,6 +74,25 @@ def test_start_watch_steer_stop_and_download_from_the_page(
         assert counted[("", "Aggregated")] == counted[("GET", "/")] + counted[("GET", "/items/[id]")]
         table = rows_of(tab, "stats-table")
         assert int(table["Aggregated"][2].replace(",", "")) == counted[("", "Aggregated")]
+
+        # A new test from the same page, as Locust's "New": fresh statistics, the form's new user count.
+        assert tab.text_content("#edit-button") == "New test"
+        tab.click("#edit-button")
+        tab.fill("#user_count", "1")
+        tab.click("#start-button")
+        tab.wait_for_function(
+            "() => document.body.dataset.state === 'running'"
+            " && document.querySelector('#user-count').textContent === '1'",
+            timeout=WAIT_MS,
+        )
+        tab.wait_for_function(
+            f"() => {{ const row = document.querySelector('#stats-table tbody tr[data-name=\"Aggregated\"]');"
+            f" return row && Number(row.cells[2].textContent.replace(/,/g, '')) < {counted[('', 'Aggregated')]}; }}",
+            timeout=WAIT_MS,
+        )
+        assert any("new test from the web UI" in text for text in tab.locator("#timeline li").all_text_contents())
+        tab.click("#stop-button")
+        tab.wait_for_function("() => document.body.dataset.state === 'stopped'", timeout=WAIT_MS)
     finally:
         context.close()
     live_page.process.send_signal(signal.SIGINT)
@@ -135,3 +154,30 @@ def _header_start(path: Path) -> int:
 
     with open(path, encoding="utf-8") as f:
         return int(json.loads(f.readline())["started_mono_ns"])
+
+
+def test_the_class_picker_in_the_form_runs_the_ticked_classes(browser: Browser, tmp_path: Path, target: Target) -> None:
+    page = serve(
+        ["run", "-f", str(Path(__file__).parent / "two_classes_locustfile.py"), "-H", target.url, "--web-port", "0",
+         "--journal", "run.jsonl", "--class-picker", "--autoquit", "0"],
+        tmp_path,
+    )  # fmt: skip
+    tab = browser.new_page(viewport={"width": 1280, "height": 1000})
+    try:
+        tab.goto(page.url)
+        tab.wait_for_selector("#swarm-dialog[open]", timeout=WAIT_MS)
+        assert tab.is_checked("#class-Browsing") and tab.is_checked("#class-Buying")
+        tab.uncheck("#class-Browsing")
+        tab.fill("#user_count", "2")
+        tab.fill("#spawn_rate", "50")
+        tab.click("#start-button")
+        tab.wait_for_function(
+            "() => document.querySelector('#stats-table tbody tr[data-name=\"/items/[id]\"]')", timeout=WAIT_MS
+        )
+        tab.wait_for_function("() => document.querySelector('#user-count').textContent === '2'", timeout=WAIT_MS)
+        assert set(rows_of(tab, "stats-table")) == {"/items/[id]", "Aggregated"}
+        tab.click("#stop-button")
+        assert wait_for_exit(page.process) == 0  # --autoquit 0
+    finally:
+        tab.close()
+        close(page)

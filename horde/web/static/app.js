@@ -89,8 +89,9 @@ function renderView(view) {
   document.body.dataset.state = view.state;
   const ready = view.state === "ready";
   $("stop-button").disabled = ready || view.state === "stopped";
-  $("edit-button").textContent = ready ? "Start" : "Edit";
-  $("edit-button").disabled = view.state === "stopped" || view.state === "stopping";
+  // After Stop the same button starts a new test, as Locust's "New" does.
+  $("edit-button").textContent = ready ? "Start" : view.state === "stopped" ? "New test" : "Edit";
+  $("edit-button").disabled = view.state === "stopping";
 }
 
 function renderTimeline() {
@@ -148,8 +149,9 @@ function connect() {
 
 function openSwarm() {
   const config = page.config;
-  const ready = document.body.dataset.state === "ready" || !document.body.dataset.state;
-  $("swarm-title").textContent = ready ? "Start a new load test" : "Edit the running load test";
+  const state = document.body.dataset.state;
+  const fresh = !state || state === "ready" || state === "stopped";
+  $("swarm-title").textContent = fresh ? "Start a new load test" : "Edit the running load test";
   $("shape-note").hidden = !config.shape;
   for (const id of ["user_count", "spawn_rate"]) $(id).required = !config.shape;
   $("swarm-error").textContent = "";
@@ -161,6 +163,27 @@ function buildForm(config) {
   $("spawn_rate").value = config.spawn_rate ?? 1;
   $("host-input").value = config.host || "";
   const holder = $("custom-arguments");
+  if (config.class_picker) {
+    // --class-picker: tick the User classes this test runs (none ticked: all of them, or those already running).
+    const set = document.createElement("fieldset");
+    set.id = "class-picker";
+    const legend = document.createElement("legend");
+    legend.textContent = "User classes";
+    set.append(legend);
+    for (const name of config.class_picker) {
+      const label = document.createElement("label");
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.name = "user_classes";
+      box.value = name;
+      box.checked = true;
+      box.className = "class-pick";
+      box.id = `class-${name}`;
+      label.append(box, ` ${name}`);
+      set.append(label);
+    }
+    holder.append(set);
+  }
   for (const arg of config.arguments) {
     const label = document.createElement("label");
     label.textContent = arg.help || arg.dest;
@@ -206,7 +229,7 @@ function startLive(config) {
   $("swarm-form").onsubmit = async (e) => {
     e.preventDefault();
     const form = new FormData($("swarm-form"));
-    for (const box of $("swarm-form").querySelectorAll("input[type=checkbox]")) if (!box.checked) form.set(box.name, "false");
+    for (const box of $("swarm-form").querySelectorAll("input[type=checkbox]:not(.class-pick)")) if (!box.checked) form.set(box.name, "false");
     const result = await post("swarm", new URLSearchParams(form));
     if (result.ok) $("swarm-dialog").close();
     else $("swarm-error").textContent = result.message;
