@@ -186,9 +186,10 @@ def test_a_cpu_bound_worker_is_not_marked_missing(cluster: Cluster) -> None:
     records = cluster.journal()
     # Never missing over 6 s with a liveness window of 3 beats of 0.5 s: no two of its beats were 1.5 s apart.
     assert not [r for r in records if r.type == "worker.missing"]
-    # The journal has its beats with news and every tenth (ADR 0028): enough to see it was busy.
+    # The journal has its beats with news and every tenth (ADR 0028): enough to see it was busy (an idle worker
+    # shows a few percent; a busy machine may leave it well under a whole core).
     beats = [r.event for r in records if r.type == "worker.heartbeat"]
-    assert len(beats) >= 2 and max(b.cpu_percent for b in beats) > 50
+    assert len(beats) >= 2 and max(b.cpu_percent for b in beats) > 20
 
 
 def test_a_worker_without_the_masters_auth_token_is_refused(cluster: Cluster, fresh_target: Target) -> None:

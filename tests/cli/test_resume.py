@@ -44,7 +44,8 @@ def test_a_killed_master_resumes_and_the_totals_match_the_target(cluster: Cluste
     changes = [r for r in records if r.type == "run.state_changed"]
     spawning = next(r for r in changes if r.event.state == "spawning")  # type: ignore[union-attr]
     run_time = (changes[-2].mono_ns - spawning.mono_ns) / 1e9
-    assert 9 <= run_time < 9 + 2.5, run_time  # 9 s after the resume would be 9 s plus the 3 s or more before it
+    # (The run-time timer starts a moment before the spawning state is stamped: hence the 50 ms below 9.)
+    assert 9 - 0.05 <= run_time < 9 + 2.5, run_time  # 9 s after the resume would be 9 s plus the 3 s or more before it
     assert (changes[-2].mono_ns - records[resumed_at].mono_ns) / 1e9 < 9
 
     summary = json.loads((cluster.cwd / "summary.json").read_text())
