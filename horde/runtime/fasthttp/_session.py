@@ -34,9 +34,8 @@ from horde.runtime.fasthttp._wire import (
 from horde.runtime.users import User
 
 if TYPE_CHECKING:
-    import socket
-
     from horde.runtime.environment import Environment
+    from horde.runtime.fasthttp._socket import Connection
 
 _REDIRECT_CODES = frozenset((301, 302, 303, 307, 308))
 #: RFC 9110 section 9.2.2: the methods a client may send again without the server doing the work twice
@@ -237,7 +236,7 @@ class FastHttpSession:
 
     def _exchange(
         self, pool: HostPool, payload: bytes, method: str, stream: bool
-    ) -> tuple[int, bytes, bytes, bytes, socket.socket | None]:
+    ) -> tuple[int, bytes, bytes, bytes, Connection | None]:
         """Sends ``payload`` and reads the answer: (status, head, head lower-cased, body, socket still to read the
         body from when streaming). Sent again only when safe (see ADR 0022)."""
         connections = pool.connections
