@@ -32,6 +32,7 @@ from horde.runtime.fasthttp._wire import (
     _read_head,
 )
 from horde.runtime.users import User
+from horde.stats.recorder import StatsRecorder
 
 if TYPE_CHECKING:
     from horde.runtime.environment import Environment
@@ -84,6 +85,18 @@ def _location(head: bytes) -> str | None:
     except UnicodeError:
         text = raw.decode("latin-1")
     return quote(text, safe=_SAFE_TARGET) if not text.isascii() or " " in text else text
+
+
+#: the request hook's sole listener last seen, and the ``record`` of the recorder it is (None: it is not one)
+_direct: tuple[Any, Callable[[str, str, float | None, int, object | None], None] | None] = (None, None)
+
+
+def _recorder_behind(listener: Any) -> Callable[[str, str, float | None, int, object | None], None] | None:
+    """``record`` of the StatsRecorder whose own ``on_request`` is ``listener``, which only calls it; else None."""
+    owner = getattr(listener, "__self__", None)
+    if isinstance(owner, StatsRecorder) and getattr(listener, "__func__", None) is StatsRecorder.on_request:
+        return owner.record
+    return None
 
 
 class FastHttpSession:
@@ -404,6 +417,20 @@ class FastHttpSession:
             response_length = int(length) if length.isdigit() else 0
         else:
             response_length = len(response._content)
+        event = self.request_event
+        sole = event.sole
+        if sole is not None and not catch_response:
+            global _direct
+            if sole is not _direct[0]:
+                _direct = (sole, _recorder_behind(sole))
+            record = _direct[1]
+            if record is not None:
+                error = response._status_error() if response.error is not None or response.status_code >= 400 else None
+                try:
+                    record(asked, name or self.request_name or url, response_time, response_length, error)
+                except Exception:
+                    event.listener_failed(sole)
+                return response
         meta: dict[str, Any] = {
             "request_type": asked,
             "name": name or self.request_name or url,
