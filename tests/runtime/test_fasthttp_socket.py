@@ -86,3 +86,12 @@ def test_a_closed_peer_reads_as_the_end_and_a_send_to_it_fails_as_with_gevent(
     with pytest.raises((BrokenPipeError, ConnectionResetError)):
         for _ in range(100):  # the first send may still be accepted by the kernel
             client.sendall(b"x" * 65536)
+
+
+def test_a_read_after_close_fails_as_on_any_closed_socket(connect: Callable[[float | None], Pair]) -> None:
+    client, server = connect(0.2)
+    client.sendall(b"GET / HTTP/1.1\r\n\r\n")
+    assert server.recv(100) == b"GET / HTTP/1.1\r\n\r\n"
+    client.close()
+    with pytest.raises(OSError):
+        client.recv(100)

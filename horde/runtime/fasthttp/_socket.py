@@ -111,4 +111,5 @@ class HubSocket:
             if watcher is not None:
                 watcher.close()
         self._read = self._write = self._timer = None
+        self._awaiting = False  # a read after close fails as gevent's does (EBADF), not on a missing watcher
         self._sock.close()
