@@ -29,18 +29,21 @@ class EventHook:
     ``sole`` is the listener when there is exactly one, else None: a caller on the hot path that recognises it
     (FastHttpUser, when only the statistics recorder listens to requests) may call it directly, sparing two
     copies of the keyword arguments per request; it reports a failure of that call with ``listener_failed``.
+    ``sole_memo`` is that caller's note of what it made of ``sole``, cleared whenever the listeners change.
     """
 
-    __slots__ = ("_handlers", "errors", "name", "sole")
+    __slots__ = ("_handlers", "errors", "name", "sole", "sole_memo")
 
     def __init__(self, name: str = "") -> None:
         self._handlers: list[Listener] = []
         self.errors = 0
         self.name = name
         self.sole: Listener | None = None
+        self.sole_memo: Any = None
 
     def _changed(self) -> None:
         self.sole = self._handlers[0] if len(self._handlers) == 1 else None
+        self.sole_memo = None
 
     def add_listener(self, handler: Listener) -> Listener:
         self._handlers.append(handler)

@@ -89,3 +89,21 @@ def test_a_failing_recorder_is_counted_as_a_failing_listener_and_the_task_goes_o
     assert response.status_code == 200
     assert events.request.errors == 1
     assert "Uncaught exception in listener" in caplog.text
+
+
+def test_a_recorder_attached_later_gets_the_requests_that_follow(fresh_target: Target) -> None:
+    events = Events()
+    cls = type("Case", (FastHttpUser,), {"host": fresh_target.url, "tasks": [task(lambda user: None)]})
+    first, second = StatsRecorder(), StatsRecorder()
+    environment = Environment([cls], events, host=fresh_target.url, stats=first)
+    user = cls(environment)
+    user.client.get("/", name="one")
+    environment.attach_stats(second)
+    user.client.get("/", name="two")
+    seen: list[str] = []
+    events.request.add_listener(lambda name, **kwargs: seen.append(name))
+    user.client.get("/", name="three")
+    user.client.close()
+    assert [(e.name, e.num_requests) for e in first.take_delta().entries] == [("one", 1)]
+    assert [(e.name, e.num_requests) for e in second.take_delta().entries] == [("three", 1), ("two", 1)]
+    assert seen == ["three"]

@@ -87,10 +87,6 @@ def _location(head: bytes) -> str | None:
     return quote(text, safe=_SAFE_TARGET) if not text.isascii() or " " in text else text
 
 
-#: the request hook's sole listener last seen, and the ``record`` of the recorder it is (None: it is not one)
-_direct: tuple[Any, Callable[[str, str, float | None, int, object | None], None] | None] = (None, None)
-
-
 def _recorder_behind(listener: Any) -> Callable[[str, str, float | None, int, object | None], None] | None:
     """``record`` of the StatsRecorder whose own ``on_request`` is ``listener``, which only calls it; else None."""
     owner = getattr(listener, "__self__", None)
@@ -420,10 +416,10 @@ class FastHttpSession:
         event = self.request_event
         sole = event.sole
         if sole is not None and not catch_response:
-            global _direct
-            if sole is not _direct[0]:
-                _direct = (sole, _recorder_behind(sole))
-            record = _direct[1]
+            memo = event.sole_memo
+            if memo is None:
+                memo = event.sole_memo = (_recorder_behind(sole),)
+            record = memo[0]
             if record is not None:
                 error = response._status_error() if response.error is not None or response.status_code >= 400 else None
                 try:
