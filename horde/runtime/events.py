@@ -25,26 +25,40 @@ class EventHook:
     A listener that raises is logged and counted, and the others still run: one broken reporting plugin
     must not stop the load. Control-flow exceptions (StopUser, RescheduleTask, ...) pass through, since
     raising them from a request listener is how Locust users steer a user from there.
+
+    ``sole`` is the listener when there is exactly one, else None: a caller on the hot path that recognises it
+    (FastHttpUser, when only the statistics recorder listens to requests) may call it directly, sparing two
+    copies of the keyword arguments per request; it reports a failure of that call with ``listener_failed``.
+    ``sole_memo`` is that caller's note of what it made of ``sole``, cleared whenever the listeners change.
     """
 
-    __slots__ = ("_handlers", "errors", "name")
+    __slots__ = ("_handlers", "errors", "name", "sole", "sole_memo")
 
     def __init__(self, name: str = "") -> None:
         self._handlers: list[Listener] = []
         self.errors = 0
         self.name = name
+        self.sole: Listener | None = None
+        self.sole_memo: Any = None
+
+    def _changed(self) -> None:
+        self.sole = self._handlers[0] if len(self._handlers) == 1 else None
+        self.sole_memo = None
 
     def add_listener(self, handler: Listener) -> Listener:
         self._handlers.append(handler)
+        self._changed()
         return handler
 
     def insert_listener(self, handler: Listener) -> Listener:
         """Registers ``handler`` before every listener added so far."""
         self._handlers.insert(0, handler)
+        self._changed()
         return handler
 
     def remove_listener(self, handler: Listener) -> None:
         self._handlers.remove(handler)
+        self._changed()
 
     def __iadd__(self, handler: Listener) -> EventHook:
         self.add_listener(handler)
@@ -69,8 +83,12 @@ class EventHook:
             except CONTROL_FLOW_EXCEPTIONS:
                 raise
             except Exception:
-                self.errors += 1
-                logger.exception("Uncaught exception in listener %r of event %s", handler, self.name or "?")
+                self.listener_failed(handler)
+
+    def listener_failed(self, handler: Listener) -> None:
+        """Logs and counts the exception being handled, raised by ``handler``."""
+        self.errors += 1
+        logger.exception("Uncaught exception in listener %r of event %s", handler, self.name or "?")
 
     @contextmanager
     def measure(

@@ -267,7 +267,12 @@ class TaskSet(metaclass=TaskSetMeta):
         user = self._user
         self._check_stop_condition()
         seconds = self.wait_time()  # type: ignore[misc]
-        if isinstance(seconds, bool) or not isinstance(seconds, numbers.Real):
+        # a float or an int passes at once; anything else (a bool, a numpy float) asks numbers.Real, an ABC, slowly
+        if (
+            type(seconds) is not float
+            and type(seconds) is not int
+            and (isinstance(seconds, bool) or not isinstance(seconds, numbers.Real))
+        ):
             raise MissingWaitTimeError(
                 f"{type(user).__name__}.wait_time returned {seconds!r}, not a number of seconds "
                 "(e.g. wait_time = between(1, 5))"

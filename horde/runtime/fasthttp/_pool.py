@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 import gevent.lock
 import gevent.socket
 
+from horde.runtime.fasthttp._socket import Connection, HubSocket
 from horde.runtime.fasthttp._wire import HTTPProtocolError, _read_body, _read_head
 
 _USER_AGENT = "horde"
@@ -59,28 +60,30 @@ class Connections:
     ) -> None:
         self.host = host
         self.port = port
-        self.idle: list[socket.socket] = []
+        self.idle: list[Connection] = []
         self.slots = gevent.lock.BoundedSemaphore(max(1, concurrency))
         self.connection_timeout = connection_timeout
         self.network_timeout = network_timeout
         self.ssl_context = ssl_context if scheme == "https" else None
         self.proxy = proxy
 
-    def connect(self) -> socket.socket:
+    def connect(self) -> Connection:
+        """A new connection: a HubSocket for plain HTTP, gevent's TLS socket for HTTPS."""
         proxy = self.proxy
         address = (proxy.host, proxy.port) if proxy is not None else (self.host, self.port)
         sock: socket.socket = gevent.socket.create_connection(address, timeout=self.connection_timeout)
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.ssl_context is None:
+                return HubSocket.adopt(sock, self.network_timeout)
             sock.settimeout(self.network_timeout)
-            if self.ssl_context is not None:
-                if proxy is not None:
-                    self._tunnel(sock)
-                sock = self.ssl_context.wrap_socket(sock, server_hostname=self.host)
+            if proxy is not None:
+                self._tunnel(sock)
+            tls: socket.socket = self.ssl_context.wrap_socket(sock, server_hostname=self.host)
         except BaseException:
             sock.close()
             raise
-        return sock
+        return tls
 
     def _tunnel(self, sock: socket.socket) -> None:
         authority = f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
@@ -91,7 +94,7 @@ class Connections:
             line = head[: head.find(b"\r\n")].decode("latin-1")
             raise HTTPProtocolError(f"the proxy refused the tunnel to {authority}: {line}")
 
-    def take(self, fresh_only: bool) -> tuple[socket.socket, bool]:
+    def take(self, fresh_only: bool) -> tuple[Connection, bool]:
         """A connection and whether it was reused; with ``fresh_only`` an idle one is taken only if the server
         has not closed it meanwhile (a request that must not be resent should not find out the hard way)."""
         idle = self.idle
@@ -105,7 +108,7 @@ class Connections:
             sock.close()  # closed by the server, or out of step: either way not for this request
         return self.connect(), False
 
-    def give_back(self, sock: socket.socket, max_idle: int) -> None:
+    def give_back(self, sock: Connection, max_idle: int) -> None:
         if len(self.idle) < max_idle:
             self.idle.append(sock)
         else:

@@ -32,11 +32,11 @@ from horde.runtime.fasthttp._wire import (
     _read_head,
 )
 from horde.runtime.users import User
+from horde.stats.recorder import StatsRecorder
 
 if TYPE_CHECKING:
-    import socket
-
     from horde.runtime.environment import Environment
+    from horde.runtime.fasthttp._socket import Connection
 
 _REDIRECT_CODES = frozenset((301, 302, 303, 307, 308))
 #: RFC 9110 section 9.2.2: the methods a client may send again without the server doing the work twice
@@ -85,6 +85,14 @@ def _location(head: bytes) -> str | None:
     except UnicodeError:
         text = raw.decode("latin-1")
     return quote(text, safe=_SAFE_TARGET) if not text.isascii() or " " in text else text
+
+
+def _recorder_behind(listener: Any) -> Callable[[str, str, float | None, int, object | None], None] | None:
+    """``record`` of the StatsRecorder whose own ``on_request`` is ``listener``, which only calls it; else None."""
+    owner = getattr(listener, "__self__", None)
+    if isinstance(owner, StatsRecorder) and getattr(listener, "__func__", None) is StatsRecorder.on_request:
+        return owner.record
+    return None
 
 
 class FastHttpSession:
@@ -237,7 +245,7 @@ class FastHttpSession:
 
     def _exchange(
         self, pool: HostPool, payload: bytes, method: str, stream: bool
-    ) -> tuple[int, bytes, bytes, bytes, socket.socket | None]:
+    ) -> tuple[int, bytes, bytes, bytes, Connection | None]:
         """Sends ``payload`` and reads the answer: (status, head, head lower-cased, body, socket still to read the
         body from when streaming). Sent again only when safe (see ADR 0022)."""
         connections = pool.connections
@@ -405,6 +413,20 @@ class FastHttpSession:
             response_length = int(length) if length.isdigit() else 0
         else:
             response_length = len(response._content)
+        event = self.request_event
+        sole = event.sole
+        if sole is not None and not catch_response:
+            memo = event.sole_memo
+            if memo is None:
+                memo = event.sole_memo = (_recorder_behind(sole),)
+            record = memo[0]
+            if record is not None:
+                error = response._status_error() if response.error is not None or response.status_code >= 400 else None
+                try:
+                    record(asked, name or self.request_name or url, response_time, response_length, error)
+                except Exception:
+                    event.listener_failed(sole)
+                return response
         meta: dict[str, Any] = {
             "request_type": asked,
             "name": name or self.request_name or url,

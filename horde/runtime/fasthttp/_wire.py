@@ -9,8 +9,11 @@ no longer become valid fails at once instead of holding the user until the netwo
 from __future__ import annotations
 
 import re
-import socket
 import zlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from horde.runtime.fasthttp._socket import Connection
 
 _RECV_SIZE = 65536
 
@@ -49,7 +52,7 @@ def _check_partial_head(data: bytes) -> None:
         raise HTTPProtocolError(f"invalid header line in {complete[:200]!r}")
 
 
-def _read_head(sock: socket.socket) -> tuple[int, bytes, bytes, bytes]:
+def _read_head(sock: Connection) -> tuple[int, bytes, bytes, bytes]:
     """Reads a final response's head: (status, head up to its last CRLF, head lower-cased, bytes after it)."""
     try:
         data = sock.recv(_RECV_SIZE)
@@ -102,7 +105,7 @@ def _field(lower: bytes, name: bytes) -> bytes | None:
 
 
 def _read_body(
-    sock: socket.socket, method: str, status: int, head: bytes, lower: bytes, rest: bytes
+    sock: Connection, method: str, status: int, head: bytes, lower: bytes, rest: bytes
 ) -> tuple[bytes, bool]:
     """Reads the body that follows ``head``: (body as sent, connection reusable)."""
     keep_alive = head[5:8] == b"1.1"
@@ -157,7 +160,7 @@ def _read_body(
     return b"".join(parts), False
 
 
-def _read_chunked(sock: socket.socket, buf: bytearray) -> bytes:
+def _read_chunked(sock: Connection, buf: bytearray) -> bytes:
     body = bytearray()
     pos = 0
     while True:
