@@ -9,6 +9,8 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.support.processes import Output, Target
 from tests.support.waiting import wait_for_exit, wait_for_line, wait_until
 
@@ -59,3 +61,18 @@ def test_a_library_scripts_web_ui_shows_its_run_and_stops_it(fresh_target: Targe
     served = fresh_target.counts()["GET /"]
     assert served - 3 <= int(counted.group(1)) <= served and int(counted.group(2)) == 0
     assert int(counted.group(1)) >= 10
+
+
+def test_a_web_ui_asked_for_before_its_runner_is_refused_in_one_line() -> None:
+    from horde import Environment, User, task
+    from horde.run import RunError
+
+    class Idle(User):
+        @task
+        def nothing(self) -> None:
+            pass
+
+    environment = Environment(user_classes=[Idle])
+    with pytest.raises(RunError, match=r"^create_web_ui: create the runner first \(environment.create_local_runner"):
+        environment.create_web_ui("127.0.0.1", 0)
+    assert environment.web_ui is None
