@@ -106,8 +106,11 @@ def test_a_resumed_master_keeps_the_shapes_clock(cluster: Cluster, fresh_target:
 
 
 def test_a_worker_back_after_the_run_time_hands_in_its_last_reports(cluster: Cluster, fresh_target: Target) -> None:
-    master = cluster.start_master("-H", fresh_target.url, "--expect-workers", "1", "-u", "3", "-r", "100", "-t", "3s")
-    worker = cluster.start_worker("-s", "5")
+    # A stop timeout (the master's, which its Spawn hands the worker): users finish the request they are in.
+    master = cluster.start_master(
+        "-H", fresh_target.url, "--expect-workers", "1", "-u", "3", "-r", "100", "-t", "3s", "-s", "5"
+    )  # fmt: skip
+    worker = cluster.start_worker()
     wait_for_users(cluster.watch, [3], alive=[master, worker])
     os.kill(master.pid, signal.SIGKILL)  # the worker keeps what it has not had acknowledged
     master.wait(timeout=10)
