@@ -268,8 +268,10 @@ def decide(state: MasterState, command: Command) -> list[Event]:
         member = state.members.get(command.worker_id)
         if member is not None and member.incarnation == ready.incarnation and member.state not in GONE_STATES:
             return []  # the same process back (a resumed master, a reconnect): its unacknowledged reports still count
-        if state.run_state in (RunState.STOPPING, RunState.STOPPED):
+        if state.run_state == RunState.STOPPED or (state.run_state == RunState.STOPPING and member is None):
             return [WorkerRejected(command.worker_id, "the run is over")]
+        # A known worker back while the run stops (a resumed master past its run time) is admitted to hand in the
+        # reports it still holds; the shell gives it no users, only the stop.
         unable = _cannot_run(state.config, ready)
         if unable:
             return [WorkerRejected(command.worker_id, unable)]
@@ -509,7 +511,10 @@ class Master(EventSourcedActor[MasterState]):
         links, now = self._links, getattr(message, "now", 0.0)
         if isinstance(event, WorkerJoined):
             links.admit(event)
-            links.dispatcher.tell(dsp.AddWorker(now=now, worker_id=event.worker_id))
+            if self.state.run_state == RunState.STOPPING:
+                links.send(event.worker_id, Stop())  # back only for its last reports: no users, the stop at once
+            else:
+                links.dispatcher.tell(dsp.AddWorker(now=now, worker_id=event.worker_id))
         elif isinstance(event, WorkerRejected) and not event.retry:
             if message.authorised:  # an unauthorised peer may flood: it is journaled (sampled), not logged
                 log.warning("worker refused", worker=message.worker_id, reason=event.reason)
@@ -520,7 +525,8 @@ class Master(EventSourcedActor[MasterState]):
                 links.send(message.peer, Reject(message.reason))
         elif isinstance(event, WorkerLeft):
             links.retire(event.worker_id)
-            links.dispatcher.tell(dsp.RemoveWorker(now=now, worker_id=event.worker_id, reason=WorkerState.LEFT))
+            if self.state.run_state != RunState.STOPPING:  # stopping, the users it had go to no one
+                links.dispatcher.tell(dsp.RemoveWorker(now=now, worker_id=event.worker_id, reason=WorkerState.LEFT))
         elif isinstance(event, RunTargetChanged) and self.state.run_state in (RunState.SPAWNING, RunState.RUNNING):
             links.dispatcher.tell(self._ramp_to_target(now))
         elif isinstance(event, RunStateChanged):

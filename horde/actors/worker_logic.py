@@ -342,6 +342,10 @@ def decide(state: WorkerActorState, message: WorkerCommand) -> list[WorkerEvent]
     if isinstance(message, Spawn):
         return _spawn(state, message)
     if isinstance(message, Stop):
+        if state.state == WorkerState.CONNECTING:
+            # Meant for an earlier incarnation (a resumed master stopping the run): this one, not admitted yet,
+            # waits for its Accept, which is how its unacknowledged reports get sent again.
+            return []
         return _stop_users(state)
     if isinstance(message, MasterQuit):
         return [QuitDecided(f"the master said: {message.reason}"), *_stop_users(state), Left()]

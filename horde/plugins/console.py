@@ -7,6 +7,9 @@ the control plane has, and a reporter must show the exact figures even if its ev
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import sys
 import time
 from typing import Any
@@ -34,7 +37,7 @@ class ConsolePlugin(Plugin):
         self._greenlet: gevent.Greenlet | None = None
         self._started = time.monotonic()
         # with Locust's --json, stdout is the JSON alone (Locust prints its tables to stderr)
-        self._out = sys.stderr if _flag(settings.get("json", False)) else sys.stdout
+        self._out: Any = sys.stderr if _flag(settings.get("json", False)) else sys.stdout
 
     def on_started(self) -> None:
         self._started = time.monotonic()
@@ -56,14 +59,34 @@ class ConsolePlugin(Plugin):
                 f"[{elapsed:5.0f}s] {state.run_state}: {users}/{state.target_users or 0} users"
                 f" on {len(state.active_workers())} worker(s)"
             )
-            print(f"{line}\n{format_stats_table(self.context.stats(), time.time())}\n", file=self._out, flush=True)
+            if not self._write(f"{line}\n{format_stats_table(self.context.stats(), time.time())}\n\n"):
+                return
 
     def on_run_end(self, result: RunEnd) -> int | None:
         if self._greenlet is not None:
             self._greenlet.kill()
             self._greenlet = None
-        print_summary(result, self.context.settings, self._out)
+        summary = io.StringIO()
+        print_summary(result, self.context.settings, summary)
+        self._write(summary.getvalue())
         return None
+
+    def _write(self, text: str) -> bool:
+        """Writes to the console unless its reader has gone (`horde run ... | head`): then the run goes on, silent,
+        and ends with its own exit code, not a traceback. False once the reader has gone."""
+        if self._out is None:
+            return False
+        try:
+            self._out.write(text)
+            self._out.flush()
+        except BrokenPipeError:
+            with contextlib.suppress(OSError, ValueError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, self._out.fileno())  # what is still buffered for the pipe goes nowhere, quietly
+                os.close(devnull)
+            self._out = None
+            return False
+        return True
 
 
 def print_summary(result: RunEnd, settings: Any, out: Any = None) -> None:

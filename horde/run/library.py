@@ -11,6 +11,7 @@ is over, as Locust's does after `runner.quit()`. Importing this module installs 
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import gevent
@@ -24,6 +25,15 @@ from horde.runtime.environment import Environment
 
 LIBRARY_RUN_NAME = "<environment>"
 """What the journal names as the run's locustfile: the classes came from a script's Environment."""
+
+
+_runs: weakref.WeakKeyDictionary[Environment, Run] = weakref.WeakKeyDictionary()
+"""The run each Environment's local or master runner drives, for the web UI a script creates over it."""
+
+
+def run_of(environment: Environment) -> Run | None:
+    """The run `create_local_runner` or `create_master_runner` made for `environment` (None: neither was called)."""
+    return _runs.get(environment)
 
 
 def library_spec(environment: Environment, role: Role, cluster: ClusterSpec | None = None) -> RunSpec:
@@ -82,12 +92,14 @@ class LibraryRunners:
     def local(self, environment: Environment) -> Any:
         _require_gevent()
         run = Run.prepare_loaded(library_spec(environment, Role.LOCAL), environment)
+        _runs[environment] = run
         return self._driven(environment.runner, _drive_run, run)
 
     def master(self, environment: Environment, bind_host: str, bind_port: int) -> Any:
         _require_gevent()
         cluster = ClusterSpec(bind_host=bind_host, bind_port=bind_port)
         run = Run.prepare_loaded(library_spec(environment, Role.MASTER, cluster), environment)
+        _runs[environment] = run
         return self._driven(environment.runner, _drive_run, run)
 
     def worker(self, environment: Environment, master_host: str, master_port: int) -> Any:

@@ -48,6 +48,28 @@ RUNNER_FACTORY_MODULE = "horde.run.library"
 """The module that installs the RunnerFactory when it is imported; loaded on the first create_*_runner."""
 
 
+class WebUIFactory(Protocol):
+    """How an Environment made by user code gets its web UI (`create_web_ui`): `horde.web` implements it over
+    the run its runner drives; the runtime only declares it, as for the RunnerFactory."""
+
+    def web_ui(
+        self,
+        environment: Environment,
+        host: str,
+        port: int,
+        web_base_path: str | None,
+        web_login: bool,
+        tls_cert: str | None,
+        tls_key: str | None,
+        delayed_start: bool,
+    ) -> Any: ...
+
+
+WEB_UI_FACTORY_MODULE = "horde.web.library"
+"""The module that installs the WebUIFactory when it is imported; loaded on the first create_web_ui (and only
+then: Flask is not imported by a script that has no page)."""
+
+
 class Environment:
     """Everything a test shares: user classes, event hooks, host, options, statistics, and later the runner.
 
@@ -112,6 +134,37 @@ class Environment:
     def create_worker_runner(self, master_host: str, master_port: int) -> Any:
         """A worker of the master at `master_host:master_port`, running this Environment's user classes."""
         return self._runners().worker(self, master_host, master_port)
+
+    web_ui_factory: ClassVar[WebUIFactory | None] = None
+    """Installed by `horde.web.library`."""
+
+    def create_web_ui(
+        self,
+        host: str = "",
+        port: int = 8089,
+        web_base_path: str | None = None,
+        web_login: bool = False,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
+        stats_csv_writer: Any = None,
+        delayed_start: bool = False,
+        userclass_picker_is_active: bool = False,
+        build_path: str | None = None,
+    ) -> Any:
+        """The web UI of this Environment's run, serving at once on `host:port` (`""`: every interface) unless
+        `delayed_start` (then `web_ui.start()` serves it, once the script has added its routes), as Locust's.
+        Create the runner first: the page shows and steers that run. Returns it, as `environment.web_ui` too.
+
+        `stats_csv_writer`, `userclass_picker_is_active` and `build_path` are accepted for Locust's scripts and
+        change nothing: the page's CSV downloads are the run's own, and horde's page is not Locust's build."""
+        del stats_csv_writer, userclass_picker_is_active, build_path
+        if Environment.web_ui_factory is None:
+            importlib.import_module(WEB_UI_FACTORY_MODULE)
+        assert Environment.web_ui_factory is not None, f"{WEB_UI_FACTORY_MODULE} installs the web UI factory"
+        self.web_ui = Environment.web_ui_factory.web_ui(
+            self, host, port, web_base_path, web_login, tls_cert, tls_key, delayed_start
+        )
+        return self.web_ui
 
     def _runners(self) -> RunnerFactory:
         if self.runner is not None:

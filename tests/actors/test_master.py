@@ -87,6 +87,26 @@ def test_run_time_then_all_workers_stopped() -> None:
     assert run_states(events) == ["stopped"] and state.run_state == "stopped"
 
 
+def test_a_known_worker_back_while_the_run_stops_is_admitted_and_a_new_one_is_not() -> None:
+    state = started()
+    state, events = step(state, m.ClockTick(12.0))
+    assert run_states(events) == ["stopping"]
+    # w1 comes back as a new incarnation (its master was resumed): admitted, so its last reports count.
+    state, events = step(state, m.Admit(13.0, "w1", ready("w1", "i2")))
+    assert [type(e).__name__ for e in events] == ["WorkerLeft", "WorkerJoined"]
+    assert state.members["w1"].incarnation == "i2" and state.run_state == "stopping"
+    _, events = step(state, m.Admit(13.0, "w3", ready("w3")))
+    assert [(type(e).__name__, e.reason) for e in events] == [("WorkerRejected", "the run is over")]
+    # It stops as the others do, and the run ends once every worker has.
+    for worker in ("w1", "w2"):
+        changed = WorkerStateChanged(worker, "stopped", "running", 14.0)
+        state = m.apply(state, changed)
+        state, events = step(state, m.Observed(14.0, changed))
+    assert run_states(events) == ["stopped"]
+    _, events = step(state, m.Admit(15.0, "w1", ready("w1", "i3")))
+    assert [(type(e).__name__, e.reason) for e in events] == [("WorkerRejected", "the run is over")]
+
+
 def endless() -> m.MasterState:
     """A started run without a run time: only its workers can end it."""
     return dataclasses.replace(started(), config=replace(CONFIG, run_time=None))

@@ -169,11 +169,18 @@ def test_stop_stops_the_users_reports_them_and_confirms(state: WorkerState) -> N
     assert after.state == W.STOPPED and after.unacknowledged == (("inc-0", 5),)
 
 
-@pytest.mark.parametrize("state", [W.READY, W.CONNECTING])
-def test_stop_without_users_only_confirms(state: WorkerState) -> None:
-    after, events = handle(worker(state), Stop())
+def test_stop_without_users_only_confirms() -> None:
+    after, events = handle(worker(W.READY), Stop())
     assert events == [StopConfirmed(), StateChanged(W.STOPPED)]
     assert after.state == W.STOPPED
+
+
+def test_a_stop_before_the_accept_is_for_an_earlier_incarnation_and_the_accept_still_counts() -> None:
+    state = worker(W.CONNECTING, unacknowledged=(("inc-old", 3),))
+    assert decide(state, Stop()) == []
+    after, events = handle(state, Accept(0, "inc-0"))
+    assert after.state != W.STOPPED
+    assert any(isinstance(e, Accepted) and e.resend == (("inc-old", 3),) for e in events), events
 
 
 @pytest.mark.parametrize("state", [W.STOPPED, W.QUIT])

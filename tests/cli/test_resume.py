@@ -104,3 +104,39 @@ def test_a_resumed_master_keeps_the_shapes_clock(cluster: Cluster, fresh_target:
     stopping = next(r for r in after_resume if r.type == "run.state_changed" and r.event.state == "stopping")  # type: ignore[union-attr]
     # The shape ends the run 8 s after the first master started, not 8 s after the resume (about 12.5 s in).
     assert (stopping.mono_ns - contents.header.started_mono_ns) / 1e9 < 10.5
+
+
+def test_a_worker_back_after_the_run_time_hands_in_its_last_reports(cluster: Cluster, fresh_target: Target) -> None:
+    # A stop timeout (the master's, which its Spawn hands the worker): users finish the request they are in.
+    master = cluster.start_master(
+        "-H", fresh_target.url, "--expect-workers", "1", "-u", "3", "-r", "100", "-t", "3s", "-s", "5"
+    )  # fmt: skip
+    worker = cluster.start_worker()
+    wait_for_users(cluster.watch, [3], alive=[master, worker])
+    os.kill(master.pid, signal.SIGKILL)  # the worker keeps what it has not had acknowledged
+    master.wait(timeout=10)
+    wait_for_line(worker.err, "the master is silent", alive=[worker])
+    before = cluster.journal()
+    spawning = next(r for r in before if r.type == "run.state_changed" and r.event.state == "spawning")  # type: ignore[union-attr]
+    wait_until(lambda: time.monotonic_ns() > spawning.mono_ns + 3.5e9, timeout=30, message="the run time to pass")
+    # The worker is held until the resumed master has stopped the run (its time is up), then comes back to it.
+    os.kill(worker.pid, signal.SIGSTOP)
+    try:
+        resumed = cluster.resume_master()
+        wait_for_event(
+            cluster.watch, "run.state_changed", lambda e: e.state == "stopping", after=before[-1].seq, alive=[resumed]
+        )
+    finally:
+        os.kill(worker.pid, signal.SIGCONT)
+    assert cluster.wait_master(timeout=60) == 0
+    assert worker.wait(timeout=30) == 0
+
+    records = cluster.journal()
+    after = records[[r.type for r in records].index("run.resumed") :]
+    types = [r.type for r in after]
+    assert "worker.rejected" not in types, [r.event for r in after if r.type == "worker.rejected"]
+    stopping = types.index("run.state_changed")
+    assert after[stopping].event.state == "stopping"  # type: ignore[union-attr]
+    assert "worker.joined" in types[stopping:] and "dispatch.step" not in types  # admitted, given no users
+    served = sum(fresh_target.counts().values())
+    assert served > 0 and cluster.summary()["aggregated"]["num_requests"] == served  # every request counted once

@@ -1,0 +1,73 @@
+"""`Environment.create_web_ui(...)` for a script that uses horde as a library, as Locust's `use_as_lib` does:
+the same page `horde run` serves, over the run the script's runner drives.
+
+The page follows that run's journal (`LiveFeed`) and steers it with the same commands as the command line's page
+(`RunActions`), so a script's own `runner.start(...)` and a person's Start on the page are one run, journaled
+alike. Importing this module installs it as the Environment's `web_ui_factory`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from horde.protocol.timeline import timeline
+from horde.run import RunError
+from horde.run.library import run_of
+from horde.runtime.environment import Environment
+from horde.web.actions import RunActions
+from horde.web.app import Backend
+from horde.web.feed import LiveFeed
+from horde.web.server import WebUI
+
+
+class LibraryWebUI(WebUI):
+    """Locust's `environment.web_ui` over a library run: serving from `start()`, closed by `stop()`."""
+
+    def __init__(self, backend: Backend, feed: LiveFeed, host: str, port: int, base_path: str) -> None:
+        super().__init__(backend, host=host, port=port, base_path=base_path)
+        self.feed = feed
+
+    def start(self) -> None:
+        """Bind and serve (a taken port is one line, as `--web-port`'s), and follow the run from now on."""
+        try:
+            self.bind()
+        except OSError as exc:
+            raise RunError(f"create_web_ui: cannot serve on {self.host}:{self.port}: {exc.strerror or exc}") from None
+        self.feed.start()
+        self.serve()
+
+
+class LibraryWebUIs:
+    """The WebUIFactory: what `Environment.create_web_ui` calls."""
+
+    def web_ui(
+        self,
+        environment: Environment,
+        host: str,
+        port: int,
+        web_base_path: str | None,
+        web_login: bool,
+        tls_cert: str | None,
+        tls_key: str | None,
+        delayed_start: bool,
+    ) -> Any:
+        run = run_of(environment)
+        if run is None:
+            raise RunError(
+                "create_web_ui: create the runner first (environment.create_local_runner() or "
+                "create_master_runner()): the page shows and steers its run"
+            )
+        if web_login:
+            raise RunError("create_web_ui: web_login is not supported by horde's page; serve it on 127.0.0.1")
+        if tls_cert or tls_key:
+            raise RunError("create_web_ui: tls_cert/tls_key are not supported; put a TLS proxy in front of the page")
+        feed = LiveFeed(timeline)
+        feed.attach(run.control.journal, run.journal_path)
+        backend = Backend(run.journal_path, None, feed=feed, actions=RunActions(run, {}))
+        web = LibraryWebUI(backend, feed, host, port, web_base_path or "")
+        if not delayed_start:
+            web.start()
+        return web
+
+
+Environment.web_ui_factory = LibraryWebUIs()
