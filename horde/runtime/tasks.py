@@ -333,6 +333,15 @@ class DefaultTaskSet(TaskSet):
 
     _runs_user_tasks = True
 
+    def __init__(self, parent: User | TaskSet) -> None:
+        # every user makes one at its start: no per-user bound wait_time, no isinstance (the parent is the user)
+        self._task_queue = []
+        self._parent = parent
+        self._user = parent  # type: ignore[assignment]
+
+    def wait_time(self) -> float:
+        return self._user_wait_time()
+
     def get_next_task(self) -> Any:
         tasks = self._user.tasks
         if not tasks:
