@@ -150,12 +150,13 @@ class UserPool:
 
     def _spawn(self, name: str, count: int) -> None:
         running = self._running[name]
-        if count >= GC_PAUSE_USERS and gc.isenabled():
+        paused = count >= GC_PAUSE_USERS and gc.isenabled()
+        if paused:
             # Building thousands of users makes only objects that live: the collector's passes over them were a
-            # third of a spawn's time. Paused until each new user has started (the hub runs this callback after
-            # their greenlets' first turns), so a spawn step never leaves it off.
+            # third of a spawn's time. Paused until each new user has started: the hub runs its callbacks in
+            # order, so the one below (queued after the greenlets' starts) comes after their first turns, and a
+            # spawn step never leaves the collector off.
             gc.disable()
-            gevent.get_hub().loop.run_callback(gc.enable)
         spawn = self.group.spawn
         live = self._live
         ended = self._greenlet_ended
@@ -164,6 +165,8 @@ class UserPool:
             running[slot] = None
             greenlet = slot.greenlet = spawn(live, slot)
             greenlet.rawlink(partial(ended, slot))
+        if paused:
+            gevent.get_hub().loop.run_callback(gc.enable)
 
     def _live(self, slot: _Slot) -> None:
         """A user's first greenlet: built, then run (in steps if it can be); nothing it raises escapes into
