@@ -122,7 +122,8 @@ class FastHttpSession:
         proxy_host: str | None = None,
         proxy_port: int | None = None,
     ) -> None:
-        scheme, hostname, port, base_path, self._auth_header, base_url = _base(base_url)
+        self._base_parts = parts = _base(base_url)
+        base_path, self._auth_header, base_url = parts[3:]
         self.environment = environment
         self.user = user
         self.request_event = environment.events.request
@@ -147,9 +148,17 @@ class FastHttpSession:
         self._concurrency = concurrency
         self._default_headers = dict(default_headers or {})
         self._pools: dict[tuple[str, str, int | None], HostPool] = {}
-        self._pool = self._get_pool(scheme, hostname, port)
-        self._base_path = base_path
+        self._base_path = base_path  # ``_pool``, the base URL's origin, is made at the first request
         self._custom_context = user is not None and type(user).context is not User.context
+
+    def __getattr__(self, name: str) -> HostPool:
+        """Makes ``_pool`` at the first request: an idle user holds no connection state (once set, the attribute
+        is read without this)."""
+        if name != "_pool":
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        scheme, host, port = self._base_parts[:3]
+        pool = self._pool = self._get_pool(scheme, host, port)
+        return pool
 
     @property
     def cookiejar(self) -> CookieJar:
