@@ -97,7 +97,6 @@ class UserPool:
         self._running: dict[str, dict[_Slot, None]] = {name: {} for name in self._classes}
         self._stopping: set[_Slot] = set()
         self._stoppers = Group()
-        self._loop = gevent.get_hub().loop
 
     @property
     def user_count(self) -> int:
@@ -208,7 +207,7 @@ class UserPool:
             tell_user_ended(self.environment, slot.name, e)
             return
         if seconds is not None:
-            timer = slot.timer = self._loop.timer(seconds)
+            timer = slot.timer = gevent.get_hub().loop.timer(seconds)  # this greenlet's hub, the user's
             timer.start(self._wake, slot)
 
     def _wake(self, slot: _Slot) -> None:
