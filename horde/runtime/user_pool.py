@@ -10,6 +10,7 @@ from typing import Any
 
 import gevent
 from gevent import GreenletExit
+from gevent.greenlet import SpawnedLink
 from gevent.pool import Group
 
 from horde.runtime.environment import Environment
@@ -227,7 +228,10 @@ class UserPool:
         """In the hub: the user of this greenlet ended, unless it is parked or has moved to a newer greenlet."""
         if slot.greenlet is not greenlet or slot.timer is not None:
             return
-        gevent.spawn(self._on_exit, slot.name, slot)  # its callbacks may block: not in the hub
+        SpawnedLink(self._ended)(slot)  # as ``Greenlet.link`` does: at once, in a greenlet of its own (it may block)
+
+    def _ended(self, slot: _Slot) -> None:
+        self._on_exit(slot.name, slot)
 
     def _on_exit(self, name: str, slot: _Slot) -> None:
         if slot in self._stopping:
