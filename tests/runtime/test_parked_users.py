@@ -251,3 +251,33 @@ def test_parked_http_users_keep_their_connection_and_every_request_is_counted_on
     assert recorder.requests[("GET", "home")] == server.counts["GET /"]
     assert not recorder.failures
     assert len(server.peers) == 20, "a user parked between requests keeps its one keep-alive connection"
+
+
+def test_users_stopped_at_any_point_of_their_steps_each_run_on_stop_exactly_once() -> None:
+    """Stops land on parked users, users whose timer has just fired, and users mid-task, many times over."""
+    counts = {"start": 0, "task": 0, "stop": 0}
+
+    class Restless(User):
+        wait_time = constant(PARK_WAIT)
+
+        def on_start(self) -> None:
+            counts["start"] += 1
+
+        @task
+        def work(self) -> None:
+            counts["task"] += 1
+            gevent.sleep(0)
+
+        def on_stop(self) -> None:
+            counts["stop"] += 1
+
+    for stop_timeout in (None, 5.0):
+        pool = UserPool(Environment([Restless], Events(), stop_timeout=stop_timeout))
+        for _ in range(5):
+            tasks_before = counts["task"]
+            pool.set_counts({"Restless": 40})
+            wait_until(lambda before=tasks_before: counts["task"] >= before + 80, message="two tasks a user")
+            pool.set_counts({"Restless": 0})
+            assert pool.join_stopping(timeout=20)
+            assert counts["start"] == counts["stop"], counts
+            assert pool.user_count == 0 and pool.stopping_count == 0 and len(pool.group) == 0
