@@ -36,7 +36,6 @@ class Connections:
     """
 
     __slots__ = (
-        "concurrency",
         "connection_timeout",
         "host",
         "idle",
@@ -46,7 +45,6 @@ class Connections:
         "slots",
         "ssl_context",
     )
-    slots: gevent.lock.BoundedSemaphore
 
     def __init__(
         self,
@@ -62,19 +60,11 @@ class Connections:
         self.host = host
         self.port = port
         self.idle: list[socket.socket] = []
-        self.concurrency = concurrency  # ``slots`` is made on first use (``__getattr__``)
+        self.slots = gevent.lock.BoundedSemaphore(max(1, concurrency))
         self.connection_timeout = connection_timeout
         self.network_timeout = network_timeout
         self.ssl_context = ssl_context if scheme == "https" else None
         self.proxy = proxy
-
-    def __getattr__(self, name: str) -> gevent.lock.BoundedSemaphore:
-        """Makes ``slots`` at the first request: a semaphore per user was a third of the time to spawn a user
-        (and 170 bytes of it), and an idle user never needs one. Once set, the slot is read without this."""
-        if name != "slots":
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        slots = self.slots = gevent.lock.BoundedSemaphore(max(1, self.concurrency))
-        return slots
 
     def connect(self) -> socket.socket:
         proxy = self.proxy
