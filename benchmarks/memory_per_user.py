@@ -8,7 +8,8 @@ connected (one GET / in `on_start`, whose keep-alive connection the user keeps w
 measures itself, so both tools are measured at the same two moments and the same way:
 
 - at `test_start` (the runner is up, no user exists yet): RSS from /proc/self/statm, after a `gc.collect()`;
-- when every user exists (and, if connected, has its answer): RSS again, and the time since `test_start`.
+- when every user exists (and, if connected, has its answer): RSS again, and the time since `test_start`, in wall
+  seconds and in CPU seconds of the process (`time.process_time()`, which a shared machine does not inflate).
 
 RSS per user is the difference over N. Spawn time is from `test_start` to the moment the last user started (for
 connected users: finished its request), with `-r` equal to N by default, so both tools spawn as fast as they can.
@@ -60,17 +61,17 @@ def rss():
 def report():
     while ready[0] < USERS:
         gevent.sleep(0.005)
-    done = time.monotonic()
+    done, done_cpu = time.monotonic(), time.process_time()
     gc.collect()
-    started, before = marks["start"]
-    print(f"MEMBENCH users={{USERS}} spawn_s={{done - started:.4f}} rss_before={{before}} rss_after={{rss()}}",
-          file=sys.stderr, flush=True)
+    started, started_cpu, before = marks["start"]
+    print(f"MEMBENCH users={{USERS}} spawn_s={{done - started:.4f}} spawn_cpu_s={{done_cpu - started_cpu:.4f}} "
+          f"rss_before={{before}} rss_after={{rss()}}", file=sys.stderr, flush=True)
 
 
 @events.test_start.add_listener
 def on_test_start(**kwargs):
     gc.collect()
-    marks["start"] = (time.monotonic(), rss())
+    marks["start"] = (time.monotonic(), time.process_time(), rss())
     gevent.spawn(report)
 
 
@@ -147,6 +148,7 @@ class Measure:
     kind: str
     users: int
     spawn_s: float
+    spawn_cpu_s: float
     rss_before: int
     rss_after: int
 
@@ -179,7 +181,13 @@ def run_one(tool: str, kind: str, users: int, rate: int, target: Target, workdir
                 if line.startswith("MEMBENCH "):
                     fields = dict(part.split("=") for part in line.split()[1:])
                     return Measure(
-                        tool, kind, users, float(fields["spawn_s"]), int(fields["rss_before"]), int(fields["rss_after"])
+                        tool,
+                        kind,
+                        users,
+                        float(fields["spawn_s"]),
+                        float(fields["spawn_cpu_s"]),
+                        int(fields["rss_before"]),
+                        int(fields["rss_after"]),
                     )
             if process.poll() is not None:
                 raise RuntimeError(f"{tool} exited with {process.returncode}: {log.read_text()[-2000:]}")
@@ -226,25 +234,28 @@ def main(argv: Sequence[str] | None = None) -> int:
                             results.append(measure)
                             print(
                                 f"{tool:>6} {kind:>9} {users:>6} users: {measure.per_user_kib:6.2f} KiB/user, "
-                                f"spawn {measure.spawn_s:.3f} s",
+                                f"spawn {measure.spawn_s:.3f} s ({measure.spawn_cpu_s:.3f} CPU s)",
                                 flush=True,
                             )
         finally:
             target.stop()
     print()
     print(f"target: {target.name}; RSS per user = (RSS with every user - RSS at test_start) / users; medians")
-    print(f"{'users':>6} {'kind':>9} | " + " | ".join(f"{t + ' KiB/user':>16} {t + ' spawn s':>14}" for t in tools))
+    print("spawn: wall seconds and CPU seconds of the load process (the CPU figure holds on a shared machine)")
+    header = " | ".join(f"{t + ' KiB/user':>16} {t + ' spawn s':>14} {t + ' CPU s':>12}" for t in tools)
+    print(f"{'users':>6} {'kind':>9} | " + header)
     for users in counts:
         for kind in kinds:
             row = []
             for tool in tools:
                 runs = [m for m in results if (m.tool, m.kind, m.users) == (tool, kind, users)]
                 if not runs:
-                    row.append(f"{'-':>16} {'-':>14}")
+                    row.append(f"{'-':>16} {'-':>14} {'-':>12}")
                     continue
                 kib = statistics.median(m.per_user_kib for m in runs)
                 spawn = statistics.median(m.spawn_s for m in runs)
-                row.append(f"{kib:>16.2f} {spawn:>14.3f}")
+                cpu = statistics.median(m.spawn_cpu_s for m in runs)
+                row.append(f"{kib:>16.2f} {spawn:>14.3f} {cpu:>12.3f}")
             print(f"{users:>6} {kind:>9} | " + " | ".join(row))
     return 0
 

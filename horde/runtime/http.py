@@ -220,8 +220,5 @@ class HttpUser(User):
         self.client = HttpSession(urlunparse(parsed), environment.events.request, user=self)
         self.client.trust_env = False
 
-    def run(self) -> None:
-        try:
-            super().run()
-        finally:
-            self.client.close()
+    def _release(self) -> None:
+        self.client.close()

@@ -205,6 +205,12 @@ class TaskSet(metaclass=TaskSetMeta):
             raise RescheduleTask(e.reschedule).with_traceback(e.__traceback__) from e
 
         while True:
+            self._sleep(self._next_step())
+
+    def _next_step(self) -> float:
+        """Runs tasks until one is followed by a wait, and returns that wait's seconds (the user is then
+        WAITING): the loop of ``run`` up to its sleep, so that a top-level user can wait without its greenlet."""
+        while True:
             try:
                 if not self._task_queue:
                     self.schedule_task(self.get_next_task())
@@ -212,11 +218,13 @@ class TaskSet(metaclass=TaskSetMeta):
                     self._check_stop_condition()
                     self.execute_next_task()
                 except RescheduleTaskImmediately:
-                    pass
+                    continue
                 except RescheduleTask:
+                    pass
+                if self._waits_its_own_way():
                     self.wait()
-                else:
-                    self.wait()
+                    continue
+                return self._begin_wait()
             except InterruptTaskSet as e:
                 self._run_on_stop()
                 if e.reschedule:
@@ -227,7 +235,33 @@ class TaskSet(metaclass=TaskSetMeta):
                 raise
             except Exception as e:
                 self._user._report_error(self._user if self._runs_user_tasks else self, e)
-                self.wait()
+                if self._waits_its_own_way():
+                    self.wait()
+                    continue
+                return self._begin_wait()
+
+    def _waits_its_own_way(self) -> bool:
+        """A subclass that overrides ``wait`` gets it called between tasks, as in Locust."""
+        return type(self).wait is not TaskSet.wait
+
+    def _sleep(self, seconds: float) -> None:
+        """The wait ``_next_step`` asked for, in this greenlet."""
+        try:
+            gevent.sleep(seconds)
+        except GreenletExit:
+            self._run_on_stop()
+            raise
+        self._resume()
+
+    def _resume(self, killed: bool = False) -> None:
+        """Ends a wait between tasks: as it would end if killed during it, or else stops a user asked to stop."""
+        try:
+            if killed:
+                raise GreenletExit()
+            self._end_wait()
+        except (StopUser, GreenletExit):
+            self._run_on_stop()
+            raise
 
     def _run_on_stop(self) -> None:
         try:
@@ -264,6 +298,12 @@ class TaskSet(metaclass=TaskSetMeta):
 
     def wait(self) -> None:
         """Sleeps the wait time; a user asked to stop is killed here, between tasks."""
+        seconds = self._begin_wait()
+        gevent.sleep(seconds)
+        self._end_wait()
+
+    def _begin_wait(self) -> float:
+        """The seconds to wait, with the user marked WAITING (it may then be killed at once)."""
         user = self._user
         self._check_stop_condition()
         seconds = self.wait_time()  # type: ignore[misc]
@@ -278,9 +318,11 @@ class TaskSet(metaclass=TaskSetMeta):
                 "(e.g. wait_time = between(1, 5))"
             )
         user._state = STATE_WAITING
-        gevent.sleep(seconds)
+        return float(seconds)
+
+    def _end_wait(self) -> None:
         self._check_stop_condition()
-        user._state = STATE_RUNNING
+        self._user._state = STATE_RUNNING
 
     def _check_stop_condition(self) -> None:
         if self._user._state == STATE_STOPPING:
@@ -295,6 +337,15 @@ class DefaultTaskSet(TaskSet):
     """Runs a User's own tasks, which take the user (not a task set) as ``self``."""
 
     _runs_user_tasks = True
+
+    def __init__(self, parent: User | TaskSet) -> None:
+        # every user makes one at its start: no per-user bound wait_time, no isinstance (the parent is the user)
+        self._task_queue = []
+        self._parent = parent
+        self._user = parent  # type: ignore[assignment]
+
+    def wait_time(self) -> float:
+        return self._user_wait_time()
 
     def get_next_task(self) -> Any:
         tasks = self._user.tasks

@@ -5,12 +5,16 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any
 
 import gevent
 from gevent import GreenletExit
+from gevent.greenlet import SpawnedLink
 from gevent.pool import Group
 
 from horde.runtime.environment import Environment
+from horde.runtime.tasks import STATE_WAITING
 from horde.runtime.user_errors import report_user_exception, tell_user_ended
 from horde.runtime.users import User
 
@@ -29,21 +33,43 @@ user count, large enough that yielding costs nothing measurable (ADR 0025)."""
 class _Slot:
     """One user's place in the pool, taken before the user exists: the user is built in its own greenlet, so a
     slow or failing ``User.__init__`` never holds up the caller (the Worker actor, which must keep handling a
-    stop), and a stop that comes while it is being built kills that greenlet."""
+    stop), and a stop that comes while it is being built kills that greenlet.
 
-    __slots__ = ("greenlet", "user")
+    Once built, a user whose class keeps ``User.run`` is run in steps (ADR 0032): each step is a greenlet that
+    runs tasks until a wait of at least ``PARK_WAIT``, then ends; a loop timer (``timer``) starts the next step
+    in a new greenlet. ``greenlet`` is the user's latest greenlet, and the user has ended when that greenlet
+    ended without leaving a timer. The slot is the user's driver: it knows how to stop a user that has no
+    greenlet."""
 
-    def __init__(self) -> None:
+    __slots__ = ("greenlet", "name", "pool", "timer", "user", "waking")
+
+    def __init__(self, pool: UserPool, name: str) -> None:
+        self.pool = pool
+        self.name = name
         self.user: User | None = None
         self.greenlet: gevent.Greenlet | None = None
+        self.timer: Any = None
+        #: a step greenlet spawned by the timer that has not started yet
+        self.waking = False
 
     def stop(self, force: bool) -> bool:
-        """As ``User.stop``; a user still being built is killed at once."""
-        if self.user is not None:
-            return self.user.stop(force=force)
-        if self.greenlet is not None and not self.greenlet.dead:
-            self.greenlet.kill(block=False)
-        return True
+        """As ``User.stop``; a user still being built is killed at once, a parked one unwinds in a new greenlet
+        as if killed in its wait."""
+        user = self.user
+        if user is None:
+            if self.greenlet is not None and not self.greenlet.dead:
+                self.greenlet.kill(block=False)
+            return True
+        if self.timer is not None:
+            self.timer.close()
+            self.timer = None
+            self.pool._run_step(self, killed=True)
+            return True
+        if self.waking and (force or user._state == STATE_WAITING):
+            self.greenlet.kill(block=False)  # type: ignore[union-attr]  # never started: it unwinds nothing
+            self.pool._run_step(self, killed=True)
+            return True
+        return user._stop_greenlet(force)
 
 
 class UserPool:
@@ -124,20 +150,28 @@ class UserPool:
 
     def _spawn(self, name: str, count: int) -> None:
         running = self._running[name]
-        if count >= GC_PAUSE_USERS and gc.isenabled():
+        paused = count >= GC_PAUSE_USERS and gc.isenabled()
+        if paused:
             # Building thousands of users makes only objects that live: the collector's passes over them were a
-            # third of a spawn's time. Paused until each new user has started (the hub runs this callback after
-            # their greenlets' first turns), so a spawn step never leaves it off.
+            # third of a spawn's time. Paused until each new user has started: the hub runs its callbacks in
+            # order, so the one below (queued after the greenlets' starts) comes after their first turns, and a
+            # spawn step never leaves the collector off.
             gc.disable()
-            gevent.get_hub().loop.run_callback(gc.enable)
+        spawn = self.group.spawn
+        live = self._live
+        ended = self._greenlet_ended
         for _ in range(count):
-            slot = _Slot()
+            slot = _Slot(self, name)
             running[slot] = None
-            slot.greenlet = self.group.spawn(self._live, name, slot)
-            slot.greenlet.link(lambda g, slot=slot, name=name: self._on_exit(name, slot))
+            greenlet = slot.greenlet = spawn(live, slot)
+            greenlet.rawlink(partial(ended, slot))
+        if paused:
+            gevent.get_hub().loop.run_callback(gc.enable)
 
-    def _live(self, name: str, slot: _Slot) -> None:
-        """A user's whole life in its greenlet: built, then run; nothing it raises escapes into gevent's hub."""
+    def _live(self, slot: _Slot) -> None:
+        """A user's first greenlet: built, then run (in steps if it can be); nothing it raises escapes into
+        gevent's hub."""
+        name = slot.name
         try:
             user = self._classes[name](self.environment)
         except GreenletExit:
@@ -148,12 +182,56 @@ class UserPool:
         slot.user = user
         if slot in self._stopping:  # stopped while it was being built: it never starts
             return
+        if type(user).run is not User.run:  # its own run loop: one greenlet for its whole life
+            try:
+                user.run_here(self.group)
+            except GreenletExit:
+                raise
+            except Exception as e:  # counted when first raised; it raised again while that was handled
+                tell_user_ended(self.environment, name, e)
+            return
+        user._group = self.group
+        user._greenlet = slot.greenlet
+        user._driver = slot
+        self._step(slot, False, False)
+
+    def _step(self, slot: _Slot, resume: bool, killed: bool) -> None:
+        """A step of a user run in steps, in its own greenlet; parks the user if it is to wait."""
+        slot.waking = False
+        user = slot.user
+        assert user is not None
         try:
-            user.run_here(self.group)
+            seconds = user._steps(resume, killed)
         except GreenletExit:
             raise
-        except Exception as e:  # counted when first raised; it raised again while that was handled
-            tell_user_ended(self.environment, name, e)
+        except Exception as e:
+            tell_user_ended(self.environment, slot.name, e)
+            return
+        if seconds is not None:
+            timer = slot.timer = gevent.get_hub().loop.timer(seconds)  # this greenlet's hub, the user's
+            timer.start(self._wake, slot)
+
+    def _wake(self, slot: _Slot) -> None:
+        """In the hub, when a parked user's wait is over: its next step, in a new greenlet."""
+        if slot.timer is not None:
+            slot.timer.close()
+            slot.timer = None
+        self._run_step(slot, killed=False)
+        slot.waking = True
+
+    def _run_step(self, slot: _Slot, killed: bool) -> None:
+        greenlet = slot.greenlet = self.group.spawn(self._step, slot, True, killed)
+        greenlet.rawlink(partial(self._greenlet_ended, slot))
+        slot.user._greenlet = greenlet  # type: ignore[union-attr]
+
+    def _greenlet_ended(self, slot: _Slot, greenlet: gevent.Greenlet) -> None:
+        """In the hub: the user of this greenlet ended, unless it is parked or has moved to a newer greenlet."""
+        if slot.greenlet is not greenlet or slot.timer is not None:
+            return
+        SpawnedLink(self._ended)(slot)  # as ``Greenlet.link`` does: at once, in a greenlet of its own (it may block)
+
+    def _ended(self, slot: _Slot) -> None:
+        self._on_exit(slot.name, slot)
 
     def _on_exit(self, name: str, slot: _Slot) -> None:
         if slot in self._stopping:

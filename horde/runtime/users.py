@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import gevent
 from gevent import GreenletExit
@@ -26,6 +26,16 @@ if TYPE_CHECKING:
     from horde.runtime.environment import Environment
 
 logger = logging.getLogger(__name__)
+
+PARK_WAIT = 0.1
+"""A user run by the pool that waits at least this long between tasks gives up its greenlet while it waits
+(ADR 0032): at most ten tasks a second pay for a new greenlet each, and a waiting user keeps no stack."""
+
+
+class Driver(Protocol):
+    """Runs a user in steps and so knows how to stop it (``User.stop``'s contract)."""
+
+    def stop(self, force: bool) -> bool: ...
 
 
 class UserMeta(type):
@@ -57,6 +67,8 @@ class User(metaclass=UserMeta):
         self._greenlet: gevent.Greenlet | None = None
         self._group: Group | None = None
         self._taskset_instance: TaskSet | None = None
+        #: what runs this user when it is not one greenlet for its whole life (the pool's, which parks it)
+        self._driver: Driver | None = None
         #: set when a task raised StopTest: the user ended and asks for the whole test to stop
         self.raised_stop_test = False
 
@@ -75,24 +87,65 @@ class User(metaclass=UserMeta):
         return self._greenlet
 
     def run(self) -> None:
-        if self._state != STATE_STOPPING:  # a stop may come before the greenlet first runs
-            self._state = STATE_RUNNING
-        self._taskset_instance = DefaultTaskSet(self)
         try:
-            try:
-                self.on_start()
-            except (StopUser, GreenletExit):
-                raise
-            except Exception as e:
-                # as in Locust, a user whose on_start fails ends (without on_stop); horde counts it
-                report_user_exception(self.environment, e, f"{type(self).__name__}.on_start", every_time=True)
-                return
-            self._taskset_instance.run()
+            if self._begin():
+                self._taskset_instance.run()  # type: ignore[union-attr]
         except (GreenletExit, StopUser):
             self._run_on_stop()
         except StopTest:
             self.raised_stop_test = True
             self._run_on_stop()
+        finally:
+            self._release()
+
+    def _begin(self) -> bool:
+        """on_start; False if it failed, which ends the user (as in Locust, without on_stop; horde counts it)."""
+        if self._state != STATE_STOPPING:  # a stop may come before the greenlet first runs
+            self._state = STATE_RUNNING
+        self._taskset_instance = DefaultTaskSet(self)
+        try:
+            self.on_start()
+        except (StopUser, GreenletExit):
+            raise
+        except Exception as e:
+            report_user_exception(self.environment, e, f"{type(self).__name__}.on_start", every_time=True)
+            return False
+        return True
+
+    def _steps(self, resume: bool = False, killed: bool = False) -> float | None:
+        """``run`` cut at each wait between tasks, for a user that waits without a greenlet (ADR 0032).
+
+        In the calling greenlet: on_start (or, with ``resume``, the end of the wait the user parked in, ``killed``
+        during it or not), then tasks with their waits, until a wait of at least ``PARK_WAIT`` seconds: the user
+        is then WAITING and those seconds are returned; the caller lets its greenlet end and resumes the user
+        in a new one. None when the user ended (as ``run`` ends)."""
+        ended = True
+        try:
+            try:
+                if resume:
+                    self._taskset_instance._resume(killed)  # type: ignore[union-attr]
+                elif not self._begin():
+                    return None
+                taskset = self._taskset_instance
+                assert taskset is not None
+                while True:
+                    seconds = taskset._next_step()
+                    if seconds >= PARK_WAIT:
+                        ended = False
+                        return seconds
+                    taskset._sleep(seconds)
+            except (GreenletExit, StopUser):
+                self._run_on_stop()
+            except StopTest:
+                self.raised_stop_test = True
+                self._run_on_stop()
+        finally:
+            if ended:
+                self._release()
+        return None
+
+    def _release(self) -> None:
+        """Frees what the user holds (its client's connections) once it has ended."""
 
     def _run_on_stop(self) -> None:
         """on_stop, whose exception is counted rather than left to kill the greenlet (Locust prints it only)."""
@@ -131,6 +184,11 @@ class User(metaclass=UserMeta):
     def stop(self, force: bool = False) -> bool:
         """Stops the user: killed at once if forced or waiting between tasks (True), otherwise marked so
         that it stops after the running task (False)."""
+        if self._driver is not None:
+            return self._driver.stop(force)
+        return self._stop_greenlet(force)
+
+    def _stop_greenlet(self, force: bool) -> bool:
         greenlet = self._greenlet
         if greenlet is None or greenlet.dead:
             return True

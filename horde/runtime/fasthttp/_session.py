@@ -9,6 +9,7 @@ arguments raises (ADR 0022).
 from __future__ import annotations
 
 import base64
+import functools
 import ssl
 import time
 import weakref
@@ -95,6 +96,20 @@ def _recorder_behind(listener: Any) -> Callable[[str, str, float | None, int, ob
     return None
 
 
+@functools.lru_cache(maxsize=64)
+def _base(base_url: str) -> tuple[str, str, int | None, str, str | None, str]:
+    """A base URL's scheme, host, port, path, Authorization header from its userinfo and the URL without it:
+    parsed once per URL, not once per user (it was a fifth of a user's construction)."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise LocustError(f"Invalid host {base_url!r}, it must look like http://example.com")
+    auth_header = None
+    if parts.username is not None or parts.password is not None:
+        auth_header = _basic(unquote(parts.username or ""), unquote(parts.password or ""))
+        base_url = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+    return parts.scheme, parts.hostname, parts.port, parts.path.rstrip("/"), auth_header, base_url
+
+
 class FastHttpSession:
     """The client of a FastHttpUser: Locust's FastHttpSession request surface over keep-alive sockets."""
 
@@ -115,22 +130,16 @@ class FastHttpSession:
         proxy_host: str | None = None,
         proxy_port: int | None = None,
     ) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise LocustError(f"Invalid host {base_url!r}, it must look like http://example.com")
+        self._base_parts = parts = _base(base_url)
+        base_path, self._auth_header, base_url = parts[3:]
         self.environment = environment
         self.user = user
         self.request_event = environment.events.request
         self.max_redirects = max_redirects
         self.max_retries = max_retries
-        self.cookiejar = CookieJar()
+        self._cookiejar: CookieJar | None = None
         self.request_name: str | None = None
         self._has_cookies = False
-        self._auth_header: str | None = None
-        if parts.username is not None or parts.password is not None:
-            self._auth_header = _basic(unquote(parts.username or ""), unquote(parts.password or ""))
-            netloc = parts.netloc.rpartition("@")[2]
-            base_url = parts._replace(netloc=netloc).geturl()
         self.base_url = base_url
         self._insecure = insecure
         self._ssl_context_factory = ssl_context_factory
@@ -147,9 +156,28 @@ class FastHttpSession:
         self._concurrency = concurrency
         self._default_headers = dict(default_headers or {})
         self._pools: dict[tuple[str, str, int | None], HostPool] = {}
-        self._pool = self._get_pool(parts.scheme, parts.hostname, parts.port)
-        self._base_path = parts.path.rstrip("/")
+        self._base_path = base_path  # ``_pool``, the base URL's origin, is made at the first request
         self._custom_context = user is not None and type(user).context is not User.context
+
+    def __getattr__(self, name: str) -> HostPool:
+        """Makes ``_pool`` at the first request: an idle user holds no connection state (once set, the attribute
+        is read without this)."""
+        if name != "_pool":
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        scheme, host, port = self._base_parts[:3]
+        pool = self._pool = self._get_pool(scheme, host, port)
+        return pool
+
+    @property
+    def cookiejar(self) -> CookieJar:
+        """Made on first use: most users never get a cookie, and an empty jar is 600 bytes of each user."""
+        if self._cookiejar is None:
+            self._cookiejar = CookieJar()
+        return self._cookiejar
+
+    @cookiejar.setter
+    def cookiejar(self, jar: CookieJar) -> None:
+        self._cookiejar = jar
 
     @property
     def cookies(self) -> dict[str, str]:

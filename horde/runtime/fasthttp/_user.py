@@ -68,11 +68,8 @@ class FastHttpUser(User):
             proxy_port=self.proxy_port,
         )
 
-    def run(self) -> None:
-        try:
-            super().run()
-        finally:
-            self.client.close()
+    def _release(self) -> None:
+        self.client.close()
 
     @contextmanager
     def rest(
