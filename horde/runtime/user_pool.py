@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import gc
 import logging
 from collections.abc import Callable, Mapping
@@ -41,7 +42,7 @@ class _Slot:
     ended without leaving a timer. The slot is the user's driver: it knows how to stop a user that has no
     greenlet."""
 
-    __slots__ = ("greenlet", "name", "pool", "timer", "user", "waking")
+    __slots__ = ("context", "greenlet", "name", "pool", "timer", "user", "waking")
 
     def __init__(self, pool: UserPool, name: str) -> None:
         self.pool = pool
@@ -51,6 +52,8 @@ class _Slot:
         self.timer: Any = None
         #: a step greenlet spawned by the timer that has not started yet
         self.waking = False
+        #: the context variables of the user's last step, handed to the next (None until user code sets one)
+        self.context: contextvars.Context | None = None
 
     def stop(self, force: bool) -> bool:
         """As ``User.stop``; a user still being built is killed at once, a parked one unwinds in a new greenlet
@@ -208,6 +211,7 @@ class UserPool:
             tell_user_ended(self.environment, slot.name, e)
             return
         if seconds is not None:
+            slot.context = gevent.getcurrent().gr_context
             timer = slot.timer = gevent.get_hub().loop.timer(seconds)  # this greenlet's hub, the user's
             timer.start(self._wake, slot)
 
@@ -221,6 +225,7 @@ class UserPool:
 
     def _run_step(self, slot: _Slot, killed: bool) -> None:
         greenlet = slot.greenlet = self.group.spawn(self._step, slot, True, killed)
+        greenlet.gr_context = slot.context  # a context variable set in on_start or a task lives on, as in Locust
         greenlet.rawlink(partial(self._greenlet_ended, slot))
         slot.user._greenlet = greenlet  # type: ignore[union-attr]
 

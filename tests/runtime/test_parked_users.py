@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from typing import Any
 
 import gevent
@@ -281,3 +282,26 @@ def test_users_stopped_at_any_point_of_their_steps_each_run_on_stop_exactly_once
             assert pool.join_stopping(timeout=20)
             assert counts["start"] == counts["stop"], counts
             assert pool.user_count == 0 and pool.stopping_count == 0 and len(pool.group) == 0
+
+
+def test_a_context_variable_set_in_on_start_lives_on_across_parked_waits() -> None:
+    """As in Locust, where the user is one greenlet: each step's greenlet is given the last step's context."""
+    request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id")
+    seen: list[str] = []
+
+    class Traced(User):
+        wait_time = constant(PARK_WAIT)
+
+        def on_start(self) -> None:
+            request_id.set(f"user-{id(self)}")
+
+        @task
+        def work(self) -> None:
+            seen.append(request_id.get("unset"))
+
+    pool = UserPool(Environment([Traced], Events()))
+    pool.set_counts({"Traced": 2})
+    wait_until(lambda: len(seen) >= 6, message="three tasks of each user, each after a parked wait")
+    names = {f"user-{id(user)}" for user in pool.users()}
+    pool.stop_all(timeout=5)
+    assert set(seen) == names and len(names) == 2
