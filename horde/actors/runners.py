@@ -14,9 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import gevent
 import gevent.pool
+import gevent.queue
 import pykka
 import structlog
 
+from horde.actors.base import Append
+from horde.actors.journal import Flush
+from horde.protocol.events import RunStateChanged
 from horde.protocol.messages import AskToStopRun, MasterCustom, WorkerCustom
 from horde.protocol.states import RunState, WorkerState
 from horde.runtime.shape import shape_target
@@ -32,6 +36,17 @@ Listener = Callable[..., Any]
 
 SPAWN_POLL_INTERVAL = 0.05
 """How often `start(..., wait=True)` looks whether the ramp is done."""
+
+TEST_EVENT_OF_STATE = {
+    RunState.SPAWNING: "test_start",
+    RunState.STOPPING: "test_stopping",
+    RunState.STOPPED: "test_stop",
+}
+"""The test events a master fires itself, as Locust's does, when its run enters these states (test_start only when
+a test begins: from ready, not on a new target mid-run)."""
+
+TEST_EVENTS_SETTLE_TIMEOUT = 30.0
+"""How long the end of a run waits for the master's test_stop listeners before it goes on to `quitting`."""
 
 WORKER_STATE_AS_LOCUST = {WorkerState.CONNECTING: WorkerState.READY, WorkerState.QUIT: WorkerState.STOPPED}
 """A worker's own states that Locust's runner does not have, as the Locust state they mean."""
@@ -222,8 +237,49 @@ class _RunView(Runner):
 
 
 class MasterRunner(_RunView):
+    """The master of workers in other processes. Its own process runs no users, yet Locust's master fires
+    test_start, test_stopping and test_stop there too (its listeners set up or tear down what the whole test
+    shares): so does this one, from the run's state changes in the journal, in one greenlet, in order."""
+
     def __init__(self, control: ControlPlane, environment: Any) -> None:
         super().__init__(control, environment, control.handlers)
+        self._test_events: gevent.queue.Queue[str] = gevent.queue.Queue()
+        self._firing: gevent.Greenlet | None = None
+        self._fired = 0
+        self._queued = 0
+        control.journal.proxy().subscribe(self._on_append).get()
+
+    def _on_append(self, seq: int, item: Append) -> None:
+        """The Journal's subscriber: runs in its writer, so it only queues."""
+        event = item.event
+        if not isinstance(event, RunStateChanged):
+            return
+        name = TEST_EVENT_OF_STATE.get(event.state)
+        if name is None or (event.state is RunState.SPAWNING and event.previous is not RunState.READY):
+            return
+        self._queued += 1
+        self._test_events.put(name)
+        if self._firing is None:
+            self._firing = gevent.spawn(self._fire_test_events)
+
+    def _fire_test_events(self) -> None:
+        while True:
+            name = self._test_events.get()
+            try:
+                getattr(self.environment.events, name).fire(environment=self.environment)
+            finally:
+                self._fired += 1
+
+    def settle_test_events(self, timeout: float = TEST_EVENTS_SETTLE_TIMEOUT) -> None:
+        """Waits until the test events of every state change journaled so far have fired: the run's end calls
+        this before `quitting`, which Locust fires after test_stop."""
+        self._control.journal.ask(Flush())
+        deadline = gevent.get_hub().loop.now() + timeout
+        while self._fired < self._queued and gevent.get_hub().loop.now() < deadline:
+            gevent.sleep(0.01)
+        if self._firing is not None:
+            self._firing.kill(block=False)
+            self._firing = None
 
     def _workers(self) -> list[WorkerProxyState]:
         try:

@@ -35,6 +35,7 @@ from horde.actors.journal import (
 from horde.actors.plugin import PluginError
 from horde.actors.plugin_host import PluginHost
 from horde.actors.replay import ReplayedFile, replay_file
+from horde.actors.runners import MasterRunner
 from horde.protocol.dispatcher_vocabulary import UserClassSpec
 from horde.protocol.events import RunConfigured
 from horde.protocol.journal import Header, JournalError
@@ -357,6 +358,8 @@ class Run:
             stats = self.control.stats()
             if isinstance(environment.stats, RequestStats):
                 environment.stats.freeze(stats)  # what `quitting` listeners read: every request of the run
+            if isinstance(environment.runner, MasterRunner):
+                environment.runner.settle_test_events()  # the master's test_stop comes before `quitting`
             if not self._gave_up:
                 environment.events.quitting.fire(environment=environment)  # as Locust: before the summary
             plugin_code = self.plugins.finish(stats, self.journal_path, tuple(environment.user_classes))
