@@ -304,6 +304,8 @@ class ZmqWorkerTransport:
         self._watch: HandshakeWatch | None = None
         self._failures = HandshakeFailures(keys is not None)
         self._refused = False
+        #: a refusal heard before `start`: libzmq may not try that handshake again, so it is kept for `start`
+        self._early_refusal: str | None = None
         self._closing = False
         self._receiver: gevent.Greenlet | None = None
         self._handler: WorkerHandler | None = None
@@ -323,8 +325,15 @@ class ZmqWorkerTransport:
 
     def _handshake_event(self, event: int) -> None:
         reason = self._failures.refused(event)
-        if reason is None or self._refused or self._handler is None:
+        if reason is None or self._refused:
             return
+        if self._handler is None:
+            self._early_refusal = self._early_refusal or reason
+            return
+        self._refuse(reason)
+
+    def _refuse(self, reason: str) -> None:
+        assert self._handler is not None
         self._refused = True
         deliver_from_master(codec.encode(Reject(reason)), self._handler, self._on_bad_frame or _ignore)
 
@@ -332,6 +341,8 @@ class ZmqWorkerTransport:
         self._handler = handler
         self._on_bad_frame = on_bad_frame
         self._receiver = gevent.spawn(self._receive_loop)
+        if self._early_refusal is not None and not self._refused:
+            self._refuse(self._early_refusal)
 
     def _receive_loop(self) -> None:
         assert self._handler is not None and self._on_bad_frame is not None

@@ -29,6 +29,7 @@ from horde.protocol.keys import (
 )
 from horde.protocol.messages import MasterMessageType, Ready, Reject, WorkerMessageType, WorkerQuit
 from horde.protocol.zmq_transport import ZmqMasterTransport, ZmqWorkerTransport
+from tests.support.waiting import wait_until
 
 MARKER = "a-hostname-nobody-else-would-send"
 
@@ -275,3 +276,17 @@ def test_with_keys_or_a_token_the_wire_carries_nothing_readable(keys: Path, open
     assert (MARKER.encode() in relay.seen) is not secured
     assert (b"CURVE" in relay.seen) is secured
     assert b"s3cret-token" not in relay.seen
+
+
+def test_a_refusal_heard_before_the_worker_listens_is_not_lost(keyed_master: Master) -> None:
+    """libzmq may fail a keyless handshake once and not try again: a worker whose refusal came before `start`
+    must still hear it, or it waits for a master that will never answer (it used to, one time in two)."""
+    transport = ZmqWorkerTransport("127.0.0.1", keyed_master.transport.port, "early", None)
+    try:
+        wait_until(lambda: transport._early_refusal is not None, timeout=10, message="the refusal, before start")
+        inbox: gevent.queue.Queue[MasterMessageType] = gevent.queue.Queue()
+        transport.start(inbox.put, lambda *_: None)
+        message = inbox.get(timeout=5)
+        assert isinstance(message, Reject) and "the master needs a key" in message.reason, message
+    finally:
+        transport.close()
