@@ -38,10 +38,11 @@ from horde.protocol.zap import ZAP_DOMAIN, ZapResponder
 log = structlog.get_logger("horde.transport")
 
 HIGH_WATER_MARK = 10_000
-MASTER_RECEIVE_HIGH_WATER_MARK = 100
+MASTER_RECEIVE_HIGH_WATER_MARK = 32
 """Messages the master's socket queues per worker before it stops reading that worker's connection: a master that
-falls behind leaves the rest in the network and the worker's own queue, not in its memory (at 5,000 workers, an
-unbounded 10,000 per worker let it reach gigabytes). A worker sends about 3 a second (ADR 0031)."""
+falls behind leaves the rest in the network and the worker's own queue, not in its memory (at 5,000 workers,
+10,000 per worker let it reach gigabytes; a worker sends about 3 messages a second, so 32 are 10 s of them).
+Nothing is dropped here: the worker's further sends wait in its own queue (ADR 0031)."""
 MAX_MESSAGE_BYTES = codec.MAX_FRAME_BYTES + 1024
 MAX_IDENTITY_BYTES = 255
 CLOSE_LINGER_MS = 500
