@@ -60,6 +60,11 @@ HANDSHAKE_EVENTS = (
 UNCLEAR_HANDSHAKES = 3
 """A handshake that fails without a reason (the master's public key is wrong, or the network cut it) this many
 times in a row, and never succeeded, is taken as a refusal."""
+IDLE_POLL_MS = 100
+"""The longest an idle master waits on its socket before looking again. ZeroMQ signals "readable" on an edge that
+any send on the same socket may consume; zmq.green re-checks it for its own receivers but not for a poll, so a
+Spawn sent while the receiver polled could leave a worker's answer unread until the next edge (about a second in
+a test where a removal's Spawns went out then). Looking again every 100 ms bounds that, at no cost to speak of."""
 GATHER_SECONDS = 0.010
 """How long a busy master lets messages gather once its queue is empty, before waiting through zmq.green: a wake
 costs it more than a message, and 10 ms is nothing to a heartbeat a second or a report every 2 s (ADR 0012)."""
@@ -252,7 +257,7 @@ class ZmqMasterTransport:
                         continue
                     self._waiting = True
                     try:
-                        self._socket.poll()  # idle: wait as a greenlet
+                        self._socket.poll(IDLE_POLL_MS)  # idle: wait as a greenlet
                     finally:
                         self._waiting = False
                         self._caught_up_at = time.monotonic()
