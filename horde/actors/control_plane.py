@@ -126,8 +126,8 @@ class ControlPlane:
         self._bad_frames: dict[str, int] = {}
         self._acks: dict[str, dict[str, int]] = {}
         self.held_back = 0
-        self._frozen_at = 0
         """How many times the master stopped reading because its actors were behind (ADR 0031)."""
+        self._frozen_at = 0
         self._liveness = LivenessTable(HEARTBEAT_SAMPLE_BEATS * config.heartbeat_interval, CPU_WARNING_PERCENT)
         """When each worker was last heard and what its latest heartbeat said: most heartbeats stop here, and the
         clock skips a LivenessTick for a proxy that this proves would find nothing; the proxy still makes every
