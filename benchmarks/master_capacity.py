@@ -236,6 +236,8 @@ class Measure:
     journal: str = ""
     journal_format: int = 0  # as its header says: 1 for code before ADR 0026
     reference_us: float = 0.0
+    join_seconds: float = float("nan")  # from the first worker.joined to the last of the first `workers` joins
+    missing_total: int = 0  # worker.missing over the whole run, joins included
 
     @property
     def master_percent(self) -> float:
@@ -372,18 +374,21 @@ def measure(workers: int, args: argparse.Namespace, workdir: Path) -> Measure:
             if fake.poll() is not None:
                 raise RuntimeError(f"a fake-worker process exited early with code {fake.returncode}")
         master.send_signal(signal.SIGTERM)
-        master.wait(60)
+        try:  # the window is measured: a master slow to stop thousands of workers must not lose it
+            master.wait(120)
+        except subprocess.TimeoutExpired:
+            print("  the master did not stop within 120 s of SIGTERM; killed", flush=True)
+            master.kill()
+            master.wait(10)
     except Exception:
         log.flush()
         print((workdir / f"master-{workers}.log").read_text()[-3000:], file=sys.stderr)
         if journal.exists():  # what the master had decided by then, by event type
             import collections
-            import json
 
-            kinds = collections.Counter(
-                json.loads(line).get("type") for line in journal.read_bytes().splitlines() if line.startswith(b"{")
-            )
-            print(f"the journal so far: {dict(kinds.most_common(8))}", file=sys.stderr)
+            with contextlib.suppress(Exception):
+                kinds = collections.Counter(r.type for r in read_journal(journal).records)
+                print(f"the journal so far: {dict(kinds.most_common(8))}", file=sys.stderr)
         raise
     finally:
         _stop(master)
@@ -403,6 +408,8 @@ def measure(workers: int, args: argparse.Namespace, workdir: Path) -> Measure:
     ] + [(r.event.worker_time, r.wall_ns / 1e9) for r in records if isinstance(r.event, StatsReported)]
     latencies = [merged - sent for sent, merged in sent if start[0] <= sent <= end[0]]
     joined = {r.event.worker_id for r in records if isinstance(r.event, WorkerJoined)}
+    join_times = sorted(r.mono_ns for r in records if isinstance(r.event, WorkerJoined))
+    join_seconds = (join_times[workers - 1] - join_times[0]) / 1e9 if len(join_times) >= workers else float("nan")
     if len(joined) < workers:
         print(f"  warning: only {len(joined)} of {workers} fake workers joined", flush=True)
     window = end[0] - start[0]
@@ -419,6 +426,8 @@ def measure(workers: int, args: argparse.Namespace, workdir: Path) -> Measure:
         journal=str(journal),
         journal_format=contents.header.format_version,
         master_rss=master_rss,
+        join_seconds=join_seconds,
+        missing_total=sum(1 for r in records if r.type == "worker.missing"),
     )
 
 
@@ -464,7 +473,8 @@ def print_table(results: Sequence[Measure], args: argparse.Namespace) -> None:
     header = (
         f"{'workers':>7} | {'master CPU %':>12} {'per 100 w.':>10} | {'merge p50 ms':>12} {'p99 ms':>8} "
         f"{'max ms':>8} | {'reports':>8} {'expected':>8} | {'fakes CPU %':>11} {'machine %':>9} | "
-        f"{'missing':>7} {'journal MB/s':>12} {'MB/h':>7} | {'RSS MB':>6} {'ref us':>6} {'CPU s':>6}"
+        f"{'missing':>7} {'journal MB/s':>12} {'MB/h':>7} | {'RSS MB':>6} {'ref us':>6} {'CPU s':>6} | "
+        f"{'join s':>6} {'missing in all':>14}"
     )
     print(header)
     print("-" * len(header))
@@ -475,7 +485,7 @@ def print_table(results: Sequence[Measure], args: argparse.Namespace) -> None:
             f"{len(m.latencies):>8} {m.reports_expected:>8.0f} | {100 * m.fakes_cpu / m.window:>11.1f} "
             f"{100 * m.machine_busy:>9.1f} | {m.missing:>7} {m.journal_bytes / 1e6 / m.window:>12.3f}"
             f" {m.journal_bytes * 3600 / 1e6 / m.window:>7.0f} | {m.master_rss / 1e6:>6.0f} {m.reference_us:>6.0f}"
-            f" {m.master_cpu:>6.1f}"
+            f" {m.master_cpu:>6.1f} | {m.join_seconds:>6.1f} {m.missing_total:>14}"
         )
     print("reference: us for a fixed plain-Python job (a 2,000-key dict merge) on the master's CPU before each run")
     if args.repeat > 1:

@@ -8,6 +8,8 @@ build exactly this; they differ only in the transport plugged in.
 from __future__ import annotations
 
 import contextlib
+import gc
+import queue
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -83,6 +85,15 @@ TICK_INTERVAL = 0.1
 MAX_TRACKED_PEERS = 10_000
 HEARTBEAT_SAMPLE_BEATS = 10
 """A heartbeat that says nothing new still reaches the WorkerProxy (and the journal) once in this many beats."""
+INBOX_HIGH_WATER = 5_000
+"""Messages queued for the StatsAggregator, the Journal and the Master together at which the master stops taking
+its workers' messages off the socket until they are down to `INBOX_LOW_WATER`: what it cannot handle yet waits in
+ZeroMQ's bounded queues (and the workers' unacknowledged reports), not in its memory without bound (ADR 0031)."""
+INBOX_LOW_WATER = INBOX_HIGH_WATER // 2
+BACKLOG_WAIT = 0.005
+"""How long the receiving greenlet yields to the actors between looks at their backlog."""
+FREEZE_EVERY_JOINS = 100
+"""Once this many more workers are admitted, the objects alive are frozen out of the cyclic garbage collector."""
 
 ShapeFunction = Callable[[], "tuple[int, float, tuple[str, ...] | None] | None"]
 
@@ -115,6 +126,9 @@ class ControlPlane:
         self.environment: Any = None
         self._bad_frames: dict[str, int] = {}
         self._acks: dict[str, dict[str, int]] = {}
+        self.held_back = 0
+        """How many times the master stopped reading because its actors were behind (ADR 0031)."""
+        self._frozen_at = 0
         self._liveness = LivenessTable(HEARTBEAT_SAMPLE_BEATS * config.heartbeat_interval, CPU_WARNING_PERCENT)
         """When each worker was last heard and what its latest heartbeat said: most heartbeats stop here, and the
         clock skips a LivenessTick for a proxy that this proves would find nothing; the proxy still makes every
@@ -198,10 +212,28 @@ class ControlPlane:
             self._route(worker_id, message)
         except pykka.ActorDeadError:
             log.debug("message for a stopped actor dropped", worker=worker_id, message=type(message).__name__)
+        if self._backlog() >= INBOX_HIGH_WATER:
+            self._hold_back()
+
+    def _backlog(self) -> int:
+        """Messages the busiest actors have not taken yet (a queue's size is a counter read)."""
+        return sum(_queued(ref) for ref in (self.aggregator, self.journal, self.master))
+
+    def _hold_back(self) -> None:
+        """Called on the receiving greenlet: while it waits here nothing more is read, so what workers send waits
+        in ZeroMQ's queues (bounded by their high-water marks), and the transport's `caught_up_at` stands still,
+        so no worker is judged silent for what the master has not read (ADR 0031)."""
+        self.held_back += 1
+        while self._backlog() > INBOX_LOW_WATER and not self.links.stopped.is_set():
+            gevent.sleep(BACKLOG_WAIT)
 
     def _route(self, worker_id: str, message: WorkerMessageType) -> None:
         now = time.monotonic()
         if isinstance(message, Ready):
+            # Heard now: its silence is counted from here, even before its first heartbeat (which a worker sends
+            # only once accepted), and the clock's sweep need not ask its proxy about it.
+            if worker_id in self.links.incarnations or len(self._liveness) < MAX_TRACKED_PEERS:
+                self._liveness.heard(worker_id, message.incarnation, now)
             self.master.tell(Admit(now, worker_id, message))
             return
         if isinstance(message, LocustfileRequest):
@@ -212,6 +244,8 @@ class ControlPlane:
             # Never admitted: nothing to count, and a flood of forged reports is a flood of rejections (ADR 0024).
             self.on_bad_frame(worker_id, "statistics from a peer that is not an admitted worker", False)
         elif isinstance(message, StatsReport):
+            if entry is not None and entry[0] == message.incarnation:
+                self._liveness.heard(worker_id, entry[0], now)  # any message proves the worker alive
             admitted = self.links.knows(worker_id, message.incarnation)
             self.aggregator.tell(ReportReceived(worker_id, message, admitted, worker_id in self.links.incarnations))
         elif isinstance(message, Heartbeat | Spawning | SpawningComplete | Stopped):
@@ -259,7 +293,8 @@ class ControlPlane:
 
         If this loop itself was held up (a starved CPU, a long GC), the workers' heartbeats are still queued in
         the socket: liveness is not judged until one heartbeat interval after such a stall, so a stall of the
-        master is never blamed on its workers.
+        master is never blamed on its workers. Nor is a backlog: silence is counted up to the moment the
+        transport last had everything read (`caught_up_at`), not up to now (ADR 0031).
         """
         next_beat = next_shape = previous = time.monotonic()
         judge_from = 0.0
@@ -271,20 +306,32 @@ class ControlPlane:
                 log.warning("the master's clock was held up; liveness is judged again shortly", stalled=now - previous)
                 judge_from = now + interval
             previous = now
+            self._freeze_what_joins_built()
             self.master.tell(ClockTick(now))
             if now >= next_beat:
                 next_beat = now + interval
-                beats: list[tuple[str, MasterMessageType]] = []
-                for worker_id, (_, proxy) in list(self.links.proxies.items()):
-                    heard_at = self._liveness.heard_at(worker_id)
-                    if now >= judge_from and now - heard_at > silence_limit:
-                        proxy.tell(LivenessTick(now, silence_limit, heard_at))
-                    beats.append((worker_id, MasterHeartbeat(self._acks.pop(worker_id, {}))))
-                self.links.send_many(beats)
+                proxies = dict(self.links.proxies)
+                if now >= judge_from:
+                    read_up_to = min(now, self.transport.caught_up_at())
+                    for worker_id, heard_at in self._liveness.silent(proxies, read_up_to, silence_limit):
+                        proxies[worker_id][1].tell(LivenessTick(read_up_to, silence_limit, heard_at))
+                acks = self._acks
+                self.links.send_many([(worker_id, MasterHeartbeat(acks.pop(worker_id, {}))) for worker_id in proxies])
             if self._shape is not None and now >= next_shape and not self.links.stopped.is_set():
                 next_shape = now + 1.0
                 self._tick_shape(now)
             gevent.sleep(TICK_INTERVAL)
+
+    def _freeze_what_joins_built(self) -> None:
+        """A worker's proxy actor, its state and its entries live as long as it does; with thousands of workers,
+        each full collection walked them all again (1-4 s each at 5,000, a fifth of the master's time, and a
+        clock held up as long). So when the membership has grown, what is alive is moved out of the collector's
+        sight (`gc.freeze`): only objects made since are walked. A master with a handful of workers (and a local
+        run, whose users' objects share the process) never freezes anything (ADR 0031)."""
+        admitted = len(self.links.incarnations)
+        if admitted >= self._frozen_at + FREEZE_EVERY_JOINS:
+            self._frozen_at = admitted
+            gc.freeze()
 
     def _tick_shape(self, now: float) -> None:
         assert self._shape is not None
@@ -367,3 +414,9 @@ class ControlPlane:
         self.aggregator.stop()
         self.journal.ask(Flush())
         self.journal.stop()
+
+
+def _queued(ref: pykka.ActorRef[Any]) -> int:
+    """A threading actor's inbox is a `queue.Queue`: its size is one read."""
+    inbox = ref.actor_inbox
+    return inbox.qsize() if isinstance(inbox, queue.Queue) else 0

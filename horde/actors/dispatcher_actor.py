@@ -1,7 +1,9 @@
 """The Dispatcher actor: the shell around the pure dispatch logic of `horde.actors.dispatcher_logic`.
 
-It adds only the clock (a `RampTick` when the ramp's next step is due) and the delivery of each step: the users of
-every worker whose counts changed go out as one `Spawn`, and the Master hears when the ramp is done.
+It adds only the clock (a `RampTick` when the ramp's next step is due), the delivery of each step (the users of
+every worker whose counts changed go out as one `Spawn`, and the Master hears when the ramp is done), and the
+gathering of joins and leaves: those queued behind each other are decided as one burst (`AddWorkers`,
+`RemoveWorkers`), so 5,000 workers joining in a few seconds cost a few plans, not 5,000 (ADR 0031).
 """
 
 from __future__ import annotations
@@ -31,6 +33,16 @@ class GetAssignment(Query):
     __slots__ = ()
 
 
+class _DecideBurst:
+    """Sent by the shell to itself behind the first join or leave it holds: by the time it arrives, every join and
+    leave queued meanwhile is held too, and they are decided together."""
+
+    __slots__ = ()
+
+
+Membership = dsp.AddWorker | dsp.RemoveWorker
+
+
 class Dispatcher(EventSourcedActor[dsp.DispatchState]):
     source = "dispatcher"
 
@@ -47,8 +59,39 @@ class Dispatcher(EventSourcedActor[dsp.DispatchState]):
         self._ramp_done = ramp_done
         self._timer: gevent.Greenlet | None = None
         self._halted = False
+        self._held: list[Membership] = []
 
     def on_receive(self, message: Any) -> Any:
+        if isinstance(message, Membership):
+            if not self._held:
+                self.actor_ref.tell(_DecideBurst())
+            self._held.append(message)
+            return None
+        # Whatever comes next sees every join and leave before it decided, in the order they came.
+        self._decide_held()
+        if isinstance(message, _DecideBurst):
+            return None
+        return self._receive(message)
+
+    def _decide_held(self) -> None:
+        """Consecutive joins become one `AddWorkers`, consecutive leaves for one reason one `RemoveWorkers`."""
+        held, self._held = self._held, []
+        start = 0
+        for end in range(1, len(held) + 1):
+            if end < len(held) and _same_kind(held[start], held[end]):
+                continue
+            burst = held[start:end]
+            first = burst[0]
+            if len(burst) == 1:
+                self._receive(first)
+            elif isinstance(first, dsp.AddWorker):
+                self._receive(dsp.AddWorkers(now=burst[-1].now, worker_ids=tuple(m.worker_id for m in burst)))
+            else:
+                ids = tuple(m.worker_id for m in burst)
+                self._receive(dsp.RemoveWorkers(now=burst[-1].now, worker_ids=ids, reason=first.reason))
+            start = end
+
+    def _receive(self, message: Any) -> Any:
         if isinstance(message, Halt):
             self._halted = True
             self._cancel_timer()
@@ -99,3 +142,9 @@ class Dispatcher(EventSourcedActor[dsp.DispatchState]):
         delay = max(0.0, due - time.monotonic())
         ref = self.actor_ref
         self._timer = gevent.spawn_later(delay, lambda: ref.tell(dsp.RampTick(now=max(due, time.monotonic()))))
+
+
+def _same_kind(first: Membership, other: Membership) -> bool:
+    if isinstance(first, dsp.AddWorker):
+        return isinstance(other, dsp.AddWorker)
+    return isinstance(other, dsp.RemoveWorker) and other.reason == first.reason

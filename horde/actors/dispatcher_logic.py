@@ -20,11 +20,13 @@ import heapq
 import math
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
+from typing import Any
 
 from msgspec.structs import replace
 
 from horde.protocol.dispatcher_vocabulary import (
     AddWorker,
+    AddWorkers,
     DispatchCause,
     DispatchCommand,
     DispatchState,
@@ -32,6 +34,7 @@ from horde.protocol.dispatcher_vocabulary import (
     RampTick,
     RampTo,
     RemoveWorker,
+    RemoveWorkers,
     StartOver,
     UserClassSpec,
 )
@@ -164,9 +167,9 @@ def decide(state: DispatchState, command: DispatchCommand) -> list[DispatchStep]
             return _on_ramp_to(state, command)
         case RampTick():
             return _on_ramp_tick(state, command)
-        case AddWorker():
+        case AddWorker() | AddWorkers():
             return _on_add_worker(state, command)
-        case RemoveWorker():
+        case RemoveWorker() | RemoveWorkers():
             return _on_remove_worker(state, command)
         case StartOver():
             return _on_start_over(state, command)
@@ -213,25 +216,22 @@ def _on_ramp_tick(state: DispatchState, command: RampTick) -> list[DispatchStep]
     return [_ramp_step(state, state, command.now, cause=DispatchCause.RAMP_TICK, step_index=due)]
 
 
-def _on_add_worker(state: DispatchState, command: AddWorker) -> list[DispatchStep]:
-    if command.worker_id in state.assignment:
+def _on_add_worker(state: DispatchState, command: AddWorker | AddWorkers) -> list[DispatchStep]:
+    """One join or a burst of them, planned once: a burst of 5,000 costs one spread, not 5,000 (ADR 0031)."""
+    asked = (command.worker_id,) if isinstance(command, AddWorker) else command.worker_ids
+    newcomers = tuple(dict.fromkeys(worker for worker in asked if worker not in state.assignment))
+    if not newcomers:
         return []
-    workers = tuple(sorted((*state.workers, command.worker_id)))
+    named = _named(newcomers)
+    if state.workers and state.total == 0:  # a cluster filling up before a test: nobody else changes
+        nobody = {spec.name: 0 for spec in state.classes}
+        rows = {worker: dict(nobody) for worker in newcomers}
+        cause = DispatchCause.WORKER_JOINED
+        return [_step(state, state, at=command.now, cause=cause, assignment=rows, only_changed=True, **named)]
+    workers = tuple(sorted((*state.workers, *newcomers)))
     if state.workers:
-        if state.total == 0:  # a cluster filling up before a test: no need to spread nothing
-            assignment = {**state.assignment, command.worker_id: {spec.name: 0 for spec in state.classes}}
-        else:
-            assignment = _spread(state, state.total, workers)
-        return [
-            _step(
-                state,
-                state,
-                at=command.now,
-                cause=DispatchCause.WORKER_JOINED,
-                assignment=assignment,
-                worker_id=command.worker_id,
-            )
-        ]
+        assignment = _spread(state, state.total, workers)
+        return [_step(state, state, at=command.now, cause=DispatchCause.WORKER_JOINED, assignment=assignment, **named)]
     # The cluster was empty, so nobody ran the ramp: it starts again from zero, now.
     restarted = _with_ramp(state, ramp_started_at=command.now, ramp_from=0)
     joined = _step(
@@ -240,7 +240,7 @@ def _on_add_worker(state: DispatchState, command: AddWorker) -> list[DispatchSte
         at=command.now,
         cause=DispatchCause.WORKER_JOINED,
         assignment=_spread(state, 0, workers),
-        worker_id=command.worker_id,
+        **named,
     )
     after = apply(state, joined)
     if not ramp_in_progress(after):
@@ -248,16 +248,24 @@ def _on_add_worker(state: DispatchState, command: AddWorker) -> list[DispatchSte
     return [joined, _ramp_step(after, after, command.now, cause=DispatchCause.RAMP_TICK, step_index=0)]
 
 
-def _on_remove_worker(state: DispatchState, command: RemoveWorker) -> list[DispatchStep]:
+def _on_remove_worker(state: DispatchState, command: RemoveWorker | RemoveWorkers) -> list[DispatchStep]:
     if command.reason not in GONE_STATES:
         raise ValueError(f"reason must be one of {', '.join(sorted(GONE_STATES))}, got {command.reason!r}")
-    if command.worker_id not in state.assignment:
+    asked = (command.worker_id,) if isinstance(command, RemoveWorker) else command.worker_ids
+    leavers = tuple(dict.fromkeys(worker for worker in asked if worker in state.assignment))
+    if not leavers:
         return []
     cause = DispatchCause.WORKER_LEFT if command.reason == WorkerState.LEFT else DispatchCause.WORKER_MISSING
-    workers = tuple(worker for worker in state.workers if worker != command.worker_id)
-    # Its users go to the others at once: waiting for the spawn rate would leave the load short meanwhile.
+    gone = set(leavers)
+    workers = tuple(worker for worker in state.workers if worker not in gone)
+    # Their users go to the others at once: waiting for the spawn rate would leave the load short meanwhile.
     assignment = _spread(state, state.total if workers else 0, workers)
-    return [_step(state, state, at=command.now, cause=cause, assignment=assignment, worker_id=command.worker_id)]
+    return [_step(state, state, at=command.now, cause=cause, assignment=assignment, **_named(leavers))]
+
+
+def _named(workers: tuple[str, ...]) -> dict[str, Any]:
+    """How a step names the workers it was for: one as `worker_id`, as ever; a burst as `worker_ids`."""
+    return {"worker_id": workers[0]} if len(workers) == 1 else {"worker_ids": workers}
 
 
 def _on_start_over(state: DispatchState, command: StartOver) -> list[DispatchStep]:
@@ -292,15 +300,25 @@ def _step(
     cause: DispatchCause,
     assignment: dict[str, dict[str, int]],
     worker_id: str | None = None,
+    worker_ids: tuple[str, ...] = (),
+    only_changed: bool = False,
 ) -> DispatchStep:
-    """The event that moves `state` to `assignment`, carrying `ramp`'s target and ramp fields."""
-    changed = {
-        worker: counts
-        for worker, counts in assignment.items()
-        if (old := state.assignment.get(worker)) is not counts and old != counts
-    }
-    removed = tuple(worker for worker in state.workers if worker not in assignment)
-    total = sum(sum(counts.values()) for counts in assignment.values())
+    """The event that moves `state` to `assignment`, carrying `ramp`'s target and ramp fields.
+
+    With `only_changed`, `assignment` holds only the workers that change, and no worker leaves: a join to a
+    cluster without users then costs what the newcomers do, not a pass over every worker (ADR 0031).
+    """
+    removed: tuple[str, ...] = ()
+    if only_changed:
+        changed, total = assignment, state.total + _users_added(state.assignment, assignment)
+    else:
+        changed = {
+            worker: counts
+            for worker, counts in assignment.items()
+            if (old := state.assignment.get(worker)) is not counts and old != counts
+        }
+        removed = tuple(worker for worker in state.workers if worker not in assignment)
+        total = sum(sum(counts.values()) for counts in assignment.values())
     return DispatchStep(
         step=state.last_step + 1,
         at=at,
@@ -317,7 +335,13 @@ def _step(
         changed=changed,
         removed=removed,
         worker_id=worker_id,
+        worker_ids=worker_ids,
     )
+
+
+def _users_added(before: Mapping[str, Mapping[str, int]], rows: Mapping[str, Mapping[str, int]]) -> int:
+    no_users: Mapping[str, int] = {}
+    return sum(sum(row.values()) - sum(before.get(worker, no_users).values()) for worker, row in rows.items())
 
 
 # --- the spread ---------------------------------------------------------------------------------------------
@@ -448,7 +472,14 @@ def apply(state: DispatchState, event: DispatchStep) -> DispatchState:
     for worker, counts in event.changed.items():
         joined = joined or worker not in assignment
         assignment[worker] = dict(counts)
-    workers = tuple(sorted(assignment)) if joined or event.removed else state.workers
+    if event.removed:
+        workers = tuple(sorted(assignment))
+    elif joined:  # the old list is sorted already: sorting it with the newcomers appended is a merge
+        workers = tuple(
+            sorted((*state.workers, *(worker for worker in event.changed if worker not in state.assignment)))
+        )
+    else:
+        workers = state.workers
     return DispatchState(
         classes=state.classes,
         workers=workers,

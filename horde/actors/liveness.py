@@ -14,6 +14,7 @@ Pure data and arithmetic: the caller passes the time.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from horde.protocol.messages import Heartbeat
@@ -70,6 +71,18 @@ class LivenessTable:
         """When the worker was last heard (-inf: never, as far as this table knows)."""
         seen = self._seen.get(worker_id)
         return seen.heard_at if seen is not None else -math.inf
+
+    def silent(self, workers: Iterable[str], read_up_to: float, silence_limit: float) -> list[tuple[str, float]]:
+        """`(worker, heard_at)` of each of `workers` not heard for `silence_limit` before `read_up_to`: the moment
+        the master last had everything its workers sent read, not now (ADR 0031). A master behind on its reading
+        has not heard what waits unread, so it cannot tell a silent worker from one it has not listened to."""
+        silent = []
+        for worker_id in workers:
+            seen = self._seen.get(worker_id)
+            heard_at = seen.heard_at if seen is not None else -math.inf
+            if read_up_to - heard_at > silence_limit:
+                silent.append((worker_id, heard_at))
+        return silent
 
     def latest(self, worker_id: str, incarnation: str) -> Seen | None:
         seen = self._seen.get(worker_id)

@@ -227,7 +227,8 @@ def _maybe_start(state: MasterState, now: float) -> list[Event]:
     """Spawning begins once a target is set and the expected workers are there."""
     if state.run_state != RunState.READY or state.config is None or state.target_users is None:
         return []
-    if len(state.active_workers()) < max(1, state.config.expect_workers):
+    active = sum(1 for member in state.members.values() if member.state not in GONE_STATES)  # no sort: every join
+    if active < max(1, state.config.expect_workers):
         return []
     return _to(state, RunState.SPAWNING, "workers ready", now)
 

@@ -86,14 +86,37 @@ class StartOver(msgspec.Struct, frozen=True, tag="dispatch.start_over", tag_fiel
     now: float
 
 
-DispatchCommand = RampTo | RampTick | AddWorker | RemoveWorker | StartOver
+class AddWorkers(msgspec.Struct, frozen=True, tag="dispatch.workers_joined", tag_field="type"):
+    """Give each of `worker_ids` its share at once: a burst of joins planned once, not once per worker (ADR 0031).
+
+    The Dispatcher's shell gathers the joins queued behind each other into this; its step names them all.
+    """
+
+    cause: ClassVar[str] = "WorkerJoined"
+
+    now: float
+    worker_ids: tuple[str, ...]
+
+
+class RemoveWorkers(msgspec.Struct, frozen=True, tag="dispatch.workers_left", tag_field="type"):
+    """Share out the users of every one of `worker_ids`, all gone for the same `reason`, in one step (ADR 0031)."""
+
+    cause: ClassVar[str] = "WorkerLeft"
+
+    now: float
+    worker_ids: tuple[str, ...]
+    reason: str
+
+
+DispatchCommand = RampTo | RampTick | AddWorker | RemoveWorker | AddWorkers | RemoveWorkers | StartOver
 
 
 class DispatchStep(msgspec.Struct, frozen=True, kw_only=True, tag="dispatch.step", tag_field="type"):
     """One decision of the Dispatcher: who runs which users from `at` on, and why.
 
     The assignment is a delta: `changed` holds the complete new class map of every worker whose map changed
-    (or that joined), `removed` the workers that are gone; every other worker keeps its map. The ramp fields
+    (or that joined), `removed` the workers that are gone; every other worker keeps its map. A step caused by
+    joins or leaves names its worker in `worker_id`, or its burst of workers in `worker_ids` (ADR 0031). The ramp fields
     are the ramp as it stands after this step, so `apply` needs nothing but the event.
     """
 
@@ -112,6 +135,9 @@ class DispatchStep(msgspec.Struct, frozen=True, kw_only=True, tag="dispatch.step
     changed: dict[str, dict[str, int]]
     removed: tuple[str, ...] = ()
     worker_id: str | None = None
+    worker_ids: tuple[str, ...] = ()
+    """The workers of a burst of joins or leaves of more than one, in the order they came (then `worker_id` is
+    None); empty for a single one and in journals before ADR 0031, which had one step per join or leave."""
 
 
 class DispatchState(msgspec.Struct, frozen=True, kw_only=True):

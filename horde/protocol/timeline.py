@@ -173,6 +173,8 @@ def _notable(record: Record, seen_errors: set[tuple[str, str, str]], seen_except
         return [f"worker {event.worker_id} CPU at {event.cpu_percent:g} % (results may be skewed)"]
     if isinstance(event, DispatchStep):
         who = f" {event.worker_id}" if event.worker_id else ""
+        if event.worker_ids:
+            who = f" {len(event.worker_ids)} workers: {_few(event.worker_ids)}"
         done = ", ramp done" if event.ramp_done else ""
         changed = "; ".join(f"{w}: {_counts(c)}" for w, c in sorted(event.changed.items()))
         removed = f"; removed {', '.join(event.removed)}" if event.removed else ""
@@ -208,3 +210,9 @@ def _raised_by(event: StatsReported | StatsReportedErrors | StatsMerged | StatsM
         return event.worker_id
     nodes = event.exception_nodes[index] if index < len(event.exception_nodes) else ()
     return ", ".join(nodes) or "a worker"
+
+
+def _few(names: tuple[str, ...], shown: int = 5) -> str:
+    """A burst of 5,000 joins is one step; its line names the first few, not all."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more

@@ -13,6 +13,7 @@ sender: on ZeroMQ the sender is another process, and the in-process link behaves
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -38,6 +39,12 @@ class MasterTransport(Protocol):
 
     def send(self, worker_id: str, message: MasterMessageType) -> None:
         """Never blocks; a full queue or an unknown worker is an `RPCSendError`."""
+        ...
+
+    def caught_up_at(self) -> float:
+        """The latest monotonic time by which everything workers had sent was taken off the wire: silence is
+        judged up to then, never up to now, so a master behind on its reading does not blame its workers (ADR
+        0031)."""
         ...
 
     def send_many(self, messages: Sequence[tuple[str, MasterMessageType]]) -> list[tuple[str, str]]:
@@ -124,6 +131,10 @@ class InProcessMasterEnd:
             except RPCSendError as exc:
                 failed.append((worker_id, str(exc)))
         return failed
+
+    def caught_up_at(self) -> float:
+        """Always now: a frame is handled the moment the worker's end hands it over."""
+        return time.monotonic()
 
     def receive(self, frames: list[bytes]) -> None:
         """A frame pair from the worker's end, handled as the ZeroMQ master's receive loop handles one."""

@@ -12,6 +12,7 @@ never heard as that worker: refused while the worker is connected, a bad frame o
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 
 import gevent
@@ -37,6 +38,11 @@ from horde.protocol.zap import ZAP_DOMAIN, ZapResponder
 log = structlog.get_logger("horde.transport")
 
 HIGH_WATER_MARK = 10_000
+MASTER_RECEIVE_HIGH_WATER_MARK = 32
+"""Messages the master's socket queues per worker before it stops reading that worker's connection: a master that
+falls behind leaves the rest in the network and the worker's own queue, not in its memory (at 5,000 workers,
+10,000 per worker let it reach gigabytes; a worker sends about 3 messages a second, so 32 are 10 s of them).
+Nothing is dropped here: the worker's further sends wait in its own queue (ADR 0031)."""
 MAX_MESSAGE_BYTES = codec.MAX_FRAME_BYTES + 1024
 MAX_IDENTITY_BYTES = 255
 CLOSE_LINGER_MS = 500
@@ -54,6 +60,11 @@ HANDSHAKE_EVENTS = (
 UNCLEAR_HANDSHAKES = 3
 """A handshake that fails without a reason (the master's public key is wrong, or the network cut it) this many
 times in a row, and never succeeded, is taken as a refusal."""
+IDLE_POLL_MS = 100
+"""The longest an idle master waits on its socket before looking again. ZeroMQ signals "readable" on an edge that
+any send on the same socket may consume; zmq.green re-checks it for its own receivers but not for a poll, so a
+Spawn sent while the receiver polled could leave a worker's answer unread until the next edge (about a second in
+a test where a removal's Spawns went out then). Looking again every 100 ms bounds that, at no cost to speak of."""
 GATHER_SECONDS = 0.010
 """How long a busy master lets messages gather once its queue is empty, before waiting through zmq.green: a wake
 costs it more than a message, and 10 ms is nothing to a heartbeat a second or a report every 2 s (ADR 0012)."""
@@ -149,6 +160,7 @@ class ZmqMasterTransport:
         self._context = zmq.Context()
         self._socket = self._context.socket(zmq.ROUTER)
         _tune(self._socket)
+        self._socket.setsockopt(zmq.RCVHWM, MASTER_RECEIVE_HIGH_WATER_MARK)
         self._socket.setsockopt(zmq.ROUTER_MANDATORY, 1)
         self.secured = keys is not None
         # Without keys a reconnecting worker takes its route back from a stale connection (handover). With keys,
@@ -187,6 +199,14 @@ class ZmqMasterTransport:
         # after its plain sends (ADR 0012).
         self._plain: plain_zmq.Socket[bytes] = plain_zmq.Socket.shadow(self._socket.underlying)
         self.frames_rejected = 0
+        self._caught_up_at = time.monotonic()
+        self._waiting = False
+
+    def caught_up_at(self) -> float:
+        """Now while the receiving greenlet waits on an empty socket; else when it last found the socket empty:
+        everything sent before was read by then. A master busy, or holding back its reading while its actors
+        catch up, stops this clock (ADR 0031)."""
+        return time.monotonic() if self._waiting else self._caught_up_at
 
     def start(self, handler: MasterHandler, on_bad_frame: MasterBadFrameHandler) -> None:
         self._on_bad_frame = on_bad_frame
@@ -230,11 +250,17 @@ class ZmqMasterTransport:
                 try:
                     received = self._recv()
                 except plain_zmq.Again:
+                    self._caught_up_at = time.monotonic()
                     if taken:  # busy: gather what arrives over a moment instead of waking once per message
                         taken = 0
                         gevent.sleep(GATHER_SECONDS)
                         continue
-                    self._socket.poll()  # idle: wait as a greenlet
+                    self._waiting = True
+                    try:
+                        self._socket.poll(IDLE_POLL_MS)  # idle: wait as a greenlet
+                    finally:
+                        self._waiting = False
+                        self._caught_up_at = time.monotonic()
                     continue
                 taken += 1
                 if taken % RECEIVE_BURST == 0:

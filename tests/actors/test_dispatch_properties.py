@@ -15,8 +15,16 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from horde.actors.dispatcher_logic import class_totals, next_tick_at, target_counts
-from horde.protocol.dispatcher_vocabulary import AddWorker, RampTo, RemoveWorker, UserClassSpec
+from horde.actors.dispatcher_logic import apply, class_totals, decide, next_tick_at, target_counts
+from horde.actors.replay.check import command_of
+from horde.protocol.dispatcher_vocabulary import (
+    AddWorker,
+    AddWorkers,
+    RampTo,
+    RemoveWorker,
+    RemoveWorkers,
+    UserClassSpec,
+)
 from tests.support.dispatch import Dispatcher, per_worker_totals
 
 SETTINGS = settings(max_examples=40, deadline=None)
@@ -230,3 +238,81 @@ def test_a_join_or_a_leave_moves_about_as_few_users_as_possible(
     optimum = fewest_changes(before.assignment, after.workers, class_totals(after))
     # The greedy spread is optimal in nearly every case; rarely it moves one or two users more (see ADR 0006).
     assert changed_counts(before.assignment, after.assignment) <= optimum + 4
+
+
+# --- bursts of joins and leaves (ADR 0031) ----------------------------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    st.integers(1, 3),
+    st.integers(0, 25),
+    st.integers(1, 3),
+    st.booleans(),
+)
+def test_a_burst_of_joins_or_leaves_is_one_step_that_moves_about_as_few_users_as_possible(
+    weights: list[int], worker_count: int, user_count: int, burst: int, joining: bool
+) -> None:
+    dispatcher = Dispatcher([UserClassSpec(f"User{i}", weight) for i, weight in enumerate(weights)])
+    dispatcher.join(*workers_named(worker_count + (0 if joining else burst)))
+    dispatcher.send(RampTo(0.0, user_count, 1e9))
+    before = dispatcher.state
+    if joining:
+        newcomers = tuple(f"newcomer-{n}" for n in range(burst))
+        (step,) = dispatcher.send(AddWorkers(1.0, newcomers))
+        assert set(newcomers) <= set(dispatcher.state.assignment)
+    else:
+        leavers = before.workers[:burst]
+        (step,) = dispatcher.send(RemoveWorkers(1.0, leavers, "missing"))
+        assert step.cause == "worker_missing" and set(step.removed) == set(leavers)
+    after = dispatcher.state
+    assert step.worker_ids == (() if burst == 1 else (newcomers if joining else leavers))
+    assert after.total == before.total, "a burst never changes how many users run"
+
+    optimum = fewest_changes(before.assignment, after.workers, class_totals(after))
+    assert changed_counts(before.assignment, after.assignment) <= optimum + 4
+
+
+@SETTINGS
+@given(class_lists, st.integers(0, 300), st.integers(1, 300))
+def test_a_burst_of_joins_before_any_user_touches_only_the_newcomers(
+    classes: list[UserClassSpec], worker_count: int, burst: int
+) -> None:
+    """A cluster filling up before its test: every join is about the newcomers alone, however big the cluster."""
+    dispatcher = Dispatcher(classes)
+    dispatcher.join_unchecked(*workers_named(worker_count))
+    before = dispatcher.state
+    newcomers = tuple(f"newcomer-{n:03d}" for n in range(burst))
+
+    steps = dispatcher.send(AddWorkers(1.0, (*newcomers, *newcomers[:1])))
+
+    assert set(steps[0].changed) == set(newcomers) and steps[0].removed == ()
+    assert all(before.assignment[worker] is dispatcher.state.assignment[worker] for worker in before.workers)
+    assert sorted(dispatcher.state.workers) == sorted((*before.workers, *newcomers))
+    assert dispatcher.replayed() == dispatcher.state
+
+
+@SETTINGS
+@given(class_lists, st.integers(1, 200), targets, st.lists(st.integers(0, 10_000), min_size=1, max_size=40))
+def test_a_burst_ends_where_the_same_joins_and_leaves_one_by_one_would_be_valid_too(
+    classes: list[UserClassSpec], worker_count: int, user_count: int, picks: list[int]
+) -> None:
+    """The same invariants after a burst as after each single change; and replay --check re-decides the burst."""
+    dispatcher = Dispatcher(classes)
+    dispatcher.join_unchecked(*workers_named(worker_count))
+    dispatcher.send(RampTo(0.0, user_count, 1e9))
+    total = dispatcher.state.total
+    leavers = tuple(dict.fromkeys(dispatcher.state.workers[pick % worker_count] for pick in picks))
+    if len(leavers) == worker_count:
+        leavers = leavers[1:]
+    state_before_leaving = dispatcher.state
+
+    left = dispatcher.send(RemoveWorkers(1.0, leavers, "left")) if leavers else []
+    joined = dispatcher.send(AddWorkers(2.0, tuple(f"joiner-{pick}" for pick in picks)))
+
+    assert dispatcher.state.total == total
+    state = state_before_leaving
+    for step in (*left, *joined):
+        assert decide(state, command_of(step)) == [step], "replay --check rebuilds a burst's command from its step"
+        state = apply(state, step)

@@ -57,3 +57,17 @@ def test_heard_at_is_the_latest_arrival_and_the_proxys_copy_is_never_older_than_
         assert table.heard_at("w") == now
         assert now - forwarded_at < 10.0 or gap >= 10.0  # never more than one sample interval behind
         assert forwarded == (state, users)  # the proxy always knows the current state and user count
+
+
+def test_silence_is_judged_up_to_what_the_master_has_read_not_up_to_now() -> None:
+    """A master 5 s behind on its reading has not heard the heartbeats waiting unread: judged against the moment it
+    had read everything, none of its workers is silent (ADR 0031); a worker quiet before that moment still is."""
+    table = LivenessTable(10.0, 90.0)
+    table.heartbeat("w1", "i1", 100.0, Heartbeat("running", 1.0, 1, 2, 0.0))
+    table.heard("w2", "i2", 96.0)
+
+    assert table.silent(["w1", "w2", "w3"], read_up_to=100.5, silence_limit=3.0) == [("w2", 96.0), ("w3", -math.inf)]
+    assert table.silent(["w1", "w2"], read_up_to=100.5, silence_limit=5.0) == []
+    # now is 106: by the clock, w1 too looks silent, but nothing after 100.5 was read yet
+    assert table.silent(["w1"], read_up_to=min(106.0, 100.5), silence_limit=3.0) == []
+    assert table.silent(["w1"], read_up_to=106.0, silence_limit=3.0) == [("w1", 100.0)]

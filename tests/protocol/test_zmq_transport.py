@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import gevent
+import gevent.event
 import gevent.queue
 import pytest
 
 from horde.protocol.messages import Heartbeat, MasterHeartbeat, MasterMessageType, WorkerMessageType
 from horde.protocol.zmq_transport import ZmqMasterTransport, ZmqWorkerTransport
+from tests.support.waiting import wait_until
 
 WORKERS = 5
 
@@ -70,3 +73,36 @@ def test_the_receiver_wakes_for_messages_that_arrive_around_a_burst_of_sends(
             assert peer == "w0" and isinstance(message, Heartbeat) and message.user_count == round_
     finally:
         worker.close()
+
+
+def test_caught_up_at_stands_still_while_the_master_has_not_read_what_was_sent() -> None:
+    """Silence is judged up to `caught_up_at` (ADR 0031): now while the master waits on an empty socket, and no
+    later than the last time it found the socket empty while its receiving is held up."""
+    transport = ZmqMasterTransport("127.0.0.1", 0)
+    release = gevent.event.Event()
+    handled: list[WorkerMessageType] = []
+
+    def slow_handler(peer: str, message: WorkerMessageType) -> None:
+        handled.append(message)
+        release.wait()  # the master busy with this message: nothing more is read meanwhile
+
+    transport.start(slow_handler, lambda *_: None)
+    worker, _ = _worker(transport.port, "w0")
+    try:
+        before = time.monotonic()
+        wait_until(lambda: transport.caught_up_at() >= before, timeout=10, message="an idle master has read all")
+        worker.send(Heartbeat("ready", 1.0, 1, 0, 0.0))
+        wait_until(lambda: len(handled) == 1, timeout=10)
+        stuck = transport.caught_up_at()
+        worker.send(Heartbeat("ready", 1.0, 1, 0, 1.0))
+        wait_until(lambda: time.monotonic() > stuck + 0.2, timeout=10)
+
+        assert transport.caught_up_at() == stuck < time.monotonic() - 0.2
+
+        release.set()
+        wait_until(lambda: len(handled) == 2, timeout=10)
+        wait_until(lambda: transport.caught_up_at() > stuck + 0.2, timeout=10)
+    finally:
+        release.set()
+        worker.close()
+        transport.close()

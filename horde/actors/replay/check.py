@@ -16,12 +16,14 @@ from horde.actors import dispatcher_logic
 from horde.actors.replay.fold import Replay, ReplayState, class_specs
 from horde.protocol.dispatcher_vocabulary import (
     AddWorker,
+    AddWorkers,
     DispatchCause,
     DispatchCommand,
     DispatchStep,
     RampTick,
     RampTo,
     RemoveWorker,
+    RemoveWorkers,
 )
 from horde.protocol.events import JournalCheckpoint, RunConfigured, StatsSnapshot, WorkerLeft, WorkerMissing
 from horde.protocol.journal import Record
@@ -106,8 +108,13 @@ def command_of(step: DispatchStep) -> DispatchCommand:
     """The command that made the first step of a decision: its cause and its fields say which, and with what."""
     if step.cause == DispatchCause.NEW_TARGET:
         return RampTo(now=step.at, user_count=step.target, spawn_rate=step.spawn_rate, user_classes=step.user_classes)
+    if step.cause == DispatchCause.WORKER_JOINED and step.worker_ids:
+        return AddWorkers(now=step.at, worker_ids=step.worker_ids)
     if step.cause == DispatchCause.WORKER_JOINED and step.worker_id is not None:
         return AddWorker(now=step.at, worker_id=step.worker_id)
+    if step.cause in (DispatchCause.WORKER_LEFT, DispatchCause.WORKER_MISSING) and step.worker_ids:
+        gone = WorkerState.LEFT if step.cause == DispatchCause.WORKER_LEFT else WorkerState.MISSING
+        return RemoveWorkers(now=step.at, worker_ids=step.worker_ids, reason=gone)
     if step.cause in (DispatchCause.WORKER_LEFT, DispatchCause.WORKER_MISSING) and step.worker_id is not None:
         gone = WorkerState.LEFT if step.cause == DispatchCause.WORKER_LEFT else WorkerState.MISSING
         return RemoveWorker(now=step.at, worker_id=step.worker_id, reason=gone)
@@ -168,9 +175,10 @@ def check(records: Iterable[Record]) -> CheckResult:
             facts[event.worker_id] = WorkerState.MISSING if isinstance(event, WorkerMissing) else WorkerState.LEFT
         elif isinstance(event, DispatchStep):
             steps.append((record.seq, event))
-            if wrong_cause is None and event.worker_id is not None and event.cause in _GONE_CAUSES:
+            named = (event.worker_id,) if event.worker_id is not None else event.worker_ids
+            for worker_id in named if wrong_cause is None and event.cause in _GONE_CAUSES else ():
                 # The cause is what `command_of` rebuilds the command from, so it must match the journaled fact.
-                said, fact = event.cause.removeprefix("worker_"), facts.get(event.worker_id)
+                said, fact = event.cause.removeprefix("worker_"), facts.get(worker_id)
                 if said != fact:
                     journaled = (
                         {WorkerState.MISSING: "went missing", WorkerState.LEFT: "left"}.get(
@@ -179,7 +187,8 @@ def check(records: Iterable[Record]) -> CheckResult:
                         if fact is not None
                         else "neither went missing nor left"
                     )
-                    reason = f"cause {event.cause}, but the journal says {event.worker_id} {journaled}"
+                    reason = f"cause {event.cause}, but the journal says {worker_id} {journaled}"
                     wrong_cause = Divergence(record.seq, command_of(event), None, event, reason=reason)
+                    break
     divergence = first(flush())
     return CheckResult(commands, checked, divergence)
