@@ -129,8 +129,8 @@ def check_buckets(histograms: list[Buckets]) -> None:
     """
     for histogram in histograms:
         key_bytes, count_bytes = len(histogram.keys), len(histogram.counts)
-        keys = key_bytes >> 2
-        if key_bytes & 3 or (count_bytes % keys or count_bytes // keys not in COUNT_TYPES if keys else count_bytes):
+        size = key_bytes >> 2
+        if key_bytes & 3 or (count_bytes % size or count_bytes // size not in COUNT_TYPES if size else count_bytes):
             raise ValueError(
                 f"histogram of {key_bytes} key bytes and {count_bytes} count bytes (want 4 per key, 1-8 per count)"
             )
