@@ -53,7 +53,10 @@ class SpawningComplete(WorkerMessage, frozen=True, tag="spawning_complete"):
     user_counts: dict[str, int]
 
 
-class Heartbeat(WorkerMessage, frozen=True, tag="heartbeat"):
+class Heartbeat(WorkerMessage, frozen=True, tag="heartbeat", gc=False):
+    """Untracked by the cyclic garbage collector, as a `StatsReport` is: plain data, a thousand a second on a
+    master of a thousand workers."""
+
     state: WorkerState
     cpu_percent: Finite
     memory_bytes: int
@@ -61,8 +64,11 @@ class Heartbeat(WorkerMessage, frozen=True, tag="heartbeat"):
     worker_time: Finite
 
 
-class StatsReport(WorkerMessage, frozen=True, tag="stats"):
-    """One reporting interval's delta; (incarnation, seq) makes a repeated report harmless."""
+class StatsReport(WorkerMessage, frozen=True, tag="stats", gc=False):
+    """One reporting interval's delta; (incarnation, seq) makes a repeated report harmless.
+
+    `gc=False`, as its delta's types: data without cycles, which a master decodes by the thousand each second
+    and which the cyclic collector would otherwise count and walk while they wait to be merged."""
 
     incarnation: str
     seq: int

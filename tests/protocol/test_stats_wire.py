@@ -3,13 +3,25 @@ malformed input, histograms a hostile peer could use to make a master allocate w
 
 from __future__ import annotations
 
+import gc
 from array import array
 from collections.abc import Callable
 
 import msgspec
 import pytest
 
-from horde.protocol.stats import Buckets, EntryDelta, ErrorDelta, ExceptionDelta, SecondDelta, StatsDelta
+from horde.protocol.codec import decode_from_worker, encode
+from horde.protocol.messages import StatsReport
+from horde.protocol.stats import (
+    Buckets,
+    EntryDelta,
+    ErrorDelta,
+    ExceptionDelta,
+    SecondDelta,
+    StatsDelta,
+    StatsImage,
+)
+from horde.stats.run_stats import RunStats
 
 DELTA = StatsDelta(
     entries=(
@@ -102,6 +114,31 @@ def _with_histogram(keys: bytes, counts: bytes) -> bytes:
 def test_malformed_histograms_are_refused_on_decode(keys: bytes, counts: bytes, why: str) -> None:
     with pytest.raises(msgspec.ValidationError, match=why):
         msgspec.msgpack.decode(_with_histogram(keys, counts), type=StatsDelta)
+
+
+@pytest.mark.parametrize(
+    ("keys", "counts", "why"),
+    [(b"\x01\x02\x03", b"\x01\x00\x00\x00", "key bytes"), (array("i", [9, 5]).tobytes(), b"\x01\x01", "ascending")],
+    ids=["torn-keys", "descending"],
+)
+def test_a_checkpoints_histograms_are_checked_on_decode_as_a_reports_are(keys: bytes, counts: bytes, why: str) -> None:
+    """The lengths are checked with the rest of a delta, not by each histogram: an image gets the same check."""
+    stats = RunStats()
+    stats.merge(DELTA, "w1")
+    document = msgspec.to_builtins(stats.image(), builtin_types=(bytes,))
+    assert msgspec.msgpack.decode(msgspec.msgpack.encode(document), type=StatsImage) == stats.image()
+    document["total"]["buckets"] = {"keys": keys, "counts": counts}
+    with pytest.raises(msgspec.ValidationError, match=why):
+        msgspec.msgpack.decode(msgspec.msgpack.encode(document), type=StatsImage)
+
+
+def test_a_decoded_report_is_left_out_of_the_cyclic_collectors_walks() -> None:
+    """A master decodes thousands a second and keeps them until merged: tracked, each would be walked by every
+    collection meanwhile (what `gc=False` on these types saves)."""
+    report = decode_from_worker(encode(StatsReport("i1", 1, DELTA, 1_700_000_000.0)))
+    assert isinstance(report, StatsReport)
+    assert not any(gc.is_tracked(part) for part in (report, report.delta, *report.delta.entries, *report.delta.seconds))
+    assert report.delta == DELTA
 
 
 def test_each_histogram_of_a_delta_is_checked_on_its_own() -> None:
