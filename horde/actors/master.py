@@ -269,10 +269,15 @@ def decide(state: MasterState, command: Command) -> list[Event]:
         member = state.members.get(command.worker_id)
         if member is not None and member.incarnation == ready.incarnation and member.state not in GONE_STATES:
             return []  # the same process back (a resumed master, a reconnect): its unacknowledged reports still count
-        if state.run_state == RunState.STOPPED or (state.run_state == RunState.STOPPING and member is None):
+        if (state.run_state == RunState.STOPPING and member is None) or (
+            state.run_state == RunState.STOPPED and member is not None
+        ):
             return [WorkerRejected(command.worker_id, "the run is over")]
         # A known worker back while the run stops (a resumed master past its run time) is admitted to hand in the
-        # reports it still holds; the shell gives it no users, only the stop.
+        # reports it still holds; the shell gives it no users, only the stop (ADR 0035). Once the run stopped, a
+        # new worker is admitted without users, as Locust's master admits workers between tests, so the web UI's
+        # next test runs on it; a headless master quits it with the others (ADR 0036). A known one is refused
+        # then: the final statistics are read at STOPPED, and its late reports would miss them.
         unable = _cannot_run(state.config, ready)
         if unable:
             return [WorkerRejected(command.worker_id, unable)]

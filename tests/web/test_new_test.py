@@ -9,8 +9,8 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from tests.support.processes import Target, horde
-from tests.support.waiting import JournalWatch, wait_for_event, wait_for_exit, wait_until
+from tests.support.processes import HordeProcess, Target, horde
+from tests.support.waiting import JournalWatch, wait_for_event, wait_for_exit, wait_for_line, wait_until
 from tests.web.conftest import Page, close, serve
 
 HERE = Path(__file__).resolve().parent
@@ -221,3 +221,45 @@ def test_the_forms_run_time_stops_each_test_it_is_given_for(tmp_path: Path, fres
         close(page)
     timeline = horde("replay", "run.jsonl", "--timeline", cwd=tmp_path, timeout=60)
     assert "web UI start by 127.0.0.1: 1 users at 10/s for 1 s" in timeline.stdout, timeline.stdout
+
+
+def test_a_worker_that_joins_after_stop_takes_part_in_the_next_test(tmp_path: Path, fresh_target: Target) -> None:
+    """As between Locust's tests: a worker started while the run is stopped is admitted (without users), and the
+    page's next test spreads its users over it and the worker that was there."""
+    master = ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", "0"]
+    page = serve(
+        ["run", "-f", GREETING, "-H", fresh_target.url, "--web-port", "0", "--journal", "run.jsonl", "-s", "5",
+         "--stats-interval", "0.5", "--heartbeat-interval", "0.5", "--autoquit", "60", *master],
+        tmp_path,
+    )  # fmt: skip
+    (line,) = wait_for_line(page.process.out, "listening on port ", alive=[page.process])
+    port = int(line.split("listening on port ")[1].split(",")[0])
+    worker = ["run", "-f", GREETING, "--worker", "--master-port", str(port), "--heartbeat-interval", "0.5"]
+    workers = [HordeProcess(worker, cwd=tmp_path, name="first worker")]
+    try:
+        wait_until(lambda: page.json("stats/requests")["worker_count"] == 1)
+        first = one_test(page, fresh_target, {"user_count": "2", "spawn_rate": "50"}, 0)
+        served_first = fresh_target.served()
+        workers.append(HordeProcess(worker, cwd=tmp_path, name="second worker"))
+        wait_until(lambda: page.json("stats/requests")["worker_count"] == 2, message="the second worker admitted")
+        status, body = page.post("swarm", {"user_count": "4", "spawn_rate": "50"})
+        assert status == 200, body
+        wait_until(
+            lambda: sorted(w["user_count"] for w in page.json("stats/requests")["workers"]) == [2, 2],
+            message="the next test's 4 users spread over both workers",
+        )
+        assert json.loads(page.get("stop")[1])["success"] is True
+        wait_until(lambda: page.json("stats/requests")["state"] == "stopped")
+        wait_until(lambda: sum(counted(page).values()) == fresh_target.served() - served_first)
+        assert sum(first.values()) > 0
+        watch = JournalWatch(tmp_path / "run.jsonl")
+        assert len(watch.of_type("worker.joined")) == 2 and not watch.of_type("worker.rejected")
+        page.process.send_signal(signal.SIGINT)
+        assert wait_for_exit(page.process) == 0
+        for process in workers:
+            assert wait_for_exit(process) == 0
+    finally:
+        for process in workers:
+            if process.poll() is None:
+                process.kill()
+        close(page)
