@@ -243,10 +243,8 @@ class MasterRunner(_RunView):
 
     def __init__(self, control: ControlPlane, environment: Any) -> None:
         super().__init__(control, environment, control.handlers)
-        self._test_events: gevent.queue.Queue[str] = gevent.queue.Queue()
+        self._test_events: gevent.queue.JoinableQueue[str] = gevent.queue.JoinableQueue()
         self._firing: gevent.Greenlet | None = None
-        self._fired = 0
-        self._queued = 0
         control.journal.proxy().subscribe(self._on_append).get()
 
     def _on_append(self, seq: int, item: Append) -> None:
@@ -257,7 +255,6 @@ class MasterRunner(_RunView):
         name = TEST_EVENT_OF_STATE.get(event.state)
         if name is None or (event.state is RunState.SPAWNING and event.previous is not RunState.READY):
             return
-        self._queued += 1
         self._test_events.put(name)
         if self._firing is None:
             self._firing = gevent.spawn(self._fire_test_events)
@@ -268,15 +265,13 @@ class MasterRunner(_RunView):
             try:
                 getattr(self.environment.events, name).fire(environment=self.environment)
             finally:
-                self._fired += 1
+                self._test_events.task_done()
 
     def settle_test_events(self, timeout: float = TEST_EVENTS_SETTLE_TIMEOUT) -> None:
         """Waits until the test events of every state change journaled so far have fired: the run's end calls
         this before `quitting`, which Locust fires after test_stop."""
         self._control.journal.ask(Flush())
-        deadline = gevent.get_hub().loop.now() + timeout
-        while self._fired < self._queued and gevent.get_hub().loop.now() < deadline:
-            gevent.sleep(0.01)
+        self._test_events.join(timeout)
         if self._firing is not None:
             self._firing.kill(block=False)
             self._firing = None
