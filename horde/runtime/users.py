@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import gevent
@@ -88,15 +90,23 @@ class User(metaclass=UserMeta):
 
     def run(self) -> None:
         try:
-            if self._begin():
-                self._taskset_instance.run()  # type: ignore[union-attr]
+            with self._stopping_on_its_end():
+                if self._begin():
+                    self._taskset_instance.run()  # type: ignore[union-attr]
+        finally:
+            self._release()
+
+    @contextmanager
+    def _stopping_on_its_end(self) -> Iterator[None]:
+        """How a user's run ends, in one greenlet (``run``) or in steps (``_steps``): a kill or StopUser runs
+        on_stop; StopTest does too and says the test stops."""
+        try:
+            yield
         except (GreenletExit, StopUser):
             self._run_on_stop()
         except StopTest:
             self.raised_stop_test = True
             self._run_on_stop()
-        finally:
-            self._release()
 
     def _begin(self) -> bool:
         """on_start; False if it failed, which ends the user (as in Locust, without on_stop; horde counts it)."""
@@ -121,7 +131,7 @@ class User(metaclass=UserMeta):
         in a new one. None when the user ended (as ``run`` ends)."""
         ended = True
         try:
-            try:
+            with self._stopping_on_its_end():
                 if resume:
                     self._taskset_instance._resume(killed)  # type: ignore[union-attr]
                 elif not self._begin():
@@ -134,11 +144,6 @@ class User(metaclass=UserMeta):
                         ended = False
                         return seconds
                     taskset._sleep(seconds)
-            except (GreenletExit, StopUser):
-                self._run_on_stop()
-            except StopTest:
-                self.raised_stop_test = True
-                self._run_on_stop()
         finally:
             if ended:
                 self._release()
