@@ -6,8 +6,10 @@ from __future__ import annotations
 import psutil
 
 BYTES_PER_USER = 16 * 1024
-"""An idle user's resident size, rounded up: 10 KB for a `User`, 12 KB for a `FastHttpUser`, 17 KB for an
-`HttpUser` (benchmarks/user_memory.py). A user's own state comes on top, so this is the least a user costs."""
+"""What a user is taken to cost. A waiting user now costs about 2 KiB (it holds no greenlet, ADR 0032) and a
+FastHttpUser holding a keep-alive connection about 9 KiB (benchmarks/memory_per_user.py), but a user that is
+running a task holds a greenlet and its own state: 16 KiB keeps the guard for counts that are plainly beyond the
+machine (`-u 10000000`), not a limit anyone running a real test meets first (the CPU is, long before)."""
 
 
 def available_bytes() -> int:
