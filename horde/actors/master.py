@@ -74,6 +74,10 @@ class MasterState:
     def active_workers(self) -> list[str]:
         return sorted(w for w, m in self.members.items() if m.state not in GONE_STATES)
 
+    def has_active_workers(self) -> bool:
+        """Asked ten times a second: stops at the first active worker instead of sorting thousands."""
+        return any(m.state not in GONE_STATES for m in self.members.values())
+
 
 # --- commands -----------------------------------------------------------------------------------------------------
 
@@ -379,7 +383,7 @@ def _cannot_run(config: RunConfigured | None, ready: Ready) -> str:
 
 
 def _after_membership_change(state: MasterState, now: float) -> list[Event]:
-    if state.run_state in (RunState.SPAWNING, RunState.RUNNING) and not state.active_workers():
+    if state.run_state in (RunState.SPAWNING, RunState.RUNNING) and not state.has_active_workers():
         if _last_missing_at(state) is not None:
             return []  # a missing worker may be stalled, not dead: the clock gives it its return window
         return _to(state, RunState.STOPPING, "no worker left", now)
@@ -402,7 +406,7 @@ def _on_tick(state: MasterState, now: float) -> list[Event]:
     config = state.config
     if config is None:
         return []
-    if state.run_state in (RunState.SPAWNING, RunState.RUNNING) and not state.active_workers():
+    if state.run_state in (RunState.SPAWNING, RunState.RUNNING) and not state.has_active_workers():
         missing_at = _last_missing_at(state)
         if missing_at is not None and now - missing_at >= return_window(config):
             reason = f"no worker left: the missing workers did not return within {return_window(config):g} s"

@@ -161,6 +161,10 @@ class MasterHeartbeat(MasterMessage, frozen=True, tag="heartbeat"):
     acks: dict[str, int] = {}
 
 
+NO_ACKS = MasterHeartbeat()
+"""The beat of a worker with nothing to acknowledge, most of them each second: one shared, never-mutated instance."""
+
+
 class LocustfileReply(MasterMessage, frozen=True, tag="locustfile_reply"):
     filename: str = ""
     contents: str = ""

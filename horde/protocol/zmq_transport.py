@@ -24,7 +24,7 @@ from zmq.utils.monitor import recv_monitor_message
 from horde.protocol import codec
 from horde.protocol.errors import RPCError, RPCSendError
 from horde.protocol.keys import MasterKeys, WorkerKeys
-from horde.protocol.messages import MasterHeartbeat, MasterMessageType, Reject, WorkerMessageType
+from horde.protocol.messages import NO_ACKS, MasterMessageType, Reject, WorkerMessageType
 from horde.protocol.transport import (
     MasterBadFrameHandler,
     MasterHandler,
@@ -70,8 +70,7 @@ GATHER_SECONDS = 0.010
 costs it more than a message, and 10 ms is nothing to a heartbeat a second or a report every 2 s (ADR 0012)."""
 
 
-_NO_ACKS = MasterHeartbeat({})
-_EMPTY_BEAT = codec.encode(_NO_ACKS)
+_EMPTY_BEAT = codec.encode(NO_ACKS)
 """Most of a second's heartbeats to a thousand workers acknowledge nothing: encoded once (ADR 0028)."""
 
 
@@ -293,7 +292,7 @@ class ZmqMasterTransport:
         failed = []
         try:
             for worker_id, message in messages:
-                frames = _EMPTY_BEAT if message == _NO_ACKS else codec.encode(message)
+                frames = _EMPTY_BEAT if message is NO_ACKS else codec.encode(message)
                 try:
                     self._plain.send_multipart([worker_id.encode(), *frames], flags=plain_zmq.NOBLOCK)
                 except plain_zmq.Again:
