@@ -19,6 +19,7 @@ import structlog
 from horde._version import __version__
 from horde.cli.console import plugin_list
 from horde.cli.inspect_user import print_task_ratio, print_task_ratio_json, print_user_classes
+from horde.cli.keyboard import KeyboardControl, restore_terminals
 from horde.cli.options import (
     NOT_YET_EFFECTIVE,
     Parser,
@@ -155,6 +156,7 @@ def install_stop_signals(request_stop: Callable[[str], None]) -> None:
         presses["count"] += 1
         if presses["count"] > 1:
             print("horde: second interrupt, exiting now", file=sys.stderr)
+            restore_terminals()
             os._exit(130)
         print(f"\nhorde: {name} received, stopping (again to exit at once)", file=sys.stderr)
         request_stop(name)
@@ -275,7 +277,12 @@ def run_command(options: RunOptions, argv: list[str], parser: Parser | None = No
             with contextlib.suppress(OSError):  # stderr may be a closed pipe (`horde run ... 2>&1 | head`)
                 print(f"horde: {note}", file=sys.stderr)
         install_stop_signals(run.request_stop)
-        return run.execute()
+        keys = KeyboardControl(run.adjustable_target, run.change_users)
+        keys.start()
+        try:
+            return run.execute()
+        finally:
+            keys.stop()
     except RunError as exc:
         return failed(str(exc), exc.exit_code)
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import gevent
 import gevent.event
 
+from horde.cli.keyboard import KeyboardControl
 from horde.cli.options import Parser, RunOptions, UsageError
 from horde.run import Run, RunSpec
 
@@ -130,6 +131,8 @@ def run_with_web_ui(spec: RunSpec, options: RunOptions, arguments: dict[str, Web
 
     gevent.signal_handler(signal.SIGINT, on_signal, "SIGINT")
     gevent.signal_handler(signal.SIGTERM, on_signal, "SIGTERM")
+    keys = KeyboardControl(run.adjustable_target, run.change_users, web.url)
+    keys.start()
     try:
         if options.autostart:
             run.start()
@@ -137,6 +140,7 @@ def run_with_web_ui(spec: RunSpec, options: RunOptions, arguments: dict[str, Web
         run.wait()
         between_tests(run, feed, actions, options.autoquit, idle, quit_now)
     finally:
+        keys.stop()
         actions.live = False
         idle.set()
         code = run.finish()

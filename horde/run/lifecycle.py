@@ -331,6 +331,20 @@ class Run:
     def request_stop(self, reason: str) -> None:
         self.control.request_stop(reason)
 
+    def adjustable_target(self) -> int | None:
+        """The target user count a person may change now (keys w/W/s/S), or None: no test is spawning or running,
+        or a LoadTestShape sets the target itself."""
+        if self.control.shape_running:
+            return None
+        state = self.control.master_state()
+        if state.run_state not in (RunState.SPAWNING, RunState.RUNNING):
+            return None
+        return state.target_users or 0
+
+    def change_users(self, users: int, spawn_rate: float) -> None:
+        """A new target for the test that runs, with the user classes it runs (a class picker's choice stays)."""
+        self.control.start(users, spawn_rate, self.control.master_state().user_classes)
+
     # --- 3. wait ------------------------------------------------------------------------------------------------
 
     def wait(self) -> None:
