@@ -13,7 +13,7 @@ again to the next one. Any query, snapshot or reset merges what waits first, so 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import gevent
@@ -205,7 +205,11 @@ class StatsAggregator(EventSourcedActor[AggregatorState]):
         if isinstance(message, ReportReceived):
             report = message.report
             key = _key(message.worker_id, report.incarnation)
-            message = replace(message, waiting_seq=self._waiting_seq.get(key, 0))
+            # built anew, not `dataclasses.replace`d: this runs for every report, 2,500 a second at 5,000 workers
+            message = ReportReceived(
+                message.worker_id, report, message.admitted, message.known_worker, message.cause,
+                self._waiting_seq.get(key, 0),
+            )  # fmt: skip
             if self.decide(self.state, message):
                 return super().on_receive(message)
             self._waiting.append((message.worker_id, report))
