@@ -313,7 +313,7 @@ class ControlPlane:
                 judge_from = now + interval
             previous = now
             self._freeze_what_joins_built()
-            self.master.tell(ClockTick(now))
+            self.master.tell(ClockTick(now, min(now, self.transport.caught_up_at())))
             if now >= next_beat:
                 next_beat = now + interval
                 proxies = dict(self.links.proxies)

@@ -42,6 +42,9 @@ from horde.protocol.transport import MasterTransport
 log = structlog.get_logger("horde.master")
 
 STOP_GRACE = 10.0
+STOP_BEHIND_LIMIT = 60.0
+"""How long past the stop's deadline a master still behind in its reading waits to catch up before it gives up on
+the workers that have not confirmed (ADR 0037): a backstop for a master that never catches up."""
 REJOIN_MIN_INTERVAL = 1.0
 RETURN_WINDOWS = 3
 """A run whose every worker is missing waits this many liveness windows (9 s by default) for one to come back
@@ -156,9 +159,12 @@ class RampFinished:
 
 @dataclass(frozen=True, slots=True)
 class ClockTick:
-    """The master's clock, delivered as a message: checks the run time and the stop timeout against `now`."""
+    """The master's clock, delivered as a message: checks the run time against `now`, and the stop timeout
+    against `read_up_to`, the moment up to which the master had read everything its workers sent (None: now).
+    A master behind in its reading has not yet heard the `Stopped` its workers sent in time (ADR 0037)."""
 
     now: float
+    read_up_to: float | None = None
     cause: str = "tick"
 
 
@@ -329,7 +335,7 @@ def decide(state: MasterState, command: Command) -> list[Event]:
         return _to(state, RunState.RUNNING, f"ramp finished at step {command.step}", command.now)
 
     if isinstance(command, ClockTick):
-        return _on_tick(state, command.now)
+        return _on_tick(state, command.now, command.now if command.read_up_to is None else command.read_up_to)
 
     if isinstance(command, ShapeTick):
         if state.run_state not in (RunState.READY, RunState.SPAWNING, RunState.RUNNING):
@@ -402,7 +408,7 @@ def return_window(config: RunConfigured) -> float:
     return RETURN_WINDOWS * config.heartbeat_interval * config.heartbeat_liveness
 
 
-def _on_tick(state: MasterState, now: float) -> list[Event]:
+def _on_tick(state: MasterState, now: float, read_up_to: float) -> list[Event]:
     config = state.config
     if config is None:
         return []
@@ -420,8 +426,15 @@ def _on_tick(state: MasterState, now: float) -> list[Event]:
     if state.run_state == RunState.STOPPING and _all_stopped(state):  # e.g. it began while every worker was missing
         return _to(state, RunState.STOPPED, "all workers stopped", now)
     stop_deadline = None if state.stopping_since is None else state.stopping_since + config.stop_timeout + STOP_GRACE
-    if state.run_state == RunState.STOPPING and stop_deadline is not None and now > stop_deadline:
-        return _to(state, RunState.STOPPED, "workers did not confirm the stop in time", now)
+    if state.run_state == RunState.STOPPING and stop_deadline is not None:
+        # What a worker sent before the deadline may still wait unread in the master's own queue: the deadline
+        # is judged on what was read, so a master that is behind does not end the run without its workers'
+        # final reports (ADR 0037).
+        if read_up_to > stop_deadline:
+            return _to(state, RunState.STOPPED, "workers did not confirm the stop in time", now)
+        if now > stop_deadline + STOP_BEHIND_LIMIT:
+            reason = f"workers did not confirm the stop in time (the master was {now - read_up_to:.0f} s behind)"
+            return _to(state, RunState.STOPPED, reason, now)
     return []
 
 

@@ -154,6 +154,21 @@ def test_stopping_gives_up_after_the_stop_timeout_and_grace() -> None:
     assert run_states(events) == ["stopped"]
 
 
+def test_a_master_behind_in_its_reading_waits_for_what_its_workers_sent_before_the_stop_deadline() -> None:
+    """The Stopped a worker sent in time may still wait in the master's own queue: the deadline is judged on what
+    was read (ADR 0037), up to a limit for a master that never catches up."""
+    state = started()
+    state, _ = step(state, m.RequestStop(5.0, "SIGINT"))
+    deadline = 5.0 + CONFIG.stop_timeout + m.STOP_GRACE
+    assert m.decide(state, m.ClockTick(deadline + 20, read_up_to=deadline - 1)) == []
+    _, events = step(state, m.ClockTick(deadline + 20, read_up_to=deadline + 0.1))
+    assert run_states(events) == ["stopped"] and events[-1].reason == "workers did not confirm the stop in time"
+    assert m.decide(state, m.ClockTick(deadline + m.STOP_BEHIND_LIMIT, read_up_to=deadline - 1)) == []
+    _, events = step(state, m.ClockTick(deadline + m.STOP_BEHIND_LIMIT + 0.1, read_up_to=deadline - 1))
+    assert run_states(events) == ["stopped"]
+    assert events[-1].reason == "workers did not confirm the stop in time (the master was 61 s behind)"
+
+
 def test_a_shape_sets_targets_and_ends_the_run() -> None:
     state = started()
     state, events = step(state, m.ShapeTick(3.0, (20, 5.0, None)))
@@ -172,7 +187,7 @@ commands = st.lists(
             st.builds(ready, st.sampled_from(["w1", "w2", "w3"]), st.sampled_from(["i1", "i2"])),
         ),
         st.builds(m.Start, st.floats(0, 100), st.integers(0, 50), st.floats(0.1, 10)),
-        st.builds(m.ClockTick, st.floats(0, 100)),
+        st.builds(m.ClockTick, st.floats(0, 100), st.one_of(st.none(), st.floats(0, 100))),
         st.builds(m.RequestStop, st.floats(0, 100), st.just("test")),
         st.builds(m.WorkerGone, st.floats(0, 100), st.sampled_from(["w1", "w2", "w3"]), st.just("quit")),
         st.builds(m.RampFinished, st.floats(0, 100), st.integers(0, 9), st.integers(0, 50)),
