@@ -41,6 +41,8 @@ _EXPORTS = {
     "transition": "horde.runtime.markov_taskset",
     "transitions": "horde.runtime.markov_taskset",
     "run_single_user": "horde.runtime.debug",
+    "Locust": "horde.runtime.renamed",
+    "HttpLocust": "horde.runtime.renamed",
 }
 
 # names that are modules, as `from locust import wait_time`
@@ -52,9 +54,11 @@ __all__ = [
     "EventHook",
     "Events",
     "FastHttpUser",
+    "HttpLocust",
     "HttpUser",
     "InterruptTaskSet",
     "LoadTestShape",
+    "Locust",
     "LocustError",
     "MarkovTaskSet",
     "RescheduleTask",
@@ -112,6 +116,7 @@ if TYPE_CHECKING:
     from horde.runtime.fasthttp import FastHttpUser
     from horde.runtime.http import HttpUser
     from horde.runtime.markov_taskset import MarkovTaskSet, transition, transitions
+    from horde.runtime.renamed import HttpLocust, Locust
     from horde.runtime.shape import LoadTestShape
     from horde.runtime.tasks import SequentialTaskSet, TaskSet, tag, task
     from horde.runtime.users import User

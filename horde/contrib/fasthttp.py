@@ -11,10 +11,12 @@ from horde.runtime.fasthttp import (
     HTTPProtocolError,
     RestResponseContextManager,
 )
+from horde.runtime.renamed import FastHttpLocust
 
 ResponseContextManager = FastResponse
 
 __all__ = [
+    "FastHttpLocust",
     "FastHttpSession",
     "FastHttpUser",
     "FastRequest",

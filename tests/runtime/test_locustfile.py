@@ -65,6 +65,18 @@ def test_import_error_names_the_module(tmp_path: Path) -> None:
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("module", "old", "new"),
+    [("locust", "Locust", "User"), ("locust", "HttpLocust", "HttpUser"),
+     ("locust.contrib.fasthttp", "FastHttpLocust", "FastHttpUser")],
+)  # fmt: skip
+def test_a_class_renamed_in_locust_1_says_its_new_name(tmp_path: Path, module: str, old: str, new: str) -> None:
+    path = write(tmp_path, "pre_1_0.py", f"from {module} import {old}\n\nclass Old({old}):\n    host = 'http://x'\n")
+    with pytest.raises(LocustfileError) as info:
+        load_locustfile(path)
+    assert f"the {old} class was renamed {new} in Locust 1.0" in str(info.value) and "\n" not in str(info.value)
+
+
 def test_exception_at_import_names_the_line(tmp_path: Path) -> None:
     path = write(tmp_path, "raises_at_import.py", "x = 1\nraise RuntimeError('bad\\nconfig')\n")
     with pytest.raises(LocustfileError) as info:
