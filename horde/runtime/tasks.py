@@ -350,8 +350,15 @@ class DefaultTaskSet(TaskSet):
     def get_next_task(self) -> Any:
         tasks = self._user.tasks
         if not tasks:
+            name = type(self._user).__name__
+            task_set = getattr(self._user, "task_set", None)
+            if isinstance(task_set, type):  # Locust 0.x's way, ignored since Locust 1.0
+                raise LocustError(
+                    f"no tasks defined on {name}: its task_set attribute is Locust 0.x's, ignored since Locust 1.0; "
+                    f"set tasks = [{task_set.__name__}] instead"
+                )
             raise LocustError(
-                f"no tasks defined on {type(self._user).__name__} (or only tasks of weight 0): use the @task "
+                f"no tasks defined on {name} (or only tasks of weight 0): use the @task "
                 "decorator, set its tasks attribute, or mark it abstract = True if it is only meant to be subclassed"
             )
         return random.choice(tasks)

@@ -18,7 +18,7 @@ from horde import (
     tag,
     task,
 )
-from horde.runtime.exceptions import MissingWaitTimeError
+from horde.runtime.exceptions import LocustError, MissingWaitTimeError
 from horde.runtime.tasks import DefaultTaskSet, filter_tasks_by_tags
 from horde.runtime.user_pool import UserPool
 
@@ -227,3 +227,17 @@ def test_a_wait_time_that_is_not_a_number_is_a_missing_wait_time() -> None:
     user = NoneWait(Environment([NoneWait], Events()))
     with pytest.raises(MissingWaitTimeError, match=r"NoneWait.wait_time returned None, not a number of seconds"):
         DefaultTaskSet(user).wait()
+
+
+def test_a_users_task_set_attribute_of_locust_0_is_named_in_the_no_tasks_error() -> None:
+    class Browse(TaskSet):
+        @task
+        def look(self) -> None: ...
+
+    class OldStyle(User):
+        wait_time = constant(0)
+        task_set = Browse
+
+    user = OldStyle(Environment([OldStyle], Events()))
+    with pytest.raises(LocustError, match=r"task_set attribute is Locust 0.x's.*set tasks = \[Browse\] instead"):
+        DefaultTaskSet(user).get_next_task()
