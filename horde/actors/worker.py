@@ -306,6 +306,7 @@ class Worker(HordeActor):
                 environment.parsed_options = argparse.Namespace()
             for name, value in event.options.items():
                 setattr(environment.parsed_options, name, value)
+            self._configure_user_classes(event.options)
         elif isinstance(event, LoadTestStarted):
             if event.host:
                 environment.host = event.host
@@ -343,6 +344,21 @@ class Worker(HordeActor):
             self.send(WorkerQuit(event.reason))
         elif isinstance(event, Left):
             self.stop()  # the `quitting` event is the process's to fire, once, as it shuts down (not this actor's)
+
+    def _configure_user_classes(self, options: dict[str, Any]) -> None:
+        """The master's `--config-users` and `--equal-weights`, before this step's users run: the same settings
+        again give the same classes, so each spawn may carry them."""
+        configs = options.get("config_users") or []
+        equal_weights = bool(options.get("equal_weights"))
+        if not configs and not equal_weights:
+            return
+        try:
+            for config in configs:
+                self.environment.update_user_class(dict(config))
+            if equal_weights:
+                self.environment.assign_equal_weights()
+        except (ValueError, TypeError) as exc:
+            log.warning("the master's user class settings do not fit this worker's classes", error=str(exc))
 
     def _place_users(self, step: int, user_counts: dict[str, int]) -> None:
         """Bring the pool to a step's counts, giving way to any message that comes meanwhile (a stop, a newer
