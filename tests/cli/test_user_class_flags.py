@@ -85,7 +85,8 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
 def test_a_worker_runs_the_masters_user_configuration(cluster: Cluster, fresh_target: Target) -> None:
     configs = ['{"user_class_name": "Weighted", "tasks": ["rare"]}', '{"user_class_name": "Other", "weight": 0}']
     cluster.start_master(
-        "-H", fresh_target.url, "-u", "3", "-r", "100", "-t", "2s", "-s", "5", "--config-users", *configs
+        "-H", fresh_target.url, "-u", "3", "-r", "100", "-t", "2s", "-s", "5", "--enable-rebalancing",
+        "--config-users", *configs,
     )  # fmt: skip
     cluster.start_worker()  # given neither flag: it runs the classes as the master sent them
     assert cluster.wait_master() == 0
