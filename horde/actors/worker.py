@@ -184,6 +184,8 @@ class Worker(HordeActor):
         self._greenlets: list[gevent.Greenlet] = []
         self._capped = False
         """Told once that the users asked for did not fit in memory."""
+        self._user_settings: tuple[Any, bool] | None = None
+        """The master's user class settings last applied (`_configure_user_classes`)."""
         self.handlers = handlers or MessageHandlers()
         self.runner = WorkerRunner(self, self.handlers)
         environment.runner = self.runner
@@ -346,12 +348,14 @@ class Worker(HordeActor):
             self.stop()  # the `quitting` event is the process's to fire, once, as it shuts down (not this actor's)
 
     def _configure_user_classes(self, options: dict[str, Any]) -> None:
-        """The master's `--config-users` and `--equal-weights`, before this step's users run: the same settings
-        again give the same classes, so each spawn may carry them."""
+        """The master's `--config-users` and `--equal-weights`, before the first step's users run. Each spawn
+        carries them; they are applied again only if they changed, so the tag filters the first step applies to
+        the tasks are kept."""
         configs = options.get("config_users") or []
         equal_weights = bool(options.get("equal_weights"))
-        if not configs and not equal_weights:
+        if (not configs and not equal_weights) or (configs, equal_weights) == self._user_settings:
             return
+        self._user_settings = (configs, equal_weights)
         try:
             for config in configs:
                 self.environment.update_user_class(dict(config))

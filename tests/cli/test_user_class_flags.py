@@ -83,13 +83,15 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
 
 
 def test_a_worker_runs_the_masters_user_configuration(cluster: Cluster, fresh_target: Target) -> None:
-    configs = ['{"user_class_name": "Weighted", "tasks": ["rare"]}', '{"user_class_name": "Other", "weight": 0}']
+    # -T keeps rare and deep; the configuration keeps rare only, on every one of the ramp's three spawns
     cluster.start_master(
-        "-H", fresh_target.url, "-u", "3", "-r", "100", "-t", "2s", "-s", "5", "--enable-rebalancing",
-        "--config-users", *configs,
+        "Weighted", "-H", fresh_target.url, "-u", "3", "-r", "1", "-t", "4s", "-s", "5", "-T", "seldom",
+        "--enable-rebalancing", "--config-users", '{"user_class_name": "Weighted", "tasks": ["rare", "common"]}',
     )  # fmt: skip
-    cluster.start_worker()  # given neither flag: it runs the classes as the master sent them
+    cluster.start_worker("-T", "seldom")  # tags are each process's own, as in Locust; the configuration is sent
     assert cluster.wait_master() == 0
+    steps = [r for r in cluster.journal() if r.type == "dispatch.step" and r.event.total > 0]
+    assert len(steps) >= 3
     entries = {entry["name"]: entry["num_requests"] for entry in cluster.summary()["entries"]}
     assert set(entries) == {"rare"}
     assert fresh_target.counts() == {"GET /text": entries["rare"]}

@@ -4,7 +4,7 @@ In a local run the users quit once they made 600 requests between them, so a run
 busy the machine is; a distributed run ends at its run time.
 """
 
-from horde import HttpUser, TaskSet, constant, task
+from horde import HttpUser, TaskSet, constant, tag, task
 from horde.runners import LocalRunner
 
 LIMIT = 600
@@ -18,6 +18,7 @@ def counted(user) -> None:
 
 
 class Nested(TaskSet):
+    @tag("seldom")
     @task
     def deep(self):
         self.client.get("/text", name="deep")
@@ -34,6 +35,7 @@ class Weighted(HttpUser):
         self.client.get("/", name="common")
         counted(self)
 
+    @tag("seldom")
     @task(1)
     def rare(self):
         self.client.get("/text", name="rare")
