@@ -184,6 +184,8 @@ class Worker(HordeActor):
         self._greenlets: list[gevent.Greenlet] = []
         self._capped = False
         """Told once that the users asked for did not fit in memory."""
+        self._user_settings: tuple[Any, bool] | None = None
+        """The master's user class settings last applied (`_configure_user_classes`)."""
         self.handlers = handlers or MessageHandlers()
         self.runner = WorkerRunner(self, self.handlers)
         environment.runner = self.runner
@@ -306,6 +308,7 @@ class Worker(HordeActor):
                 environment.parsed_options = argparse.Namespace()
             for name, value in event.options.items():
                 setattr(environment.parsed_options, name, value)
+            self._configure_user_classes(event.options)
         elif isinstance(event, LoadTestStarted):
             if event.host:
                 environment.host = event.host
@@ -343,6 +346,23 @@ class Worker(HordeActor):
             self.send(WorkerQuit(event.reason))
         elif isinstance(event, Left):
             self.stop()  # the `quitting` event is the process's to fire, once, as it shuts down (not this actor's)
+
+    def _configure_user_classes(self, options: dict[str, Any]) -> None:
+        """The master's `--config-users` and `--equal-weights`, before the first step's users run. Each spawn
+        carries them; they are applied again only if they changed, so the tag filters the first step applies to
+        the tasks are kept."""
+        configs = options.get("config_users") or []
+        equal_weights = bool(options.get("equal_weights"))
+        if (not configs and not equal_weights) or (configs, equal_weights) == self._user_settings:
+            return
+        self._user_settings = (configs, equal_weights)
+        try:
+            for config in configs:
+                self.environment.update_user_class(dict(config))
+            if equal_weights:
+                self.environment.assign_equal_weights()
+        except (ValueError, TypeError) as exc:
+            log.warning("the master's user class settings do not fit this worker's classes", error=str(exc))
 
     def _place_users(self, step: int, user_counts: dict[str, int]) -> None:
         """Bring the pool to a step's counts, giving way to any message that comes meanwhile (a stop, a newer

@@ -14,6 +14,7 @@ it parses, as Locust does.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import re
@@ -100,6 +101,15 @@ class RunOptions:
     web_login: bool = False
     web_base_path: str = ""
     class_picker: bool = False
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    web_host_display_name: str | None = None
+    equal_weights: bool = False
+    config_users: list[dict[str, Any]] = field(default_factory=list)
+    """Locust's `--config-users`: each a user class's settings (`user_class_name`, `weight`, `tasks`, ...)."""
+    profile: str | None = None
+    enable_rebalancing: bool = False
+    otel: bool = False
     custom: dict[str, Any] = field(default_factory=dict)
     """Values of the arguments the locustfile added (`events.init_command_line_parser`), by dest."""
     custom_secret: set[str] = field(default_factory=set)
@@ -141,6 +151,9 @@ _BOOL_FIELDS = {
     "autostart",
     "web_login",
     "class_picker",
+    "equal_weights",
+    "enable_rebalancing",
+    "otel",
 }
 _LIST_FIELDS = {"tags", "exclude_tags", "user_classes", "threshold", "plugin", "plugin_opt"}
 _INTERNAL = {"custom", "custom_secret", "custom_defaults", "given", "notes"}
@@ -153,6 +166,7 @@ LOCUST_ENV_NAMES = {
     "LOCUST_MODE_WORKER": "worker",
     "LOCUST_MASTER_NODE_HOST": "master_host",
     "LOCUST_MASTER_NODE_PORT": "master_port",
+    "LOCUST_ENABLE_OPENTELEMETRY": "otel",
 }
 """Locust's variables whose name is not LOCUST_ and the option's name."""
 
@@ -163,6 +177,13 @@ LOCUST_KEYS = {
     "stats_history_enabled": "csv_full_history",
 }
 """Locust's attribute names, accepted as keys beside the option names."""
+
+REFUSED = {
+    "slave": "The --slave parameter has been renamed --worker",
+    "expect_slaves": "The --expect-slaves parameter has been renamed --expect-workers",
+    "legacy_ui": "--legacy-ui is no longer supported, remove the parameter to continue",
+}
+"""Locust's old flags, from any source: Locust's own one-line error, exit 2."""
 
 NOT_YET_EFFECTIVE: dict[str, str] = {}
 """Locust's options horde accepts but cannot honour yet: set, each says so in one line on stderr."""
@@ -248,9 +269,27 @@ def build_parser() -> Parser:
     parser.add_argument(
         "--class-picker", action="store_true", help="the web UI's form chooses which User classes a test runs"
     )
+    parser.add_argument("--tls-cert", metavar="FILE", help="serve the web UI over HTTPS with this certificate (PEM)")
+    parser.add_argument("--tls-key", metavar="FILE", help="the private key (PEM) of --tls-cert")
+    parser.add_argument(
+        "--web-host-display-name", metavar="URL", help="the web UI's address as printed, e.g. behind a proxy"
+    )
     parser.add_argument(
         "-l", "--list", action="store_true", dest="list_commands", help="print the User classes and exit"
     )
+    parser.add_argument(
+        "--config-users",
+        nargs="*",
+        metavar="JSON|FILE.json",
+        help='user class settings as JSON or a .json file, e.g. \'{"user_class_name": "A", "weight": 3}\'; '
+        "an array, or several, for several classes",
+    )
+    parser.add_argument(
+        "--equal-weights",
+        action="store_true",
+        help="every User class weight 1 and every task equally likely, whatever the locustfile's weights",
+    )
+    parser.add_argument("--profile", metavar="NAME", help="a name grouping test runs, shown in the reports")
     parser.add_argument(
         "--show-task-ratio", action="store_true", help="print the task ratio of each User class and in total, and exit"
     )
@@ -320,6 +359,14 @@ def build_parser() -> Parser:
     parser.add_argument("--worker", action="store_true", help="run as worker of a master")
     parser.add_argument("--expect-workers", help="workers to wait for before starting (default 1)")
     parser.add_argument("--expect-workers-max-wait", help="give up waiting for workers after this long (0: never)")
+    parser.add_argument(
+        "--enable-rebalancing",
+        action="store_true",
+        help="accepted for Locust's command lines: horde always moves users at once when a worker joins or leaves",
+    )
+    parser.add_argument("--otel", action="store_true", help="OpenTelemetry: not supported by horde (an error)")
+    for flag, message in REFUSED.items():
+        parser.add_argument("--" + flag.replace("_", "-"), action=_refused(message), help=argparse.SUPPRESS)
     parser.add_argument("--master-host", help="the master a worker connects to (default 127.0.0.1)")
     parser.add_argument("--master-port", help="the master's port (default 5557)")
     parser.add_argument("--master-bind-host", help="interface the master binds (default *: all)")
@@ -361,9 +408,47 @@ def build_parser() -> Parser:
     return parser
 
 
+def _refused(message: str) -> type[argparse.Action]:
+    class Refused(argparse.Action):
+        def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+            super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+        def __call__(self, *args: Any, **kwargs: Any) -> NoReturn:
+            raise UsageError(message)
+
+    return Refused
+
+
+def user_configs(value: Any, where: str) -> list[dict[str, Any]]:
+    """Locust's `--config-users` values: JSON objects (or arrays of them), given as text, as a `.json` file's
+    path, or as TOML tables; each names its class in `user_class_name`."""
+    items = value if isinstance(value, list | tuple) else [value]
+    configs: list[dict[str, Any]] = []
+    for item in items:
+        if isinstance(item, str):
+            text = item.strip()
+            try:
+                if text.endswith(".json"):
+                    with open(text, encoding="utf-8") as f:
+                        item = json.load(f)
+                else:
+                    item = json.loads(text)
+            except OSError as exc:
+                raise UsageError(f"{where}: cannot read {text!r}: {exc.strerror or exc}") from None
+            except ValueError as exc:
+                raise UsageError(f"{where}: not valid JSON ({exc}): {text[:80]!r}") from None
+        for config in item if isinstance(item, list) else [item]:
+            if not isinstance(config, dict) or not isinstance(config.get("user_class_name"), str):
+                raise UsageError(f"{where}: each user config must be a JSON object with a user_class_name")
+            configs.append(config)
+    return configs
+
+
 def _coerce(name: str, value: Any, origin: str) -> Any:
     flag = f"--{name.replace('_', '-')}"
     where = f"{flag} ({origin})" if origin != "command line" else flag
+    if name == "config_users":
+        return user_configs(value, where)
     try:
         if name in _INT_FIELDS:
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
@@ -459,6 +544,8 @@ def _from_mapping(
     for key, value in values.items():
         name = key.replace("-", "_")
         name = LOCUST_KEYS.get(name, name)
+        if name in REFUSED:
+            raise UsageError(f"{REFUSED[name]} ({origin})")
         if name == "plugins":  # [plugins.NAME] tables configure plugins (ADR 0008)
             if not isinstance(value, dict) or not all(isinstance(t, dict) for t in value.values()):
                 raise UsageError(f"{origin}: [plugins] must hold one table per plugin, e.g. [plugins.prometheus]")
@@ -517,11 +604,20 @@ def read_locust_conf(path: str) -> dict[str, Any]:
             values[match.group("key")] = "true"
             continue
         value = re.sub(r"\s+[#;].*$", "", value)  # a trailing comment
-        if value.startswith("[") and value.endswith("]"):
+        if value.startswith("[") and value.endswith("]") and not _json_of_objects(value):
             values[match.group("key")] = [_unquote(item) for item in value[1:-1].split(",") if item.strip()]
         else:
             values[match.group("key")] = _unquote(value)
     return values
+
+
+def _json_of_objects(text: str) -> bool:
+    """Whether a bracketed value is a JSON array holding more than strings (`--config-users`): kept whole."""
+    try:
+        items = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(items, list) and not all(isinstance(item, str) for item in items)
 
 
 def _unquote(text: str) -> str:
@@ -552,9 +648,9 @@ def _environment(environ: Mapping[str, str], custom: _CustomArguments) -> tuple[
     for key, value in environ.items():
         if key in LOCUST_ENV_NAMES:
             locust[LOCUST_ENV_NAMES[key]] = value
-        elif key.startswith("LOCUST_") and key[len("LOCUST_") :].lower() in _OPTION_NAMES:
+        elif key.startswith("LOCUST_") and key[len("LOCUST_") :].lower() in _OPTION_NAMES | REFUSED.keys():
             locust[key[len("LOCUST_") :].lower()] = value
-        elif key.startswith("HORDE_") and key[len("HORDE_") :].lower() in _OPTION_NAMES:
+        elif key.startswith("HORDE_") and key[len("HORDE_") :].lower() in _OPTION_NAMES | REFUSED.keys():
             horde[key[len("HORDE_") :].lower()] = value
     for dest, action in custom.actions.items():
         env_var = getattr(action, "env_var", None)
@@ -679,6 +775,13 @@ def _validate(options: RunOptions) -> None:
         raise UsageError("--web-auth must be USER:PASSWORD")
     if options.web_login and not options.web_auth:
         raise UsageError("--web-login needs --web-auth USER:PASSWORD (the login it asks for)")
+    if options.otel:
+        raise UsageError("--otel: OpenTelemetry is not supported by horde")
+    if bool(options.tls_cert) != bool(options.tls_key):
+        raise UsageError("--tls-cert and --tls-key go together: give both to serve the web UI over HTTPS")
+    for flag, path in (("--tls-cert", options.tls_cert), ("--tls-key", options.tls_key)):
+        if path and not os.path.isfile(path):
+            raise UsageError(f"{flag}: no such file {path!r}")
     if options.locustfile == "-" and not options.worker:
         raise UsageError("-f - (ask the master for the locustfile) only works with --worker")
 
@@ -715,12 +818,18 @@ def parsed_options(options: RunOptions) -> argparse.Namespace:
 
 def options_for_workers(options: RunOptions) -> dict[str, Any]:
     """The custom arguments the master sends its workers with each spawn, as Locust does: those not at their
-    default, of types that cross the wire as they are."""
-    return {
+    default, of types that cross the wire as they are. `--config-users` and `--equal-weights` go too, so every
+    worker runs the classes as the master weighs them (Locust's workers need the flags given to each)."""
+    sent = {
         dest: value
         for dest, value in options.custom.items()
         if value != options.custom_defaults.get(dest) and _plain(value)
     }
+    if options.config_users:
+        sent["config_users"] = options.config_users
+    if options.equal_weights:
+        sent["equal_weights"] = True
+    return sent
 
 
 def _plain(value: Any) -> bool:

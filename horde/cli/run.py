@@ -92,6 +92,8 @@ def spec_from_options(options: RunOptions, argv: list[str]) -> RunSpec:
                 exclude_tags=tuple(options.exclude_tags) if options.exclude_tags is not None else None,
                 stop_timeout=options.stop_timeout,
                 reset_stats=options.reset_stats,
+                user_configs=tuple(options.config_users),
+                equal_weights=options.equal_weights,
             ),
             liveness=LivenessSpec(options.heartbeat_interval, options.heartbeat_liveness, options.stats_interval),
             journal=JournalSpec(
@@ -117,6 +119,7 @@ def spec_from_options(options: RunOptions, argv: list[str]) -> RunSpec:
             plugins=tuple(PluginChoice(reference, options) for reference, options in plugins),
             plugin_options=plugin_options,
             exit_code_on_error=options.exit_code_on_error,
+            profile=options.profile,
             settings=settings_of(options),
             parsed_options=parsed_options(options),
             worker_options=options_for_workers(options),

@@ -83,15 +83,32 @@ def web_auth(options: RunOptions) -> tuple[str, str] | None:
     return user, password
 
 
-def new_web_ui(host: str, port: int, auth: tuple[str, str] | None, base_path: str, backend: Backend) -> WebUI:
+def new_web_ui(
+    host: str,
+    port: int,
+    auth: tuple[str, str] | None,
+    base_path: str,
+    backend: Backend,
+    tls: tuple[str, str] | None = None,
+) -> WebUI:
+    import ssl
+
     from horde.web import WebUI
 
-    web = WebUI(backend, host=host, port=port, auth=auth, base_path=base_path)
+    web = WebUI(backend, host=host, port=port, auth=auth, base_path=base_path, tls=tls)
     try:
         web.bind()
+    except ssl.SSLError as exc:
+        raise UsageError(f"--tls-cert/--tls-key: cannot serve HTTPS with them: {exc.reason or exc}") from None
     except OSError as exc:
+        if tls is not None and exc.filename in tls:
+            raise UsageError(f"--tls-cert/--tls-key: {exc.filename}: {exc.strerror or exc}") from None
         raise UsageError(f"--web-port: cannot serve on {host}:{port}: {exc.strerror or exc}") from None
     return web
+
+
+def tls_files(options: RunOptions) -> tuple[str, str] | None:
+    return (options.tls_cert, options.tls_key) if options.tls_cert and options.tls_key else None
 
 
 def run_with_web_ui(spec: RunSpec, options: RunOptions, arguments: dict[str, WebArgument]) -> int:
@@ -102,7 +119,9 @@ def run_with_web_ui(spec: RunSpec, options: RunOptions, arguments: dict[str, Web
     from horde.web import Backend, LiveFeed, RunActions
 
     backend = Backend("", render_html, arguments=arguments)
-    web = new_web_ui(options.web_host, options.web_port, web_auth(options), options.web_base_path, backend)
+    web = new_web_ui(
+        options.web_host, options.web_port, web_auth(options), options.web_base_path, backend, tls_files(options)
+    )
     try:
         run = Run.prepare(spec, web_ui=web)
     except BaseException:
@@ -115,7 +134,7 @@ def run_with_web_ui(spec: RunSpec, options: RunOptions, arguments: dict[str, Web
     backend.actions = RunActions(run, arguments, options.class_picker)
     feed.start()
     web.serve()
-    print(f"horde: web UI at {web.url} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    print(f"horde: web UI at {options.web_host_display_name or web.url} (Ctrl-C to stop)", file=sys.stderr, flush=True)
     quit_now = gevent.event.Event()
     idle = gevent.event.Event()
     """Set while no test runs (before the first Start, between a Stop and the next): Ctrl-C then quits."""

@@ -73,6 +73,7 @@ STORY_EVENT_TYPES = (
     "stats.report_dropped",
     "protocol.frame_rejected",
     "plugin.*",
+    "web.swarm",
 )
 """The event types the story reads: what the html plugin subscribes to."""
 
@@ -125,6 +126,8 @@ class RunStory:
     """(epoch second, users per class) after each dispatch step, and all zero once the run stopped."""
     notable: list[TimelineEntry] = field(default_factory=list)
     workers: list[WorkerChapter] = field(default_factory=list)
+    form_profile: str | None = None
+    """The profile a person last gave on the web UI's form (None: none given there)."""
     _known_workers: set[str] = field(default_factory=set)
     _marked: set[int] = field(default_factory=set)
 
@@ -210,11 +213,27 @@ class RunStory:
             self.workers.append(WorkerChapter(at, event.worker_id, "rejected", event.reason + retry))
         elif isinstance(event, WorkerCpuWarning):
             self.workers.append(WorkerChapter(at, event.worker_id, "CPU warning", f"{event.cpu_percent:g} %"))
+        elif record.type == "web.swarm" and isinstance(event, msgspec.Raw):
+            self._read_form(bytes(event))
         entries = list(timeline((record,)))
         if entries:
             self.notable.extend(entries)
             if _marks(record):
                 self._marked.add(record.seq)
+
+    def _read_form(self, data: bytes) -> None:
+        """The profile a person gave on the web UI's form (absent from forms of horde before --profile)."""
+        try:
+            form = msgspec.json.decode(data)
+        except msgspec.DecodeError:
+            return
+        if isinstance(form, dict) and "profile" in form:
+            self.form_profile = str(form["profile"] or "")
+
+    @property
+    def profile(self) -> str:
+        """Locust's `--profile`: the last one a person gave on the web UI's form, else the run's."""
+        return self.form_profile if self.form_profile is not None else str(self.config.get("profile") or "")
 
     def peak_users(self) -> dict[str, int]:
         """Users per class at the step with the most users: what the task ratios of a run are weighed by, as

@@ -107,9 +107,10 @@ def run_configuration(spec: RunSpec, classes: dict[str, type[User]], shaped: boo
 def make_environment(
     spec: RunSpec, classes: dict[str, type[User]], locustfile: Locustfile | None, recorder: Any
 ) -> Environment:
-    """The Environment of every kind of process: a master has no recorder, a worker no shape."""
+    """The Environment of every kind of process: a master has no recorder, a worker no shape. The user classes
+    get the run's `--config-users` and `--equal-weights` here, before the Dispatcher reads their weights."""
     load = spec.load
-    return Environment(
+    environment = Environment(
         user_classes=list(classes.values()),
         host=load.host,
         tags=list(load.tags) if load.tags is not None else None,
@@ -119,7 +120,22 @@ def make_environment(
         reset_stats=load.reset_stats,
         shape_class=locustfile.shape_class if locustfile is not None else None,
         stats=recorder,
+        profile=spec.profile,
     )
+    configure_user_classes(environment, load.user_configs, load.equal_weights)
+    return environment
+
+
+def configure_user_classes(environment: Environment, configs: Any, equal_weights: bool) -> None:
+    """Locust's order: each `--config-users` setting, then `--equal-weights`; a class the run does not have is
+    a `RunError` (one line, exit 2)."""
+    try:
+        for config in configs:
+            environment.update_user_class(dict(config))
+        if equal_weights:
+            environment.assign_equal_weights()
+    except ValueError as exc:
+        raise RunError(f"--config-users: {exc}" if configs else f"--equal-weights: {exc}") from None
 
 
 def shape_clock(locustfile: Locustfile, environment: Environment, started_at: float | None) -> ShapeFunction | None:

@@ -65,6 +65,11 @@ class LoadSpec:
     stop_timeout: float = 0.0
     reset_stats: bool = False
     """Locust's `--reset-stats`: the statistics start afresh each time a ramp completes (ADR 0020)."""
+    user_configs: tuple[Mapping[str, Any], ...] = ()
+    """Locust's `--config-users`: settings for user classes (`user_class_name`, `weight`, `tasks`, ...), applied
+    before the Dispatcher reads the weights, and sent to the workers with each spawn."""
+    equal_weights: bool = False
+    """Locust's `--equal-weights`: every class weight 1 and every task equally likely."""
 
     def __post_init__(self) -> None:
         _check(self.users >= 0, "users", f"must be 0 or more, got {self.users}")
@@ -175,6 +180,8 @@ class RunSpec:
     """Options by plugin name, on top of the chosen plugin of that name; a name no chosen plugin has is loaded as
     the installed plugin of that name (ADR 0008)."""
     exit_code_on_error: int = 1
+    profile: str | None = None
+    """Locust's `--profile`: a name grouping test runs (`environment.profile`, shown in the HTML report)."""
     settings: Mapping[str, Any] = field(default_factory=dict)
     parsed_options: Any = None
     worker_options: Mapping[str, Any] = field(default_factory=dict)

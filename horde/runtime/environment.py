@@ -95,6 +95,7 @@ class Environment:
         stats: RequestListener | None = None,
         catch_exceptions: bool = True,
         reset_stats: bool = False,
+        profile: str | None = None,
     ) -> None:
         self.user_classes: list[type[User]] = list(user_classes or [])
         self.events = events if events is not None else default_events
@@ -106,12 +107,19 @@ class Environment:
         self.shape_class = shape_class
         self.catch_exceptions = catch_exceptions
         self.reset_stats = reset_stats
+        self.profile = profile
+        """Locust's `--profile`: a name grouping test runs, shown in the reports."""
         self.runner: Any = None
         self.web_ui: Any = None
         self.process_exit_code: int | None = None
         self.stats: Any = None
         self.recorder: RequestListener | None = None
         self._tags_applied = False
+        self.available_user_tasks: dict[str, list[Any]] = {
+            cls.__name__: list(getattr(cls, "tasks", [])) for cls in self.user_classes
+        }
+        """Each class's tasks as the locustfile declared them: `update_user_class` picks from these by name, so
+        applying the same settings again gives the same tasks."""
         names = [cls.__name__ for cls in self.user_classes]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
@@ -195,6 +203,48 @@ class Environment:
                 self.events.request.remove_listener(recorder.on_request)
             if self.stats is recorder:
                 self.stats = None
+
+    def update_user_class(self, user_settings: dict[str, Any]) -> None:
+        """Locust's `--config-users`: set a user class's attributes (`weight`, `fixed_count`, `host`, ...) and keep
+        only its `tasks` of those names. A class this run does not have is a `ValueError`, not a silent no-op."""
+        name = user_settings.get("user_class_name")
+        user_class = self.user_classes_by_name.get(name) if isinstance(name, str) else None
+        if user_class is None:
+            known = ", ".join(sorted(self.user_classes_by_name)) or "none"
+            raise ValueError(f"no User class {name!r} in this run (its classes: {known})")
+        if "wait_time" in user_settings:
+            raise ValueError(f"{name}: wait_time is a function in the locustfile; it cannot be set from JSON")
+        for key, value in user_settings.items():
+            if key == "tasks":
+                if not isinstance(value, list):
+                    raise ValueError(f"{name}: tasks must be a list of task names")
+                declared = self.available_user_tasks.get(user_class.__name__, [])
+                names = {getattr(task, "__name__", None) for task in declared}
+                unknown = [task_name for task_name in value if task_name not in names]
+                if unknown:
+                    known = ", ".join(sorted(str(n) for n in names))
+                    raise ValueError(f"{name} has no task {', '.join(map(str, unknown))} (its tasks: {known})")
+                user_class.tasks = [task for task in declared if getattr(task, "__name__", None) in value]
+            elif key != "user_class_name":
+                setattr(user_class, key, value)
+
+    def assign_equal_weights(self) -> None:
+        """Locust's `--equal-weights`: every user class weight 1, and each class's tasks, nested TaskSets
+        flattened, each once, so every task is as likely as any other whatever the locustfile's weights."""
+        for user_class in self.user_classes:
+            user_class.weight = 1
+            flat: list[Any] = []
+            frontier = list(getattr(user_class, "tasks", []))
+            while frontier:
+                task = frontier.pop()
+                if hasattr(task, "tasks"):  # a TaskSet: its own tasks instead
+                    frontier.extend(task.tasks)
+                elif callable(task):
+                    if task not in flat:
+                        flat.append(task)
+                else:
+                    raise ValueError(f"{user_class.__name__}: unrecognised task {task!r}")
+            user_class.tasks = flat
 
     def apply_tag_filters(self) -> None:
         """Filters the user classes' tasks by tags, once per test (it edits the classes)."""

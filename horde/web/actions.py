@@ -86,9 +86,11 @@ class SwarmRequest:
     """The User classes ticked with `--class-picker` (None: not asked for)."""
     run_time: float | None = None
     """Locust's form field: stop this test that many seconds from now (besides `-t`, which bounds every test)."""
+    profile: str | None = None
+    """Locust's form field: the run's `--profile` from now on ("" clears it; None: the form had no such field)."""
 
 
-STANDARD_FIELDS = frozenset({"user_count", "spawn_rate", "host", "run_time", "user_classes", "shape_class"})
+STANDARD_FIELDS = frozenset({"user_count", "spawn_rate", "host", "run_time", "user_classes", "shape_class", "profile"})
 
 
 def parse_swarm(
@@ -140,7 +142,8 @@ def parse_swarm(
         if unknown:
             raise BadRequest(f"user_classes: no User class named {', '.join(unknown)} (known: {', '.join(available)})")
         classes = tuple(sorted(chosen))
-    return SwarmRequest(users, rate, host, values, classes, run_time)
+    profile = form["profile"].strip() if "profile" in form else None
+    return SwarmRequest(users, rate, host, values, classes, run_time, profile)
 
 
 class RunActions:
@@ -185,6 +188,10 @@ class RunActions:
         if request.host is not None and request.host != environment.host:
             environment.host = request.host
             control.config = msgspec.structs.replace(control.config, host=request.host)  # what the next spawns carry
+        if request.profile is not None:
+            environment.profile = request.profile or None
+            if environment.parsed_options is not None:
+                environment.parsed_options.profile = environment.profile
         for dest, value in request.arguments.items():
             setattr(environment.parsed_options, dest, value)
         if request.arguments:
@@ -201,6 +208,8 @@ class RunActions:
         }
         if request.run_time is not None:
             data["run_time"] = request.run_time
+        if request.profile is not None:
+            data["profile"] = request.profile
         if self.class_picker:
             data["user_classes"] = list(request.user_classes) if request.user_classes is not None else None
         control.append(PluginAppend("web", f"web:{who}", "web.swarm", msgspec.Raw(msgspec.json.encode(data))))

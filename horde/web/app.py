@@ -147,6 +147,7 @@ def create_app(backend: Backend) -> Flask:
                     "user_count": spec.users,
                     "spawn_rate": spec.spawn_rate,
                     "host": actions.run.environment.host or "",
+                    "profile": actions.run.environment.profile or "",
                     "started": actions.started,
                     "class_picker": actions.available_classes,
                 }

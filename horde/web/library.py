@@ -23,8 +23,10 @@ from horde.web.server import WebUI
 class LibraryWebUI(WebUI):
     """Locust's `environment.web_ui` over a library run: serving from `start()`, closed by `stop()`."""
 
-    def __init__(self, backend: Backend, feed: LiveFeed, host: str, port: int, base_path: str) -> None:
-        super().__init__(backend, host=host, port=port, base_path=base_path)
+    def __init__(
+        self, backend: Backend, feed: LiveFeed, host: str, port: int, base_path: str, tls: tuple[str, str] | None
+    ) -> None:
+        super().__init__(backend, host=host, port=port, base_path=base_path, tls=tls)
         self.feed = feed
 
     def start(self) -> None:
@@ -59,12 +61,13 @@ class LibraryWebUIs:
             )
         if web_login:
             raise RunError("create_web_ui: web_login is not supported by horde's page; serve it on 127.0.0.1")
-        if tls_cert or tls_key:
-            raise RunError("create_web_ui: tls_cert/tls_key are not supported; put a TLS proxy in front of the page")
+        if bool(tls_cert) != bool(tls_key):
+            raise RunError("create_web_ui: tls_cert and tls_key go together (both serve the page over HTTPS)")
         feed = LiveFeed(timeline)
         feed.attach(run.control.journal, run.journal_path)
         backend = Backend(run.journal_path, None, feed=feed, actions=RunActions(run, {}))
-        web = LibraryWebUI(backend, feed, host, port, web_base_path or "")
+        tls = (tls_cert, tls_key) if tls_cert and tls_key else None
+        web = LibraryWebUI(backend, feed, host, port, web_base_path or "", tls)
         if not delayed_start:
             web.start()
         return web

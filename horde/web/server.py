@@ -12,6 +12,7 @@ import binascii
 import functools
 import hmac
 import ipaddress
+import ssl
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, cast
 
@@ -49,8 +50,11 @@ class WebUI:
         port: int = 8089,
         auth: tuple[str, str] | None = None,
         base_path: str = "",
+        tls: tuple[str, str] | None = None,
     ) -> None:
         self.backend = backend
+        self.tls = tls
+        """(certificate, private key) PEM files: the page is served over HTTPS (Locust's --tls-cert/--tls-key)."""
         self.app: Flask = create_app(backend)
         self.host = host
         self.port = port
@@ -81,15 +85,22 @@ class WebUI:
         host = self.host if self.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}{self.base_path}/"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}{self.base_path}/"
 
     def start(self) -> None:
         self.bind()
         self.serve()
 
     def bind(self) -> None:
-        """Take the port now (a taken port is an OSError for the caller to report), before the run is prepared."""
-        self.server = WSGIServer((self.host, self.port), self._wsgi, log=None, error_log=_ErrorLog())
+        """Take the port now (a taken port is an OSError for the caller to report), before the run is prepared;
+        with TLS the certificate and key are loaded now too, so a bad pair is reported before any load (an
+        `ssl.SSLError` is an OSError)."""
+        tls: dict[str, Any] = {}
+        if self.tls is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(certfile=self.tls[0], keyfile=self.tls[1])
+            tls["ssl_context"] = context
+        self.server = WSGIServer((self.host, self.port), self._wsgi, log=None, error_log=_ErrorLog(), **tls)
         self.server.init_socket()
         self.port = self.server.server_port
 

@@ -162,6 +162,7 @@ function buildForm(config) {
   $("user_count").value = config.user_count ?? 1;
   $("spawn_rate").value = config.spawn_rate ?? 1;
   $("host-input").value = config.host || "";
+  $("profile").value = config.profile || "";
   const holder = $("custom-arguments");
   if (config.class_picker) {
     // --class-picker: tick the User classes this test runs (none ticked: all of them, or those already running).
