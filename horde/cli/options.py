@@ -262,7 +262,7 @@ def build_parser() -> Parser:
     parser.add_argument("--autostart", action="store_true", help="serve the web UI and start the run at once")
     parser.add_argument("--autoquit", metavar="SECONDS", help="with the web UI: quit this long after the run ends")
     parser.add_argument("--web-host", help="interface the web UI serves on (default 127.0.0.1)")
-    parser.add_argument("--web-port", help="port of the web UI (default 8089; 0: any free port)")
+    parser.add_argument("-P", "--web-port", help="port of the web UI (default 8089; 0: any free port)")
     parser.add_argument("--web-auth", metavar="USER:PASSWORD", help="the web UI asks for this user and password")
     parser.add_argument("--web-login", action="store_true", help="the web UI asks for a login (needs --web-auth)")
     parser.add_argument("--web-base-path", metavar="PATH", help="serve the web UI under PATH, e.g. /horde")

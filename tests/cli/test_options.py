@@ -73,6 +73,7 @@ def test_locust_flag_names_mean_the_same(tmp_path: Path) -> None:
     )
     assert (options.users, options.spawn_rate, options.run_time, options.host) == (10, 2.5, 30, "http://h")
     assert options.stop_timeout == 5 and options.user_classes == ["A", "B"]
+    assert resolve(["-f", "x.py", "-P", "8090"], environ={}, cwd=str(tmp_path)).web_port == 8090
 
 
 def test_locust_2_flags_from_every_source(tmp_path: Path) -> None:
