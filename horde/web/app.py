@@ -229,10 +229,12 @@ def create_app(backend: Backend) -> Flask:
 
     @app.get("/logs")
     def logs() -> Response:
-        """Locust's recent log lines: this process's last 500; workers keep their own logs (their processes' stderr
-        or --logfile), so `workers` is empty. A past run's page has only its journal."""
-        lines = recent_log_lines() if backend.actions is not None else []
-        return json_response({"master": lines, "workers": {}})
+        """Locust's recent log lines: this process's last 500, and each worker process's last 500 as its
+        heartbeats brought them (ADR 0038). A past run's page has only its journal, which keeps no log lines."""
+        if backend.actions is None:
+            return json_response({"master": [], "workers": {}})
+        workers = backend.actions.run.control.worker_logs.view()
+        return json_response({"master": recent_log_lines(), "workers": workers})
 
     @app.get("/worker-count")
     def worker_count() -> Response:

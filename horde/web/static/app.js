@@ -147,6 +147,29 @@ function connect() {
   };
 }
 
+// Locust's Logs tab: the master's last lines and each worker's, as its heartbeats brought them (`/logs`).
+async function refreshLogs() {
+  const response = await fetch("logs");
+  if (!response.ok) return;
+  const logs = await response.json();
+  $("master-log").textContent = logs.master.join("\n");
+  const holder = $("worker-logs");
+  for (const [worker, lines] of Object.entries(logs.workers)) {
+    let pre = holder.querySelector(`pre[data-worker="${CSS.escape(worker)}"]`);
+    if (!pre) {
+      const details = document.createElement("details");
+      const summary = document.createElement("summary");
+      summary.textContent = `Worker ${worker}`;
+      pre = document.createElement("pre");
+      pre.className = "log";
+      pre.dataset.worker = worker;
+      details.append(summary, pre);
+      holder.append(details);
+    }
+    pre.textContent = lines.join("\n");
+  }
+}
+
 function openSwarm() {
   const config = page.config;
   const state = document.body.dataset.state;
@@ -235,6 +258,9 @@ function startLive(config) {
     else $("swarm-error").textContent = result.message;
   };
   if (!config.started) openSwarm();
+  $("logs-section").hidden = false;
+  refreshLogs();
+  setInterval(refreshLogs, 5000);
 }
 
 // --- a past run -------------------------------------------------------------------------------------------------
