@@ -364,8 +364,9 @@ class ControlPlane:
         self.master.ask(StartNewTest(time.monotonic(), reason, cause))
         return self.master_state().run_state == RunState.READY
 
-    def set_shape(self, shape: ShapeFunction) -> None:
-        """A LoadTestShape drives the target from now on, ticked once a second."""
+    def set_shape(self, shape: ShapeFunction | None) -> None:
+        """A LoadTestShape drives the target from now on, ticked once a second (None: no shape any more, as when
+        the web UI's class picker chooses none for the next test)."""
         self._shape = shape
 
     @property

@@ -149,6 +149,7 @@ def create_app(backend: Backend) -> Flask:
                     "host": actions.run.environment.host or "",
                     "started": actions.started,
                     "class_picker": actions.available_classes,
+                    "shape_classes": actions.shape_choices,
                 }
             )
         return json_response(data)
@@ -162,6 +163,7 @@ def create_app(backend: Backend) -> Flask:
             actions.shaped,
             request.form.getlist("user_classes"),
             actions.available_classes,
+            actions.shape_choices,
         )
         message = actions.swarm(parsed, who())
         answer: dict[str, Any] = {"success": True, "message": message, "host": actions.run.environment.host}

@@ -175,10 +175,17 @@ function openSwarm() {
   const state = document.body.dataset.state;
   const fresh = !state || state === "ready" || state === "stopped";
   $("swarm-title").textContent = fresh ? "Start a new load test" : "Edit the running load test";
-  $("shape-note").hidden = !config.shape;
-  for (const id of ["user_count", "spawn_rate"]) $(id).required = !config.shape;
+  shapeChosen(config);
   $("swarm-error").textContent = "";
   $("swarm-dialog").showModal();
+}
+
+// A LoadTestShape sets the users and the rate: the locustfile's own, or the one the class picker chose.
+function shapeChosen(config) {
+  const picker = $("shape_class");
+  const shaped = picker ? picker.value !== "Default" : Boolean(config.shape);
+  $("shape-note").hidden = !shaped;
+  for (const id of ["user_count", "spawn_rate"]) $(id).required = !shaped;
 }
 
 function buildForm(config) {
@@ -206,6 +213,18 @@ function buildForm(config) {
       set.append(label);
     }
     holder.append(set);
+  }
+  if (config.shape_classes && config.shape_classes.length) {
+    // --class-picker with LoadTestShape classes: one of them drives the test, or "Default" (none), as Locust's.
+    const label = document.createElement("label");
+    label.textContent = "Shape class";
+    const select = document.createElement("select");
+    select.id = "shape_class";
+    select.name = "shape_class";
+    for (const name of ["Default", ...config.shape_classes]) select.append(new Option(name, name));
+    select.onchange = () => shapeChosen(config);
+    label.append(select);
+    holder.append(label);
   }
   for (const arg of config.arguments) {
     const label = document.createElement("label");
