@@ -250,7 +250,10 @@ class RunActions:
             data["shape_class"] = request.shape_class
         control.append(PluginAppend("web", f"web:{who}", "web.swarm", msgspec.Raw(msgspec.json.encode(data))))
         picked = self.run.locustfile.shape_classes.get(request.shape_class or "") if self.class_picker else None
-        if self.class_picker and (new_test or not self.started or picked is not self.driving):
+        driven = control.shape_running  # by the picker's last choice, or by the locustfile's shape (--autostart)
+        if self.class_picker and (
+            new_test or not self.started or picked is not self.driving or (driven and not picked)
+        ):
             # the chosen shape's clock from zero (or no shape), before a new test is ready, as below
             self._drive(request.shape_class, request.user_classes)
         if new_test:
