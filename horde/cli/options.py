@@ -246,7 +246,7 @@ def build_parser() -> Parser:
     parser.add_argument("--web-login", action="store_true", help="the web UI asks for a login (needs --web-auth)")
     parser.add_argument("--web-base-path", metavar="PATH", help="serve the web UI under PATH, e.g. /horde")
     parser.add_argument(
-        "--class-picker", action="store_true", help="the web UI's form chooses which User classes a test runs"
+        "--class-picker", action="store_true", help="the web UI's form chooses a test's User classes and LoadTestShape"
     )
     parser.add_argument(
         "-l", "--list", action="store_true", dest="list_commands", help="print the User classes and exit"
