@@ -42,6 +42,7 @@ from horde.actors.master import (
 from horde.actors.replay import Replay, ReplayState
 from horde.actors.runners import MessageHandlers
 from horde.actors.stats_aggregator import GetStats, ReportReceived, ResetStats, StatsAggregator, TakeSnapshot
+from horde.actors.worker_logs import WorkerLogs
 from horde.actors.worker_proxy import (
     CPU_WARNING_PERCENT,
     FromWorker,
@@ -138,6 +139,8 @@ class ControlPlane:
         """When each worker was last heard and what its latest heartbeat said: most heartbeats stop here, and the
         clock skips a LivenessTick for a proxy that this proves would find nothing; the proxy still makes every
         missing decision (ADR 0028)."""
+        self.worker_logs = WorkerLogs()
+        """The admitted workers' recent log lines, from their heartbeats, for the web UI (ADR 0038)."""
         self.journal = Journal.start(
             journal_file,
             header,
@@ -260,8 +263,11 @@ class ControlPlane:
                 if not isinstance(message, Heartbeat):
                     self._liveness.heard(worker_id, incarnation, now)
                     proxy.tell(FromWorker(now, message))
-                elif self._liveness.heartbeat(worker_id, incarnation, now, message):
-                    proxy.tell(FromWorker(now, message))
+                else:
+                    if message.logs:
+                        self.worker_logs.add(worker_id, message.logs)
+                    if self._liveness.heartbeat(worker_id, incarnation, now, message):
+                        proxy.tell(FromWorker(now, message))
             elif self.master_state().run_state not in (RunState.STOPPING, RunState.STOPPED):
                 log.info("a worker this master does not count is asked to rejoin", worker=worker_id)
                 self.links.send(worker_id, Rejoin("this master does not count this worker (missing or unknown)"))
@@ -372,8 +378,9 @@ class ControlPlane:
         self.master.ask(StartNewTest(time.monotonic(), reason, cause))
         return self.master_state().run_state == RunState.READY
 
-    def set_shape(self, shape: ShapeFunction) -> None:
-        """A LoadTestShape drives the target from now on, ticked once a second."""
+    def set_shape(self, shape: ShapeFunction | None) -> None:
+        """A LoadTestShape drives the target from now on, ticked once a second (None: no shape any more, as when
+        the web UI's class picker chooses none for the next test)."""
         self._shape = shape
 
     @property

@@ -66,6 +66,8 @@ from horde.actors.worker_logic import (
 )
 from horde.protocol.errors import RPCError
 from horde.protocol.messages import (
+    MAX_LOG_LINE_CHARS,
+    MAX_LOG_LINES,
     PROTOCOL_VERSION,
     AskToStopRun,
     Heartbeat,
@@ -83,6 +85,7 @@ from horde.protocol.transport import WorkerTransport
 from horde.runtime.environment import Environment
 from horde.runtime.hosts import hostless_classes
 from horde.runtime.memory_guard import capped, users_that_fit
+from horde.runtime.process import RECENT
 from horde.runtime.user_pool import UserPool
 from horde.stats.recorder import StatsRecorder
 
@@ -117,6 +120,9 @@ class WorkerSettings:
     auth_token: str = ""
     declare_hostless: bool = True
     """Say in `Ready` which classes lack a host; not for a local run's worker, whose classes are the master's."""
+    send_logs: bool = False
+    """Send this process's new log lines with each heartbeat, for the master's web UI (ADR 0038): a worker
+    process's, not a local run's worker, whose lines are the master's own."""
 
 
 class MasterClock:
@@ -189,6 +195,8 @@ class Worker(HordeActor):
         self.handlers = handlers or MessageHandlers()
         self.runner = WorkerRunner(self, self.handlers)
         environment.runner = self.runner
+        self._logs_sent = RECENT.total
+        """The number of the first log line not yet sent: lines from before this worker (a forked parent's) stay."""
 
     # --- lifecycle --------------------------------------------------------------------------------------------
 
@@ -408,8 +416,17 @@ class Worker(HordeActor):
                     memory_bytes=self._process.memory_info().rss,
                     user_count=self.pool.user_count,
                     worker_time=time.time(),
+                    logs=self._new_log_lines() if self.settings.send_logs else (),
                 )
             )
+
+    def _new_log_lines(self) -> tuple[str, ...]:
+        """The next log lines for the master, at most `MAX_LOG_LINES` a beat: a burst goes over a few beats, and
+        what was logged faster than that for longer than the process keeps is said to be missing, in one line."""
+        lines, skipped, self._logs_sent = RECENT.since(self._logs_sent, MAX_LOG_LINES - 1)
+        if skipped:
+            lines.insert(0, f"[{skipped} log lines of this worker were not sent; its own log has them]")
+        return tuple(line[:MAX_LOG_LINE_CHARS] for line in lines)
 
     def _report_loop(self) -> None:
         while True:

@@ -267,7 +267,7 @@ def build_parser() -> Parser:
     parser.add_argument("--web-login", action="store_true", help="the web UI asks for a login (needs --web-auth)")
     parser.add_argument("--web-base-path", metavar="PATH", help="serve the web UI under PATH, e.g. /horde")
     parser.add_argument(
-        "--class-picker", action="store_true", help="the web UI's form chooses which User classes a test runs"
+        "--class-picker", action="store_true", help="the web UI's form chooses a test's User classes and LoadTestShape"
     )
     parser.add_argument("--tls-cert", metavar="FILE", help="serve the web UI over HTTPS with this certificate (PEM)")
     parser.add_argument("--tls-key", metavar="FILE", help="the private key (PEM) of --tls-cert")

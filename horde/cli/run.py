@@ -47,7 +47,13 @@ from horde.run import (
     WorkerProcess,
 )
 from horde.runtime.events import events
-from horde.runtime.locustfile import Locustfile, LocustfileError, load_locustfile, select_user_classes
+from horde.runtime.locustfile import (
+    Locustfile,
+    LocustfileError,
+    load_locustfile,
+    select_user_classes,
+    several_shapes,
+)
 from horde.runtime.process import setup_logging
 
 log = structlog.get_logger("horde")
@@ -240,6 +246,9 @@ def run_main(argv: list[str]) -> int:
         except OSError as exc:  # before any load: a run whose log goes nowhere is not started
             return failed(f"--logfile {options.logfile!r}: {exc.strerror or exc}", 2)
     if locustfile is not None:
+        problem = several_shapes(locustfile)
+        if problem and not options.worker and not options.class_picker:  # a worker never runs a shape
+            return failed(problem, 1)
         warn_of_options_a_shape_ignores(options, locustfile)
     if locustfile is not None and (options.list_commands or options.show_task_ratio or options.show_task_ratio_json):
         try:

@@ -7,7 +7,7 @@ once (ADR 0003).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -53,15 +53,28 @@ class SpawningComplete(WorkerMessage, frozen=True, tag="spawning_complete"):
     user_counts: dict[str, int]
 
 
-class Heartbeat(WorkerMessage, frozen=True, tag="heartbeat", gc=False):
+MAX_LOG_LINES = 20
+"""Log lines one heartbeat may carry: a worker sends at most this many a beat (ADR 0038)."""
+MAX_LOG_LINE_CHARS = 1000
+"""A log line's length on the wire: a worker cuts longer ones; a master refuses a frame that does not."""
+
+LogLine = Annotated[str, msgspec.Meta(max_length=MAX_LOG_LINE_CHARS)]
+
+
+class Heartbeat(WorkerMessage, frozen=True, tag="heartbeat", gc=False, omit_defaults=True):
     """Untracked by the cyclic garbage collector, as a `StatsReport` is: plain data, a thousand a second on a
-    master of a thousand workers."""
+    master of a thousand workers.
+
+    `logs`: the worker's log lines since its last beat, for the web UI's `/logs` (ADR 0038). Left out of the frame
+    when empty, so a beat without logs is the bytes it always was; a master from before it ignores the field, and
+    a worker from before it sends none."""
 
     state: WorkerState
     cpu_percent: Finite
     memory_bytes: int
     user_count: int
     worker_time: Finite
+    logs: Annotated[tuple[LogLine, ...], msgspec.Meta(max_length=MAX_LOG_LINES)] = ()
 
 
 class StatsReport(WorkerMessage, frozen=True, tag="stats", gc=False):

@@ -64,6 +64,7 @@ class WebSwarm(msgspec.Struct, frozen=True):
     arguments: dict[str, object] = {}
     user_classes: list[str] | None = None
     run_time: float | None = None
+    shape_class: str | None = None
 
 
 _web_swarm = msgspec.json.Decoder(WebSwarm)
@@ -75,7 +76,9 @@ def _web_swarm_text(data: bytes) -> str | None:
         form = _web_swarm.decode(data)
     except (msgspec.ValidationError, msgspec.DecodeError):
         return None
-    if form.user_count is None or form.spawn_rate is None:
+    if form.shape_class is not None:
+        what = f"the LoadTestShape {form.shape_class} drives"
+    elif form.user_count is None or form.spawn_rate is None:
         what = "the LoadTestShape drives"
     else:
         only = f" of {', '.join(form.user_classes)}" if form.user_classes else ""

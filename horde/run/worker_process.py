@@ -7,6 +7,7 @@ Worker quits, fire `quitting`, exit with the Worker's outcome.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
@@ -147,7 +148,8 @@ class WorkerProcess:
     def _connect(cls, spec: RunSpec, node_id: str, environment: Environment, recorder: StatsRecorder) -> WorkerProcess:
         cluster = spec.cluster
         transport = ZmqWorkerTransport(cluster.master_host, cluster.master_port, node_id, _keys(cluster))
-        worker, outcome = start_worker(node_id, transport, environment, recorder, settings_of(spec))
+        settings = dataclasses.replace(settings_of(spec), send_logs=True)  # the master's page shows them (ADR 0038)
+        worker, outcome = start_worker(node_id, transport, environment, recorder, settings)
         print(
             f"horde worker {node_id}: connecting to {cluster.master_host}:{cluster.master_port}",
             file=sys.stderr,

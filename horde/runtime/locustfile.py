@@ -7,7 +7,7 @@ import inspect
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 
 from horde.runtime.locust_alias import locust_alias
@@ -33,8 +33,11 @@ class Locustfile:
     path: str
     user_classes: dict[str, type[User]]
     shape_class: type[LoadTestShape] | None = None
+    """The LoadTestShape that drives the run: the locustfile's one (None with none, or with several)."""
     paths: tuple[str, ...] = ()
     """Every file imported (one, or several for a directory or a comma-separated list)."""
+    shape_classes: dict[str, type[LoadTestShape]] = field(default_factory=dict)
+    """Every LoadTestShape found, by class name: the web UI's `--class-picker` chooses among several."""
 
 
 def _one_line(text: str) -> str:
@@ -201,18 +204,34 @@ def load_locustfile(path: str) -> Locustfile:
                     )
                 users[value.__name__] = value
             elif issubclass(value, LoadTestShape) and not value.abstract:
-                shapes[f"{value.__module__}.{value.__qualname__}"] = value
+                known_shape = shapes.get(value.__name__)
+                if known_shape is not None and known_shape is not value:
+                    raise LocustfileError(
+                        f"duplicate LoadTestShape class name {value.__name__}: defined in {_file_of(known_shape)} "
+                        f"and in {_file_of(value)}"
+                    )
+                shapes[value.__name__] = value
     where = paths[0] if len(paths) == 1 else f"{path} ({len(paths)} files)"
     if not users:
         raise LocustfileError(f"no User class found in {where} (a non-abstract subclass of User)")
-    if len(shapes) > 1:
-        names = ", ".join(sorted(shape.__name__ for shape in shapes.values()))
-        raise LocustfileError(f"{where} defines several LoadTestShape classes ({names}); keep one")
     return Locustfile(
         path=paths[0] if len(paths) == 1 else path,
         user_classes=dict(sorted(users.items())),
-        shape_class=next(iter(shapes.values())) if shapes else None,
+        shape_class=next(iter(shapes.values())) if len(shapes) == 1 else None,
         paths=tuple(paths),
+        shape_classes=dict(sorted(shapes.items())),
+    )
+
+
+def several_shapes(locustfile: Locustfile) -> str | None:
+    """Why a run cannot use this locustfile as it is: several LoadTestShape classes and nothing to choose one with
+    (the web UI's `--class-picker` can); None if it can."""
+    if len(locustfile.shape_classes) <= 1:
+        return None
+    names = ", ".join(locustfile.shape_classes)
+    return (
+        f"{locustfile.path} defines several LoadTestShape classes ({names}); keep one, or choose one per test in "
+        "the web UI with --class-picker"
     )
 
 

@@ -14,12 +14,37 @@ from typing import Any, TextIO
 import structlog
 
 MAX_LINE = 10_000
-RECENT_LINES: deque[str] = deque(maxlen=500)
-"""The process's last log lines, as Locust keeps them for its web UI's `/logs`."""
+
+
+class RecentLines:
+    """The process's last log lines, as Locust keeps them for its web UI's `/logs`, numbered from the first line
+    the process logged: a worker sends its master the lines past the last number it sent (ADR 0038)."""
+
+    def __init__(self, keep: int = 500) -> None:
+        self.lines: deque[str] = deque(maxlen=keep)
+        self.total = 0
+        """How many lines the process logged: the number the next line gets."""
+
+    def extend(self, lines: list[str]) -> None:
+        self.lines.extend(lines)
+        self.total += len(lines)
+
+    def since(self, position: int, limit: int) -> tuple[list[str], int, int]:
+        """`(lines, skipped, next position)`: at most `limit` lines from line number `position` on, the oldest
+        first, and how many lines after `position` are gone from the deque already (logged faster than read)."""
+        first_kept = self.total - len(self.lines)
+        skipped = max(0, first_kept - position)
+        start = max(position, first_kept)
+        end = min(self.total, start + limit)
+        kept = self.lines
+        return [kept[i - first_kept] for i in range(start, end)], skipped, end
+
+
+RECENT = RecentLines()
 
 
 def recent_log_lines() -> list[str]:
-    return list(RECENT_LINES)
+    return list(RECENT.lines)
 
 
 class LogStream:
@@ -38,7 +63,7 @@ class LogStream:
             if len(self._partial) > MAX_LINE:  # a line never ended: kept as it is, not grown without bound
                 lines.append(self._partial)
                 self._partial = ""
-            RECENT_LINES.extend(line[:MAX_LINE] for line in lines if line.strip())
+            RECENT.extend([line[:MAX_LINE] for line in lines if line.strip()])
         try:
             return self._stream.write(text)
         except (OSError, ValueError):

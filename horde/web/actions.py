@@ -10,6 +10,7 @@ start after Stop is a new test in the same process, as in Locust's UI (ADR 0034)
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -26,7 +27,9 @@ from horde.actors.plugin_host import PluginAppend
 from horde.actors.stats_aggregator import ResetStats
 from horde.protocol.states import RunState
 from horde.run import Run
+from horde.run.lifecycle import shape_clock
 from horde.runtime.durations import BadDuration, seconds_of
+from horde.runtime.shape import LoadTestShape
 
 MAX_USERS = 10_000_000
 
@@ -88,6 +91,8 @@ class SwarmRequest:
     """Locust's form field: stop this test that many seconds from now (besides `-t`, which bounds every test)."""
     profile: str | None = None
     """Locust's form field: the run's `--profile` from now on ("" clears it; None: the form had no such field)."""
+    shape_class: str | None = None
+    """The LoadTestShape chosen with `--class-picker` (None: Locust's "Default", the users and rate typed in)."""
 
 
 STANDARD_FIELDS = frozenset({"user_count", "spawn_rate", "host", "run_time", "user_classes", "shape_class", "profile"})
@@ -99,13 +104,22 @@ def parse_swarm(
     shaped: bool,
     picked: Sequence[str] = (),
     available: Sequence[str] | None = None,
+    shapes: Sequence[str] | None = None,
 ) -> SwarmRequest:
     """Locust's `/swarm` form, checked: a bad or unknown field is a `BadRequest` naming it. `picked` are the form's
     `user_classes` values; `available` the classes to pick from with `--class-picker` (None: no picker, and the
-    field is ignored, as Locust ignores it then)."""
+    field is ignored, as Locust ignores it then); `shapes` the LoadTestShape classes the picker offers, of which
+    `shape_class` names one or Locust's `Default` (none: the form's users and rate)."""
     unknown = sorted(set(form) - STANDARD_FIELDS - set(arguments))
     if unknown:
         raise BadRequest(f"unknown field(s): {', '.join(unknown)}")
+    shape = None
+    if shapes is not None and form.get("shape_class", "").strip() not in ("", "Default"):
+        shape = form["shape_class"].strip()
+        if shape not in shapes:
+            known = ", ".join(["Default", *shapes])
+            raise BadRequest(f"shape_class: no LoadTestShape named {shape} (known: {known})")
+        shaped = True
     run_time = None
     if form.get("run_time", "").strip():
         try:
@@ -143,7 +157,7 @@ def parse_swarm(
             raise BadRequest(f"user_classes: no User class named {', '.join(unknown)} (known: {', '.join(available)})")
         classes = tuple(sorted(chosen))
     profile = form["profile"].strip() if "profile" in form else None
-    return SwarmRequest(users, rate, host, values, classes, run_time, profile)
+    return SwarmRequest(users, rate, host, values, classes, run_time, profile, shape)
 
 
 class RunActions:
@@ -159,10 +173,40 @@ class RunActions:
         self.new_test = gevent.event.Event()
         """Set when a stopped run starts a new test: whoever waits for the run's end waits again."""
         self._run_timer: gevent.Greenlet | None = None
+        self.driving: type[LoadTestShape] | None = None
+        """With `--class-picker`: the LoadTestShape chosen for the test now (or last) run, if any."""
 
     @property
     def shaped(self) -> bool:
-        return self.run.locustfile.shape_class is not None
+        """Whether the locustfile's LoadTestShape drives every test (with `--class-picker` the form chooses)."""
+        return self.run.locustfile.shape_class is not None and not self.class_picker
+
+    @property
+    def shape_choices(self) -> list[str] | None:
+        """The LoadTestShape classes the form offers besides Locust's "Default" (None without a class picker)."""
+        return list(self.run.locustfile.shape_classes) if self.class_picker else None
+
+    def _drive(self, name: str | None, classes: tuple[str, ...] | None) -> None:
+        """With the picker: the chosen LoadTestShape, from its beginning, drives the test from now on; or none.
+        Its ticks that name no User classes run the classes ticked in the form, as Locust's shape runs the picked
+        classes."""
+        control, environment = self.run.control, self.run.environment
+        shape = self.run.locustfile.shape_classes[name] if name is not None else None
+        environment.shape_class = shape
+        self.driving = shape
+        if shape is None:
+            control.set_shape(None)
+            return
+        clock = shape_clock(dataclasses.replace(self.run.locustfile, shape_class=shape), environment, None)
+        assert clock is not None
+
+        def tick() -> tuple[int, float, tuple[str, ...] | None] | None:
+            target = clock()
+            if target is None or target[2] is not None or classes is None:
+                return target
+            return target[0], target[1], classes
+
+        control.set_shape(tick)
 
     @property
     def available_classes(self) -> list[str] | None:
@@ -212,7 +256,15 @@ class RunActions:
             data["profile"] = request.profile
         if self.class_picker:
             data["user_classes"] = list(request.user_classes) if request.user_classes is not None else None
+            data["shape_class"] = request.shape_class
         control.append(PluginAppend("web", f"web:{who}", "web.swarm", msgspec.Raw(msgspec.json.encode(data))))
+        picked = self.run.locustfile.shape_classes.get(request.shape_class or "") if self.class_picker else None
+        driven = control.shape_running  # by the picker's last choice, or by the locustfile's shape (--autostart)
+        if self.class_picker and (
+            new_test or not self.started or picked is not self.driving or (driven and not picked)
+        ):
+            # the chosen shape's clock from zero (or no shape), before a new test is ready, as below
+            self._drive(request.shape_class, request.user_classes)
         if new_test:
             if self.shaped:
                 self.run.start()  # a fresh LoadTestShape, its clock from zero, before the run is ready again
@@ -221,6 +273,9 @@ class RunActions:
             self.new_test.set()
         if new_test or request.run_time is not None:
             self._set_run_timer(request.run_time, who)
+        if picked is not None:
+            self.started = True
+            return f"the LoadTestShape {picked.__name__} drives the test"
         if self.shaped:
             if not self.started:
                 self.run.start()

@@ -150,6 +150,7 @@ def create_app(backend: Backend) -> Flask:
                     "profile": actions.run.environment.profile or "",
                     "started": actions.started,
                     "class_picker": actions.available_classes,
+                    "shape_classes": actions.shape_choices,
                 }
             )
         return json_response(data)
@@ -163,6 +164,7 @@ def create_app(backend: Backend) -> Flask:
             actions.shaped,
             request.form.getlist("user_classes"),
             actions.available_classes,
+            actions.shape_choices,
         )
         message = actions.swarm(parsed, who())
         answer: dict[str, Any] = {"success": True, "message": message, "host": actions.run.environment.host}
@@ -230,10 +232,12 @@ def create_app(backend: Backend) -> Flask:
 
     @app.get("/logs")
     def logs() -> Response:
-        """Locust's recent log lines: this process's last 500; workers keep their own logs (their processes' stderr
-        or --logfile), so `workers` is empty. A past run's page has only its journal."""
-        lines = recent_log_lines() if backend.actions is not None else []
-        return json_response({"master": lines, "workers": {}})
+        """Locust's recent log lines: this process's last 500, and each worker process's last 500 as its
+        heartbeats brought them (ADR 0038). A past run's page has only its journal, which keeps no log lines."""
+        if backend.actions is None:
+            return json_response({"master": [], "workers": {}})
+        workers = backend.actions.run.control.worker_logs.view()
+        return json_response({"master": recent_log_lines(), "workers": workers})
 
     @app.get("/worker-count")
     def worker_count() -> Response:

@@ -4,20 +4,35 @@ the same page `horde run` serves, over the run the script's runner drives.
 The page follows that run's journal (`LiveFeed`) and steers it with the same commands as the command line's page
 (`RunActions`), so a script's own `runner.start(...)` and a person's Start on the page are one run, journaled
 alike. Importing this module installs it as the Environment's `web_ui_factory`.
+
+Its `/stats/report` is the `--html` report, as the command line's page serves it. The web package may not import
+the bundled plugins (they sit beside it, not below), and a script has no command line to hand the report function
+over, so the report's module is named here and imported on the first download, as the runtime names
+`horde.run.library` (ADR 0016).
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from horde.protocol.timeline import timeline
 from horde.run import RunError
 from horde.run.library import run_of
 from horde.runtime.environment import Environment
+from horde.stats.run_stats import RunStats
 from horde.web.actions import RunActions
 from horde.web.app import Backend
 from horde.web.feed import LiveFeed
 from horde.web.server import WebUI
+
+HTML_REPORT_MODULE = "horde.plugins.html_report"
+
+
+def html_report(stats: RunStats, journal_path: str) -> str:
+    """The `--html` report of the run so far, from the bundled plugin's `render_html`."""
+    render: Any = importlib.import_module(HTML_REPORT_MODULE).render_html
+    return str(render(stats, journal_path))
 
 
 class LibraryWebUI(WebUI):
@@ -65,7 +80,7 @@ class LibraryWebUIs:
             raise RunError("create_web_ui: tls_cert and tls_key go together (both serve the page over HTTPS)")
         feed = LiveFeed(timeline)
         feed.attach(run.control.journal, run.journal_path)
-        backend = Backend(run.journal_path, None, feed=feed, actions=RunActions(run, {}))
+        backend = Backend(run.journal_path, html_report, feed=feed, actions=RunActions(run, {}))
         tls = (tls_cert, tls_key) if tls_cert and tls_key else None
         web = LibraryWebUI(backend, feed, host, port, web_base_path or "", tls)
         if not delayed_start:

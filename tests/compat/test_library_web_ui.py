@@ -45,6 +45,15 @@ def test_a_library_scripts_web_ui_shows_its_run_and_stops_it(fresh_target: Targe
             return int(total[0]["num_requests"]) if total else 0
 
         wait_until(lambda: requests_on_the_page() >= 10, timeout=60, message="the page shows the script's requests")
+        # The HTML report, as the command line's page serves it: shown, or downloaded as an attachment.
+        with urllib.request.urlopen(url + "stats/report", timeout=30) as response:
+            assert response.headers.get_content_type() == "text/html"
+            assert "Content-Disposition" not in response.headers
+            report = response.read().decode()
+        assert "<html" in report.lower() and "Aggregated" in report and "GET" in report, report[:500]
+        with urllib.request.urlopen(url + "stats/report?download=1", timeout=30) as response:
+            assert response.headers["Content-Disposition"] == "attachment; filename=horde-report.html"
+            assert "Aggregated" in response.read().decode()
         with urllib.request.urlopen(url + "stop", timeout=10) as response:
             assert json.loads(response.read())["success"] is True
         code = wait_for_exit(process, timeout=60)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from tests.support.browser import assert_not_blank
 from tests.support.processes import LOCUSTFILES, Cluster, Target
-from tests.support.waiting import wait_for_event, wait_for_exit, wait_for_users
+from tests.support.waiting import JournalWatch, wait_for_event, wait_for_exit, wait_for_users
 from tests.web.conftest import Page, close, serve
 
 if TYPE_CHECKING:
@@ -156,9 +156,11 @@ def _header_start(path: Path) -> int:
         return int(json.loads(f.readline())["started_mono_ns"])
 
 
-def test_the_class_picker_in_the_form_runs_the_ticked_classes(browser: Browser, tmp_path: Path, target: Target) -> None:
+def test_the_class_picker_in_the_form_runs_the_ticked_classes_by_the_chosen_shape(
+    browser: Browser, tmp_path: Path, target: Target
+) -> None:
     page = serve(
-        ["run", "-f", str(Path(__file__).parent / "two_classes_locustfile.py"), "-H", target.url, "--web-port", "0",
+        ["run", "-f", str(Path(__file__).parent / "shapes_locustfile.py"), "-H", target.url, "--web-port", "0",
          "--journal", "run.jsonl", "--class-picker", "--autoquit", "0"],
         tmp_path,
     )  # fmt: skip
@@ -168,16 +170,19 @@ def test_the_class_picker_in_the_form_runs_the_ticked_classes(browser: Browser, 
         tab.wait_for_selector("#swarm-dialog[open]", timeout=WAIT_MS)
         assert tab.is_checked("#class-Browsing") and tab.is_checked("#class-Buying")
         tab.uncheck("#class-Browsing")
-        tab.fill("#user_count", "2")
-        tab.fill("#spawn_rate", "50")
+        options = tab.eval_on_selector_all("#shape_class option", "os => os.map(o => o.value)")
+        assert options == ["Default", "FiveUsers", "ThreeUsers"] and tab.input_value("#shape_class") == "Default"
+        assert tab.get_attribute("#user_count", "required") is not None
+        tab.select_option("#shape_class", "ThreeUsers")  # the shape sets the users and the rate
+        assert tab.get_attribute("#user_count", "required") is None and tab.is_visible("#shape-note")
         tab.click("#start-button")
         tab.wait_for_function(
             "() => document.querySelector('#stats-table tbody tr[data-name=\"/items/[id]\"]')", timeout=WAIT_MS
         )
-        tab.wait_for_function("() => document.querySelector('#user-count').textContent === '2'", timeout=WAIT_MS)
+        assert wait_for_exit(page.process) == 0  # the shape ends the test, --autoquit 0 the process
         assert set(rows_of(tab, "stats-table")) == {"/items/[id]", "Aggregated"}
-        tab.click("#stop-button")
-        assert wait_for_exit(page.process) == 0  # --autoquit 0
     finally:
         tab.close()
         close(page)
+    watch = JournalWatch(tmp_path / "run.jsonl")
+    assert [r.event.user_count for r in watch.of_type("run.target_changed")] == [3]  # type: ignore[union-attr]

@@ -147,15 +147,45 @@ function connect() {
   };
 }
 
+// Locust's Logs tab: the master's last lines and each worker's, as its heartbeats brought them (`/logs`).
+async function refreshLogs() {
+  const response = await fetch("logs");
+  if (!response.ok) return;
+  const logs = await response.json();
+  $("master-log").textContent = logs.master.join("\n");
+  const holder = $("worker-logs");
+  for (const [worker, lines] of Object.entries(logs.workers)) {
+    let pre = holder.querySelector(`pre[data-worker="${CSS.escape(worker)}"]`);
+    if (!pre) {
+      const details = document.createElement("details");
+      const summary = document.createElement("summary");
+      summary.textContent = `Worker ${worker}`;
+      pre = document.createElement("pre");
+      pre.className = "log";
+      pre.dataset.worker = worker;
+      details.append(summary, pre);
+      holder.append(details);
+    }
+    pre.textContent = lines.join("\n");
+  }
+}
+
 function openSwarm() {
   const config = page.config;
   const state = document.body.dataset.state;
   const fresh = !state || state === "ready" || state === "stopped";
   $("swarm-title").textContent = fresh ? "Start a new load test" : "Edit the running load test";
-  $("shape-note").hidden = !config.shape;
-  for (const id of ["user_count", "spawn_rate"]) $(id).required = !config.shape;
+  shapeChosen(config);
   $("swarm-error").textContent = "";
   $("swarm-dialog").showModal();
+}
+
+// A LoadTestShape sets the users and the rate: the locustfile's own, or the one the class picker chose.
+function shapeChosen(config) {
+  const picker = $("shape_class");
+  const shaped = picker ? picker.value !== "Default" : Boolean(config.shape);
+  $("shape-note").hidden = !shaped;
+  for (const id of ["user_count", "spawn_rate"]) $(id).required = !shaped;
 }
 
 function buildForm(config) {
@@ -184,6 +214,18 @@ function buildForm(config) {
       set.append(label);
     }
     holder.append(set);
+  }
+  if (config.shape_classes && config.shape_classes.length) {
+    // --class-picker with LoadTestShape classes: one of them drives the test, or "Default" (none), as Locust's.
+    const label = document.createElement("label");
+    label.textContent = "Shape class";
+    const select = document.createElement("select");
+    select.id = "shape_class";
+    select.name = "shape_class";
+    for (const name of ["Default", ...config.shape_classes]) select.append(new Option(name, name));
+    select.onchange = () => shapeChosen(config);
+    label.append(select);
+    holder.append(label);
   }
   for (const arg of config.arguments) {
     const label = document.createElement("label");
@@ -236,6 +278,9 @@ function startLive(config) {
     else $("swarm-error").textContent = result.message;
   };
   if (!config.started) openSwarm();
+  $("logs-section").hidden = false;
+  refreshLogs();
+  setInterval(refreshLogs, 5000);
 }
 
 // --- a past run -------------------------------------------------------------------------------------------------
