@@ -210,7 +210,7 @@ class ControlPlane:
 
     def listen(self) -> None:
         """Take messages from the transport from now on: once the run is wired, and before any worker starts."""
-        self.transport.start(self.on_worker_message, self.on_bad_frame)
+        self.transport.start(self.on_worker_message, self.on_bad_frame, self.on_revoked)
 
     # --- inbound --------------------------------------------------------------------------------------------------
 
@@ -287,6 +287,12 @@ class ControlPlane:
             self._bad_frames.clear()
         with contextlib.suppress(pykka.ActorDeadError):
             self.master.tell(RejectFrame(time.monotonic(), peer, reason, version_mismatch, count))
+
+    def on_revoked(self, worker_id: str, reason: str) -> None:
+        """A worker the transport cut off (its key was revoked, ADR 0039) is gone: the Master lets it leave, as
+        when it quits, and its users go to the others."""
+        with contextlib.suppress(pykka.ActorDeadError):
+            self.master.tell(WorkerGone(time.monotonic(), worker_id, reason, cause="key_revoked"))
 
     def _custom(self, worker_id: str, message: WorkerCustom) -> None:
         self.handlers.dispatch(self.environment, message.kind, message.data, worker_id)

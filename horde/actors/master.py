@@ -280,14 +280,15 @@ def decide(state: MasterState, command: Command) -> list[Event]:
         if member is not None and member.incarnation == ready.incarnation and member.state not in GONE_STATES:
             return []  # the same process back (a resumed master, a reconnect): its unacknowledged reports still count
         if (state.run_state == RunState.STOPPING and member is None) or (
-            state.run_state == RunState.STOPPED and member is not None
+            state.run_state == RunState.STOPPED and member is not None and member.incarnation == ready.incarnation
         ):
             return [WorkerRejected(command.worker_id, "the run is over")]
         # A known worker back while the run stops (a resumed master past its run time) is admitted to hand in the
         # reports it still holds; the shell gives it no users, only the stop (ADR 0035). Once the run stopped, a
-        # new worker is admitted without users, as Locust's master admits workers between tests, so the web UI's
-        # next test runs on it; a headless master quits it with the others (ADR 0036). A known one is refused
-        # then: the final statistics are read at STOPPED, and its late reports would miss them.
+        # new worker, or a known worker's new incarnation, is admitted without users, as Locust's master admits
+        # workers between tests, so the web UI's next test runs on it; a headless master quits it with the others
+        # (ADR 0036, 0040). The shell stops counting the reports of that worker's earlier incarnations: they belong
+        # to a test whose statistics were read at STOPPED. The incarnation that was there is refused then.
         unable = _cannot_run(state.config, ready)
         if unable:
             return [WorkerRejected(command.worker_id, unable)]
@@ -533,7 +534,9 @@ class Master(EventSourcedActor[MasterState]):
     def react(self, event: Event, message: Any) -> None:
         links, now = self._links, getattr(message, "now", 0.0)
         if isinstance(event, WorkerJoined):
-            links.admit(event)
+            # After STOPPED, what the worker's earlier incarnations still send belongs to the test that ended
+            # (ADR 0040): dropped, and acknowledged so it is not resent.
+            links.admit(event, only_this_incarnation=self.state.run_state == RunState.STOPPED)
             if self.state.run_state == RunState.STOPPING:
                 links.send(event.worker_id, Stop())  # back only for its last reports: no users, the stop at once
             else:
@@ -634,11 +637,15 @@ class MasterLinks:
         """Statistics of any incarnation ever admitted are real requests: they count, once each (seq)."""
         return incarnation in self.incarnations.get(worker_id, ())
 
-    def admit(self, joined: WorkerJoined) -> None:
+    def admit(self, joined: WorkerJoined, only_this_incarnation: bool = False) -> None:
+        """`only_this_incarnation` forgets the worker's earlier incarnations: their statistics no longer count."""
         self.retire(joined.worker_id)
         proxy = WorkerProxy.start(joined, self.journal, self.notify_master)
         self.proxies[joined.worker_id] = (joined.incarnation, proxy)
-        self.incarnations.setdefault(joined.worker_id, set()).add(joined.incarnation)
+        known = self.incarnations.setdefault(joined.worker_id, set())
+        if only_this_incarnation:
+            known.clear()
+        known.add(joined.incarnation)
         self.send(joined.worker_id, Accept(joined.index, joined.incarnation))
 
     def retire(self, worker_id: str) -> None:

@@ -344,8 +344,8 @@ class Worker(HordeActor):
             self.send(self.ready_message())
         elif isinstance(event, CustomMessageReceived):
             self.handlers.dispatch(environment, event.kind, event.data, self.node_id)
-        elif isinstance(event, Rejected):
-            log.error("master rejected this worker", reason=event.reason)
+        elif isinstance(event, Rejected):  # the process's one line says it: "quit: rejected by master: ..."
+            log.debug("master rejected this worker", reason=event.reason)
         elif isinstance(event, QuitDecided):
             self.outcome.reason = event.reason
             if event.exit_code is not None:

@@ -47,7 +47,8 @@ class MasterKeys:
 
     def is_authorised(self, public: bytes) -> bool:
         """Read from disk again on each connection when keys come from a path, so a key removed from the folder
-        (revoked) is refused from the next connection on without restarting the master."""
+        (revoked) is refused from the next connection on without restarting the master; a connected worker's key
+        is checked again on a timer (`protocol/revocation.py`, ADR 0039)."""
         if public in self.authorised:
             return True
         if self.authorised_path is None:
@@ -139,6 +140,24 @@ def read_public_keys(path: str) -> frozenset[bytes]:
             raise KeyFileError(f"cannot read the key folder {path}: {exc.strerror}") from None
         return frozenset(read_public_key(os.path.join(path, n)) for n in names if n.endswith(PUBLIC_SUFFIX))
     return frozenset({read_public_key(path)})
+
+
+def public_keys_signature(path: str) -> tuple[tuple[str, int, int, int], ...]:
+    """What changes when a key file is added, removed or rewritten: each `*.key` file's name, inode, size and
+    modification time. Comparing it costs a directory listing and a stat per file, not a parse of every key."""
+    try:
+        if not os.path.isdir(path):
+            st = os.stat(path)
+            return ((path, st.st_ino, st.st_size, st.st_mtime_ns),)
+        with os.scandir(path) as entries:
+            found = []
+            for entry in entries:
+                if entry.name.endswith(PUBLIC_SUFFIX):
+                    st = entry.stat()
+                    found.append((entry.name, st.st_ino, st.st_size, st.st_mtime_ns))
+    except OSError as exc:
+        raise KeyFileError(f"cannot read the worker keys {path}: {exc.strerror}") from None
+    return tuple(sorted(found))
 
 
 def _derived_pair(token: str, role: bytes) -> KeyPair:

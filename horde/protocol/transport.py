@@ -29,13 +29,22 @@ MasterHandler = Callable[[str, WorkerMessageType], None]
 """The master's receiver: `(worker_id, message)`."""
 MasterBadFrameHandler = Callable[[str, str, bool], None]
 """`(peer, reason, version_mismatch)` for a frame from a peer that did not decode."""
+MasterRevokedHandler = Callable[[str, str], None]
+"""`(worker_id, reason)` for a connected worker the transport cut off: its key was revoked (ADR 0039)."""
 WorkerHandler = Callable[[MasterMessageType], None]
 WorkerBadFrameHandler = Callable[[str, bool], None]
 """`(reason, version_mismatch)` for a frame from the master that did not decode."""
 
 
 class MasterTransport(Protocol):
-    def start(self, handler: MasterHandler, on_bad_frame: MasterBadFrameHandler) -> None: ...
+    def start(
+        self,
+        handler: MasterHandler,
+        on_bad_frame: MasterBadFrameHandler,
+        on_revoked: MasterRevokedHandler | None = None,
+    ) -> None:
+        """`on_revoked` hears of a worker the transport stopped hearing because its key was revoked."""
+        ...
 
     def send(self, worker_id: str, message: MasterMessageType) -> None:
         """Never blocks; a full queue or an unknown worker is an `RPCSendError`."""
@@ -115,7 +124,13 @@ class InProcessMasterEnd:
         self._handler: MasterHandler | None = None
         self._on_bad_frame: MasterBadFrameHandler | None = None
 
-    def start(self, handler: MasterHandler, on_bad_frame: MasterBadFrameHandler) -> None:
+    def start(
+        self,
+        handler: MasterHandler,
+        on_bad_frame: MasterBadFrameHandler,
+        on_revoked: MasterRevokedHandler | None = None,
+    ) -> None:
+        """Nothing is revoked in a process: `on_revoked` is never called."""
         self._handler, self._on_bad_frame = handler, on_bad_frame
 
     def send(self, worker_id: str, message: MasterMessageType) -> None:

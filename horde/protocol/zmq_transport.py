@@ -7,11 +7,13 @@ unknown peer is an `RPCSendError`), queues are bounded, an oversized message is 
 With keys (ADR 0024) every connection is CURVE: encrypted, and admitted by the master's ZAP handler before its
 first frame is delivered. A second connection under a routing id in use is refused (no handover), and each routing
 id is bound to the key that first used it, so a peer that reuses an admitted worker's id under another key is
-never heard as that worker: refused while the worker is connected, a bad frame once it is gone.
+never heard as that worker: refused while the worker is connected, a bad frame once it is gone. A key removed
+from the master's folder while its worker is connected is revoked within a key check (ADR 0039).
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 
@@ -25,9 +27,11 @@ from horde.protocol import codec
 from horde.protocol.errors import RPCError, RPCSendError
 from horde.protocol.keys import MasterKeys, WorkerKeys
 from horde.protocol.messages import NO_ACKS, MasterMessageType, Reject, WorkerMessageType
+from horde.protocol.revocation import KeyRevocation, revoked_reason
 from horde.protocol.transport import (
     MasterBadFrameHandler,
     MasterHandler,
+    MasterRevokedHandler,
     WorkerBadFrameHandler,
     WorkerHandler,
     deliver_from_master,
@@ -65,6 +69,9 @@ IDLE_POLL_MS = 100
 any send on the same socket may consume; zmq.green re-checks it for its own receivers but not for a poll, so a
 Spawn sent while the receiver polled could leave a worker's answer unread until the next edge (about a second in
 a test where a removal's Spawns went out then). Looking again every 100 ms bounds that, at no cost to speak of."""
+KEY_CHECK_SECONDS = 1.0
+"""How often a master with a key folder looks at it again for revoked keys (the CLI passes the heartbeat
+interval): a revoked worker is cut off within this long (ADR 0039)."""
 GATHER_SECONDS = 0.010
 """How long a busy master lets messages gather once its queue is empty, before waiting through zmq.green: a wake
 costs it more than a message, and 10 ms is nothing to a heartbeat a second or a report every 2 s (ADR 0012)."""
@@ -155,7 +162,9 @@ class HandshakeFailures:
 class ZmqMasterTransport:
     """The master's ROUTER: routes replies by the worker's identity, which is its node id."""
 
-    def __init__(self, bind_host: str, bind_port: int, keys: MasterKeys | None = None) -> None:
+    def __init__(
+        self, bind_host: str, bind_port: int, keys: MasterKeys | None = None, key_check: float = KEY_CHECK_SECONDS
+    ) -> None:
         self._context = zmq.Context()
         self._socket = self._context.socket(zmq.ROUTER)
         _tune(self._socket)
@@ -171,8 +180,14 @@ class ZmqMasterTransport:
             self._socket.setsockopt(zmq.HEARTBEAT_TIMEOUT, ZMTP_HEARTBEAT_TIMEOUT_MS)
         self._receiver: gevent.Greenlet | None = None
         self._on_bad_frame: MasterBadFrameHandler | None = None
+        self._on_revoked: MasterRevokedHandler | None = None
         self._bound: dict[bytes, bytes] = {}
         self._zap: ZapResponder | None = None
+        self._key_check = key_check
+        self._key_watch: gevent.Greenlet | None = None
+        self._revocation: KeyRevocation | None = None
+        if keys is not None and keys.authorised_path is not None:
+            self._revocation = KeyRevocation(keys)
         self._watch: HandshakeWatch | None = None
         if keys is not None:
             # The ZAP handler first: a CURVE socket with none to ask would let every key in.
@@ -207,9 +222,40 @@ class ZmqMasterTransport:
         catch up, stops this clock (ADR 0031)."""
         return time.monotonic() if self._waiting else self._caught_up_at
 
-    def start(self, handler: MasterHandler, on_bad_frame: MasterBadFrameHandler) -> None:
+    def start(
+        self,
+        handler: MasterHandler,
+        on_bad_frame: MasterBadFrameHandler,
+        on_revoked: MasterRevokedHandler | None = None,
+    ) -> None:
         self._on_bad_frame = on_bad_frame
+        self._on_revoked = on_revoked
         self._receiver = gevent.spawn(self._receive_loop, handler, on_bad_frame)
+        if self._revocation is not None:
+            self._key_watch = gevent.spawn(self._watch_keys)
+
+    def _watch_keys(self) -> None:
+        while True:
+            gevent.sleep(self._key_check)
+            self.check_keys()
+
+    def check_keys(self) -> None:
+        """Reads the key folder again if it changed, and cuts off every connected worker whose key is gone."""
+        if self._revocation is None or not self._revocation.refresh():
+            return
+        for identity, key in self._revocation.revoked(self._bound):
+            self._cut_off(identity, key)
+
+    def _cut_off(self, identity: bytes, key: bytes) -> None:
+        """Tells the worker it is refused and the master that it is gone: a worker that is not heard any more
+        must not hold users either (ADR 0039)."""
+        reason = revoked_reason(key)
+        peer = identity[:MAX_IDENTITY_BYTES].decode("utf-8", "replace")
+        log.warning("worker key revoked", worker=peer, key=key.decode(errors="replace")[:8])
+        with contextlib.suppress(zmq.ZMQError):  # already gone: nobody to tell
+            self._socket.send_multipart([identity, *codec.encode(Reject(reason))], flags=zmq.NOBLOCK)
+        if self._on_revoked is not None:
+            self._on_revoked(peer, reason)
 
     def _refused(self, peer: str, reason: str) -> None:
         """A peer the ZAP handler refused: a bad frame of that peer's, counted and journaled like one."""
@@ -239,6 +285,13 @@ class ZmqMasterTransport:
             peer = identity[:MAX_IDENTITY_BYTES].decode("utf-8", "replace")
             reason = f"routing id bound to another CURVE key: ignored a frame signed by {key.decode()[:8]}..."
             self._on_bad_frame(peer, reason, False)
+            return None
+        if self._revocation is not None and not self._revocation.allows(key):
+            assert self._on_bad_frame is not None
+            peer = identity[:MAX_IDENTITY_BYTES].decode("utf-8", "replace")
+            self._on_bad_frame(peer, f"ignored a frame signed by a revoked CURVE key {key.decode()[:8]}...", False)
+            if self._revocation.cut_off(identity):
+                self._cut_off(identity, key)
             return None
         return frames
 
@@ -306,6 +359,8 @@ class ZmqMasterTransport:
     def close(self) -> None:
         if self._receiver is not None:
             self._receiver.kill(timeout=1)
+        if self._key_watch is not None:
+            self._key_watch.kill(timeout=1)
         if self._watch is not None:
             self._watch.stop()
         if self._zap is not None:

@@ -206,7 +206,7 @@ class ZmqCluster:
             keys = replace(keys, authorised=keys.authorised | {local_worker})
         self.master_public = keys.pair.public if keys is not None else None
         try:
-            self._transport = ZmqMasterTransport(host, port, keys)
+            self._transport = ZmqMasterTransport(host, port, keys, spec.liveness.heartbeat_interval)
         except RPCError as exc:
             raise ClusterError(str(exc)) from None
         if keys is None and host not in LOOPBACK_HOSTS:

@@ -103,8 +103,35 @@ def test_a_known_worker_back_while_the_run_stops_is_admitted_and_a_new_one_is_no
         state = m.apply(state, changed)
         state, events = step(state, m.Observed(14.0, changed))
     assert run_states(events) == ["stopped"]
-    _, events = step(state, m.Admit(15.0, "w1", ready("w1", "i3")))
+    _, events = step(state, m.Admit(15.0, "w4", ready("w4")))
+    assert [type(e).__name__ for e in events] == ["WorkerJoined"]  # once stopped, a new worker waits for the next
+
+
+def test_once_stopped_a_known_workers_new_incarnation_joins_for_the_next_test_and_its_old_one_does_not() -> None:
+    """ADR 0040, as Locust's master takes a `client_ready` between tests: the new incarnation replaces the old
+    (no users: the Dispatcher is halted until the next test); the incarnation that was there is refused."""
+    state = started()
+    state = m.apply(state, WorkerMissing("w2", 5.0, 6.0))
+    state, _ = step(state, m.Observed(6.0, WorkerMissing("w2", 5.0, 6.0)))
+    state, _ = step(state, m.RequestStop(8.0, "stop from the web UI"))
+    stopped = WorkerStateChanged("w1", "stopped", "running", 9.0)
+    state = m.apply(state, stopped)
+    state, events = step(state, m.Observed(9.0, stopped))
+    assert run_states(events) == ["stopped"]
+    # w2, missing since the test ran, is back as a new incarnation (it stalled, lost the master, rejoined).
+    _, events = step(state, m.Admit(10.0, "w2", ready("w2", "i1")))
     assert [(type(e).__name__, e.reason) for e in events] == [("WorkerRejected", "the run is over")]
+    state, events = step(state, m.Admit(10.0, "w2", ready("w2", "i2")))
+    assert [type(e).__name__ for e in events] == ["WorkerJoined"]  # missing is gone: nothing to replace
+    assert state.members["w2"].incarnation == "i2" and state.members["w2"].index == 1
+    # w1, stopped but there, restarts its incarnation: it replaces the old one, at its index.
+    state, events = step(state, m.Admit(11.0, "w1", ready("w1", "i2")))
+    assert [type(e).__name__ for e in events] == ["WorkerLeft", "WorkerJoined"]
+    assert run_states(events) == [] and state.run_state == "stopped" and state.active_workers() == ["w1", "w2"]
+    # The next test starts on both.
+    state, events = step(state, m.StartNewTest(12.0, "new test from the web UI"))
+    state, events = step(state, m.Start(12.0, 4, 10.0))
+    assert run_states(events) == ["spawning"]
 
 
 def endless() -> m.MasterState:

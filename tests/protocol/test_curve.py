@@ -61,13 +61,15 @@ def _worker_keys(keys: Path, name: str, master: str = "master") -> WorkerKeys:
 
 
 class Master:
-    def __init__(self, keys: MasterKeys | None) -> None:
-        self.transport = ZmqMasterTransport("127.0.0.1", 0, keys)
+    def __init__(self, keys: MasterKeys | None, key_check: float = 0.2) -> None:
+        self.transport = ZmqMasterTransport("127.0.0.1", 0, keys, key_check)
         self.received: Received = gevent.queue.Queue()
         self.rejected: Rejected = gevent.queue.Queue()
+        self.revoked: Rejected = gevent.queue.Queue()
         self.transport.start(
             lambda peer, message: self.received.put((peer, message)),
             lambda peer, reason, _version: self.rejected.put((peer, reason)),
+            lambda peer, reason: self.revoked.put((peer, reason)),
         )
 
     def rejections(self, within: float) -> list[tuple[str, str]]:
@@ -189,6 +191,43 @@ def test_a_key_removed_from_the_folder_is_refused_from_the_next_connection(keys:
         worker.transport.send(_ready("w2-again"))
         assert "refused this worker's key" in worker.reject(timeout=10)
     assert keyed_master.received.empty()
+
+
+def test_a_connected_worker_whose_key_is_removed_is_cut_off_within_a_key_check(
+    keys: Path, keyed_master: Master
+) -> None:
+    """ADR 0039: the worker hears a Reject naming the revocation, the master hears it is gone (once), and what the
+    worker sends afterwards is a bad frame, never a message; w1, still admitted, is heard throughout."""
+    port = keyed_master.transport.port
+    with (
+        Worker(port, "w1-node", _worker_keys(keys, "w1")) as kept,
+        Worker(port, "w2-node", _worker_keys(keys, "w2")) as revoked,
+    ):
+        for worker, name in ((kept, "w1-node"), (revoked, "w2-node")):
+            worker.transport.send(_ready(name))
+            assert keyed_master.received.get(timeout=5)[0] == name
+        (keys / "admitted" / "w2.key").unlink()
+        reason = revoked.reject(timeout=10)
+        assert reason.startswith("not authorised: this worker's CURVE key") and "was revoked" in reason, reason
+        assert keyed_master.revoked.get(timeout=5) == ("w2-node", reason)
+        revoked.transport.send(WorkerQuit("after the revocation"))
+        peer, why = keyed_master.rejected.get(timeout=5)
+        assert peer == "w2-node" and why.startswith("ignored a frame signed by a revoked CURVE key"), why
+        kept.transport.send(WorkerQuit("still here"))
+        assert keyed_master.received.get(timeout=5) == ("w1-node", WorkerQuit("still here"))
+    assert keyed_master.received.empty() and keyed_master.revoked.empty()  # told once, and nothing of w2's heard
+
+
+def test_a_key_folder_that_cannot_be_read_revokes_nobody(keys: Path, keyed_master: Master) -> None:
+    """A half-written key file must not cut off every worker: the keys read last stand until the folder reads."""
+    with Worker(keyed_master.transport.port, "w1-node", _worker_keys(keys, "w1")) as worker:
+        worker.transport.send(_ready("w1-node"))
+        assert keyed_master.received.get(timeout=5)[0] == "w1-node"
+        (keys / "admitted" / "half-written.key").write_text('curve\n    public-key = "short"\n')
+        keyed_master.transport.check_keys()
+        worker.transport.send(WorkerQuit("heard"))
+        assert keyed_master.received.get(timeout=5) == ("w1-node", WorkerQuit("heard"))
+        assert keyed_master.revoked.empty() and keyed_master.rejected.empty()
 
 
 def test_a_peer_reusing_an_admitted_workers_routing_id_is_never_heard_as_that_worker(
