@@ -38,7 +38,7 @@ def test_a_worker_lacking_the_masters_classes_is_refused(
     cluster: Cluster, fresh_target: Target, tmp_path: Path
 ) -> None:
     (tmp_path / "reader_only.py").write_text(READER_ONLY)
-    cluster.start_master("-H", fresh_target.url, "-u", "3", "-r", "100", "-t", "2s", "-s", "5")
+    cluster.start_master("-H", fresh_target.url, "-u", "3", "-r", "100", "-t", "1s", "-s", "5")
     wrong = cluster.start_worker("-f", str(tmp_path / "reader_only.py"))
     _refusal_told(cluster, wrong, "lacks the master's user class(es) Buyer")
     assert fresh_target.served() == 0
@@ -52,7 +52,7 @@ def test_a_worker_lacking_the_masters_classes_is_refused(
 
 def test_a_worker_whose_classes_have_no_host_is_refused(cluster: Cluster, fresh_target: Target) -> None:
     no_host = str(LOCUSTFILES.parent / "compat" / "locustfiles" / "faults_missing_host.py")
-    cluster.start_master("-f", no_host, "-u", "2", "-r", "100", "-t", "2s", "-s", "5")
+    cluster.start_master("-f", no_host, "-u", "2", "-r", "100", "-t", "1s", "-s", "5")
     hostless = cluster.start_worker("-f", no_host)
     _refusal_told(cluster, hostless, "no host for NoHost")
 

@@ -13,6 +13,7 @@ The secrets tests run short local runs with the auth token and a locustfile's se
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -142,8 +143,11 @@ def siege(target: Target, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         replies["spoofer"] = _replies(spoofer, timeout=1)
         spoofer.close(linger=0)
         # 3. A flood of connections without a key: each one a refused handshake, again and again.
+        # Sent without waiting: a peer whose handshake was already refused has no connection left to queue it on,
+        # and a DEALER without one blocks its sender for good.
         for n in range(FLOOD_PEERS):
-            _send(peers.dealer(f"flood-{n}"), LocustfileRequest())
+            with contextlib.suppress(zmq.Again):
+                peers.dealer(f"flood-{n}").send_multipart(codec.encode(LocustfileRequest()), flags=zmq.NOBLOCK)
         code = master.wait(timeout=RUN_SECONDS + 40)
         ended = time.monotonic()
         worker.wait(timeout=20)

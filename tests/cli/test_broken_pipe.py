@@ -55,7 +55,7 @@ def test_the_timeline_piped_into_head_gives_heads_lines_and_no_traceback() -> No
 def test_a_run_whose_reader_went_away_runs_to_its_end_and_keeps_its_exit_code(
     fresh_target: Target, tmp_path: Path
 ) -> None:
-    args = ["run", "-f", str(LOCUSTFILES / "two_classes.py"), "-H", fresh_target.url, "-u", "2", "-r", "10", "-t", "3s"]
+    args = ["run", "-f", str(LOCUSTFILES / "two_classes.py"), "-H", fresh_target.url, "-u", "2", "-r", "10", "-t", "1s"]
     result = with_closed_stdout([*args, "--headless", "-s", "5", "--summary-json", "summary.json"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr

@@ -24,7 +24,7 @@ from tests.support.waiting import (
 def test_three_workers_share_users_by_weight_and_totals_match_the_target(
     cluster: Cluster, fresh_target: Target
 ) -> None:
-    cluster.start_master("-H", fresh_target.url, "--expect-workers", "3", "-u", "7", "-r", "100", "-t", "3s", "-s", "5")
+    cluster.start_master("-H", fresh_target.url, "--expect-workers", "3", "-u", "7", "-r", "100", "-t", "1s", "-s", "5")
     for _ in range(3):
         cluster.start_worker()
     assert cluster.wait_master() in (0, 1)
@@ -156,7 +156,7 @@ def test_a_worker_of_a_master_without_a_locustfile_to_give(tmp_path: Path) -> No
 
 
 def test_custom_messages_travel_both_ways(cluster: Cluster, fresh_target: Target) -> None:
-    cluster.start_master("-H", fresh_target.url, "-u", "1", "-t", "2s", "-f", str(LOCUSTFILES / "custom_messages.py"))
+    cluster.start_master("-H", fresh_target.url, "-u", "1", "-t", "1s", "-f", str(LOCUSTFILES / "custom_messages.py"))
     worker = cluster.start_worker("-f", str(LOCUSTFILES / "custom_messages.py"))
     assert cluster.wait_master() in (0, 1)
     assert cluster.master is not None
@@ -195,9 +195,10 @@ def test_a_cpu_bound_worker_is_not_marked_missing(cluster: Cluster) -> None:
 def test_a_worker_without_the_masters_auth_token_is_refused(cluster: Cluster, fresh_target: Target) -> None:
     """The token derives both sides' CURVE keys (ADR 0024): a worker without it, or with another, fails the
     handshake, exits 2 and is never a worker; the token itself is never sent nor journaled."""
-    cluster.start_master("-H", fresh_target.url, "-u", "1", "-t", "3s", "--auth-token", "s3cret-token")
-    for args in ((), ("--auth-token", "another-token"), ("-f", "-")):  # -f -: no locustfile without the token
-        intruder = cluster.start_worker(*args)
+    cluster.start_master("-H", fresh_target.url, "-u", "1", "-t", "1s", "--auth-token", "s3cret-token")
+    # The three intruders try at once (-f -: no locustfile without the token); the member comes after them all.
+    intruders = [cluster.start_worker(*args) for args in ((), ("--auth-token", "another-token"), ("-f", "-"))]
+    for intruder in intruders:
         _, err = intruder.communicate(timeout=20)
         assert intruder.returncode == 2
         assert "not authorised" in err

@@ -123,7 +123,7 @@ def live_master(target: Target, tmp_path_factory: pytest.TempPathFactory) -> Ite
     cluster = Cluster(cwd, str(LOCUSTFILES / "two_classes.py"))
     try:
         master = cluster.start_master("-H", target.url, "-u", "2", "-r", "100", "-t", f"{int(FUZZ_SECONDS) + 60}s")
-        cluster.start_worker()
+        cluster.start_worker("--stats-interval", "0.5")  # a report soon after the fuzzing, not up to 2 s later
         joined = wait_for_event(cluster.watch, "worker.joined", alive=[master])[0].event
         assert isinstance(joined, WorkerJoined)
         yield LiveMaster(cluster, master, joined.worker_id, psutil.Process(master.pid))

@@ -131,10 +131,11 @@ def test_a_killed_master_with_a_torn_compressed_tail_resumes(tmp_path: Path, fre
     The run is long enough for the worker to come back before its end: a worker that returns to a resumed master
     after the run time is refused, and what it had not delivered is lost (a known gap)."""
     locustfile = str(LOCUSTFILES / "two_classes.py")
-    common = ["run", "-f", locustfile, "--heartbeat-interval", "0.5"]
+    # Reports every 0.5 s fill the journal to its first checkpoint, and so to the kill, sooner.
+    common = ["run", "-f", locustfile, "--heartbeat-interval", "0.5", "--stats-interval", "0.5"]
     master = HordeProcess(
         [*common, "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", "0", "-H", fresh_target.url,
-         "--expect-workers", "1", "-u", "2", "-r", "100", "-t", "10s", "--journal", "run.journal",
+         "--expect-workers", "1", "-u", "2", "-r", "100", "-t", "8s", "--journal", "run.journal",
          "--journal-checkpoint-mb", "0.004", "--summary-json", "summary.json", "--only-summary"],
         cwd=tmp_path, name="master",
     )  # fmt: skip

@@ -253,7 +253,8 @@ def siege(target: Target, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         assert "listening on port" in line, line
         port = int(line.split("listening on port ")[1].split(",")[0])
         worker = subprocess.Popen(
-            [sys.executable, "-m", "horde", "run", "-f", SHOP, "--worker", "--master-port", str(port)],
+            [sys.executable, "-m", "horde", "run", "-f", SHOP, "--worker", "--master-port", str(port),
+             "--stats-interval", "0.5"],  # its report after the floods comes soon, not up to 2 s later
             cwd=cwd, stdout=subprocess.DEVNULL, stderr=worker_err, text=True,
         )  # fmt: skip
         tail = JournalTail(cwd / "run.jsonl")

@@ -71,7 +71,7 @@ def test_a_full_disk_at_the_end_leaves_no_partial_file_and_exits_non_zero(fresh_
         # Fill the disk: creating a file still works (the check at the start passes), writing one does not.
         subprocess.run(["dd", "if=/dev/zero", f"of={full / 'filler'}", "bs=4k"], capture_output=True, check=False)
         result = horde(
-            "run", "-f", SHOP, "-H", fresh_target.url, "-u", "2", "-r", "10", "-t", "2s", "-s", "5",
+            "run", "-f", SHOP, "-H", fresh_target.url, "-u", "2", "-r", "10", "-t", "1s", "-s", "5",
             "--csv", str(full / "out"), "--json-file", str(full / "s.json"), "--html", str(full / "r.html"),
             "--journal", "run.jsonl",
             cwd=tmp_path,

@@ -10,7 +10,7 @@ from tests.support.processes import LOCUSTFILES, Target, horde
 
 def test_parked_users_count_exactly_what_the_target_served(fresh_target: Target, tmp_path: Path) -> None:
     result = horde(
-        "run", "-f", str(LOCUSTFILES / "parked.py"), "-H", fresh_target.url, "-u", "30", "-r", "100", "-t", "3s",
+        "run", "-f", str(LOCUSTFILES / "parked.py"), "-H", fresh_target.url, "-u", "30", "-r", "100", "-t", "2s",
         "-s", "5", "--summary-json", "summary.json",
         cwd=tmp_path,
     )  # fmt: skip

@@ -24,7 +24,7 @@ def test_a_local_run_with_processes_is_a_master_of_that_many_local_workers(
     fresh_target: Target, tmp_path: Path
 ) -> None:
     result = horde(
-        "run", "-f", SHOP, "-H", fresh_target.url, "-u", "6", "-r", "50", "-t", "3s", "--processes", "2",
+        "run", "-f", SHOP, "-H", fresh_target.url, "-u", "6", "-r", "50", "-t", "1s", "--processes", "2",
         "--journal", "run.jsonl", "--summary-json", "summary.json", "--only-summary", cwd=tmp_path, timeout=60,
     )  # fmt: skip
     assert result.returncode in (0, 1), result.stderr  # the shop fails some requests on purpose
@@ -43,7 +43,7 @@ def test_a_local_run_with_processes_is_a_master_of_that_many_local_workers(
 
 
 def test_a_worker_with_processes_starts_that_many_workers_of_one_master(cluster: Cluster, fresh_target: Target) -> None:
-    cluster.start_master("-H", fresh_target.url, "--expect-workers", "3", "-u", "6", "-r", "50", "-t", "2s")
+    cluster.start_master("-H", fresh_target.url, "--expect-workers", "3", "-u", "6", "-r", "50", "-t", "1s")
     workers = cluster.start_worker("--processes", "3")
     assert cluster.wait_master(timeout=60) in (0, 1)
     assert workers.wait(timeout=30) == 0

@@ -17,7 +17,7 @@ return window of ADR 0025."""
 
 def test_a_stalled_only_worker_rejoins_and_the_run_does_not_end_early(cluster: Cluster, fresh_target: Target) -> None:
     master = cluster.start_master(
-        "-H", fresh_target.url, "-u", "3", "-r", "100", "-t", "10s", "-s", "5", "--heartbeat-interval", "1"
+        "-H", fresh_target.url, "-u", "3", "-r", "100", "-t", "9s", "-s", "5", "--heartbeat-interval", "1"
     )
     worker = cluster.start_worker("--heartbeat-interval", "1")
     wait_for_users(cluster.watch, [3], alive=[master])

@@ -9,7 +9,7 @@ def test_a_worker_process_reports_statistics_without_ever_importing_numpy(
     cluster: Cluster, fresh_target: Target
 ) -> None:
     cluster.locustfile = str(LOCUSTFILES / "numpy_probe.py")
-    cluster.start_master("-H", fresh_target.url, "--expect-workers", "1", "-u", "2", "-r", "100", "-t", "3s", "-s", "5")
+    cluster.start_master("-H", fresh_target.url, "--expect-workers", "1", "-u", "2", "-r", "100", "-t", "1s", "-s", "5")
     worker = cluster.start_worker()
     assert cluster.wait_master() == 0
     _, worker_err = worker.communicate(timeout=30)

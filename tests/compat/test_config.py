@@ -156,7 +156,7 @@ def test_f_directory_skips_underscore_files_and_runs_every_class(tmp_path: Path,
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout == "Available Users:\n    First\n    Second\n"
     result = horde(
-        "run", "-f", str(HERE / "config_dir"), "-H", fresh_target.url, "-u", "2", "-r", "100", "-t", "2s",
+        "run", "-f", str(HERE / "config_dir"), "-H", fresh_target.url, "-u", "2", "-r", "100", "-t", "1s",
         "--journal", "run.jsonl", "--only-summary", cwd=tmp_path, env=isolated(tmp_path), timeout=60,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -270,7 +270,7 @@ def test_flags_in_effect_now_say_nothing(tmp_path: Path) -> None:
 
 def test_json_prints_locusts_entries_matching_the_targets_counts(tmp_path: Path, fresh_target: Target) -> None:
     result = horde(
-        "run", "-f", str(HERE / "config_dir"), "-H", fresh_target.url, "-u", "2", "-r", "100", "-t", "2s",
+        "run", "-f", str(HERE / "config_dir"), "-H", fresh_target.url, "-u", "2", "-r", "100", "-t", "1s",
         "--journal", "run.jsonl", "--json", "--json-file", "summary", "--logfile", "horde.log", "-L", "DEBUG",
         cwd=tmp_path, env=isolated(tmp_path), timeout=60,
     )  # fmt: skip

@@ -24,7 +24,7 @@ def run(tmp_path: Path, target: Target, *args: str, **env: str) -> dict[str, obj
     run's failures are expected (--exit-code-on-error 0)."""
     (tmp_path / "run.jsonl").unlink(missing_ok=True)
     result = horde(
-        "run", "-f", CUSTOM, "-H", target.url, "-u", "2", "-r", "100", "-t", "2s", "--journal", "run.jsonl",
+        "run", "-f", CUSTOM, "-H", target.url, "-u", "2", "-r", "100", "-t", "1s", "--journal", "run.jsonl",
         "--only-summary", "--exit-code-on-error", "0", *args, cwd=tmp_path, env=isolated(tmp_path, **env), timeout=60,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -40,7 +40,7 @@ def test_by_flag_with_locusts_attribute_names_beside(tmp_path: Path, fresh_targe
     seen = run(tmp_path, fresh_target, "--my-arg", "by-flag", "--my-count", "3", "--my-secret", "s3cret", "-E", "slow")
     assert seen_routes(fresh_target) == {"GET /seen/by-flag"}  # what the tasks read
     assert seen["my_arg"] == "by-flag" and seen["my_count"] == 3 and seen["my_secret"] == "s3cret"
-    assert seen["num_users"] == 2 and seen["spawn_rate"] == 100 and seen["run_time"] == 2
+    assert seen["num_users"] == 2 and seen["spawn_rate"] == 100 and seen["run_time"] == 1
     assert seen["host"] == fresh_target.url and seen["locustfile"] == CUSTOM and seen["headless"] is True
     assert seen["master"] is False and seen["worker"] is False and seen["expect_workers"] == 1
     assert seen["stop_timeout"] == 0 and seen["tags"] is None and seen["exclude_tags"] == ["slow"]
@@ -93,7 +93,7 @@ def test_master_sends_its_arguments_to_workers(tmp_path: Path, fresh_target: Tar
     cluster = Cluster(tmp_path, CUSTOM)
     try:
         cluster.start_master(
-            "-H", fresh_target.url, "-u", "4", "-r", "100", "-t", "3s", "--expect-workers", "2",
+            "-H", fresh_target.url, "-u", "4", "-r", "100", "-t", "1s", "--expect-workers", "2",
             "--exit-code-on-error", "0", "--my-arg", "from-master",
         )  # fmt: skip
         cluster.start_worker()  # its own default: "unset"

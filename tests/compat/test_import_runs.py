@@ -16,7 +16,7 @@ def _reported(summary: dict) -> dict[str, int]:
 
 def _run(locustfile: str, target: Target, tmp_path: Path) -> tuple[dict[str, int], dict[str, int]]:
     result = horde(
-        "run", "-f", str(LOCUSTFILES / locustfile), "-H", target.url, "-u", "2", "-r", "10", "-t", "3s", "-s", "5",
+        "run", "-f", str(LOCUSTFILES / locustfile), "-H", target.url, "-u", "2", "-r", "10", "-t", "1s", "-s", "5",
         "--summary-json", "summary.json", "--journal", "run.jsonl", "--only-summary",
         cwd=tmp_path,
     )  # fmt: skip

@@ -16,7 +16,7 @@ def test_a_library_script_runs_a_local_load_test_and_reads_the_targets_counts(
     fresh_target: Target, tmp_path: Path
 ) -> None:
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), fresh_target.url, "3"],
+        [sys.executable, str(SCRIPT), fresh_target.url, "2"],
         cwd=tmp_path,
         capture_output=True,
         text=True,

@@ -57,7 +57,7 @@ def test_a_master_fires_test_start_stopping_and_stop_once_each_before_quitting(
 ) -> None:
     (tmp_path / "locustfile.py").write_text(LOCUSTFILE)
     result = horde(
-        "run", "-f", "locustfile.py", "-H", fresh_target.url, "--headless", "-u", "2", "-r", "10", "-t", "2s",
+        "run", "-f", "locustfile.py", "-H", fresh_target.url, "--headless", "-u", "2", "-r", "10", "-t", "1s",
         "-s", "5", "--processes", "1", "--only-summary",
         cwd=tmp_path, timeout=90,
     )  # fmt: skip

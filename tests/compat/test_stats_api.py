@@ -13,7 +13,7 @@ RECIPE = str(LOCUSTFILES / "api_ci_recipe.py")
 
 def recipe_run(target: Target, tmp_path: Path, **env: str) -> tuple[int, dict[str, float], str]:
     result = horde(
-        "run", "-f", RECIPE, "-H", target.url, "-u", "2", "-r", "10", "-t", "2s",
+        "run", "-f", RECIPE, "-H", target.url, "-u", "2", "-r", "10", "-t", "1s",
         cwd=tmp_path, timeout=60, env=env,
     )  # fmt: skip
     match = re.search(r"ci-recipe: (.*)", result.stdout)

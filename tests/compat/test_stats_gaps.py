@@ -27,7 +27,7 @@ def test_a_custom_clients_log_request_and_log_error_are_counted_once(tmp_path: P
     summary and in what the locustfile reads back through `environment.stats`."""
     extra = ["--processes", processes] if processes else []
     result = horde(
-        "run", "-f", CUSTOM_CLIENT, "-u", "2", "-r", "10", "-t", "2s", "--summary-json", "summary.json", *extra,
+        "run", "-f", CUSTOM_CLIENT, "-u", "2", "-r", "10", "-t", "1s", "--summary-json", "summary.json", *extra,
         cwd=tmp_path, timeout=60,
     )  # fmt: skip
     output = result.stdout + result.stderr

@@ -45,7 +45,7 @@ def run(target: Target, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ru
     cluster = Cluster(directory, str(LOCUSTFILES / "two_classes.py"))
     try:
         cluster.start_master(
-            "-H", target.url, "--expect-workers", "2", "-u", "6", "-r", "6", "-t", "4s", "-s", "5",
+            "-H", target.url, "--expect-workers", "2", "-u", "6", "-r", "6", "-t", "3s", "-s", "5",
             "--stats-interval", "0.5", "--html", "report.html", "--json-file", "locust",
         )  # fmt: skip
         cluster.start_worker()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ import msgspec
 
 from horde.protocol.journal import Record, read_journal
 from tests.support.processes import REPO, Target, horde
+from tests.support.waiting import wait_until
 
 HERE = Path(__file__).resolve().parent
 FAST = str(HERE / "fast.py")
@@ -153,8 +155,9 @@ def test_a_slow_plugin_drops_events_but_not_throughput(fresh_target: Target, tmp
 
 
 def test_prometheus_serves_the_counters_during_the_run(fresh_target: Target, tmp_path: Path) -> None:
+    # The test ends the run (SIGTERM) once it has read the counters: they are served while the run runs.
     process = subprocess.Popen(
-        [sys.executable, "-m", "horde", "run", "-f", FAST, "-H", fresh_target.url, "-u", "2", "-r", "10", "-t", "4s",
+        [sys.executable, "-m", "horde", "run", "-f", FAST, "-H", fresh_target.url, "-u", "2", "-r", "10", "-t", "60s",
          "--only-summary", "--stats-interval", "0.5", "--plugin", "prometheus", "--plugin-opt", "prometheus.port=0"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
@@ -163,15 +166,18 @@ def test_prometheus_serves_the_counters_during_the_run(fresh_target: Target, tmp
         line = process.stdout.readline()
         match = re.search(r"serving (http://127\.0\.0\.1:\d+/metrics)", line)
         assert match, line
-        deadline = time.monotonic() + 3.5
-        text = ""
-        while time.monotonic() < deadline:
-            time.sleep(0.5)
+
+        def metrics() -> str:
+            assert process.poll() is None, "the run ended before its counters were served"
             with urllib.request.urlopen(match.group(1), timeout=5) as response:
                 assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
-                text = response.read().decode()
-            if re.search(r'horde_requests_total\{method="GET",name="/"\} [1-9]', text):
-                break
+                return str(response.read().decode())
+
+        def counted() -> str | None:
+            text = metrics()
+            return text if re.search(r'horde_requests_total\{method="GET",name="/"\} [1-9]', text) else None
+
+        text = wait_until(counted, interval=0.25, message="a counted request on /metrics")
         assert re.search(r'horde_requests_total\{method="GET",name="/"\} [1-9]\d*', text), text
         assert 'horde_failures_total{method="GET",name="/"} 0' in text
         assert re.search(r'horde_response_time_ms_bucket\{method="GET",name="/",le="\+Inf"\} [1-9]', text)
@@ -180,6 +186,8 @@ def test_prometheus_serves_the_counters_during_the_run(fresh_target: Target, tmp
         assert 'horde_workers{state="running"} 1' in text
         assert "# TYPE horde_response_time_ms histogram" in text
     finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)  # a normal stop, as Ctrl-C would be
         process.communicate(timeout=30)
     assert process.returncode == 0
 

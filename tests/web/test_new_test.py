@@ -175,7 +175,7 @@ def test_the_class_picker_runs_only_the_ticked_user_classes(tmp_path: Path, fres
 def test_run_time_bounds_each_test_and_autoquit_counts_from_the_last(tmp_path: Path, fresh_target: Target) -> None:
     page = serve(
         ["run", "-f", GREETING, "-H", fresh_target.url, "--web-port", "0", "--journal", "run.jsonl", "--autostart",
-         "-u", "1", "-r", "10", "-t", "1s", "--autoquit", "8"],
+         "-u", "1", "-r", "10", "-t", "1s", "--autoquit", "5"],
         tmp_path,
     )  # fmt: skip
     try:
@@ -191,10 +191,10 @@ def test_run_time_bounds_each_test_and_autoquit_counts_from_the_last(tmp_path: P
         (spawning,) = watch.of_type("run.state_changed", lambda e: e.state == "spawning", after=ends[0].seq)
         # On the master's own clock (`at`): a record's stamp is taken a moment after the decision it records.
         assert ends[1].event.at - spawning.event.at >= 1.0  # type: ignore[union-attr]
-        # --autoquit: the new test, started within the first countdown, cancelled it; the process quits 8 s after
+        # --autoquit: the new test, started within the first countdown, cancelled it; the process quits 5 s after
         # the last test, by itself.
         assert wait_for_exit(page.process) == 0
-        assert "quitting in 8 s (--autoquit)" in page.process.err.text()
+        assert "quitting in 5 s (--autoquit)" in page.process.err.text()
     finally:
         close(page)
 
