@@ -1,7 +1,8 @@
 """Keys pressed in the terminal of a running master or local run, as Locust reads them: `w`/`W` add 1/10 users,
 `s`/`S` remove 1/10 (at 100 users a second), Enter opens the web UI in a browser.
 
-Only when stdin is a terminal: a run fed from a pipe, a CI job or a worker reads nothing. The terminal is put in
+Only when stdin is a terminal and the run is not a background job of it (`horde run ... &`, which the terminal
+would stop for reading it): a run fed from a pipe, a CI job or a worker reads nothing. The terminal is put in
 cbreak mode (each key at once, no Enter needed) and given back as it was when the run ends, however it ends.
 Unlike Locust, a key pressed while users are still spawning is not refused: horde's dispatcher takes a new target
 at any moment, so W pressed three times in a row asks for 30 more users.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 import termios
 import tty
@@ -29,6 +31,8 @@ KEY_STEPS: dict[str, int] = {"w": 1, "W": 10, "s": -1, "S": -10}
 KEY_SPAWN_RATE = 100.0
 """The spawn rate of a change made from the keyboard, as Locust's."""
 OPEN_KEYS = ("\r", "\n")
+BACKGROUND_LOOK_SECONDS = 0.5
+"""How often a run that became a background job looks whether it is in the foreground again."""
 
 
 def next_target(current: int, key: str) -> int | None:
@@ -63,7 +67,7 @@ class KeyboardControl:
             fd = self._stream.fileno()
         except (OSError, ValueError, AttributeError):
             return False
-        if not os.isatty(fd):
+        if not os.isatty(fd) or in_background(fd):
             return False
         self._greenlet = gevent.spawn(self._listen, fd)
         return True
@@ -78,6 +82,9 @@ class KeyboardControl:
         with _cbreak(fd):
             while True:
                 gevent.socket.wait_read(fd)
+                if in_background(fd):  # suspended and resumed with `bg`: the keys are the foreground job's now
+                    gevent.sleep(BACKGROUND_LOOK_SECONDS)
+                    continue
                 try:
                     data = os.read(fd, 64).decode("utf-8", "replace")
                 except OSError:
@@ -106,6 +113,31 @@ class KeyboardControl:
             self._set_target(target, KEY_SPAWN_RATE)
 
 
+def in_background(fd: int) -> bool:
+    """Whether this process is a background job of the terminal `fd` is (`horde run ... &` in a shell): reading the
+    terminal or changing its mode would stop the whole process (SIGTTIN, SIGTTOU). A terminal that is not the
+    process's controlling one has no job control, so it is never "background"."""
+    try:
+        return os.tcgetpgrp(fd) != os.getpgrp()
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def _tty_output_allowed() -> Iterator[None]:
+    """SIGTTOU ignored for the moment: a job put in the background after it changed the terminal's mode may still
+    give the mode back on its way out instead of being stopped for it."""
+    try:
+        previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+    except ValueError:  # not the main thread: signals cannot be changed here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTTOU, previous)
+
+
 _saved_modes: dict[int, list[Any]] = {}
 """Terminals in cbreak mode and the mode each had before, for `restore_terminals`."""
 
@@ -114,7 +146,7 @@ def restore_terminals() -> None:
     """Every terminal this module changed back to its mode: also called on the way to `os._exit` (a second
     Ctrl-C), which runs no `finally`."""
     for fd, saved in list(_saved_modes.items()):
-        with contextlib.suppress(termios.error, OSError):
+        with contextlib.suppress(termios.error, OSError), _tty_output_allowed():
             termios.tcsetattr(fd, termios.TCSANOW, saved)
         _saved_modes.pop(fd, None)
 
@@ -124,7 +156,8 @@ def _cbreak(fd: int) -> Iterator[None]:
     """Each key delivered as it is pressed; the terminal's mode restored on the way out."""
     try:
         _saved_modes[fd] = termios.tcgetattr(fd)
-        tty.setcbreak(fd, termios.TCSANOW)
+        with _tty_output_allowed():
+            tty.setcbreak(fd, termios.TCSANOW)
     except termios.error:
         _saved_modes.pop(fd, None)
         yield

@@ -11,6 +11,7 @@ import sys
 import termios
 from pathlib import Path
 
+import psutil
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -66,6 +67,40 @@ def test_keys_change_the_users_of_a_running_test_and_the_terminal_is_given_back(
         assert termios.tcgetattr(terminal)[3] == before[3]  # echo and line mode are back
     finally:
         if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        os.close(controller)
+        os.close(terminal)
+
+
+BACKGROUND_JOB = """
+import fcntl, os, subprocess, sys, termios
+fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # the pseudo-terminal is now this session's, this group in its foreground
+sys.exit(subprocess.Popen(sys.argv[1:], process_group=0).wait())  # a new group: a background job, as after `&`
+"""
+
+
+def test_a_run_started_as_a_background_job_of_its_terminal_neither_stops_nor_touches_it(
+    target: Target, tmp_path: Path
+) -> None:
+    """`horde run ... &` in a shell: changing (or reading) the terminal would stop the job (SIGTTOU, SIGTTIN)."""
+    controller, terminal = pty.openpty()
+    before = termios.tcgetattr(terminal)
+    process = subprocess.Popen(
+        [sys.executable, "-c", BACKGROUND_JOB, sys.executable, "-m", "horde", "run", "-f", str(LOCUSTFILES / "shop.py"),
+         "-H", target.url, "--headless", "-u", "2", "-r", "100", "-t", "2s", "--only-summary"],
+        stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        _, err = process.communicate(timeout=60)
+        assert process.returncode in (0, 1), err  # 1: the shop's users meet its failing routes
+        assert "Traceback" not in err
+        assert termios.tcgetattr(terminal)[3] == before[3]
+    finally:
+        if process.poll() is None:
+            for child in psutil.Process(process.pid).children(recursive=True):
+                child.kill()
             process.kill()
             process.wait(10)
         os.close(controller)
