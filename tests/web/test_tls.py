@@ -21,20 +21,6 @@ from tests.web.conftest import LOCUSTFILE
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 
 
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    """A self-signed certificate for 127.0.0.1, made for these tests."""
-    folder: Path = tmp_path_factory.mktemp("web-tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=30,
-    )  # fmt: skip
-    return str(cert), str(key)
-
-
 def test_the_page_is_served_over_https(tmp_path: Path, target: Target, certificate: tuple[str, str]) -> None:
     cert, key = certificate
     process = HordeProcess(
