@@ -1,23 +1,10 @@
-"""Two User classes on two routes and two LoadTestShape classes, for the class picker: which routes were hit says
-which classes ran, and the users a test reached say which shape (if any) drove it. Each shape ends on its own."""
+"""The class picker's two User classes (from two_classes_locustfile.py) and two LoadTestShape classes: which
+routes were hit says which classes ran, and the users a test reached say which shape (if any) drove it. Each shape
+ends on its own."""
 
-from horde import HttpUser, LoadTestShape, constant, task
+from two_classes_locustfile import Browsing, Buying  # noqa: F401 - the classes this locustfile runs
 
-
-class Browsing(HttpUser):
-    wait_time = constant(0.05)
-
-    @task
-    def home(self):
-        self.client.get("/")
-
-
-class Buying(HttpUser):
-    wait_time = constant(0.05)
-
-    @task
-    def item(self):
-        self.client.get("/items/1", name="/items/[id]")
+from horde import LoadTestShape
 
 
 class ThreeUsers(LoadTestShape):
