@@ -18,6 +18,7 @@ from tests.support.waiting import wait_for_line
 
 HERE = Path(__file__).resolve().parent
 LOCUSTFILE = str(HERE / "web_locustfile.py")
+GREETING = str(HERE / "greeting_locustfile.py")
 
 
 @dataclass
@@ -55,6 +56,20 @@ def serve(args: list[str], cwd: Path, name: str = "web UI") -> Page:
     process = HordeProcess(args, cwd=cwd, name=name)
     (line,) = wait_for_line(process.err, "web UI at http://", alive=[process])
     return Page(process, line.split("web UI at ")[1].split()[0])
+
+
+def serve_master(locustfile: str, host: str, cwd: Path) -> tuple[Page, list[str]]:
+    """A master serving the page, that reports and beats every 0.5 s and gives users a stop timeout (its counts
+    are compared with the target's), and the `horde` arguments of a worker for it."""
+    page = serve(
+        ["run", "-f", locustfile, "-H", host, "--web-port", "0", "--journal", "run.jsonl", "-s", "5",
+         "--stats-interval", "0.5", "--heartbeat-interval", "0.5", "--autoquit", "60",
+         "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", "0"],
+        cwd,
+    )  # fmt: skip
+    (line,) = wait_for_line(page.process.out, "listening on port ", alive=[page.process])
+    port = int(line.split("listening on port ")[1].split(",")[0])
+    return page, ["run", "-f", locustfile, "--worker", "--master-port", str(port), "--heartbeat-interval", "0.5"]
 
 
 def close(page: Page) -> None:

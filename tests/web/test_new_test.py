@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.processes import HordeProcess, Target, horde
-from tests.support.waiting import JournalWatch, wait_for_event, wait_for_exit, wait_for_line, wait_until
-from tests.web.conftest import Page, close, serve
+from tests.support.waiting import JournalWatch, wait_for_event, wait_for_exit, wait_until
+from tests.web.conftest import GREETING, Page, close, serve, serve_master
 
 HERE = Path(__file__).resolve().parent
-GREETING = str(HERE / "greeting_locustfile.py")
 
 
 def counted(page: Page) -> dict[str, int]:
@@ -227,15 +226,7 @@ def test_the_forms_run_time_stops_each_test_it_is_given_for(tmp_path: Path, fres
 def test_a_worker_that_joins_after_stop_takes_part_in_the_next_test(tmp_path: Path, fresh_target: Target) -> None:
     """As between Locust's tests: a worker started while the run is stopped is admitted (without users), and the
     page's next test spreads its users over it and the worker that was there."""
-    master = ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", "0"]
-    page = serve(
-        ["run", "-f", GREETING, "-H", fresh_target.url, "--web-port", "0", "--journal", "run.jsonl", "-s", "5",
-         "--stats-interval", "0.5", "--heartbeat-interval", "0.5", "--autoquit", "60", *master],
-        tmp_path,
-    )  # fmt: skip
-    (line,) = wait_for_line(page.process.out, "listening on port ", alive=[page.process])
-    port = int(line.split("listening on port ")[1].split(",")[0])
-    worker = ["run", "-f", GREETING, "--worker", "--master-port", str(port), "--heartbeat-interval", "0.5"]
+    page, worker = serve_master(GREETING, fresh_target.url, tmp_path)
     workers = [HordeProcess(worker, cwd=tmp_path, name="first worker")]
     try:
         wait_until(lambda: page.json("stats/requests")["worker_count"] == 1)

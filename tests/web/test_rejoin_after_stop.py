@@ -11,10 +11,8 @@ import signal
 from pathlib import Path
 
 from tests.support.processes import HordeProcess, Target
-from tests.support.waiting import JournalWatch, wait_for_event, wait_for_exit, wait_for_line, wait_until, worker_id_of
-from tests.web.conftest import Page, close, serve
-
-GREETING = str(Path(__file__).resolve().parent / "greeting_locustfile.py")
+from tests.support.waiting import JournalWatch, wait_for_event, wait_for_exit, wait_until, worker_id_of
+from tests.web.conftest import GREETING, Page, close, serve_master
 
 
 def counted(page: Page) -> int:
@@ -28,15 +26,7 @@ def users_per_worker(page: Page) -> list[int]:
 def test_a_worker_back_under_its_id_after_stop_takes_part_in_the_next_test(
     tmp_path: Path, fresh_target: Target
 ) -> None:
-    master = ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", "0"]
-    page = serve(
-        ["run", "-f", GREETING, "-H", fresh_target.url, "--web-port", "0", "--journal", "run.jsonl", "-s", "5",
-         "--stats-interval", "0.5", "--heartbeat-interval", "0.5", "--autoquit", "60", *master],
-        tmp_path,
-    )  # fmt: skip
-    (line,) = wait_for_line(page.process.out, "listening on port ", alive=[page.process])
-    port = int(line.split("listening on port ")[1].split(",")[0])
-    worker = ["run", "-f", GREETING, "--worker", "--master-port", str(port), "--heartbeat-interval", "0.5"]
+    page, worker = serve_master(GREETING, fresh_target.url, tmp_path)
     workers = [HordeProcess(worker, cwd=tmp_path, name=f"worker {n}") for n in (1, 2)]
     watch = JournalWatch(tmp_path / "run.jsonl")
     try:
