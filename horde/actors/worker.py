@@ -365,10 +365,7 @@ class Worker(HordeActor):
             return
         self._user_settings = (configs, equal_weights)
         try:
-            for config in configs:
-                self.environment.update_user_class(dict(config))
-            if equal_weights:
-                self.environment.assign_equal_weights()
+            self.environment.configure_user_classes(configs, equal_weights)
         except (ValueError, TypeError) as exc:
             log.warning("the master's user class settings do not fit this worker's classes", error=str(exc))
 

@@ -130,10 +130,7 @@ def configure_user_classes(environment: Environment, configs: Any, equal_weights
     """Locust's order: each `--config-users` setting, then `--equal-weights`; a class the run does not have is
     a `RunError` (one line, exit 2)."""
     try:
-        for config in configs:
-            environment.update_user_class(dict(config))
-        if equal_weights:
-            environment.assign_equal_weights()
+        environment.configure_user_classes(configs, equal_weights)
     except ValueError as exc:
         raise RunError(f"--config-users: {exc}" if configs else f"--equal-weights: {exc}") from None
 

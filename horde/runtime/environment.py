@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from horde.runtime.events import Events
@@ -227,6 +227,14 @@ class Environment:
                 user_class.tasks = [task for task in declared if getattr(task, "__name__", None) in value]
             elif key != "user_class_name":
                 setattr(user_class, key, value)
+
+    def configure_user_classes(self, configs: Iterable[Mapping[str, Any]], equal_weights: bool) -> None:
+        """`--config-users` and `--equal-weights` together, in Locust's order: each class's settings, then the
+        equal weights. A master applies them before it weighs the classes, a worker before a step's users run."""
+        for config in configs:
+            self.update_user_class(dict(config))
+        if equal_weights:
+            self.assign_equal_weights()
 
     def assign_equal_weights(self) -> None:
         """Locust's `--equal-weights`: every user class weight 1, and each class's tasks, nested TaskSets
